@@ -1,0 +1,1 @@
+"""Torchwire's Qt designer: a thin view over the engine."""
