@@ -20,3 +20,23 @@ __all__ = [
     "load_project",
     "save_project",
 ]
+
+
+_LAZY = {
+    "export_onnx": "engine.export",
+    "export_python": "engine.export",
+    "ExportError": "engine.export",
+    "TrainingSession": "engine.train",
+    "train": "engine.train",
+    "evaluate": "engine.train",
+    "predict": "engine.train",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Training and export load on first use, so ``import engine`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
