@@ -1,0 +1,533 @@
+"""The open project: an ``engine.Graph`` (the source of truth), its file, undo stack and live check.
+
+Every edit the GUI makes goes through a method here, which validates it with the engine's
+own rules, then pushes an undo command that applies it through ``Graph`` methods. Views
+(canvas, panels) listen to the Graph's events and to this object's signals; none of them
+keeps a second copy of the graph.
+
+The live check runs on a worker thread over a snapshot of the graph, debounced, so the UI
+thread never waits on torch; a result for an outdated revision is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from designer import undo
+from engine import catalog
+from engine.check import Report, check
+from engine.graph import Edge, Graph, GraphError
+from engine.project import load_project, save_project, to_json
+
+CHECK_DEBOUNCE_MS = 30
+GRID_X, GRID_Y = 240.0, 130.0
+
+
+class Document(QObject):
+    """One open project. See the module docstring; the signals are the contract with panels."""
+
+    graphReplaced = Signal()  # new/open/recover: document.graph is now a different Graph object
+    graphChanged = Signal()  # after any edit of document.graph (fires before the re-check)
+    reportReady = Signal(object)  # a fresh engine.check.Report after the live check
+    modifiedChanged = Signal(bool)
+    pathChanged = Signal(object)
+    refused = Signal(str)  # an edit the engine refused, with its reason (for the status bar)
+    _checked = Signal(int, object)  # (revision, report) from the worker thread
+
+    def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph: Graph = graph if graph is not None else Graph(name="untitled")
+        self.path: Path | None = None
+        self.report: Report | None = None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda _clean: self._modified_maybe_changed())
+        self._dirty_outside = False  # edited without the undo stack (recovery, scripts)
+        self._was_modified = False
+        self._unsubscribe = self.graph.subscribe(self._on_graph_event)
+        self._in_command = 0
+        self._pending_change = False
+        self._change_timer = QTimer(self, singleShot=True, interval=0)
+        self._change_timer.timeout.connect(self._flush_change)
+        self._check_timer = QTimer(self, singleShot=True, interval=CHECK_DEBOUNCE_MS)
+        self._check_timer.timeout.connect(self._start_check)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchwire-check")
+        self._running: Future[Any] | None = None
+        self._rerun = False
+        self._reported_rev = -2
+        self._checked.connect(self._on_checked)
+        self.check_seconds: float = 0.0  # duration of the last live check (bench reads it)
+        self.schedule_check()
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return self._dirty_outside or not self.undo_stack.isClean()
+
+    def _modified_maybe_changed(self) -> None:
+        m = self.modified
+        if m != self._was_modified:
+            self._was_modified = m
+            self.modifiedChanged.emit(m)
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path is not None else f"{self.graph.name or 'untitled'}"
+
+    # -- whole-document operations -------------------------------------------------------
+    def replace_graph(
+        self, graph: Graph, path: Path | None = None, *, modified: bool = False
+    ) -> None:
+        """New/open/recover: swap in another Graph, clear undo, re-check."""
+        self._unsubscribe()
+        self.graph = graph
+        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self.path = Path(path) if path is not None else None
+        self.report = None
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._dirty_outside = modified
+        self.graphReplaced.emit()
+        self.pathChanged.emit(self.path)
+        self._modified_maybe_changed()
+        self.schedule_check()
+
+    def new(self) -> None:
+        self.replace_graph(Graph(name="untitled"))
+
+    def open(self, path: str | Path) -> None:
+        """Load a project file (raises engine.ProjectError with the reason)."""
+        graph = load_project(path)
+        self.replace_graph(graph, Path(path).resolve())
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save (atomically) to ``path`` or the current file; the undo stack becomes clean."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("no file name yet; use Save As")
+        save_project(self.graph, target)
+        self.path = target.resolve()
+        self.undo_stack.setClean()
+        self._dirty_outside = False
+        self.pathChanged.emit(self.path)
+        self._modified_maybe_changed()
+        return self.path
+
+    def to_json(self) -> str:
+        return to_json(self.graph)
+
+    # -- edits ----------------------------------------------------------------------------
+    def _push(self, cmd: undo.GraphCommand) -> None:
+        self._in_command += 1
+        try:
+            self.undo_stack.push(cmd)
+        finally:
+            self._in_command -= 1
+
+    def _after_command(self) -> None:
+        """Every command's redo/undo ends here: one graphChanged per step, then a re-check."""
+        self._pending_change = False
+        self._change_timer.stop()
+        self.graphChanged.emit()
+        self.schedule_check()
+
+    def _refuse(self, message: str) -> None:
+        self.refused.emit(message)
+        raise GraphError(message)
+
+    def add_node(
+        self,
+        type_name: str,
+        pos: tuple[float, float] | None = None,
+        *,
+        name: str | None = None,
+        **params: Any,
+    ) -> str:
+        """Add a node of a catalog type; returns its id. Invalid params raise GraphError."""
+        if not catalog.has(type_name):
+            self._refuse(f"unknown node type {type_name!r}")
+        spec = catalog.get(type_name)
+        try:
+            values = spec.coerce_params(params)
+        except ValueError as e:
+            self._refuse(f"{type_name}: {e}")
+        nid = self.graph._fresh_id(type_name)
+        if pos is None:
+            pos = self._free_position()
+        rec = {"id": nid, "type": type_name, "name": name or nid, "pos": pos, "params": values}
+        if name and any(n.name == name for n in self.graph.nodes.values()):
+            self._refuse(f"a node named {name!r} already exists")
+        self._push(undo.AddNodes(self.graph, [rec], text=f"Add {type_name}", after=self._after))
+        return nid
+
+    def _free_position(self) -> tuple[float, float]:
+        if not self.graph.nodes:
+            return (0.0, 0.0)
+        xs = [n.pos[0] for n in self.graph.nodes.values()]
+        ys = [n.pos[1] for n in self.graph.nodes.values()]
+        return (max(xs) + GRID_X, min(ys))
+
+    def set_params(self, node_id: str, **params: Any) -> None:
+        """Change parameters; a value the declaration refuses raises GraphError, nothing changes."""
+        node = self.graph.node(node_id)
+        try:
+            coerced = node.spec.coerce_params({**node.params, **params})
+        except ValueError as e:
+            self._refuse(f"{node.name}: {e}")
+        new = {k: coerced[k] for k in params if coerced[k] != node.params.get(k)}
+        if not new:
+            return
+        self._push(undo.SetParams(self.graph, node_id, new, after=self._after))
+
+    def rename(self, node_id: str, name: str) -> None:
+        name = name.strip()
+        node = self.graph.node(node_id)
+        if name == node.name:
+            return
+        if not name:
+            self._refuse("a node's name cannot be empty")
+        if any(n.name == name and n.id != node_id for n in self.graph.nodes.values()):
+            self._refuse(f"a node named {name!r} already exists")
+        self._push(undo.Rename(self.graph, node_id, name, after=self._after))
+
+    def move_nodes(self, new: dict[str, tuple[float, float]], text: str = "Move") -> None:
+        old = {nid: self.graph.node(nid).pos for nid in new if nid in self.graph.nodes}
+        new = {nid: (float(p[0]), float(p[1])) for nid, p in new.items() if nid in old}
+        if all(old[nid] == new[nid] for nid in new):
+            return
+        self._push(undo.MoveNodes(self.graph, old, new, text, after=self._after))
+
+    def remove_nodes(self, node_ids: Iterable[str]) -> None:
+        ids = [nid for nid in node_ids if nid in self.graph.nodes]
+        if ids:
+            self._push(undo.RemoveNodes(self.graph, ids, after=self._after))
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
+        """Connect two ports; an occupied single input is replaced; refusals say why."""
+        g = self.graph
+        replaced: list[Edge] = []
+        if dst in g.nodes and src in g.nodes:
+            port = next((p for p in g.nodes[dst].spec.inputs if p.name == dst_port), None)
+            if port is not None and not port.multi:
+                replaced = [e for e in g.edges if e.dst == dst and e.dst_port == dst_port]
+        edge = Edge(src, src_port, dst, dst_port)
+        if edge in replaced:
+            self._refuse("these ports are already connected")
+        problem = self._problem_without(edge, replaced)
+        if problem is not None:
+            self._refuse(problem)
+        self._push(undo.Connect(g, [edge], replaced, after=self._after))
+        return edge
+
+    def _problem_without(self, edge: Edge, without: list[Edge]) -> str | None:
+        g = self.graph
+        if not without:
+            return g.connection_problem(edge.src, edge.src_port, edge.dst, edge.dst_port)
+        saved = list(g.edges)
+        g.edges[:] = [e for e in g.edges if e not in without]
+        try:
+            return g.connection_problem(edge.src, edge.src_port, edge.dst, edge.dst_port)
+        finally:
+            g.edges[:] = saved
+
+    def disconnect(self, edges: Iterable[Edge]) -> None:
+        es = [e for e in edges if e in self.graph.edges]
+        if es:
+            self._push(undo.Disconnect(self.graph, es, after=self._after))
+
+    def insert_node(
+        self,
+        type_name: str,
+        src: str,
+        src_port: str,
+        dst: str,
+        dst_port: str,
+        **params: Any,
+    ) -> str:
+        """Put a new node on the wire src→dst (the "insert Flatten" fix); one undo step."""
+        g = self.graph
+        spec = catalog.get(type_name)
+        values = spec.coerce_params(params)
+        nid = g._fresh_id(type_name)
+        a, b = g.node(src), g.node(dst)
+        pos = ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + GRID_Y * 0.6)
+        old = Edge(src, src_port, dst, dst_port)
+        in_port = next(p.name for p in spec.inputs if p.kind == "tensor")
+        out_port = spec.outputs[0].name
+        rec = {"id": nid, "type": type_name, "name": nid, "pos": pos, "params": values}
+        new_edges = [Edge(src, src_port, nid, in_port), Edge(nid, out_port, dst, dst_port)]
+        self._push(
+            undo.AddNodes(
+                g,
+                [rec],
+                new_edges,
+                text=f"Insert {type_name}",
+                remove_edges=[old] if old in g.edges else [],
+                after=self._after,
+            )
+        )
+        return nid
+
+    def apply_fix(self, fix: dict[str, Any]) -> str | None:
+        """Apply a Diagnostic.fix the engine offered; returns the new node's id if any."""
+        if fix.get("action") == "insert":
+            return self.insert_node(
+                fix["type"],
+                fix["src"],
+                fix.get("src_port", "output"),
+                fix["dst"],
+                fix.get("dst_port", "input"),
+                **fix.get("params", {}),
+            )
+        if fix.get("action") == "set":
+            self.set_params(fix["node"], **fix["params"])
+            return None
+        self._refuse(f"unknown fix {fix.get('action')!r}")
+        return None
+
+    # -- clipboard --------------------------------------------------------------------------
+    def fragment(self, node_ids: Iterable[str]) -> dict[str, Any]:
+        """The selected nodes and the edges among them, as plain data (copy/duplicate)."""
+        ids = [nid for nid in self.graph.nodes if nid in set(node_ids)]
+        sel = set(ids)
+        return {
+            "format": "torchwire-fragment",
+            "nodes": [undo.node_record(self.graph, nid) for nid in ids],
+            "edges": [
+                {"from": e.src, "from_port": e.src_port, "to": e.dst, "to_port": e.dst_port}
+                for e in self.graph.edges
+                if e.src in sel and e.dst in sel
+            ],
+        }
+
+    def paste(
+        self, fragment: dict[str, Any], offset: tuple[float, float] = (40.0, 40.0)
+    ) -> list[str]:
+        """Add a copied fragment with fresh ids and names; returns the new ids."""
+        g = self.graph
+        taken = set(g.nodes) | {n.name for n in g.nodes.values()}
+        remap: dict[str, str] = {}
+        records = []
+        for rec in fragment.get("nodes", []):
+            if not catalog.has(str(rec.get("type"))):
+                continue
+            spec = catalog.get(rec["type"])
+            try:
+                params = spec.coerce_params(dict(rec.get("params") or {}))
+            except ValueError:
+                continue
+            nid = _fresh(g._fresh_id(rec["type"]), taken)
+            taken.add(nid)
+            name = _fresh(str(rec.get("name") or nid), taken)
+            taken.add(name)
+            remap[rec["id"]] = nid
+            x, y = rec.get("pos") or (0.0, 0.0)
+            records.append(
+                {
+                    "id": nid,
+                    "type": rec["type"],
+                    "name": name,
+                    "pos": (float(x) + offset[0], float(y) + offset[1]),
+                    "params": params,
+                }
+            )
+        edges = [
+            Edge(remap[e["from"]], e["from_port"], remap[e["to"]], e["to_port"])
+            for e in fragment.get("edges", [])
+            if e.get("from") in remap and e.get("to") in remap
+        ]
+        if records:
+            n = len(records)
+            self._push(
+                undo.AddNodes(
+                    g,
+                    records,
+                    edges,
+                    text=f"Paste {n} node{'s' if n != 1 else ''}",
+                    after=self._after,
+                )
+            )
+        return [r["id"] for r in records]
+
+    def duplicate(self, node_ids: Iterable[str]) -> list[str]:
+        return self.paste(self.fragment(node_ids), offset=(40.0, 60.0))
+
+    # -- layout -----------------------------------------------------------------------------
+    def auto_layout(self, node_ids: Iterable[str] | None = None) -> None:
+        """Columns by longest path from the inputs, rows in topological order; one undo step."""
+        g = self.graph
+        ids = set(node_ids) if node_ids is not None else set(g.nodes)
+        if not ids:
+            return
+        new = layout_positions(g, ids)
+        self.move_nodes(new, text="Auto-layout")
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Change ``graph.settings[key]`` (training settings), undoably."""
+        if self.graph.settings.get(key, _MISSING) == value:
+            return
+        self._push(undo.SetGraphField(self.graph, "settings", key, value, after=self._after))
+
+    def set_name(self, name: str) -> None:
+        if name and name != self.graph.name:
+            self._push(undo.SetGraphField(self.graph, "name", None, name, after=self._after))
+
+    # -- graph events not made by a command (scripts, recovery) ---------------------------
+    def _after(self) -> None:
+        self._after_command()
+
+    def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
+        # A command's own events are followed, synchronously, by _after_command, which
+        # clears this flag; what is left pending was an edit made outside the undo stack.
+        self._pending_change = True
+        self._change_timer.start()
+
+    def _flush_change(self) -> None:
+        if not self._pending_change:
+            return
+        self._pending_change = False
+        self._dirty_outside = True
+        self._modified_maybe_changed()
+        self.graphChanged.emit()
+        self.schedule_check()
+
+    # -- live check -------------------------------------------------------------------------
+    def schedule_check(self) -> None:
+        self._check_timer.start()
+
+    def check_now(self) -> Report:
+        """Check synchronously on this thread (tests, save, export); emits reportReady."""
+        self._check_timer.stop()
+        t = time.perf_counter()
+        rep = check(self.graph)
+        self.check_seconds = time.perf_counter() - t
+        self._set_report(rep)
+        return rep
+
+    def _start_check(self) -> None:
+        if self._running is not None and not self._running.done():
+            self._rerun = True
+            return
+        snapshot = self.graph.copy()
+        rev = self.graph.revision
+        gid = id(self.graph)
+        self._running = self._executor.submit(self._run_check, snapshot, rev, gid)
+
+    def _run_check(self, snapshot: Graph, rev: int, gid: int) -> None:
+        t = time.perf_counter()
+        try:
+            rep = check(snapshot)
+        except Exception as e:  # an engine bug must not kill the GUI; show it as a problem
+            rep = Report()
+            rep.error(None, f"the check failed: {type(e).__name__}: {e}")
+        self.check_seconds = time.perf_counter() - t
+        self._checked.emit(rev if gid == id(self.graph) else -1, rep)
+
+    def _on_checked(self, rev: int, rep: Report) -> None:
+        if self._rerun or rev != self.graph.revision:
+            self._rerun = False
+            self.schedule_check()
+            if rev == -1:
+                return
+        if rev == self.graph.revision:
+            self._set_report(rep, rev)
+
+    def _set_report(self, rep: Report, rev: int | None = None) -> None:
+        self.report = rep
+        self._reported_rev = self.graph.revision if rev is None else rev
+        self.reportReady.emit(rep)
+
+    def wait_checked(self, timeout: float = 10.0) -> Report | None:
+        """Block until the live check reflects the current graph (tests and bench only)."""
+        from PySide6.QtCore import QCoreApplication
+
+        deadline = time.monotonic() + timeout
+        target = self.graph.revision
+        self.schedule_check()
+        while time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            if (
+                self.report is not None
+                and not self._check_timer.isActive()
+                and (self._running is None or self._running.done())
+                and self.graph.revision == target
+                and self._last_rev_ok(target)
+            ):
+                return self.report
+            time.sleep(0.002)
+        return None
+
+    def _last_rev_ok(self, target: int) -> bool:
+        return self._reported_rev == target
+
+    def close(self) -> None:
+        self._check_timer.stop()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_MISSING = object()
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    stem = base.rstrip("0123456789").rstrip("_") or base
+    i = 2
+    while f"{stem}_{i}" in taken:
+        i += 1
+    return f"{stem}_{i}"
+
+
+def layout_positions(graph: Graph, ids: set[str]) -> dict[str, tuple[float, float]]:
+    """Layered layout: column = longest path from a source, rows keep input order."""
+    order_ids = [nid for nid in graph.nodes if nid in ids]
+    preds: dict[str, list[str]] = {nid: [] for nid in order_ids}
+    succs: dict[str, list[str]] = {nid: [] for nid in order_ids}
+    for e in graph.edges:
+        if e.src in ids and e.dst in ids:
+            preds[e.dst].append(e.src)
+            succs[e.src].append(e.dst)
+    indeg = {nid: len(preds[nid]) for nid in order_ids}
+    ready = [nid for nid in order_ids if indeg[nid] == 0]
+    topo: list[str] = []
+    while ready:
+        nid = ready.pop(0)
+        topo.append(nid)
+        for s in succs[nid]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    topo += [nid for nid in order_ids if nid not in topo]  # cycles: append as they are
+    col: dict[str, int] = {}
+    for nid in topo:
+        col[nid] = max((col[p] + 1 for p in preds[nid] if p in col), default=0)
+    # rows: order in each column by the mean row of predecessors (one barycentre pass)
+    columns: dict[int, list[str]] = {}
+    for nid in topo:
+        columns.setdefault(col[nid], []).append(nid)
+    row: dict[str, float] = {}
+    for c in sorted(columns):
+        members = columns[c]
+        if c > 0:
+            members.sort(
+                key=lambda n: (
+                    sum(row[p] for p in preds[n] if p in row) / max(1, len(preds[n])),
+                    topo.index(n),
+                )
+            )
+        for i, nid in enumerate(members):
+            row[nid] = float(i)
+    x0 = min(graph.nodes[n].pos[0] for n in order_ids)
+    y0 = min(graph.nodes[n].pos[1] for n in order_ids)
+    out = {}
+    for nid in order_ids:
+        c = col[nid]
+        height = len(columns[c])
+        out[nid] = (x0 + c * GRID_X, y0 + (row[nid] - (height - 1) / 2) * GRID_Y)
+    return out

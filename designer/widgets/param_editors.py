@@ -1,0 +1,403 @@
+"""One editor per parameter, generated from its ``Param`` declaration.
+
+The properties panel and the training settings form both use :func:`make_editor`; neither
+knows a parameter by name. Every editor validates through ``Param.coerce`` and refuses an
+invalid value with the declaration's own reason (red frame + tooltip), never calling
+``on_change`` with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from engine.catalog.base import Param, ParamError
+
+INT_LIMIT = 2**31 - 1
+_NONE_TEXT = "auto"
+_ERROR_STYLE = "border: 1px solid #e0524a; border-radius: 2px; background: #3a2422;"
+
+
+class ParamEditor(QWidget):
+    """A parameter editor: ``value()``, ``set_value(v)``, ``set_error(message | None)``.
+
+    ``on_change`` is called with the coerced value after each valid user edit; if it raises
+    (``ValueError`` and subclasses, e.g. ``GraphError``) the message is shown as a refusal and
+    the editor returns to the last accepted value.
+    """
+
+    def __init__(self, param: Param, on_change: Callable[[Any], None], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.param = param
+        self._on_change = on_change
+        self._value: Any = None
+        self._error: str | None = None
+        self._base_tip = _tooltip(param)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.setToolTip(self._base_tip)
+        self.setObjectName(f"param_{param.name}")
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def _show(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def _field(self) -> QWidget:
+        raise NotImplementedError
+
+    # -- public ---------------------------------------------------------------------------
+    def value(self) -> Any:
+        return self._value
+
+    def set_value(self, value: Any) -> None:
+        """Show ``value`` (e.g. after undo) without calling ``on_change``."""
+        self._value = value
+        blockers = [QSignalBlocker(w) for w in self.findChildren(QWidget)]
+        try:
+            self._show(value)
+        finally:
+            del blockers
+        self.set_error(None)
+
+    def error(self) -> str | None:
+        return self._error
+
+    def set_error(self, message: str | None) -> None:
+        self._error = message
+        f = self._field()
+        f.setStyleSheet(_ERROR_STYLE if message else "")
+        tip = f"⚠ {message}\n\n{self._base_tip}" if message else self._base_tip
+        f.setToolTip(tip)
+        self.setToolTip(tip)
+
+    def commit(self, raw: Any) -> bool:
+        """Validate ``raw`` and hand it on; False (and a visible reason) when refused."""
+        try:
+            value = self.param.coerce(raw)
+        except ParamError as e:
+            self.set_error(str(e))
+            return False
+        if _same(value, self._value):
+            self.set_error(None)
+            return True
+        try:
+            self._on_change(value)
+        except ValueError as e:
+            self.set_error(str(e))
+            return False
+        self._value = value
+        self.set_error(None)
+        return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _tooltip(p: Param) -> str:
+    bits = [f"<b>{p.name}</b>"]
+    if p.doc:
+        bits.append(p.doc)
+    rng = []
+    if p.min is not None:
+        rng.append(f"≥ {_num(p.min)}")
+    if p.max is not None:
+        rng.append(f"≤ {_num(p.max)}")
+    if rng:
+        bits.append("range " + ", ".join(rng))
+    bits.append(f"default: {format_value(p.default)}")
+    return "<br>".join(bits)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def format_value(v: Any) -> str:
+    """How a parameter value is written in an editor or a label."""
+    if v is None:
+        return _NONE_TEXT
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(format_value(x) for x in v)
+    return str(v)
+
+
+# -- editors ------------------------------------------------------------------------------
+class _IntEditor(ParamEditor):
+    """A spin box over the declared range; an optional int shows 'auto' below the minimum."""
+
+    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
+        super().__init__(param, on_change)
+        self.spin = QSpinBox()
+        lo = int(param.min) if param.min is not None else -INT_LIMIT + 1
+        hi = int(param.max) if param.max is not None else INT_LIMIT
+        if param.optional:
+            lo -= 1
+            self.spin.setSpecialValueText(_NONE_TEXT)
+        self._none = lo
+        self.spin.setRange(lo, hi)
+        self.spin.setKeyboardTracking(False)
+        self.spin.setAccelerated(True)
+        self.spin.valueChanged.connect(self._edited)
+        self.layout().addWidget(self.spin)
+
+    def _field(self) -> QWidget:
+        return self.spin
+
+    def _show(self, value: Any) -> None:
+        self.spin.setValue(self._none if value is None else int(value))
+
+    def _edited(self, v: int) -> None:
+        raw = None if (self.param.optional and v == self._none) else v
+        if not self.commit(raw):
+            self.set_value_keep_error(self._value)
+
+    def set_value_keep_error(self, value: Any) -> None:
+        err = self._error
+        self.set_value(value)
+        self.set_error(err)
+
+
+class _FloatSpin(QDoubleSpinBox):
+    """A double spin box that shows ``1e-05`` as such instead of ``0.00``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setDecimals(12)
+        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        t = text.strip()
+        try:
+            v = float(t)
+        except ValueError:
+            return (QValidator.State.Intermediate, text, pos)
+        if math.isfinite(v) and self.minimum() <= v <= self.maximum():
+            return (QValidator.State.Acceptable, text, pos)
+        return (QValidator.State.Intermediate, text, pos)
+
+
+class _FloatEditor(ParamEditor):
+    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
+        super().__init__(param, on_change)
+        self.spin = _FloatSpin()
+        lo = float(param.min) if param.min is not None else -1e12
+        hi = float(param.max) if param.max is not None else 1e12
+        self.spin.setRange(lo, hi)
+        self.spin.setKeyboardTracking(False)
+        self.spin.valueChanged.connect(self._edited)
+        self.layout().addWidget(self.spin)
+        self._text_mode: QLineEdit | None = None
+        if param.optional:
+            # an optional float is typed: empty means "none"
+            self.spin.hide()
+            self._text_mode = QLineEdit()
+            self._text_mode.setPlaceholderText(_NONE_TEXT)
+            self._text_mode.editingFinished.connect(self._text_edited)
+            self.layout().addWidget(self._text_mode)
+
+    def _field(self) -> QWidget:
+        return self._text_mode or self.spin
+
+    def _show(self, value: Any) -> None:
+        if self._text_mode is not None:
+            self._text_mode.setText("" if value is None else f"{value:g}")
+        elif value is not None:
+            self.spin.setValue(float(value))
+
+    def _edited(self, v: float) -> None:
+        self.commit(float(v))
+
+    def _text_edited(self) -> None:
+        assert self._text_mode is not None
+        t = self._text_mode.text().strip()
+        if not t:
+            self.commit(None)
+            return
+        try:
+            v = float(t)
+        except ValueError:
+            self.set_error(f"{self.param.name}: {t!r} is not a number")
+            return
+        self.commit(v)
+
+
+class _BoolEditor(ParamEditor):
+    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
+        super().__init__(param, on_change)
+        self.box = QCheckBox()
+        self.box.toggled.connect(self._edited)
+        self.layout().addWidget(self.box)
+
+    def _field(self) -> QWidget:
+        return self.box
+
+    def _show(self, value: Any) -> None:
+        self.box.setChecked(bool(value))
+
+    def _edited(self, on: bool) -> None:
+        if not self.commit(bool(on)):
+            with QSignalBlocker(self.box):
+                self.box.setChecked(bool(self._value))
+
+
+class _ChoiceEditor(ParamEditor):
+    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
+        super().__init__(param, on_change)
+        self.combo = QComboBox()
+        self._choices = list(param.choices or ())
+        if param.optional:
+            self._choices.insert(0, None)
+        for c in self._choices:
+            self.combo.addItem(format_value(c))
+        self.combo.currentIndexChanged.connect(self._edited)
+        self.layout().addWidget(self.combo)
+
+    def _field(self) -> QWidget:
+        return self.combo
+
+    def _show(self, value: Any) -> None:
+        if value in self._choices:
+            self.combo.setCurrentIndex(self._choices.index(value))
+
+    def _edited(self, i: int) -> None:
+        if 0 <= i < len(self._choices) and not self.commit(self._choices[i]):
+            self._show(self._value)
+
+
+class _TextEditor(ParamEditor):
+    """Text, and every list type typed as comma-separated values ("3, 3", "1, 28, 28")."""
+
+    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
+        super().__init__(param, on_change)
+        self.edit = QLineEdit()
+        if param.type == "shape":
+            self.edit.setPlaceholderText("sizes, e.g. 1, 28, 28")
+        elif param.type == "ints":
+            n = param.length or 1
+            eg = ", ".join(["3"] * n)
+            self.edit.setPlaceholderText(
+                (f"{_NONE_TEXT} · " if param.optional else "") + f"one number or {eg}"
+            )
+        elif param.optional:
+            self.edit.setPlaceholderText(_NONE_TEXT)
+        self.edit.editingFinished.connect(self._edited)
+        self.layout().addWidget(self.edit)
+        if param.type == "path":
+            btn = QToolButton()
+            btn.setText("…")
+            btn.setToolTip("Choose a file")
+            btn.clicked.connect(self._browse)
+            self.layout().addWidget(btn)
+
+    def _field(self) -> QWidget:
+        return self.edit
+
+    def _show(self, value: Any) -> None:
+        if value is None:
+            self.edit.setText("")
+        elif self.param.type in ("str", "path"):
+            self.edit.setText(str(value))
+        else:
+            self.edit.setText(format_value(value))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose {self.param.name}", self.edit.text())
+        if path:
+            self.edit.setText(path)
+            self._edited()
+
+    def _edited(self) -> None:
+        text = self.edit.text()
+        try:
+            raw = parse_text(self.param, text)
+        except ParamError as e:
+            self.set_error(str(e))
+            return
+        self.commit(raw)
+
+
+def parse_text(param: Param, text: str) -> Any:
+    """Turn what the user typed into a raw value for ``Param.coerce`` (which checks it)."""
+    t = param.type
+    s = text.strip()
+    if t in ("str", "path"):
+        return None if (not s and param.optional) else text
+    if not s:
+        if param.optional:
+            return None
+        raise ParamError(f"{param.name}: a value is required")
+    s = s.strip("()[]")
+    if t == "strs":
+        return [x.strip() for x in s.split(",") if x.strip()]
+    parts = [x.strip() for x in s.replace(";", ",").replace("×", ",").split(",")]
+    parts = [x for x in parts if x]
+    try:
+        if t == "floats":
+            return [float(x) for x in parts]
+        if t == "int":
+            return int(parts[0]) if len(parts) == 1 else parts
+        nums = [int(x) for x in parts]
+    except ValueError:
+        raise ParamError(
+            f"{param.name}: {text.strip()!r} is not "
+            + ("a list of numbers" if t != "int" else "a whole number")
+        ) from None
+    if t == "ints" and len(nums) == 1:
+        return nums[0]
+    return nums
+
+
+_EDITORS: dict[str, type[ParamEditor]] = {
+    "int": _IntEditor,
+    "float": _FloatEditor,
+    "bool": _BoolEditor,
+    "choice": _ChoiceEditor,
+}
+
+
+def make_editor(param: Param, value: Any, on_change: Callable[[Any], None]) -> QWidget:
+    """An editor for ``param`` showing ``value``; ``on_change(v)`` gets each valid new value.
+
+    The returned widget is a :class:`ParamEditor` (``value()``, ``set_value()``,
+    ``set_error()``, ``error()``).
+    """
+    cls = _EDITORS.get(param.type, _TextEditor)
+    if param.type == "int" and param.optional and param.min is None:
+        cls = _TextEditor  # no spare value below the range to mean "none"
+    editor = cls(param, on_change)
+    editor.set_value(value)
+    editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return editor
+
+
+__all__ = ["ParamEditor", "format_value", "make_editor", "parse_text"]
