@@ -1,0 +1,318 @@
+"""The one place engine events become Qt signals.
+
+Engine callbacks run on the training thread and must never wait for the GUI: ``post``
+only appends to a list under a lock and, at most once per drain, posts a queued signal
+to the GUI thread. High-rate ``BatchEnded`` events are coalesced (the latest kept, plus
+the (step, loss) pairs in between) and delivered at most ``batch_hz`` times a second;
+every other event (epoch ends, checkpoints, finished, failed) is delivered, in order.
+
+Events are recognised by their class name, so this module needs neither torch nor the
+training engine to import (the window opens before torch has loaded).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+TERMINAL_STATES = frozenset({"finished", "stopped", "failed"})
+
+
+class _BatchRun:
+    """Consecutive BatchEnded events, coalesced: the latest one and every (step, loss)."""
+
+    __slots__ = ("count", "latest", "points")
+
+    def __init__(self) -> None:
+        self.latest: Any = None
+        self.points: list[tuple[float, float]] = []
+        self.count = 0
+
+    def add(self, ev: Any) -> None:
+        self.latest = ev
+        self.count += 1
+        try:
+            self.points.append((float(ev.step), float(ev.loss)))
+        except (AttributeError, TypeError, ValueError):
+            pass
+
+
+def readable_error(exc: BaseException) -> str:
+    """A one-line message for the user; the traceback belongs in the log, not a dialog."""
+    text = str(exc).strip()
+    name = type(exc).__name__
+    if not text:
+        return name
+    if type(exc).__module__.split(".")[0] == "engine" or type(exc) in (ValueError, OSError):
+        return text  # the engine's own errors already speak the user's terms
+    if isinstance(exc, FileNotFoundError):
+        return text
+    return f"{text} ({name})"
+
+
+def failure_text(ev: Any) -> str:
+    """The user-facing sentence of a ``Failed`` event."""
+    reason = str(getattr(ev, "reason", "") or "training failed").strip()
+    step = getattr(ev, "step", None)
+    if step is not None and "step" not in reason.lower():
+        reason = f"{reason} (at step {step})"
+    return reason
+
+
+class TrainingBridge(QObject):
+    """Re-emits one training session's events as Qt signals on the GUI thread.
+
+    ``batch(latest, points)``: the newest BatchEnded and every (step, loss) pair since the
+    previous emission, so a plot loses no point while the UI sees at most ``batch_hz``
+    updates a second. ``failed(str)`` carries a readable sentence. ``event(object)``
+    repeats every delivered non-batch event (for a log).
+    """
+
+    started = Signal(object)
+    batch = Signal(object, object)
+    epochEnded = Signal(object)
+    checkpointSaved = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    event = Signal(object)
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None, *, batch_hz: float = 20.0) -> None:
+        super().__init__(parent)
+        self.batch_interval = 1.0 / batch_hz if batch_hz > 0 else 0.0
+        self._lock = threading.Lock()
+        self._queue: list[Any] = []
+        self._wake_pending = False
+        self._last_batch_emit = 0.0
+        self._unsubscribe: Callable[[], Any] | None = None
+        self._session: Any = None
+        self._ended = False
+        self._ended_seen_at: float | None = None
+        # statistics (tests and the benchmark read them)
+        self.posted = 0
+        self.batch_events = 0
+        self.batch_signals = 0
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._defer = QTimer(self)
+        self._defer.setSingleShot(True)
+        self._defer.timeout.connect(self._drain)
+        self._watchdog = QTimer(self)
+        self._watchdog.setInterval(250)
+        self._watchdog.timeout.connect(self._watch)
+
+    # -- any thread ------------------------------------------------------------------------
+    def post(self, ev: Any) -> None:
+        """Take one engine event; called on the training thread, returns at once."""
+        with self._lock:
+            self.posted += 1
+            if type(ev).__name__ == "BatchEnded":
+                self.batch_events += 1
+                run = self._queue[-1] if self._queue else None
+                if not isinstance(run, _BatchRun):
+                    run = _BatchRun()
+                    self._queue.append(run)
+                run.add(ev)
+            else:
+                self._queue.append(ev)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self._wake.emit()
+
+    # -- GUI thread ------------------------------------------------------------------------
+    def attach(self, session: Any) -> None:
+        """Subscribe to ``session`` (before it starts) and watch that it really ends."""
+        self.reset()
+        self._session = session
+        self._unsubscribe = session.subscribe(self.post)
+        self._watchdog.start()
+
+    def reset(self) -> None:
+        """Forget the previous run (call before a new session starts posting)."""
+        self.detach()
+        with self._lock:
+            self._queue = []
+            self._wake_pending = False
+        self._defer.stop()
+        self._ended = False
+        self._ended_seen_at = None
+
+    def adopt(self, session: Any, unsubscribe: Callable[[], Any] | None) -> None:
+        """Watch a session that was subscribed to ``post`` and started on another thread."""
+        self._session = session
+        self._unsubscribe = unsubscribe
+        self._ended_seen_at = None
+        if not self._ended:
+            self._watchdog.start()
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            try:
+                self._unsubscribe()
+            except Exception:
+                pass
+        self._unsubscribe = None
+        self._session = None
+        self._watchdog.stop()
+
+    def report_exception(self, exc: BaseException) -> None:
+        """A failure outside the session's own events (e.g. it could not be created)."""
+        self.post(_Failure(readable_error(exc), None, "".join(traceback.format_exception(exc))))
+
+    def flush(self) -> None:
+        """Deliver everything queued now, ignoring the batch rate limit."""
+        self._drain(force=True)
+
+    def _drain(self, force: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            items = self._queue
+            if not items:
+                self._wake_pending = False
+                return
+            only_batches = all(isinstance(i, _BatchRun) for i in items)
+            wait = self._last_batch_emit + self.batch_interval - now
+            if only_batches and wait > 0 and not force:
+                # keep _wake_pending set: the training thread stays silent until we drain
+                if not self._defer.isActive():
+                    self._defer.start(max(1, int(wait * 1000)))
+                return
+            self._queue = []
+            self._wake_pending = False
+        self._defer.stop()
+        for item in items:
+            if isinstance(item, _BatchRun):
+                self._last_batch_emit = now
+                self.batch_signals += 1
+                self.batch.emit(item.latest, item.points)
+                continue
+            name = type(item).__name__
+            self.event.emit(item)
+            if name == "Started":
+                self.started.emit(item)
+            elif name == "EpochEnded":
+                self.epochEnded.emit(item)
+            elif name == "CheckpointSaved":
+                self.checkpointSaved.emit(item)
+            elif name == "Finished":
+                self._ended = True
+                self.finished.emit(item)
+            elif name in ("Failed", "_Failure"):
+                self._ended = True
+                self.failed.emit(failure_text(item))
+
+    def _watch(self) -> None:
+        """A session whose thread died without a Finished/Failed event still ends in the UI."""
+        s = self._session
+        if s is None or self._ended:
+            self._watchdog.stop()
+            return
+        state = str(getattr(s, "state", ""))
+        if state not in TERMINAL_STATES:
+            self._ended_seen_at = None
+            return
+        now = time.monotonic()
+        if self._ended_seen_at is None:
+            self._ended_seen_at = now  # give the queued final event time to arrive
+            return
+        if now - self._ended_seen_at < 1.0:
+            return
+        self._drain(force=True)
+        if not self._ended:
+            self.post(_Failure(f"training ended ({state}) without reporting a result", None, ""))
+            self._drain(force=True)
+        self._watchdog.stop()
+
+
+class _Failure:
+    """A failure the bridge itself reports, delivered like an engine ``Failed`` event."""
+
+    def __init__(self, reason: str, step: int | None, details: str) -> None:
+        self.reason = reason
+        self.step = step
+        self.details = details
+
+
+class Task(QObject):
+    """A function run on a worker thread; its result, error and progress arrive as signals.
+
+    The callbacks given to ``run_task`` are called from this object's own slots with a
+    queued connection, so they always run on the GUI thread. The GUI never waits for it.
+    """
+
+    done = Signal(object)
+    error = Signal(str, str)  # readable message, traceback
+    progress = Signal(str)
+    _result = Signal(object)
+    _error = Signal(str, str)
+    _progress = Signal(str)
+    _running: ClassVar[set[Task]] = set()  # keeps tasks alive until they report
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kw: Any):
+        super().__init__()
+        self._fn, self._args, self._kw = fn, args, kw
+        self._with_progress = with_progress
+        self.result: Any = None
+        self.message: str | None = None
+        self.details = ""
+        self.finished = False
+        queued = Qt.ConnectionType.QueuedConnection
+        self._result.connect(self._on_result, queued)
+        self._error.connect(self._on_error, queued)
+        self._progress.connect(self._on_progress, queued)
+
+    def start(self) -> Task:
+        Task._running.add(self)
+        threading.Thread(target=self._run, name="torchwire-task", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        kw = dict(self._kw)
+        if self._with_progress:
+            kw["progress"] = self._progress.emit
+        try:
+            result = self._fn(*self._args, **kw)
+        except BaseException as e:
+            self._error.emit(readable_error(e), "".join(traceback.format_exception(e)))
+            return
+        self._result.emit(result)
+
+    def _on_result(self, result: Any) -> None:
+        self.result = result
+        self.finished = True
+        Task._running.discard(self)
+        self.done.emit(result)
+
+    def _on_error(self, message: str, details: str) -> None:
+        self.message = message
+        self.details = details
+        self.finished = True
+        Task._running.discard(self)
+        self.error.emit(message, details)
+
+    def _on_progress(self, text: str) -> None:
+        self.progress.emit(text)
+
+
+def run_task(
+    fn: Callable[..., Any],
+    *args: Any,
+    on_done: Callable[[Any], Any] | None = None,
+    on_error: Callable[[str, str], Any] | None = None,
+    on_progress: Callable[[str], Any] | None = None,
+    **kw: Any,
+) -> Task:
+    """Run ``fn(*args, **kw)`` off the GUI thread; the callbacks run on the GUI thread."""
+    task = Task(fn, *args, with_progress=on_progress is not None, **kw)
+    if on_done is not None:
+        task.done.connect(on_done)
+    if on_error is not None:
+        task.error.connect(on_error)
+    if on_progress is not None:
+        task.progress.connect(on_progress)
+    return task.start()

@@ -1,0 +1,314 @@
+"""Plots for training and prediction, on pyqtgraph (fast enough for live updates).
+
+Curves keep their points in growable NumPy buffers and hand pyqtgraph views of them, so
+appending one point costs O(1) amortised plus one redraw; long runs are drawn with
+automatic peak downsampling, clipped to the visible range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+
+# Colour-blind-safe (Okabe-Ito) series colours: train, validation, and extras.
+TRAIN = "#0072B2"
+VAL = "#D55E00"
+EXTRA = "#009E73"
+FAINT = "#7FB2D8"
+
+
+def _palette_colors() -> tuple[QColor, QColor]:
+    app = QApplication.instance()
+    pal = app.palette() if isinstance(app, QApplication) else QPalette()
+    return pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+
+
+class _Buffer:
+    __slots__ = ("n", "x", "y")
+
+    def __init__(self) -> None:
+        self.x = np.empty(64)
+        self.y = np.empty(64)
+        self.n = 0
+
+    def extend(self, xs: Sequence[float], ys: Sequence[float]) -> None:
+        k = len(xs)
+        need = self.n + k
+        if need > len(self.x):
+            cap = max(need, 2 * len(self.x))
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        self.x[self.n : need] = xs
+        self.y[self.n : need] = ys
+        self.n = need
+
+
+class SeriesPlot(pg.PlotWidget):
+    """A plot of named series that grow point by point (losses, metrics, learning rate)."""
+
+    def __init__(
+        self,
+        title: str,
+        x_label: str = "epoch",
+        y_label: str = "",
+        parent: QWidget | None = None,
+        *,
+        log_y: bool = False,
+    ) -> None:
+        base, text = _palette_colors()
+        super().__init__(parent, background=base)
+        item = self.getPlotItem()
+        item.setTitle(title, color=text.name(), size="10pt")
+        for side, label in (("bottom", x_label), ("left", y_label)):
+            ax = item.getAxis(side)
+            ax.setTextPen(text)
+            if label:
+                item.setLabel(side, label, color=text.name())
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setLogMode(y=log_y)
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        self._legend = item.addLegend(offset=(-8, 8), labelTextColor=text.name())
+        self._legend.setBrush(pg.mkBrush(base.red(), base.green(), base.blue(), 200))
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._data: dict[str, _Buffer] = {}
+        self.setMinimumSize(180, 140)
+        self.title = title
+
+    def add_series(
+        self,
+        name: str,
+        color: str,
+        *,
+        width: float = 2.0,
+        symbol: str | None = None,
+        dashed: bool = False,
+        legend: bool = True,
+    ) -> None:
+        pen = pg.mkPen(color, width=width)
+        if dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        kw: dict[str, Any] = {"pen": pen, "name": name if legend else None}
+        if symbol:
+            kw.update(symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=color)
+        curve = self.getPlotItem().plot([], [], **kw)
+        self._curves[name] = curve
+        self._data[name] = _Buffer()
+
+    def append(self, name: str, x: float, y: float) -> None:
+        self.extend(name, [x], [y])
+
+    def extend(self, name: str, xs: Sequence[float], ys: Sequence[float]) -> None:
+        if not len(xs):
+            return
+        buf = self._data[name]
+        buf.extend(xs, ys)
+        y = buf.y[: buf.n]
+        finite = np.isfinite(y)
+        x = buf.x[: buf.n]
+        if not finite.all():
+            x, y = x[finite], y[finite]
+        self._curves[name].setData(x, y)
+
+    def count(self, name: str) -> int:
+        """How many points series ``name`` has received."""
+        return self._data[name].n if name in self._data else 0
+
+    def values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        buf = self._data[name]
+        return buf.x[: buf.n].copy(), buf.y[: buf.n].copy()
+
+    def series(self) -> list[str]:
+        return list(self._curves)
+
+    def clear_data(self) -> None:
+        for name, curve in self._curves.items():
+            self._data[name] = _Buffer()
+            curve.setData([], [])
+        self.getPlotItem().enableAutoRange()
+
+    def set_title(self, title: str) -> None:
+        _, text = _palette_colors()
+        self.title = title
+        self.getPlotItem().setTitle(title, color=text.name(), size="10pt")
+
+
+def _short(names: Sequence[str], limit: int = 10) -> list[str]:
+    return [n if len(n) <= limit else n[: limit - 1] + "…" for n in names]
+
+
+class ConfusionMatrixView(pg.PlotWidget):
+    """A confusion matrix as a heat map with the counts written in the cells.
+
+    Colour is the row-normalised share (recall per class), so a small class's errors show
+    as clearly as a large one's; rows are true classes, columns predictions.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        base, text = _palette_colors()
+        super().__init__(parent, background=base)
+        self._text_color = text
+        item = self.getPlotItem()
+        item.setTitle("Confusion matrix (test)", color=text.name(), size="10pt")
+        item.setLabel("bottom", "predicted", color=text.name())
+        item.setLabel("left", "true", color=text.name())
+        for side in ("bottom", "left"):
+            item.getAxis(side).setTextPen(text)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        vb = item.getViewBox()
+        vb.invertY(True)
+        vb.setAspectLocked(True)
+        vb.setMouseEnabled(False, False)
+        self._image = pg.ImageItem()
+        self._image.setColorMap(pg.ColorMap(pos=[0.0, 1.0], color=[(247, 251, 255), (8, 48, 107)]))
+        item.addItem(self._image)
+        self._labels: list[pg.TextItem] = []
+        self.matrix: np.ndarray | None = None
+        self.class_names: list[str] = []
+        self.setMinimumSize(200, 200)
+
+    def set_matrix(self, matrix: Any, class_names: Sequence[str] | None = None) -> None:
+        m = np.asarray(matrix, dtype=float)
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.size == 0:
+            self.clear_matrix()
+            return
+        k = m.shape[0]
+        names = [str(c) for c in class_names] if class_names and len(class_names) == k else []
+        if not names:
+            names = [str(i) for i in range(k)]
+        self.matrix, self.class_names = m, names
+        rows = m.sum(axis=1, keepdims=True)
+        share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+        self._image.setImage(share.T, levels=(0.0, 1.0))  # ImageItem is column-major
+        self._image.setRect(0, 0, k, k)
+        for t in self._labels:
+            self.getPlotItem().removeItem(t)
+        self._labels = []
+        if k <= 25:
+            font = QFont()
+            font.setPointSizeF(max(6.0, 11.0 - 0.25 * k))
+            for i in range(k):
+                for j in range(k):
+                    color = "#ffffff" if share[i, j] > 0.55 else "#1a1a1a"
+                    t = pg.TextItem(f"{int(m[i, j])}", color=color, anchor=(0.5, 0.5))
+                    t.setFont(font)
+                    t.setPos(j + 0.5, i + 0.5)
+                    self.getPlotItem().addItem(t)
+                    self._labels.append(t)
+        ticks = [(i + 0.5, n) for i, n in enumerate(_short(names))]
+        step = max(1, k // 20)
+        ticks = ticks[::step]
+        self.getPlotItem().getAxis("bottom").setTicks([ticks])
+        self.getPlotItem().getAxis("left").setTicks([ticks])
+        self.getPlotItem().getViewBox().setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+        acc = np.trace(m) / m.sum() if m.sum() else 0.0
+        self.getPlotItem().setTitle(
+            f"Confusion matrix (test) · accuracy {acc:.3f}",
+            color=self._text_color.name(),
+            size="10pt",
+        )
+
+    def clear_matrix(self) -> None:
+        self.matrix = None
+        self._image.clear()
+        for t in self._labels:
+            self.getPlotItem().removeItem(t)
+        self._labels = []
+
+
+class ScatterView(pg.PlotWidget):
+    """Predicted against true values for a regression, with the y = x line."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        base, text = _palette_colors()
+        super().__init__(parent, background=base)
+        self._text_color = text
+        item = self.getPlotItem()
+        item.setTitle("Predicted vs true (test)", color=text.name(), size="10pt")
+        item.setLabel("bottom", "true", color=text.name())
+        item.setLabel("left", "predicted", color=text.name())
+        for side in ("bottom", "left"):
+            item.getAxis(side).setTextPen(text)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        self._diag = item.plot([], [], pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine))
+        self._points = pg.ScatterPlotItem(
+            size=6, pen=pg.mkPen(None), brush=pg.mkBrush(0, 114, 178, 150)
+        )
+        item.addItem(self._points)
+        self.n_points = 0
+        self.setMinimumSize(200, 200)
+
+    def set_points(self, y_true: Any, y_pred: Any) -> None:
+        t = np.asarray(y_true, dtype=float).reshape(-1)
+        p = np.asarray(y_pred, dtype=float).reshape(-1)
+        n = min(len(t), len(p))
+        t, p = t[:n], p[:n]
+        self._points.setData(t, p)
+        self.n_points = n
+        if n:
+            lo = float(min(t.min(), p.min()))
+            hi = float(max(t.max(), p.max()))
+            self._diag.setData([lo, hi], [lo, hi])
+            ss = float(((t - t.mean()) ** 2).sum())
+            r2 = 1.0 - float(((t - p) ** 2).sum()) / ss if ss > 0 else float("nan")
+            self.getPlotItem().setTitle(
+                f"Predicted vs true (test) · R² {r2:.3f} · {n} samples",
+                color=self._text_color.name(),
+                size="10pt",
+            )
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """Class probabilities of one sample as horizontal bars, the predicted class highlighted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        base, text = _palette_colors()
+        super().__init__(parent, background=base)
+        self._text_color = text
+        item = self.getPlotItem()
+        item.setTitle("Class probabilities", color=text.name(), size="10pt")
+        item.setLabel("bottom", "probability", color=text.name())
+        for side in ("bottom", "left"):
+            item.getAxis(side).setTextPen(text)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.getViewBox().setMouseEnabled(False, False)
+        item.getViewBox().invertY(True)
+        self._bars: pg.BarGraphItem | None = None
+        self._texts: list[pg.TextItem] = []
+        self.probabilities: np.ndarray | None = None
+        self.setMinimumSize(200, 160)
+
+    def set_probabilities(self, probs: Any, class_names: Sequence[str]) -> None:
+        p = np.asarray(probs, dtype=float).reshape(-1)
+        names = [str(c) for c in class_names] if len(class_names) == len(p) else []
+        names = names or [str(i) for i in range(len(p))]
+        self.probabilities = p
+        item = self.getPlotItem()
+        if self._bars is not None:
+            item.removeItem(self._bars)
+        for t in self._texts:
+            item.removeItem(t)
+        self._texts = []
+        top = int(np.argmax(p)) if len(p) else -1
+        brushes = [pg.mkBrush(TRAIN if i == top else FAINT) for i in range(len(p))]
+        self._bars = pg.BarGraphItem(
+            x0=np.zeros(len(p)), y=np.arange(len(p)), width=p, height=0.7, brushes=brushes
+        )
+        item.addItem(self._bars)
+        if len(p) <= 30:
+            for i, v in enumerate(p):
+                t = pg.TextItem(f"{v:.3f}", color=self._text_color.name(), anchor=(0, 0.5))
+                t.setPos(min(v, 0.82) + 0.01, i)
+                item.addItem(t)
+                self._texts.append(t)
+        step = max(1, len(p) // 25)
+        item.getAxis("left").setTicks([[(i, n) for i, n in enumerate(_short(names, 14))][::step]])
+        item.getViewBox().setRange(xRange=(0, 1.0), yRange=(-0.6, len(p) - 0.4), padding=0.02)
