@@ -66,6 +66,8 @@ class Report:
     model_nodes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict, repr=False)
+    _types: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -105,6 +107,8 @@ class Report:
             "outputs": self.outputs,
             "nodes": {
                 nid: {
+                    "name": self._names.get(nid, nid),
+                    "type": self._types.get(nid, ""),
                     "shape": list(self.shapes[nid]) if nid in self.shapes else None,
                     "dtype": str(self.dtypes[nid]).replace("torch.", "")
                     if nid in self.dtypes
@@ -153,6 +157,8 @@ def check(graph: Graph) -> Report:
 
     catalog.all_specs()  # make sure every declaration module has registered
     rep = Report()
+    rep._names = {nid: n.name for nid, n in graph.nodes.items()}
+    rep._types = {nid: n.type for nid, n in graph.nodes.items()}
     ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
     outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
     for e in graph.edges:

@@ -198,3 +198,14 @@ def node_at(model: nn.Module, lineno: int) -> str | None:
     """The node id whose generated line is ``lineno`` of ``model.code``."""
     info = getattr(model, "torchwire", None)
     return info.node_of_line.get(lineno) if info is not None else None
+
+
+def node_for_exception(model: nn.Module, exc: BaseException) -> str | None:
+    """The node whose generated line raised ``exc`` inside ``model.forward``, if any."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<torchwire:"):
+            found = node_at(model, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

@@ -72,7 +72,7 @@ class Graph:
     name: str = "model"
     settings: dict[str, Any] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
-    revision: int = 0
+    revision: int = field(default=0, compare=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
 
     # -- listening ---------------------------------------------------------------------
@@ -134,7 +134,8 @@ class Graph:
         try:
             values = spec.coerce_params(params)
         except ParamError as e:
-            raise GraphError(f"{type_name}: {e}") from None
+            msg = str(e)
+            raise GraphError(msg if msg.startswith(type_name) else f"{type_name}: {msg}") from None
         node_id = id or self._fresh_id(type_name)
         if node_id in self.nodes:
             raise GraphError(f"a node with id {node_id!r} already exists")

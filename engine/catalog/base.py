@@ -311,7 +311,13 @@ def _sig(cls: Any) -> inspect.Signature | None:
                 import torch.nn as nn
 
                 sig = inspect.signature(nn.RNNBase.__init__)
-                sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+                params = list(sig.parameters.values())[2:]  # drop self, mode
+                if cls is nn.RNN:
+                    nl = inspect.Parameter(
+                        "nonlinearity", inspect.Parameter.KEYWORD_ONLY, default="tanh"
+                    )
+                    params = [p for p in params if p.kind != p.KEYWORD_ONLY] + [nl]
+                sig = sig.replace(parameters=params)
             _sig_cache[cls] = sig
         except (TypeError, ValueError):
             _sig_cache[cls] = None

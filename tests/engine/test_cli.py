@@ -1,0 +1,107 @@
+"""``torchwire check|compile|nodes``: exit codes, per-node problems, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import Graph, save_project
+from engine.cli import main
+from tests.engine.test_project import EXAMPLES
+
+LENET = str(EXAMPLES / "lenet.json")
+
+
+def broken(tmp_path: Path) -> str:
+    g = Graph(name="broken")
+    a = g.add("Input", shape=[64, 8, 8], name="a")
+    b = g.add("Input", shape=[32, 8, 8], name="b")
+    add = g.add("Add", name="sum")
+    g.connect(a, add)
+    g.connect(b, add)
+    g.add("Linear", name="head")
+    p = tmp_path / "broken.json"
+    save_project(g, p)
+    return str(p)
+
+
+def test_check_valid_project(capsys) -> None:
+    assert main(["check", LENET]) == 0
+    out = capsys.readouterr().out
+    assert "total parameters: 61,706" in out
+    assert "conv2    Conv2d     16×10×10" in out
+    assert "ok: no problems" in out
+
+
+def test_check_lists_every_problem_per_node(tmp_path: Path, capsys) -> None:
+    assert main(["check", broken(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "  sum:\n    error: sum: inputs (64, 8, 8) and (32, 8, 8) differ in dimension 1" in out
+    assert "  head:\n    error: head: no input connected" in out
+
+
+def test_check_json(tmp_path: Path, capsys) -> None:
+    assert main(["check", broken(tmp_path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert {d["node"] for d in data["diagnostics"]} == {"add", "linear"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{oops", "not valid JSON"),
+        ('{"format": "torchwire-project", "version": 42}', "made by a newer Torchwire"),
+        (None, "no such file"),
+    ],
+)
+def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, capsys, content, message) -> None:
+    p = tmp_path / "x.json"
+    if content is not None:
+        p.write_text(content)
+    assert main(["check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_compile_writes_the_module(tmp_path: Path) -> None:
+    out = tmp_path / "model.py"
+    assert main(["compile", LENET, "-o", str(out)]) == 0
+    ns: dict = {}
+    exec(out.read_text(), ns)
+    model = ns["Lenet"]()
+    assert sum(p.numel() for p in model.parameters()) == 61_706
+
+
+def test_compile_refuses_a_broken_graph(tmp_path: Path, capsys) -> None:
+    assert main(["compile", broken(tmp_path), "-o", str(tmp_path / "m.py")]) == 1
+    assert "head: no input connected" in capsys.readouterr().err
+    assert not (tmp_path / "m.py").exists()
+
+
+def test_nodes_lists_the_catalog_with_docs(capsys) -> None:
+    assert main(["nodes"]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d(input)  2-D convolution over a (C, H, W) input." in out
+    assert "    out_channels: int = 16 in [1, ]  number of filters" in out
+    assert "(from the input: in_channels)" in out
+    assert main(["nodes", "--json"]) == 0
+    specs = json.loads(capsys.readouterr().out)
+    assert any(s["type"] == "Concat" and s["inputs"][0]["multi"] for s in specs)
+
+
+def test_python_m_engine_never_imports_qt() -> None:
+    code = (
+        f"import sys, runpy; sys.argv=['engine','check',{LENET!r}];\n"
+        "try:\n runpy.run_module('engine', run_name='__main__')\n"
+        "except SystemExit as e: code=e.code\n"
+        "bad=[m for m in sys.modules if m.split('.')[0] in ('PySide6','NodeGraphQt','pyqtgraph','designer')]\n"
+        "print('QT', bad, code)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "QT [] 0" in r.stdout, r.stderr
