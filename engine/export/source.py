@@ -1,0 +1,186 @@
+"""What an export starts from: a graph or a compiled module, optionally a checkpoint.
+
+Both exporters resolve their argument here into one ``Source``: the compiled module (in
+eval mode, weights loaded), the graph when there is one, and the metadata that travels
+with the exported file (task, class names, preprocessing statistics).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.export.errors import ExportError
+from engine.graph import Graph, GraphError
+
+Progress = Callable[[str], None] | None
+
+
+@dataclass
+class Source:
+    module: nn.Module
+    graph: Graph | None
+    checkpoint_path: str | None = None
+    task: str | None = None
+    class_names: list[str] | None = None
+    preprocessing: Any = None
+    checkpoint: Any = None
+    node_types: dict[str, str] = field(default_factory=dict)  # node id -> node type
+    node_names: dict[str, str] = field(default_factory=dict)  # node id -> user's name
+
+    @property
+    def info(self) -> Any:
+        return self.module.torchwire  # type: ignore[union-attr]
+
+    def label(self, nid: str | None) -> str:
+        if nid is None:
+            return "?"
+        name = self.node_names.get(nid, nid)
+        t = self.node_types.get(nid)
+        return f"'{name}' ({t})" if t else f"'{name}'"
+
+
+def say(progress: Progress, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def resolve(
+    model_or_graph: Any, checkpoint: str | os.PathLike[str] | Any | None, progress: Progress
+) -> Source:
+    """Compile (or take) the module, load the checkpoint's weights, gather the metadata."""
+    from engine.compile import compile_model
+
+    ckpt = None
+    ckpt_path = None
+    if checkpoint is not None:
+        say(progress, "Loading the checkpoint…")
+        ckpt, ckpt_path = _load_checkpoint(checkpoint)
+    graph: Graph | None = None
+    if model_or_graph is None and ckpt is not None:
+        model_or_graph = getattr(ckpt, "graph", None)
+    if isinstance(model_or_graph, Graph):
+        graph = model_or_graph
+        say(progress, "Checking and compiling the graph…")
+        try:
+            module = compile_model(graph)
+        except GraphError as e:
+            raise ExportError(f"the graph cannot be compiled: {e}") from None
+    elif isinstance(model_or_graph, nn.Module):
+        module = model_or_graph
+        if not hasattr(module, "torchwire"):
+            raise ExportError(
+                "export_onnx/export_python take a Graph or a module made by compile_model "
+                f"(one with .torchwire), got a plain {type(module).__name__}"
+            )
+    else:
+        raise ExportError(
+            f"expected a Graph or a compiled model, got {type(model_or_graph).__name__}"
+        )
+    src = Source(module=module, graph=graph, checkpoint_path=ckpt_path, checkpoint=ckpt)
+    if graph is not None:
+        src.node_types = {nid: n.type for nid, n in graph.nodes.items()}
+        src.node_names = {nid: n.name for nid, n in graph.nodes.items()}
+    else:
+        src.node_types = _types_from_module(module)
+        src.node_names = {nid: nid for nid in src.node_types}
+    if ckpt is not None:
+        state = getattr(ckpt, "state_dict", None)
+        if state is None:
+            raise ExportError(f"{ckpt_path}: the checkpoint holds no weights")
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise ExportError(
+                f"{ckpt_path}: its weights do not fit this graph "
+                f"({str(e).splitlines()[0]}); was it trained on another version of the project?"
+            ) from None
+        src.task = getattr(ckpt, "task", None)
+        names = getattr(ckpt, "class_names", None)
+        src.class_names = list(names) if names else None
+        src.preprocessing = getattr(ckpt, "preprocessing", None)
+    return src
+
+
+def _load_checkpoint(checkpoint: Any) -> tuple[Any, str]:
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        return checkpoint, str(getattr(checkpoint, "path", "") or "checkpoint")
+    path = str(checkpoint)
+    if not Path(path).exists():
+        raise ExportError(f"{path}: no such checkpoint file")
+    try:
+        from engine.train import load_checkpoint
+    except ImportError as e:  # the training package is optional at import time
+        raise ExportError(f"cannot read checkpoints: {e}") from None
+    try:
+        return load_checkpoint(path), path
+    except Exception as e:
+        raise ExportError(f"{path}: cannot read the checkpoint: {e}") from None
+
+
+def _types_from_module(module: nn.Module) -> dict[str, str]:
+    """Node types of a compiled module without its graph: from the layers' classes."""
+    from engine import catalog
+
+    by_class = {s.module: s.type for s in catalog.all_specs() if s.module is not None}
+    info = module.torchwire  # type: ignore[union-attr]
+    out: dict[str, str] = {}
+    for attr, nid in info.node_of_attr.items():
+        sub = getattr(module, attr, None)
+        if isinstance(sub, nn.Module) and type(sub) in by_class:
+            out[nid] = by_class[type(sub)]
+    return out
+
+
+def random_inputs(
+    module: nn.Module, batch: int, generator: torch.Generator
+) -> tuple[torch.Tensor, ...]:
+    """Inputs of the model's shapes: normal floats, token ids below the smallest vocabulary."""
+    info = module.torchwire  # type: ignore[union-attr]
+    vocab = [m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)]
+    high = min(vocab) if vocab else 2
+    xs = []
+    for shape, dt in zip(info.input_shapes, info.input_dtypes, strict=True):
+        if dt.is_floating_point:
+            xs.append(torch.randn((batch, *shape), generator=generator, dtype=dt))
+        else:
+            xs.append(torch.randint(0, high, (batch, *shape), generator=generator, dtype=dt))
+    return tuple(xs)
+
+
+class eval_mode:
+    """Eval mode for the export, the caller's mode restored afterwards."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        self.was_training = module.training
+
+    def __enter__(self) -> nn.Module:
+        self.module.eval()
+        return self.module
+
+    def __exit__(self, *exc: object) -> None:
+        self.module.train(self.was_training)
+
+
+def temp_path_for(path: Path, suffix: str) -> Path:
+    """A hidden file beside ``path`` so the final rename stays on one filesystem."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """fsync then rename: the file at ``path`` is either the old one or the whole new one."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
