@@ -60,6 +60,7 @@ class SeriesPlot(pg.PlotWidget):
         parent: QWidget | None = None,
         *,
         log_y: bool = False,
+        legend_at: str = "top",
     ) -> None:
         base, text = _palette_colors()
         super().__init__(parent, background=base)
@@ -74,7 +75,9 @@ class SeriesPlot(pg.PlotWidget):
         item.setLogMode(y=log_y)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self._legend = item.addLegend(offset=(-8, 8), labelTextColor=text.name())
+        self._legend = item.addLegend(
+            offset=(-8, 8) if legend_at == "top" else (-8, -8), labelTextColor=text.name()
+        )
         self._legend.setBrush(pg.mkBrush(base.red(), base.green(), base.blue(), 200))
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, _Buffer] = {}

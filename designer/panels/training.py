@@ -1,0 +1,833 @@
+"""The training panel: settings, start/pause/stop, live plots, log, and the test results.
+
+Training runs on a copy of the graph taken at start, in the engine's own background thread;
+events reach this panel through :class:`designer.bridge.TrainingBridge` (queued, batch
+events throttled), so the UI thread never waits on training. Creating the session (which
+imports torch and loads the data) also happens off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.bridge import TrainingBridge, readable_error, run_task
+from designer.widgets.plots import (
+    EXTRA,
+    FAINT,
+    TRAIN,
+    VAL,
+    ConfusionMatrixView,
+    ScatterView,
+    SeriesPlot,
+)
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+_ACTIVE = ("starting", "running", "paused", "stopping")
+# Metric names as the engine writes them, and how the panel labels them.
+METRIC_LABELS = {
+    "loss": "loss",
+    "accuracy": "accuracy",
+    "precision": "precision (macro)",
+    "recall": "recall (macro)",
+    "f1": "F1 (macro)",
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
+
+
+def _fmt_num(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if v != v:  # NaN
+        return "nan"
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.3e}"
+    return f"{v:.4f}"
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _training_settings_params() -> tuple[Any, ...]:
+    """The training settings as declared once by the engine (``TRAINING_SETTINGS``)."""
+    import importlib
+
+    for mod_name in ("engine.train.settings", "engine.train"):
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        params = getattr(mod, "TRAINING_SETTINGS", None)
+        if params:
+            return tuple(params)
+    return ()
+
+
+def _detect_devices() -> dict[str, str | None]:
+    """For each device choice: None when usable here, else why not."""
+    import torch
+
+    out: dict[str, str | None] = {"auto": None, "cpu": None}
+    out["cuda"] = None if torch.cuda.is_available() else "no CUDA device on this machine"
+    mps = getattr(torch.backends, "mps", None)
+    ok = bool(mps is not None and mps.is_available())
+    out["mps"] = None if ok else "no Apple GPU (MPS) on this machine"
+    return out
+
+
+def _load_environment() -> tuple[tuple[Any, ...], dict[str, str | None]]:
+    return _training_settings_params(), _detect_devices()
+
+
+class TrainingPanel(QWidget):
+    """Dock content: train the document's graph and watch it learn.
+
+    ``runFinished(event)`` carries the engine's ``Finished`` event (``run_dir``,
+    ``test_metrics``, ``stopped``, ``history``); ``runFailed(reason)`` a readable sentence.
+    After a run, ``last_run_dir`` is its folder and ``last_checkpoint`` its best checkpoint
+    (or its last one when no best was written); ``last_graph`` is the graph it trained.
+    """
+
+    runStarted = Signal()
+    runFinished = Signal(object)
+    runFailed = Signal(str)
+    stateChanged = Signal(str)
+
+    # Tests and embedders may replace how a session is made: fn(graph, device=...) -> session.
+    session_factory: Callable[..., Any] | None = None
+    show_failure_popup = True
+
+    def __init__(self, document: QObject, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TrainingPanel")
+        self.document = document
+        self.session: Any = None
+        self.state = "idle"
+        self.last_run_dir: Path | None = None
+        self.last_checkpoint: Path | None = None
+        self.best_checkpoint: Path | None = None
+        self.latest_checkpoint: Path | None = None
+        self.last_graph: Any = None
+        self.last_metrics: dict[str, Any] | None = None
+        self.last_error: str | None = None
+        self.task: str | None = None
+        self.class_names: list[str] = []
+        self._epochs = 0
+        self._batches = 0
+        self._run_started_at = 0.0
+        self._paused_total = 0.0
+        self._paused_at: float | None = None
+        self._stop_requested = False
+        self._metric_key: str | None = None
+        self._settings_params: tuple[Any, ...] = ()
+        self._device_problems: dict[str, str | None] = {"auto": None, "cpu": None}
+        self._env_loaded = False
+        self._editors: dict[str, QWidget] = {}
+        self._ready = False
+        self._ready_reason = "The graph is being checked…"
+        self._popup: QMessageBox | None = None
+
+        self.bridge = TrainingBridge(self)
+        self.bridge.started.connect(self._on_started)
+        self.bridge.batch.connect(self._on_batch)
+        self.bridge.epochEnded.connect(self._on_epoch)
+        self.bridge.checkpointSaved.connect(self._on_checkpoint)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.failed.connect(self._on_failed)
+
+        self._build()
+        self._connect_document()
+        self._set_state("idle")
+        # torch and the settings declaration load off the GUI thread.
+        self._env_task = run_task(
+            _load_environment, on_done=self._on_environment, on_error=self._on_environment_error
+        )
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(6, 6, 6, 6)
+        root.setSpacing(6)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        icon = self.style().standardIcon
+        self.start_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaPlay), "Train")
+        self.start_button.setObjectName("trainStart")
+        self.start_button.clicked.connect(self.start)
+        self._play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
+        self.pause_button = QPushButton(self._pause_icon, "Pause")
+        self.pause_button.setObjectName("trainPause")
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.stop_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.stop_button.setObjectName("trainStop")
+        self.stop_button.clicked.connect(self.stop)
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            b.setMinimumWidth(84)
+            bar.addWidget(b)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Device"))
+        self.device_combo = QComboBox()
+        self.device_combo.setObjectName("trainDevice")
+        self.device_combo.addItems(list(DEVICES))
+        self.device_combo.setToolTip("Where to train; 'auto' picks CUDA or MPS when present")
+        self.device_combo.currentTextChanged.connect(self._on_device_changed)
+        bar.addWidget(self.device_combo)
+        bar.addSpacing(12)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("trainStatus")
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.status_label, 1)
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setChecked(True)
+        self.settings_toggle.setToolTip("Show or hide the training settings")
+        bar.addWidget(self.settings_toggle)
+        root.addLayout(bar)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Not started")
+        root.addWidget(self.progress)
+
+        self.banner = QLabel("")
+        self.banner.setObjectName("trainBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setStyleSheet(
+            "QLabel { background: #5c1f1b; color: #ffdcd8; border: 1px solid #e0524a;"
+            " border-radius: 3px; padding: 6px; }"
+        )
+        self.banner.hide()
+        root.addWidget(self.banner)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        # settings column
+        self.settings_area = QScrollArea()
+        self.settings_area.setWidgetResizable(True)
+        self.settings_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.settings_area.setMinimumWidth(220)
+        holder = QWidget()
+        self.settings_form = QFormLayout(holder)
+        self.settings_form.setContentsMargins(2, 2, 8, 2)
+        self.settings_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._settings_note = QLabel("Loading the training settings…")
+        self._settings_note.setWordWrap(True)
+        self.settings_form.addRow(self._settings_note)
+        self.settings_area.setWidget(holder)
+        self.settings_toggle.toggled.connect(self.settings_area.setVisible)
+        split.addWidget(self.settings_area)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        # plots
+        plots = QWidget()
+        pl = QHBoxLayout(plots)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.setSpacing(4)
+        self.loss_plot = SeriesPlot("Loss", "epoch", "")
+        self.loss_plot.add_series("train (batch)", FAINT, width=1.0)
+        self.loss_plot.add_series("train", TRAIN, symbol="o")
+        self.loss_plot.add_series("validation", VAL, symbol="s")
+        self.metric_plot = SeriesPlot("Accuracy", "epoch", "", legend_at="bottom")
+        self.metric_plot.add_series("train", TRAIN, symbol="o")
+        self.metric_plot.add_series("validation", VAL, symbol="s")
+        self.lr_plot = SeriesPlot("Learning rate", "epoch", "")
+        self.lr_plot.add_series("lr", EXTRA, symbol="t", legend=False)
+        for p in (self.loss_plot, self.metric_plot, self.lr_plot):
+            pl.addWidget(p, 1)
+        self.tabs.addTab(plots, "Progress")
+        # results
+        results = QWidget()
+        rl = QHBoxLayout(results)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.metrics_table = QTableWidget(0, 2)
+        self.metrics_table.setObjectName("trainMetrics")
+        self.metrics_table.setHorizontalHeaderLabels(["Test metric", "Value"])
+        self.metrics_table.verticalHeader().setVisible(False)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch
+        )
+        self.metrics_table.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.metrics_table.setMinimumWidth(200)
+        self.metrics_table.setMaximumWidth(320)
+        rl.addWidget(self.metrics_table)
+        self.result_stack = QStackedWidget()
+        self._no_result = QLabel("Test results appear here when a run finishes.")
+        self._no_result.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confusion_view = ConfusionMatrixView()
+        self.scatter_view = ScatterView()
+        for w in (self._no_result, self.confusion_view, self.scatter_view):
+            self.result_stack.addWidget(w)
+        rl.addWidget(self.result_stack, 1)
+        self.tabs.addTab(results, "Results")
+        # log
+        self.log_view = QPlainTextEdit()
+        self.log_view.setObjectName("trainLog")
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.log_view.setFont(mono)
+        self.tabs.addTab(self.log_view, "Log")
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([250, 900])
+        root.addWidget(split, 1)
+
+    # -- document -------------------------------------------------------------------------
+    def _connect_document(self) -> None:
+        doc = self.document
+        for name, slot in (
+            ("reportReady", self._on_report),
+            ("graphReplaced", self._on_graph_replaced),
+            ("graphChanged", self._on_graph_changed),
+        ):
+            sig = getattr(doc, name, None)
+            if sig is not None:
+                sig.connect(slot)
+        self._on_report(getattr(doc, "report", None))
+
+    def _on_report(self, report: Any) -> None:
+        ready, reason = self._readiness(report)
+        self._ready, self._ready_reason = ready, reason
+        self._update_buttons()
+
+    @staticmethod
+    def _readiness(report: Any) -> tuple[bool, str]:
+        if report is None:
+            return False, "The graph is being checked…"
+        extra = getattr(report, "extra", None) or {}
+        reasons: list[str] = []
+        if "ready_to_train" in extra:
+            ready = bool(extra["ready_to_train"])
+            for key in ("train_reasons", "ready_reasons", "reasons"):
+                v = extra.get(key)
+                if v:
+                    reasons = [str(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+                    break
+        else:
+            ready = bool(getattr(report, "ok", False))
+        if not getattr(report, "ok", True):
+            ready = False
+            if not reasons:
+                reasons = [d.message for d in report.errors]
+        if ready:
+            return True, "Train the current graph"
+        if not reasons:
+            reasons = ["the graph is not ready to train"]
+        shown = reasons[:6] + ([f"… and {len(reasons) - 6} more"] if len(reasons) > 6 else [])
+        return False, "Cannot train yet:\n• " + "\n• ".join(shown)
+
+    def _on_graph_replaced(self) -> None:
+        self._load_settings_values()
+        self._on_report(getattr(self.document, "report", None))
+
+    def _on_graph_changed(self) -> None:
+        # settings may have changed through undo/redo
+        self._load_settings_values()
+
+    # -- settings form --------------------------------------------------------------------
+    def _on_environment(self, result: Any) -> None:
+        params, devices = result
+        self._env_loaded = True
+        self._device_problems = devices
+        model = self.device_combo.model()
+        if isinstance(model, QStandardItemModel):
+            for i, name in enumerate(DEVICES):
+                item = model.item(i)
+                problem = devices.get(name)
+                item.setEnabled(problem is None)
+                item.setToolTip(problem or f"train on {name}")
+        self._settings_params = tuple(p for p in params if p.name != "device")
+        self._build_settings_form()
+        self._update_buttons()
+
+    def _on_environment_error(self, message: str, details: str) -> None:
+        self._env_loaded = True
+        self._settings_note.setText(f"Training is unavailable: {message}")
+        self.log(f"could not load the training engine: {message}")
+        self._update_buttons()
+
+    def _build_settings_form(self) -> None:
+        form = self.settings_form
+        while form.rowCount():
+            form.removeRow(0)
+        self._editors = {}
+        if not self._settings_params:
+            self._settings_note = QLabel("The engine declares no training settings.")
+            form.addRow(self._settings_note)
+            return
+        make_editor = _editor_factory()
+        values = self._current_settings()
+        for p in self._settings_params:
+            value = values.get(p.name, p.default)
+            try:
+                ed = make_editor(p, value, lambda v, name=p.name: self._set_setting(name, v))
+            except Exception as e:  # a declaration the editors do not know yet
+                ed = QLabel(f"{value!r} ({readable_error(e)})")
+            label = QLabel(p.name.replace("_", " "))
+            label.setToolTip(p.doc)
+            ed.setToolTip(p.doc)
+            form.addRow(label, ed)
+            self._editors[p.name] = ed
+        self._load_settings_values()
+
+    def _current_settings(self) -> dict[str, Any]:
+        graph = getattr(self.document, "graph", None)
+        if graph is None:
+            return {}
+        return dict(graph.settings.get("training") or {})
+
+    def _load_settings_values(self) -> None:
+        values = self._current_settings()
+        for p in self._settings_params:
+            ed = self._editors.get(p.name)
+            if ed is not None and hasattr(ed, "set_value"):
+                ed.set_value(values.get(p.name, p.default))
+        dev = values.get("device", "auto")
+        if dev in DEVICES and self.device_combo.currentText() != dev:
+            self.device_combo.blockSignals(True)
+            self.device_combo.setCurrentText(dev)
+            self.device_combo.blockSignals(False)
+
+    def _set_setting(self, name: str, value: Any) -> None:
+        """One training setting changed: an undoable edit of the document's graph."""
+        current = self._current_settings()
+        if current.get(name) == value and name in current:
+            return
+        new = copy.deepcopy(current)
+        new[name] = value
+        doc = self.document
+        if hasattr(doc, "set_setting"):
+            doc.set_setting("training", new)  # undoable; marks the document modified
+            return
+        doc.graph.settings["training"] = new
+        doc.graph._emit("graph_changed", field="settings", key="training")
+
+    def _on_device_changed(self, device: str) -> None:
+        if getattr(self.document, "graph", None) is None:
+            return
+        if self._current_settings().get("device", "auto") != device:
+            self._set_setting("device", device)
+
+    # -- state ----------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self._update_buttons()
+        self.stateChanged.emit(state)
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in _ACTIVE
+
+    def _update_buttons(self) -> None:
+        active = self.state in _ACTIVE
+        can_start = not active and self._ready
+        self.start_button.setEnabled(can_start)
+        self.start_button.setToolTip(self._ready_reason if not active else "A run is in progress")
+        self.pause_button.setEnabled(self.state in ("running", "paused"))
+        paused = self.state == "paused"
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(self._play_icon if paused else self._pause_icon)
+        self.stop_button.setEnabled(self.state in ("starting", "running", "paused"))
+        self.device_combo.setEnabled(not active)
+        self.settings_area.setEnabled(not active)
+        if not active:
+            if self.state == "idle":
+                self.status_label.setText(
+                    "Ready to train" if self._ready else self._ready_reason.split("\n")[0]
+                )
+            self.status_label.setToolTip("" if self._ready else self._ready_reason)
+
+    # -- actions --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Train a copy of the document's graph on the chosen device."""
+        if self.is_running:
+            return
+        if not self._ready:
+            self._show_failure(self._ready_reason.replace("\n• ", " "), popup=False)
+            return
+        graph = self.document.graph.copy()
+        device = self.device_combo.currentText()
+        self.last_graph = graph
+        self._reset_run_view()
+        self._stop_requested = False
+        self._set_state("starting")
+        self.status_label.setText("Preparing the data and the model…")
+        self.progress.setRange(0, 0)  # busy until Started
+        self.log(f"starting: {graph.name}, device {device}")
+        self.bridge.reset()
+        self.runStarted.emit()
+        factory = self.session_factory or _default_session_factory
+        bridge = self.bridge
+
+        def create_and_start() -> Any:
+            session = factory(graph, device=device)
+            unsubscribe = session.subscribe(bridge.post)
+            session.start()
+            return session, unsubscribe
+
+        run_task(create_and_start, on_done=self._on_session, on_error=self._on_start_error)
+
+    def _on_session(self, result: Any) -> None:
+        session, unsubscribe = result
+        if self.state not in _ACTIVE:  # it already ended (failed at once, say)
+            unsubscribe()
+            return
+        self.session = session
+        self.bridge.adopt(session, unsubscribe)
+        if self._stop_requested:
+            session.stop()
+
+    def _on_start_error(self, message: str, details: str) -> None:
+        if details:
+            self.log(details.rstrip())
+        self._fail(message)
+
+    def pause(self) -> None:
+        if self.state == "running" and self.session is not None:
+            self.session.pause()
+            self._paused_at = time.monotonic()
+            self._set_state("paused")
+            self.status_label.setText("Paused")
+            self.log("paused")
+
+    def resume(self) -> None:
+        if self.state == "paused" and self.session is not None:
+            self.session.resume()
+            if self._paused_at is not None:
+                self._paused_total += time.monotonic() - self._paused_at
+            self._paused_at = None
+            self._set_state("running")
+            self.status_label.setText("Training…")
+            self.log("resumed")
+
+    def _toggle_pause(self) -> None:
+        if self.state == "paused":
+            self.resume()
+        else:
+            self.pause()
+
+    def stop(self) -> None:
+        """Ask the run to stop at the next batch; it still writes its last checkpoint."""
+        if self.state not in ("starting", "running", "paused"):
+            return
+        self._stop_requested = True
+        if self.session is not None:
+            if self.state == "paused":
+                self.session.resume()  # let the loop reach its stop check
+            self.session.stop()
+        self._set_state("stopping")
+        self.status_label.setText("Stopping at the next batch…")
+        self.log("stop requested")
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop a run and wait for it (the window is closing)."""
+        if self.session is not None and self.is_running:
+            self.session.stop()
+            try:
+                self.session.join(timeout)
+            except Exception:
+                pass
+        self.bridge.detach()
+
+    # -- events ---------------------------------------------------------------------------
+    def _reset_run_view(self) -> None:
+        for p in (self.loss_plot, self.metric_plot, self.lr_plot):
+            p.clear_data()
+        self.metrics_table.setRowCount(0)
+        self.result_stack.setCurrentWidget(self._no_result)
+        self.confusion_view.clear_matrix()
+        self.banner.hide()
+        self.last_error = None
+        self.last_metrics = None
+        self._metric_key = None
+        self._epochs = self._batches = 0
+        self.best_checkpoint = self.latest_checkpoint = None
+        self._paused_total = 0.0
+        self._paused_at = None
+        self.tabs.setCurrentIndex(0)
+
+    def _on_started(self, ev: Any) -> None:
+        self._epochs = int(getattr(ev, "epochs", 0) or 0)
+        self._batches = int(getattr(ev, "batches_per_epoch", 0) or 0)
+        self.task = getattr(ev, "task", None)
+        self.class_names = [str(c) for c in (getattr(ev, "class_names", None) or [])]
+        run_dir = getattr(ev, "run_dir", None)
+        self.last_run_dir = Path(run_dir) if run_dir else None
+        self._run_started_at = time.monotonic()
+        if self.state == "starting":
+            self._set_state("running")
+            self.status_label.setText("Training…")
+        self._choose_metric(None)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"Epoch 1/{self._epochs} · starting")
+        self.log(
+            f"started on {getattr(ev, 'device', '?')}: {self._epochs} epochs × "
+            f"{self._batches} batches, task {self.task}, run folder {run_dir}"
+        )
+
+    def _choose_metric(self, metrics: dict[str, Any] | None) -> None:
+        if self._metric_key is not None:
+            return
+        keys = set(metrics or {})
+        if self.task == "regression" or (keys and "accuracy" not in keys and "r2" in keys):
+            order = ("r2", "mae", "mse")
+        else:
+            order = ("accuracy", "f1")
+        for k in order:
+            if not keys or k in keys:
+                self._metric_key = k if keys else None
+                self.metric_plot.set_title(METRIC_LABELS.get(k, k).capitalize())
+                break
+
+    def _on_batch(self, ev: Any, points: list[tuple[float, float]]) -> None:
+        bpe = self._batches or int(getattr(ev, "batches", 0) or 0) or 1
+        if points:
+            self.loss_plot.extend(
+                "train (batch)", [s / bpe for s, _ in points], [loss for _, loss in points]
+            )
+        if self.state not in ("running", "stopping", "paused"):
+            return
+        epoch = int(getattr(ev, "epoch", 1))
+        batch = int(getattr(ev, "batch", 0))
+        batches = int(getattr(ev, "batches", bpe) or bpe)
+        total = max(1, self._epochs * bpe)
+        done = min(total, int(getattr(ev, "step", (epoch - 1) * bpe + batch)))
+        frac = done / total
+        self.progress.setValue(int(frac * 1000))
+        left = ""
+        elapsed = time.monotonic() - self._run_started_at - self._paused_total
+        if frac > 0 and elapsed > 0.5:
+            left = f" · {_fmt_duration(elapsed * (1 - frac) / frac)} left"
+        speed = getattr(ev, "samples_per_s", None)
+        sp = f" · {speed:,.0f} samples/s" if isinstance(speed, (int, float)) and speed else ""
+        self.progress.setFormat(
+            f"Epoch {epoch}/{self._epochs} · batch {batch}/{batches}{left}"
+            f" · loss {_fmt_num(float(getattr(ev, 'loss', float('nan'))))}{sp}"
+        )
+
+    def _on_epoch(self, ev: Any) -> None:
+        epoch = int(getattr(ev, "epoch", 0))
+        train = dict(getattr(ev, "train", {}) or {})
+        val = dict(getattr(ev, "val", {}) or {})
+        self._choose_metric(val or train)
+        x = float(epoch)
+        if "loss" in train:
+            self.loss_plot.append("train", x, float(train["loss"]))
+        if "loss" in val:
+            self.loss_plot.append("validation", x, float(val["loss"]))
+        k = self._metric_key
+        if k is not None:
+            if k in train:
+                self.metric_plot.append("train", x, float(train[k]))
+            if k in val:
+                self.metric_plot.append("validation", x, float(val[k]))
+        lr = getattr(ev, "lr", None)
+        if isinstance(lr, (int, float)):
+            self.lr_plot.append("lr", x, float(lr))
+        epochs = int(getattr(ev, "epochs", self._epochs) or self._epochs)
+        if epochs and self.state in ("running", "paused", "stopping"):
+            self.progress.setValue(int(min(1.0, epoch / epochs) * 1000))
+
+        def part(d: dict[str, Any]) -> str:
+            return " ".join(
+                f"{METRIC_LABELS.get(n, n)} {_fmt_num(v)}"
+                for n, v in d.items()
+                if isinstance(v, (int, float))
+            )
+
+        secs = getattr(ev, "seconds", None)
+        tail = f" | {secs:.1f} s" if isinstance(secs, (int, float)) else ""
+        lr_txt = f" | lr {_fmt_num(lr)}" if isinstance(lr, (int, float)) else ""
+        self.log(f"epoch {epoch}/{epochs}  train: {part(train)} | val: {part(val)}{lr_txt}{tail}")
+
+    def _on_checkpoint(self, ev: Any) -> None:
+        path = Path(str(getattr(ev, "path", "")))
+        kind = str(getattr(ev, "kind", ""))
+        if kind == "best":
+            self.best_checkpoint = path
+        else:
+            self.latest_checkpoint = path
+        self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
+        self.log(f"checkpoint ({kind}, epoch {getattr(ev, 'epoch', '?')}): {path}")
+
+    def _on_finished(self, ev: Any) -> None:
+        self.bridge.detach()
+        stopped = bool(getattr(ev, "stopped", False))
+        run_dir = getattr(ev, "run_dir", None)
+        if run_dir:
+            self.last_run_dir = Path(run_dir)
+        result = getattr(self.session, "result", None)
+        for attr, target in (("best_checkpoint", "best"), ("last_checkpoint", "latest")):
+            p = getattr(result, attr, None)
+            if p:
+                setattr(self, f"{target}_checkpoint", Path(p))
+        self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
+        metrics = dict(getattr(ev, "test_metrics", None) or {})
+        self.last_metrics = metrics
+        self._show_results(metrics)
+        self.progress.setRange(0, 1000)
+        if not stopped:
+            self.progress.setValue(1000)
+        elapsed = time.monotonic() - self._run_started_at - self._paused_total
+        summary = self._summary(metrics)
+        what = "Stopped" if stopped else "Finished"
+        self.progress.setFormat(
+            f"{what} · {_fmt_duration(elapsed)}" + (f" · {summary}" if summary else "")
+        )
+        self._set_state("stopped" if stopped else "finished")
+        self.status_label.setText(f"{what}. {summary}".strip())
+        self.log(f"{what.lower()}: {summary or 'no test metrics'}; run folder {run_dir}")
+        if metrics and not stopped:
+            self.tabs.setCurrentIndex(1)
+        self.session = None
+        self.runFinished.emit(ev)
+
+    def _summary(self, metrics: dict[str, Any]) -> str:
+        parts = []
+        for k in ("accuracy", "f1", "r2", "mae", "mse", "loss"):
+            v = metrics.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                parts.append(f"test {METRIC_LABELS.get(k, k)} {_fmt_num(v)}")
+            if len(parts) == 2:
+                break
+        return ", ".join(parts)
+
+    def _show_results(self, metrics: dict[str, Any]) -> None:
+        rows = [
+            (k, v)
+            for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
+        self.metrics_table.setRowCount(len(rows))
+        for i, (k, v) in enumerate(rows):
+            name = QTableWidgetItem(METRIC_LABELS.get(k, k))
+            name.setData(Qt.ItemDataRole.UserRole, k)
+            val = QTableWidgetItem(_fmt_num(v))
+            val.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.metrics_table.setItem(i, 0, name)
+            self.metrics_table.setItem(i, 1, val)
+        cm = metrics.get("confusion_matrix")
+        names = metrics.get("class_names") or self.class_names
+        if cm is not None:
+            self.confusion_view.set_matrix(cm, names)
+            self.result_stack.setCurrentWidget(self.confusion_view)
+        elif metrics.get("y_true") is not None and metrics.get("y_pred") is not None:
+            self.scatter_view.set_points(metrics["y_true"], metrics["y_pred"])
+            self.result_stack.setCurrentWidget(self.scatter_view)
+        else:
+            self.result_stack.setCurrentWidget(self._no_result)
+
+    def metric_value(self, name: str) -> float | None:
+        """A test metric of the last run, as shown in the results table (tests read it)."""
+        for i in range(self.metrics_table.rowCount()):
+            item = self.metrics_table.item(i, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == name:
+                return float((self.last_metrics or {}).get(name))
+        return None
+
+    def _on_failed(self, reason: str) -> None:
+        self.bridge.detach()
+        self._fail(reason)
+
+    def _fail(self, reason: str) -> None:
+        self.session = None
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("Failed")
+        self._set_state("failed")
+        self._show_failure(reason, popup=self.show_failure_popup)
+        self.status_label.setText("Training failed")
+        self.log(f"FAILED: {reason}")
+        self.runFailed.emit(reason)
+
+    def _show_failure(self, reason: str, popup: bool) -> None:
+        self.last_error = reason
+        self.banner.setText(f"<b>Training failed.</b> {_html(reason)}")
+        self.banner.show()
+        if popup and self.isVisible():
+            if self._popup is not None:
+                self._popup.close()
+            box = QMessageBox(QMessageBox.Icon.Warning, "Training failed", reason, parent=self)
+            box.setModal(False)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.show()
+            self._popup = box
+            box.destroyed.connect(lambda *_: setattr(self, "_popup", None))
+
+    def log(self, text: str) -> None:
+        stamp = _dt.datetime.now().strftime("%H:%M:%S")
+        self.log_view.appendPlainText(f"{stamp}  {text}")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _default_session_factory(graph: Any, *, device: str | None = None) -> Any:
+    from engine.train import TrainingSession
+
+    return TrainingSession(graph, device=device)
+
+
+def _editor_factory() -> Callable[..., QWidget]:
+    from designer.widgets.param_editors import make_editor
+
+    return make_editor
+
+
+__all__ = ["TrainingPanel"]
