@@ -1,0 +1,692 @@
+"""The main window: canvas in the middle, palette, properties, problems, code, training docks.
+
+Start-up shows the window first and loads torch, the engine and NodeGraphQt on a
+background thread (``import torch`` alone takes seconds); the window becomes the editor
+once they are in. ``run(argv)`` is what ``torchwire [FILE]`` calls.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+APP_NAME = "Torchwire"
+FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
+
+
+class _Loader(QObject):
+    """Imports the heavy modules off the GUI thread and reports back (queued)."""
+
+    done = Signal(object)  # None or an error text
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="torchwire-load", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            load_modules()
+            self.done.emit(None)
+        except Exception as e:  # shown in the window, never a crash
+            self.done.emit(f"{type(e).__name__}: {e}")
+
+
+def load_modules() -> None:
+    """Everything the editor needs, imported (safe to call from any thread)."""
+    import engine.check  # noqa: F401  (torch)
+    from engine import catalog
+
+    list(catalog.all_specs())
+    import NodeGraphQt  # noqa: F401
+
+    import designer.canvas
+    import designer.document
+    import designer.panels.code
+    import designer.panels.palette
+    import designer.panels.problems
+    import designer.panels.properties  # noqa: F401
+
+
+class MainWindow(QMainWindow):
+    """The designer window. ``load()`` turns the start-up shell into the editor."""
+
+    loaded = Signal()
+
+    def __init__(self, path: str | Path | None = None, *, eager: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.resize(1500, 920)
+        self.setDockNestingEnabled(True)
+        self.document: Any = None
+        self.canvas: Any = None
+        self.actions_by_name: dict[str, QAction] = {}
+        self.training_panel: QWidget | None = None
+        self.predict_panel: QWidget | None = None
+        self._initial_path = Path(path) if path is not None else None
+        self._splash = QLabel("Loading Torchwire…")
+        self._splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._splash.setStyleSheet("color: #9aa0aa; font-size: 16px;")
+        self.setCentralWidget(self._splash)
+        self.statusBar().showMessage("Loading the engine…")
+        # Confirmation hooks: tests replace these instead of clicking modal boxes.
+        self.ask_save_changes: Callable[[], str] = self._ask_save_changes
+        self.ask_open_path: Callable[[], str | None] = self._ask_open_path
+        self.ask_save_path: Callable[[], str | None] = self._ask_save_path
+        self.ask_recover: Callable[[list[Any]], Any] = self._ask_recover
+        self.is_loaded = False
+        if eager:
+            self.load()
+
+    # -- start-up -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Build the editor (the heavy modules must be importable; fast once imported)."""
+        from designer.canvas import Canvas
+        from designer.document import Document
+        from designer.files import Autosaver
+        from designer.panels.code import CodePanel
+        from designer.panels.palette import PalettePanel
+        from designer.panels.problems import ProblemsPanel
+        from designer.panels.properties import PropertiesPanel
+
+        self.document = doc = Document(parent=self)
+        self.canvas = Canvas(doc, self)
+        self.setCentralWidget(self.canvas)
+        self._splash = None
+        self.palette = PalettePanel()
+        self.properties = PropertiesPanel(doc)
+        self.problems = ProblemsPanel(doc)
+        self.code = CodePanel(doc)
+        self.dock_palette = self._dock(
+            "Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.dock_properties = self._dock(
+            "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.dock_problems = self._dock(
+            "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.dock_code = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.dock_properties, self.dock_code)
+        self.dock_properties.raise_()
+        self._add_run_panels()
+        self._build_actions()
+        self._build_menus()
+        self._build_status()
+        self._wire()
+        self.autosaver = Autosaver(doc)
+        self.resizeDocks([self.dock_palette], [250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_properties], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_problems], [170], Qt.Orientation.Vertical)
+        self.is_loaded = True
+        self._update_title()
+        self.statusBar().showMessage("Ready", 3000)
+        if self._initial_path is not None:
+            self.open_path(self._initial_path)
+        self.loaded.emit()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{title.lower()}")
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        return d
+
+    def _add_run_panels(self) -> None:
+        """Training and Predict docks, from the run panels' modules when they are present."""
+        try:
+            from designer.panels.training import TrainingPanel
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("designer"):
+                raise
+            return
+        self.training_panel = TrainingPanel(self.document, self)
+        self.dock_training = self._dock(
+            "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.dock_problems, self.dock_training)
+        self.dock_problems.raise_()
+        try:
+            from designer.panels.predict import PredictPanel
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("designer"):
+                raise
+            return
+        self.predict_panel = PredictPanel(self.document, self.training_panel, self)
+        self.dock_predict = self._dock(
+            "Predict", self.predict_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.dock_training, self.dock_predict)
+        self.dock_problems.raise_()
+
+    # -- actions ----------------------------------------------------------------------------
+    def _act(
+        self,
+        name: str,
+        text: str,
+        slot: Callable[[], Any],
+        shortcut: Any = None,
+        *,
+        canvas_only: bool = False,
+        tip: str = "",
+    ) -> QAction:
+        a = QAction(text, self)
+        a.setObjectName(f"action_{name}")
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
+            a.setShortcuts([QKeySequence(s) for s in seqs])
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(lambda _checked=False: slot())
+        if canvas_only:
+            # keys like Del, F and Tab must not fire while typing in a panel
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.canvas.viewer.addAction(a)
+        else:
+            self.addAction(a)
+        self.actions_by_name[name] = a
+        return a
+
+    def _build_actions(self) -> None:
+        S = QKeySequence.StandardKey
+        c = self.canvas
+        self._act("new", "&New", self.new_file, S.New)
+        self._act("open", "&Open…", self.open_file, S.Open)
+        self._act("save", "&Save", self.save, S.Save)
+        self._act("save_as", "Save &As…", self.save_as, "Ctrl+Shift+S")
+        self._act("quit", "&Quit", self.close, S.Quit)
+        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts([QKeySequence(S.Undo)])
+        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for name, a in (("undo", undo), ("redo", redo)):
+            a.setObjectName(f"action_{name}")
+            self.addAction(a)
+            self.actions_by_name[name] = a
+        self._act("cut", "Cu&t", c.cut_selected, S.Cut, canvas_only=True)
+        self._act("copy", "&Copy", c.copy_selected, S.Copy, canvas_only=True)
+        self._act("paste", "&Paste", c.paste, S.Paste, canvas_only=True)
+        self._act("duplicate", "&Duplicate", c.duplicate_selected, "Ctrl+D", canvas_only=True)
+        self._act(
+            "delete",
+            "De&lete",
+            c.delete_selected,
+            [Qt.Key.Key_Delete, Qt.Key.Key_Backspace],
+            canvas_only=True,
+        )
+        self._act("rename", "Re&name…", self.rename_selected, "F2", canvas_only=True)
+        self._act("select_all", "Select &All", c.select_all, S.SelectAll, canvas_only=True)
+        self._act(
+            "add_node",
+            "&Add Node…",
+            c.show_search,
+            Qt.Key.Key_Tab,
+            canvas_only=True,
+            tip="Search the catalog and add a node (Tab on the canvas)",
+        )
+        self._act("fit", "&Fit to View", c.fit, Qt.Key.Key_F, canvas_only=True)
+        self._act("auto_layout", "Auto-&Layout", c.auto_layout, "Ctrl+L")
+        self._act("check", "Check &Now", self.document.check_now, "Ctrl+K")
+        self._act("find", "&Find in Palette", self._focus_palette, S.Find)
+
+    def _build_menus(self) -> None:
+        A = self.actions_by_name
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        for n in ("new", "open"):
+            f.addAction(A[n])
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.examples_menu = f.addMenu("&Examples")
+        self._fill_examples()
+        f.addSeparator()
+        f.addAction(A["save"])
+        f.addAction(A["save_as"])
+        f.addSeparator()
+        self.export_menu = f.addMenu("E&xport")
+        self._fill_export()
+        f.addSeparator()
+        f.addAction(A["quit"])
+        e = mb.addMenu("&Edit")
+        for n in (
+            "undo",
+            "redo",
+            None,
+            "cut",
+            "copy",
+            "paste",
+            "duplicate",
+            "delete",
+            None,
+            "rename",
+            "select_all",
+            None,
+            "add_node",
+            "find",
+        ):
+            e.addSeparator() if n is None else e.addAction(A[n])
+        v = mb.addMenu("&View")
+        for n in ("fit", "auto_layout", "check"):
+            v.addAction(A[n])
+        v.addSeparator()
+        for d in self.findChildren(QDockWidget):
+            v.addAction(d.toggleViewAction())
+        if self.training_panel is not None:
+            r = mb.addMenu("&Run")
+            tp = self.training_panel
+            for name, text, key in (
+                ("train", "&Train", "Ctrl+R"),
+                ("pause", "&Pause", None),
+                ("resume", "Res&ume", None),
+                ("stop", "&Stop", "Ctrl+."),
+            ):
+                slot = getattr(tp, {"train": "start"}.get(name, name), None)
+                if slot is not None:
+                    a = self._act(name, text, self._show_training(slot), key)
+                    r.addAction(a)
+        h = mb.addMenu("&Help")
+        h.addAction("Keyboard Shortcuts", self._show_shortcuts)
+        h.addAction(f"About {APP_NAME}", self._about)
+
+    def _show_training(self, slot: Callable[[], Any]) -> Callable[[], Any]:
+        def go() -> None:
+            self.dock_training.show()
+            self.dock_training.raise_()
+            slot()
+
+        return go
+
+    def _fill_recent(self) -> None:
+        from designer.files import clear_recent, recent_files
+
+        m = self.recent_menu
+        m.clear()
+        items = recent_files()
+        for p in items:
+            m.addAction(str(p), lambda p=p: self.open_path(p, ask=True))
+        if not items:
+            m.addAction("(none)").setEnabled(False)
+        else:
+            m.addSeparator()
+            m.addAction("Clear Recent", clear_recent)
+
+    def _fill_examples(self) -> None:
+        from designer.files import examples
+
+        m = self.examples_menu
+        m.clear()
+        for p in examples():
+            a = m.addAction(p.stem.replace("_", " "), lambda p=p: self.open_example(p))
+            a.setObjectName(f"example_{p.stem}")
+            a.setData(str(p))
+        if not m.actions():
+            m.addAction("(no examples found)").setEnabled(False)
+
+    def _fill_export(self) -> None:
+        try:
+            from designer.panels import export as export_mod
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("designer"):
+                raise
+            self.export_menu.setEnabled(False)
+            return
+
+        def ckpt() -> Any:
+            tp = self.training_panel
+            return getattr(tp, "last_checkpoint", None) if tp is not None else None
+
+        a1 = self.export_menu.addAction(
+            "&ONNX…", lambda: export_mod.export_onnx_dialog(self, self.document, ckpt())
+        )
+        a1.setObjectName("action_export_onnx")
+        a2 = self.export_menu.addAction(
+            "&Python Code…", lambda: export_mod.export_python_dialog(self, self.document, ckpt())
+        )
+        a2.setObjectName("action_export_python")
+        self.actions_by_name["export_onnx"] = a1
+        self.actions_by_name["export_python"] = a2
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_params = QLabel("—")
+        self.status_params.setObjectName("status_params")
+        self.status_problems = QLabel("")
+        self.status_problems.setObjectName("status_problems")
+        self.status_ready = QLabel("")
+        self.status_ready.setObjectName("status_ready")
+        self.status_check = QLabel("")
+        self.status_check.setStyleSheet("color: #80868f;")
+        for w in (self.status_check, self.status_problems, self.status_params, self.status_ready):
+            sb.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        doc, c = self.document, self.canvas
+        doc.reportReady.connect(self._on_report)
+        doc.modifiedChanged.connect(lambda _m: self._update_title())
+        doc.pathChanged.connect(lambda _p: self._update_title())
+        doc.graphChanged.connect(self._update_title)
+        doc.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
+        c.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
+        c.selectionChanged.connect(self.properties.show_nodes)
+        c.nodeActivated.connect(self._activate_node)
+        self.palette.addRequested.connect(self._palette_add)
+        self.problems.nodeRequested.connect(lambda nid: c.select([nid], center=True))
+        self.problems.fixRequested.connect(c.apply_fix)
+        self.properties.fixRequested.connect(c.apply_fix)
+        doc.graphReplaced.connect(lambda: self.properties.show_nodes([]))
+
+    # -- status ---------------------------------------------------------------------------
+    def _on_report(self, rep: Any) -> None:
+        from designer import style
+
+        self.status_params.setText(f"{rep.total_params:,} parameters")
+        ne, nw = len(rep.errors), len(rep.warnings)
+        if ne or nw:
+            self.status_problems.setText(
+                f"<span style='color:#e0524a'>{ne} error{'s' if ne != 1 else ''}</span>, "
+                f"<span style='color:#e6b43c'>{nw} warning{'s' if nw != 1 else ''}</span>"
+            )
+        else:
+            self.status_problems.setText("<span style='color:#7fc98f'>no problems</span>")
+        ready, why = ready_to_train(rep)
+        if ready:
+            self.status_ready.setText("<span style='color:#7fc98f'>● ready to train</span>")
+        else:
+            self.status_ready.setText("<span style='color:#9aa0aa'>○ not ready to train</span>")
+        self.status_ready.setToolTip(why)
+        self.status_check.setText(f"check {self.document.check_seconds * 1000:.0f} ms")
+        self.dock_problems.setWindowTitle(f"Problems ({ne + nw})" if ne + nw else "Problems")
+        del style
+
+    def _update_title(self) -> None:
+        if self.document is None:
+            return
+        self.setWindowModified(self.document.modified)
+        self.setWindowTitle(f"{self.document.title}[*] — {APP_NAME}")
+
+    # -- files ------------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """Before losing changes: Save / Discard / Cancel. True when it is fine to go on."""
+        if self.document is None or not self.document.modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def _ask_save_changes(self) -> str:
+        b = QMessageBox.question(
+            self,
+            APP_NAME,
+            f"Save changes to {self.document.title}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        return {
+            QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard",
+        }.get(b, "cancel")
+
+    def _ask_open_path(self) -> str | None:
+        start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        return path or None
+
+    def _ask_save_path(self) -> str | None:
+        d = self.document
+        start = str(d.path) if d.path else str(Path.cwd() / f"{d.graph.name or 'model'}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, FILE_FILTER)
+        if path and not Path(path).suffix:
+            path += ".json"
+        return path or None
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.document.new()
+
+    def open_file(self) -> None:
+        if not self.maybe_save():
+            return
+        path = self.ask_open_path()
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path, ask: bool = False) -> bool:
+        """Open a project; a problem is shown in a message box, never raised."""
+        from designer.files import add_recent
+        from engine.project import ProjectError
+
+        if ask and not self.maybe_save():
+            return False
+        t = time.perf_counter()
+        try:
+            self.document.open(path)
+        except ProjectError as e:
+            self.show_error("Cannot open project", str(e))
+            return False
+        add_recent(Path(path))
+        self.statusBar().showMessage(
+            f"Opened {Path(path).name} ({len(self.document.graph)} nodes, "
+            f"{(time.perf_counter() - t) * 1000:.0f} ms)",
+            5000,
+        )
+        return True
+
+    def open_example(self, path: Path) -> bool:
+        """Examples open as untitled copies, so saving never overwrites the bundled file."""
+        if not self.maybe_save():
+            return False
+        ok = self.open_path(path)
+        if ok:
+            self.document.path = None
+            self.document.pathChanged.emit(None)
+        return ok
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
+        if not path:
+            return False
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        from designer.files import add_recent
+
+        try:
+            saved = self.document.save(path)
+        except OSError as e:
+            self.show_error("Cannot save project", f"{path}: {e.strerror or e}")
+            return False
+        add_recent(saved)
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    def show_error(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"✖ {message}", 8000)
+        if QApplication.platformName() != "offscreen":
+            QMessageBox.warning(self, title, message)
+        self.last_error = message
+
+    last_error: str = ""
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the newest autosave left behind. True when one was recovered."""
+        from designer.files import find_recoveries, recover
+
+        recs = find_recoveries()
+        if not recs:
+            return False
+        rec = self.ask_recover(recs)
+        if rec is None:
+            return False
+        recover(self.document, rec)
+        self.statusBar().showMessage(f"Recovered {rec.label}", 6000)
+        return True
+
+    def _ask_recover(self, recs: list[Any]) -> Any:
+        labels = [r.label for r in recs]
+        item, ok = QInputDialog.getItem(
+            self,
+            "Recover unsaved work",
+            "Torchwire did not close cleanly. Recover this unsaved work?",
+            labels,
+            0,
+            False,
+        )
+        if not ok:
+            for r in recs:  # declined: do not ask again
+                try:
+                    r.side_file.unlink()
+                except OSError:
+                    pass
+            return None
+        return recs[labels.index(item)]
+
+    # -- edits that need a dialog ------------------------------------------------------------
+    def rename_selected(self) -> None:
+        ids = self.canvas.selected_ids()
+        if len(ids) != 1:
+            return
+        node = self.document.graph.nodes[ids[0]]
+        name, ok = QInputDialog.getText(self, "Rename node", "Name:", text=node.name)
+        if ok:
+            from engine.graph import GraphError
+
+            try:
+                self.document.rename(ids[0], name)
+            except GraphError as e:
+                self.statusBar().showMessage(f"✖ {e}", 6000)
+
+    def _palette_add(self, type_name: str) -> None:
+        """Double-click in the palette: add; wire after the single selected node if it fits."""
+        c = self.canvas
+        sel = c.selected_ids()
+        c._search_prev = sel
+        c._search_pos = c.view_center()
+        c._search_chosen(type_name)
+
+    def _activate_node(self, nid: str) -> None:
+        self.dock_properties.show()
+        self.dock_properties.raise_()
+        self.properties.show_nodes([nid])
+
+    def _focus_palette(self) -> None:
+        self.dock_palette.show()
+        self.palette.search.setFocus()
+        self.palette.search.selectAll()
+
+    def _show_shortcuts(self) -> None:
+        rows = []
+        for a in self.actions_by_name.values():
+            keys = ", ".join(
+                s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts()
+            )
+            if keys:
+                rows.append(f"<tr><td>{a.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>")
+        QMessageBox.information(
+            self,
+            "Keyboard shortcuts",
+            "<table cellspacing=6>" + "".join(rows) + "</table>"
+            "<p>Canvas: drag with the middle button or Alt to pan, wheel to zoom, drag on the "
+            "background to select, drag from a port to connect.</p>",
+        )
+
+    def _about(self) -> None:
+        from engine import __version__
+
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME} {__version__}</b><p>Design, train and ship PyTorch models "
+            "visually.</p>",
+        )
+
+    # -- closing ------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.document is not None and not self.maybe_save():
+            event.ignore()
+            return
+        tp = self.training_panel
+        if tp is not None and hasattr(tp, "stop"):
+            try:
+                tp.stop()
+            except Exception:
+                pass
+        if self.document is not None:
+            self.autosaver.stop()
+            self.document.close()
+        event.accept()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1500, 920)
+
+
+def ready_to_train(rep: Any) -> tuple[bool, str]:
+    """The training checks' verdict when present, else: no errors and a model output."""
+    extra = getattr(rep, "extra", {}) or {}
+    if "ready_to_train" in extra:
+        reasons = extra.get("not_ready") or extra.get("reasons") or []
+        if isinstance(reasons, str):
+            reasons = [reasons]
+        why = "\n".join(str(r) for r in reasons)
+        return bool(extra["ready_to_train"]), why or (
+            "ready" if extra["ready_to_train"] else "not ready"
+        )
+    if rep.errors:
+        return False, "fix the errors first"
+    return False, "add a dataset, a loss and an optimizer to train"
+
+
+# -- entry point ----------------------------------------------------------------------------
+def run(argv: Sequence[str]) -> int:
+    """``torchwire [FILE]``: show the window at once, load the engine behind it, open FILE."""
+    args = [a for a in argv if not a.startswith("-")]
+    path = Path(args[0]) if args else None
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    from designer import style
+
+    style.apply_dark_palette(app)  # type: ignore[arg-type]
+    win = MainWindow(path, eager=False)
+    win.show()
+    loader = _Loader()
+
+    def loaded(error: str | None) -> None:
+        if error is not None:
+            win.statusBar().showMessage(f"✖ could not load the engine: {error}")
+            QMessageBox.critical(win, APP_NAME, f"Could not load the engine:\n{error}")
+            return
+        win.load()
+        if path is None:
+            QTimer.singleShot(0, win.offer_recovery)
+
+    loader.done.connect(loaded, Qt.ConnectionType.QueuedConnection)
+    loader.start()
+    win._loader = loader  # type: ignore[attr-defined]
+    return app.exec()
+
+
+__all__ = ["MainWindow", "load_modules", "ready_to_train", "run"]

@@ -1,0 +1,177 @@
+"""Recent files, autosave and crash recovery, and the bundled examples.
+
+Autosave writes the modified document every ``AUTOSAVE_S`` seconds to a side file in the
+user's data folder (never over the project itself), together with the original path and
+the writer's process id. A clean exit deletes it; at the next start, side files whose
+writer is no longer running are offered for recovery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer
+
+from designer.document import Document
+from engine.project import loads_project, to_json
+
+AUTOSAVE_S = 30
+MAX_RECENT = 10
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+
+def data_dir() -> Path:
+    """Where autosaves live; ``TORCHWIRE_DATA_DIR`` overrides it (tests)."""
+    env = os.environ.get("TORCHWIRE_DATA_DIR")
+    if env:
+        return Path(env)
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".torchwire")
+
+
+def settings() -> QSettings:
+    env = os.environ.get("TORCHWIRE_DATA_DIR")
+    if env:
+        return QSettings(str(Path(env) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("Torchwire", "Torchwire")
+
+
+def examples() -> list[Path]:
+    """The bundled example projects, by name."""
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    return sorted(EXAMPLES_DIR.glob("*.json"))
+
+
+# -- recent files ---------------------------------------------------------------------------
+def recent_files() -> list[Path]:
+    raw = settings().value("recent", []) or []
+    if isinstance(raw, str):
+        raw = [raw]
+    return [Path(p) for p in raw if Path(p).is_file()]
+
+
+def add_recent(path: Path) -> list[Path]:
+    path = Path(path).resolve()
+    items = [p for p in recent_files() if p.resolve() != path]
+    items.insert(0, path)
+    items = items[:MAX_RECENT]
+    s = settings()
+    s.setValue("recent", [str(p) for p in items])
+    s.sync()
+    return items
+
+
+def clear_recent() -> None:
+    s = settings()
+    s.setValue("recent", [])
+    s.sync()
+
+
+# -- autosave and recovery -------------------------------------------------------------------
+@dataclass
+class Recovery:
+    side_file: Path
+    original: Path | None
+    saved_at: float
+    text: str
+
+    @property
+    def label(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
+        return f"{self.original.name if self.original else 'untitled'} (autosaved {when})"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class Autosaver(QObject):
+    """Writes the document's unsaved state to a side file; removes it when saved or closed."""
+
+    def __init__(self, document: Document, interval_s: float = AUTOSAVE_S) -> None:
+        super().__init__(document)
+        self.document = document
+        self.dir = data_dir() / "autosave"
+        self.path = self.dir / f"autosave-{os.getpid()}-{id(self):x}.json"
+        self._timer = QTimer(self, interval=int(interval_s * 1000))
+        self._timer.timeout.connect(self.save_now)
+        self._timer.start()
+        document.modifiedChanged.connect(self._modified_changed)
+
+    def _modified_changed(self, modified: bool) -> None:
+        if not modified:
+            self.discard()
+
+    def save_now(self) -> Path | None:
+        """Write the side file if there are unsaved changes; returns its path."""
+        if not self.document.modified:
+            return None
+        self.dir.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "pid": os.getpid(),
+            "original": str(self.document.path) if self.document.path else None,
+            "saved_at": time.time(),
+            "project": to_json(self.document.graph),
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.discard()
+
+
+def find_recoveries() -> list[Recovery]:
+    """Side files left by a Torchwire that did not exit cleanly, newest first."""
+    d = data_dir() / "autosave"
+    out = []
+    if not d.is_dir():
+        return out
+    for f in d.glob("autosave-*.json"):
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+            pid = int(doc.get("pid", 0))
+            if _pid_alive(pid):
+                continue
+            text = str(doc["project"])
+            loads_project(text, f)  # only offer what can be opened
+            orig = doc.get("original")
+            out.append(
+                Recovery(f, Path(orig) if orig else None, float(doc.get("saved_at", 0)), text)
+            )
+        except Exception:
+            continue
+    return sorted(out, key=lambda r: -r.saved_at)
+
+
+def recover(document: Document, rec: Recovery) -> None:
+    """Open a recovered state: marked modified, pointing at its original file (if any)."""
+    graph = loads_project(rec.text, rec.side_file)
+    document.replace_graph(graph, rec.original, modified=True)
+    try:
+        rec.side_file.unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,91 @@
+"""The problems list: every diagnostic of the live check; double-click selects the node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QMenu, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from designer import style
+from designer.document import Document
+from engine.check import Report
+
+NODE_ROLE = Qt.ItemDataRole.UserRole
+FIX_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QWidget):
+    nodeRequested = Signal(str)
+    fixRequested = Signal(dict)
+    countChanged = Signal(int, int)  # errors, warnings
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("problems_tree")
+        self.tree.setHeaderLabels(["", "Node", "Problem"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 26)
+        self.tree.setColumnWidth(1, 120)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.itemDoubleClicked.connect(self._activated)
+        lay.addWidget(self.tree)
+        document.reportReady.connect(self.show_report)
+        self._last: list[Any] = []
+
+    def show_report(self, rep: Report) -> None:
+        key = [(d.node, d.severity, d.message) for d in rep.diagnostics]
+        g = self.document.graph
+        if key == self._last:
+            return
+        self._last = key
+        self.tree.clear()
+        err_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        warn_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        order = sorted(rep.diagnostics, key=lambda d: d.severity != "error")
+        for d in order:
+            name = g.nodes[d.node].name if d.node in g.nodes else "—"
+            it = QTreeWidgetItem(["", name, d.message + ("   (fix available)" if d.fix else "")])
+            it.setIcon(0, err_icon if d.severity == "error" else warn_icon)
+            it.setData(0, NODE_ROLE, d.node)
+            it.setData(0, FIX_ROLE, d.fix)
+            it.setToolTip(2, d.message)
+            color = style.ERROR if d.severity == "error" else style.WARNING
+            it.setForeground(1, style.qcolor(color))
+            self.tree.addTopLevelItem(it)
+        self.countChanged.emit(len(rep.errors), len(rep.warnings))
+
+    def rows(self) -> list[tuple[str | None, str]]:
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            it = self.tree.topLevelItem(i)
+            out.append((it.data(0, NODE_ROLE), it.text(2)))
+        return out
+
+    def _activated(self, it: QTreeWidgetItem, _col: int = 0) -> None:
+        nid = it.data(0, NODE_ROLE)
+        if nid:
+            self.nodeRequested.emit(nid)
+
+    def _menu(self, pos: Any) -> None:
+        it = self.tree.itemAt(pos)
+        if it is None:
+            return
+        from designer.canvas import describe_fix
+
+        menu = QMenu(self)
+        nid = it.data(0, NODE_ROLE)
+        if nid:
+            menu.addAction("Select node", lambda: self.nodeRequested.emit(nid))
+        fix = it.data(0, FIX_ROLE)
+        if fix:
+            menu.addAction(
+                f"Fix: {describe_fix(fix, self.document)}", lambda: self.fixRequested.emit(fix)
+            )
+        menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -1,0 +1,235 @@
+"""The properties panel: editors generated from the selected node's parameter declarations.
+
+Edits go through ``Document.set_params``/``rename`` (one undo step each); a value the
+engine refuses stays in the editor, framed red, with the reason as its tooltip and under
+the form. Undo/redo and edits made elsewhere refresh the editors' values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer import style
+from designer.document import Document
+from designer.widgets.param_editors import ParamEditor, make_editor
+from engine.graph import GraphError
+
+
+class PropertiesPanel(QWidget):
+    fixRequested = Signal(dict)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.node_id: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self.name_edit: QLineEdit | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(self.scroll)
+        self.message = QLabel()
+        self.message.setObjectName("properties_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #e0524a; padding: 4px;")
+        self.message.hide()
+        outer.addWidget(self.message)
+        self._ids: list[str] = []
+        document.graphChanged.connect(self.refresh_values)
+        document.graphReplaced.connect(lambda: self.show_nodes([]))
+        document.reportReady.connect(self._report)
+        document.refused.connect(self._refused)
+        self.show_nodes([])
+
+    # -- building ---------------------------------------------------------------------------
+    def show_nodes(self, ids: list[str]) -> None:
+        """Show the editors of one node; a summary for none or several."""
+        self._ids = [i for i in ids if i in self.document.graph.nodes]
+        self.node_id = self._ids[0] if len(self._ids) == 1 else None
+        self.editors = {}
+        self.name_edit = None
+        self.message.hide()
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(8, 8, 8, 8)
+        if self.node_id is None:
+            self._summary(lay)
+        else:
+            self._node_form(lay, self.node_id)
+        lay.addStretch(1)
+        self.scroll.setWidget(body)
+
+    def _summary(self, lay: QVBoxLayout) -> None:
+        g = self.document.graph
+        if self._ids:
+            lbl = QLabel(f"<b>{len(self._ids)} nodes selected</b>")
+            lay.addWidget(lbl)
+            return
+        title = QLabel("<b>Project</b>")
+        lay.addWidget(title)
+        form = QFormLayout()
+        name = QLineEdit(g.name)
+        name.setObjectName("project_name")
+        name.editingFinished.connect(lambda: self.document.set_name(name.text().strip()))
+        form.addRow("name", name)
+        lay.addLayout(form)
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setStyleSheet("color: #9aa0aa;")
+        lay.addWidget(self.summary_label)
+        self._update_summary()
+        hint = QLabel(
+            "Select a node to edit its parameters. Drag entries from the palette, or press "
+            "<b>Tab</b> on the canvas to add a node."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #80868f;")
+        lay.addWidget(hint)
+
+    def _update_summary(self) -> None:
+        lbl = getattr(self, "summary_label", None)
+        if lbl is None or self._ids or self.node_id is not None:
+            return
+        g = self.document.graph
+        rep = self.document.report
+        bits = [f"{len(g.nodes)} nodes, {len(g.edges)} connections"]
+        if rep is not None:
+            bits.append(f"{rep.total_params:,} parameters")
+            if rep.total_macs:
+                bits.append(f"{style.format_count(rep.total_macs)} MACs per sample")
+        try:
+            lbl.setText("<br>".join(bits))
+        except RuntimeError:  # the label was replaced
+            pass
+
+    def _node_form(self, lay: QVBoxLayout, nid: str) -> None:
+        node = self.document.graph.nodes[nid]
+        spec = node.spec
+        rgb = style.category_color(spec.category)
+        head = QLabel(
+            f"<span style='color:rgb({rgb[0] + 60},{rgb[1] + 60},{rgb[2] + 60})'>"
+            f"<b>{spec.type}</b></span> <span style='color:#888'>· {spec.category}</span>"
+        )
+        lay.addWidget(head)
+        doc = QLabel(spec.doc)
+        doc.setWordWrap(True)
+        doc.setStyleSheet("color: #9aa0aa;")
+        lay.addWidget(doc)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.name_edit = QLineEdit(node.name)
+        self.name_edit.setObjectName("node_name")
+        self.name_edit.editingFinished.connect(self._rename)
+        form.addRow("name", self.name_edit)
+        for p in spec.params:
+            ed = make_editor(p, node.params.get(p.name), self._setter(nid, p.name))
+            assert isinstance(ed, ParamEditor)
+            self.editors[p.name] = ed
+            label = QLabel(p.name)
+            label.setToolTip(p.doc)
+            form.addRow(label, ed)
+        if spec.infer:
+            inferred = QLabel("inferred: " + ", ".join(spec.infer))
+            inferred.setStyleSheet("color: #80868f;")
+            inferred.setToolTip("filled from the incoming shape; not a parameter")
+            form.addRow("", inferred)
+        lay.addLayout(form)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.info)
+        self.fix_box = QVBoxLayout()
+        lay.addLayout(self.fix_box)
+        if self.document.report is not None:
+            self._report(self.document.report)
+
+    def _setter(self, nid: str, name: str) -> Any:
+        def on_change(value: Any) -> None:
+            self.message.hide()
+            self.document.set_params(nid, **{name: value})  # GraphError → editor shows it
+
+        return on_change
+
+    def _rename(self) -> None:
+        if self.node_id is None or self.name_edit is None:
+            return
+        try:
+            self.document.rename(self.node_id, self.name_edit.text())
+            self.name_edit.setStyleSheet("")
+        except GraphError as e:
+            self.name_edit.setStyleSheet("border: 1px solid #e0524a;")
+            self.name_edit.setToolTip(str(e))
+
+    # -- following the document -------------------------------------------------------------
+    def refresh_values(self) -> None:
+        g = self.document.graph
+        if self.node_id is not None and self.node_id not in g.nodes:
+            self.show_nodes([i for i in self._ids if i in g.nodes])
+            return
+        if self.node_id is None:
+            self._update_summary()
+            return
+        node = g.nodes[self.node_id]
+        for name, ed in self.editors.items():
+            v = node.params.get(name)
+            if (ed.error() is None and ed.value() != v) or (
+                ed.error() is not None and ed.value() != v
+            ):
+                ed.set_value(v)
+        if self.name_edit is not None and not self.name_edit.hasFocus():
+            self.name_edit.setText(node.name)
+
+    def _report(self, rep: Any) -> None:
+        if self.node_id is None:
+            self._update_summary()
+            return
+        nid = self.node_id
+        try:
+            info = self.info
+        except AttributeError:
+            return
+        lines = []
+        if nid in rep.shapes:
+            lines.append(f"output <b>{style.format_shape(rep.shapes[nid])}</b>")
+            if rep.params.get(nid):
+                lines.append(f"{rep.params[nid]:,} parameters")
+            if rep.macs.get(nid):
+                lines.append(f"{rep.macs[nid]:,} MACs per sample")
+        for d in rep.for_node(nid):
+            color = "#e0524a" if d.severity == "error" else "#e6b43c"
+            lines.append(f"<span style='color:{color}'>{d.message}</span>")
+        try:
+            info.setText("<br>".join(lines))
+        except RuntimeError:
+            return
+        while self.fix_box.count():
+            w = self.fix_box.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        from designer.canvas import describe_fix
+
+        for d in rep.for_node(nid):
+            if d.fix:
+                b = QPushButton(f"Fix: {describe_fix(d.fix, self.document)}")
+                b.setObjectName("fix_button")
+                b.clicked.connect(lambda _=False, f=d.fix: self.fixRequested.emit(f))
+                self.fix_box.addWidget(b)
+
+    def _refused(self, message: str) -> None:
+        if self.isVisible() and self.node_id is not None:
+            self.message.setText(message)
+            self.message.show()
