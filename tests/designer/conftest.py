@@ -1,0 +1,32 @@
+"""Designer tests run headless (offscreen Qt) with their own settings and autosave folder."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recent files, settings and autosaves go to the test's own folder."""
+    monkeypatch.setenv("TORCHWIRE_DATA_DIR", str(tmp_path / "torchwire-data"))
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A loaded main window; closing it never asks anything."""
+    from designer.app import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.ask_save_changes = lambda: "discard"
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    w.close()
