@@ -130,15 +130,19 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._wire()
         self.autosaver = Autosaver(doc)
-        self.resizeDocks([self.dock_palette], [250], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_properties], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_problems], [170], Qt.Orientation.Vertical)
+        self._size_docks()
+        QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
         self.statusBar().showMessage("Ready", 3000)
         if self._initial_path is not None:
             self.open_path(self._initial_path)
         self.loaded.emit()
+
+    def _size_docks(self) -> None:
+        self.resizeDocks([self.dock_palette], [250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_properties], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_problems], [230], Qt.Orientation.Vertical)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         d = QDockWidget(title, self)

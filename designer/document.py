@@ -47,7 +47,7 @@ class Document(QObject):
         self.path: Path | None = None
         self.report: Report | None = None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self._modified_maybe_changed())
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._dirty_outside = False  # edited without the undo stack (recovery, scripts)
         self._was_modified = False
         self._unsubscribe = self.graph.subscribe(self._on_graph_event)
@@ -71,10 +71,16 @@ class Document(QObject):
         return self._dirty_outside or not self.undo_stack.isClean()
 
     def _modified_maybe_changed(self) -> None:
-        m = self.modified
+        try:
+            m = self.modified
+        except RuntimeError:  # the undo stack is being destroyed with the window
+            return
         if m != self._was_modified:
             self._was_modified = m
             self.modifiedChanged.emit(m)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self._modified_maybe_changed()
 
     @property
     def title(self) -> str:
