@@ -1,0 +1,64 @@
+"""Immutable training events. Subscribers get them on the training thread, so each is a
+small frozen record of plain values (never a live model or tensor): cheap to create, safe to
+hand to another thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    epochs: int
+    batches_per_epoch: int
+    device: str
+    run_dir: str
+    task: str
+    class_names: tuple[str, ...]
+    start_epoch: int = 1  # > 1 when resumed
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEnded:
+    epoch: int
+    batch: int  # 1-based within the epoch
+    batches: int
+    loss: float
+    samples_per_s: float
+    step: int  # optimizer steps so far (1-based)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochEnded:
+    epoch: int
+    epochs: int
+    train: dict[str, float]
+    val: dict[str, float]
+    lr: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSaved:
+    path: str
+    kind: str  # "best" | "last"
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    run_dir: str
+    test_metrics: dict[str, Any]
+    stopped: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+    step: int | None = None
+
+
+Event = Started | BatchEnded | EpochEnded | CheckpointSaved | Finished | Failed
