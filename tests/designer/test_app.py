@@ -1,0 +1,290 @@
+"""The main window through its own actions: palette, properties, undo, files, examples."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+from designer.app import MainWindow
+from designer.files import Autosaver, examples, find_recoveries, recent_files
+from designer.widgets.param_editors import ParamEditor
+from engine import Graph, catalog, save_project
+from engine.project import load_project, to_json
+
+
+def palette_add(w: MainWindow, type_name: str) -> str:
+    """Double-click the palette entry, as a user would; returns the new node's id."""
+    before = set(w.document.graph.nodes)
+    item = w.palette._items[type_name]
+    w.palette.tree.itemActivated.emit(item, 0)
+    (new,) = set(w.document.graph.nodes) - before
+    return new
+
+
+def editor(w: MainWindow, name: str) -> ParamEditor:
+    w.canvas._emit_selection_now()
+    return w.properties.editors[name]
+
+
+def test_build_a_small_cnn_with_palette_properties_and_fix(window: MainWindow) -> None:
+    w = window
+    doc = w.document
+    x = palette_add(w, "Input")
+    w.canvas.select([x])
+    w.canvas._emit_selection_now()
+    shape = w.properties.editors["shape"]
+    shape.edit.setText("1, 12, 12")  # type: ignore[attr-defined]
+    shape.edit.editingFinished.emit()  # type: ignore[attr-defined]
+    assert doc.graph.nodes[x].params["shape"] == [1, 12, 12]
+    conv = palette_add(w, "Conv2d")  # wired after the selected Input
+    lin = palette_add(w, "Linear")  # wired after the new Conv2d (it is selected)
+    assert [(e.src, e.dst) for e in doc.graph.edges] == [(x, conv), (conv, lin)]
+    w.canvas.select([conv])
+    ed = editor(w, "out_channels")
+    ed.spin.setValue(4)  # type: ignore[attr-defined]
+    assert doc.graph.nodes[conv].params["out_channels"] == 4
+    rep = doc.wait_checked()
+    assert rep is not None
+    assert rep.shapes[conv] == (4, 10, 10)
+    assert "4×10×10" in w.canvas._tags[conv].text()
+    # the obvious fix is offered in the properties panel of the Linear
+    w.canvas.select([lin])
+    w.canvas._emit_selection_now()
+    buttons = [b for b in w.properties.findChildren(object) if b.objectName() == "fix_button"]
+    assert buttons and "Flatten" in buttons[0].text()
+    buttons[0].click()
+    rep = doc.wait_checked()
+    assert rep is not None and rep.ok and rep.shapes[lin] == (64,)
+    assert "parameters" in w.status_params.text()
+    assert f"{rep.total_params:,}" in w.status_params.text()
+    assert "class" in w.code.regenerate() and "nn.Flatten" in w.code.text()
+
+
+def test_invalid_values_refused_with_reason(window: MainWindow) -> None:
+    w = window
+    conv = palette_add(w, "Conv2d")
+    w.canvas.select([conv])
+    ks = editor(w, "kernel_size")
+    ks.edit.setText("0")  # type: ignore[attr-defined]
+    ks.edit.editingFinished.emit()  # type: ignore[attr-defined]
+    assert ks.error() is not None and "at least 1" in ks.error()  # type: ignore[operator]
+    assert "at least 1" in ks.toolTip()
+    assert w.document.graph.nodes[conv].params["kernel_size"] == 3
+    ks.edit.setText("3, x")  # type: ignore[attr-defined]
+    ks.edit.editingFinished.emit()  # type: ignore[attr-defined]
+    assert "not a list of numbers" in (ks.error() or "")
+    ks.edit.setText("5, 3")  # type: ignore[attr-defined]
+    ks.edit.editingFinished.emit()  # type: ignore[attr-defined]
+    assert ks.error() is None
+    assert w.document.graph.nodes[conv].params["kernel_size"] == [5, 3]
+    other = palette_add(w, "ReLU")
+    w.canvas.select([conv])
+    w.canvas._emit_selection_now()
+    name = w.properties.name_edit
+    assert name is not None
+    name.setText(w.document.graph.nodes[other].name)
+    name.editingFinished.emit()
+    assert "already exists" in name.toolTip()
+
+
+def test_undo_redo_every_edit(window: MainWindow) -> None:
+    w = window
+    doc = w.document
+    empty = to_json(doc.graph)
+    states = [empty]
+    a = palette_add(w, "Input")
+    states.append(to_json(doc.graph))
+    w.canvas.select([a])
+    b = palette_add(w, "Linear")
+    states.append(to_json(doc.graph))
+    doc.set_params(b, out_features=7)
+    states.append(to_json(doc.graph))
+    doc.rename(b, "head")
+    states.append(to_json(doc.graph))
+    w.canvas.select([a])
+    w.actions_by_name["delete"].trigger()
+    states.append(to_json(doc.graph))
+    assert w.isWindowModified()
+    undo, redo = w.actions_by_name["undo"], w.actions_by_name["redo"]
+    for s in reversed(states[:-1]):
+        undo.trigger()
+        assert to_json(doc.graph) == s
+    assert not w.isWindowModified()
+    for s in states[1:]:
+        redo.trigger()
+        assert to_json(doc.graph) == s
+    assert QKeySequence("Ctrl+Shift+Z") in redo.shortcuts()
+
+
+def test_save_and_reopen_identical(window: MainWindow, tmp_path: Path) -> None:
+    w = window
+    doc = w.document
+    a = palette_add(w, "Input")
+    w.canvas.select([a])
+    palette_add(w, "Flatten")
+    palette_add(w, "Linear")
+    path = tmp_path / "net.json"
+    w.ask_save_path = lambda: str(path)
+    assert w.save()
+    assert not w.isWindowModified() and "net.json" in w.windowTitle()
+    saved = to_json(doc.graph)
+    w.document.new()
+    assert w.open_path(path)
+    assert to_json(w.document.graph) == saved == path.read_text()
+    assert load_project(path).to_dict() == w.document.graph.to_dict()
+    assert path.resolve() in [p.resolve() for p in recent_files()]
+
+
+def test_cli_file_round_trip_changes_only_the_edit(window: MainWindow, tmp_path: Path) -> None:
+    g = Graph(name="cli")
+    x = g.add("Input", shape=[3, 16, 16])
+    c = g.add("Conv2d", out_channels=8, padding=1)
+    f = g.add("Flatten")
+    lin = g.add("Linear", out_features=10)
+    g.connect(x, c)
+    g.connect(c, f)
+    g.connect(f, lin)
+    path = tmp_path / "cli.json"
+    save_project(g, path)
+    original = path.read_bytes()
+    w = window
+    assert w.open_path(path)
+    w.document.wait_checked()
+    assert w.save()
+    assert path.read_bytes() == original  # nothing changed, nothing differs
+    w.document.set_params(c, out_channels=16)
+    assert w.save()
+    before = json.loads(original)
+    after = json.loads(path.read_bytes())
+    before["nodes"][1]["params"]["out_channels"] = 16
+    assert after == before
+
+
+def test_modified_marker_and_prompt_before_losing_changes(window: MainWindow) -> None:
+    w = window
+    palette_add(w, "ReLU")
+    assert w.isWindowModified() and "[*]" in w.windowTitle()
+    asked = []
+    w.ask_save_changes = lambda: asked.append(1) or "cancel"
+    w.new_file()
+    assert asked and len(w.document.graph) == 1  # cancelled: nothing lost
+    w.ask_save_changes = lambda: "discard"
+    w.new_file()
+    assert len(w.document.graph) == 0 and not w.isWindowModified()
+
+
+def test_examples_menu_opens_each_bundled_example(window: MainWindow) -> None:
+    w = window
+    found = examples()
+    assert found, "resources/examples holds the bundled projects"
+    actions = {a.data(): a for a in w.examples_menu.actions() if a.data()}
+    assert set(actions) == {str(p) for p in found}
+    for p in found:
+        actions[str(p)].trigger()
+        assert w.last_error == ""
+        assert len(w.document.graph) == len(load_project(p).nodes)
+        assert w.document.path is None  # an example opens as an untitled copy
+        rep = w.document.wait_checked(60)
+        assert rep is not None
+        assert len(w.canvas._views) == len(w.document.graph)
+
+
+def test_open_bad_file_shows_reason(window: MainWindow, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert not window.open_path(bad)
+    assert "not valid JSON" in window.last_error
+
+
+def test_autosave_and_recovery_after_a_crash(window: MainWindow, qtbot: Any) -> None:
+    w = window
+    palette_add(w, "Input")
+    palette_add(w, "ReLU")
+    side = w.autosaver.save_now()
+    assert side is not None and side.exists()
+    state = to_json(w.document.graph)
+    doc = json.loads(side.read_text())
+    doc["pid"] = _dead_pid()  # as if that Torchwire had crashed
+    side.write_text(json.dumps(doc))
+    recs = find_recoveries()
+    assert len(recs) == 1
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    w2.ask_save_changes = lambda: "discard"
+    w2.ask_recover = lambda recs: recs[0]
+    assert w2.offer_recovery()
+    assert to_json(w2.document.graph) == state and w2.document.modified
+    assert find_recoveries() == []
+    w2.close()
+
+
+def test_autosave_removed_when_saved(window: MainWindow, tmp_path: Path) -> None:
+    w = window
+    palette_add(w, "ReLU")
+    assert isinstance(w.autosaver, Autosaver)
+    side = w.autosaver.save_now()
+    assert side is not None and side.exists()
+    w.ask_save_path = lambda: str(tmp_path / "x.json")
+    assert w.save()
+    assert not side.exists()
+
+
+def test_shortcuts(window: MainWindow) -> None:
+    a = window.actions_by_name
+    want = {
+        "save": "Ctrl+S",
+        "undo": "Ctrl+Z",
+        "duplicate": "Ctrl+D",
+        "delete": "Del",
+        "fit": "F",
+        "add_node": "Tab",
+    }
+    for name, key in want.items():
+        assert QKeySequence(key) in a[name].shortcuts(), name
+    # keys that would eat typing only work on the canvas
+    for name in ("delete", "fit", "add_node", "duplicate"):
+        assert a[name].shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut
+
+
+def test_palette_search_filters_and_shows_docs(window: MainWindow) -> None:
+    p = window.palette
+    p.search.setText("conv")
+    vis = p.visible_types()
+    assert "Conv2d" in vis and "ReLU" not in vis
+    it = p._items["Conv2d"]
+    assert it.data(0, Qt.ItemDataRole.UserRole + 1) == catalog.get("Conv2d").doc.split("\n")[0]
+    md = p.tree.mimeData([it])
+    assert bytes(md.data("application/x-torchwire-node").data()) == b"Conv2d"
+
+
+def test_problems_double_click_selects_node(window: MainWindow) -> None:
+    w = window
+    lin = palette_add(w, "Linear")
+    w.document.wait_checked()
+    rows = w.problems.rows()
+    assert any(nid == lin for nid, _ in rows)
+    w.canvas.select([])
+    item = next(
+        w.problems.tree.topLevelItem(i)
+        for i in range(w.problems.tree.topLevelItemCount())
+        if w.problems.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) == lin
+    )
+    w.problems.tree.itemDoubleClicked.emit(item, 0)
+    assert w.canvas.selected_ids() == [lin]
+
+
+def _dead_pid() -> int:
+    pid = 999_999
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except OSError:
+            pass
+        pid -= 1
