@@ -121,7 +121,9 @@ def load_project(path: str | os.PathLike[str]) -> Graph:
         raise ProjectError(path, "not a text file (not UTF-8)") from None
     except OSError as e:
         raise ProjectError(path, f"cannot be read ({e.strerror})") from None
-    return loads_project(text, path)
+    g = loads_project(text, path)
+    g.path = str(Path(path).resolve())  # data nodes resolve relative paths from here
+    return g
 
 
 def loads_project(text: str, path: str | os.PathLike[str] = "<project>") -> Graph:
