@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         )
         self.dock_code = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_properties, self.dock_code)
+        self.dock_code.visibilityChanged.connect(self.code.set_active)
         self.dock_properties.raise_()
         self._add_run_panels()
         self._build_actions()

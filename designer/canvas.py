@@ -279,6 +279,8 @@ class Canvas(QWidget):
         self._ids: dict[str, str] = {}  # view id -> engine id
         self._tags: dict[str, _Tag] = {}
         self._marks: dict[str, str] = {}  # engine id -> last mark ("", "error", "warning")
+        self._node_keys: dict[str, Any] = {}  # engine id -> what its labels were drawn from
+        self._pipe_cache: dict[Edge, ShapePipe] | None = None
         self._unsubscribe = lambda: None
         self._syncing = False
         self.search = NodeSearchPopup(self)
@@ -307,6 +309,8 @@ class Canvas(QWidget):
             self._ids.clear()
             self._tags.clear()
             self._marks.clear()
+            self._node_keys.clear()
+            self._pipe_cache = None
             g = self.document.graph
             for nid in list(g.nodes):
                 self._create_view(nid)
@@ -370,6 +374,8 @@ class Canvas(QWidget):
 
     def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
         g = self.document.graph
+        if event in ("edge_added", "edge_removed", "node_removed"):
+            self._pipe_cache = None
         self._syncing = True
         try:
             if event == "node_added":
@@ -379,6 +385,7 @@ class Canvas(QWidget):
                 vn = self._views.pop(nid, None)
                 self._tags.pop(nid, None)
                 self._marks.pop(nid, None)
+                self._node_keys.pop(nid, None)
                 if vn is not None:
                     self._ids.pop(vn.id, None)
                     self.ng.remove_node(vn, push_undo=False)
@@ -406,6 +413,7 @@ class Canvas(QWidget):
 
     def resync_edges(self) -> None:
         """Make the wires equal the graph's edges (after a refused or partial gesture)."""
+        self._pipe_cache = None
         want = set(self.document.graph.edges)
         have: set[Edge] = set()
         for pipe in list(self.viewer.all_pipes()):
@@ -660,8 +668,21 @@ class Canvas(QWidget):
         by_node: dict[str | None, list[Any]] = {}
         for d in report.diagnostics:
             by_node.setdefault(d.node, []).append(d)
+        g = self.document.graph
         for nid, vn in self._views.items():
             diags = by_node.get(nid, [])
+            node = g.nodes.get(nid)
+            key = (
+                node.name if node else None,
+                report.shapes.get(nid),
+                report.dtypes.get(nid),
+                report.params.get(nid),
+                report.macs.get(nid),
+                tuple((d.severity, d.message, bool(d.fix)) for d in diags),
+            )
+            if self._node_keys.get(nid) == key:
+                continue  # unchanged since the last report: nothing to redraw
+            self._node_keys[nid] = key
             err = any(d.severity == "error" for d in diags)
             warn = not err and bool(diags)
             text = self._info_text(nid, report, err)
@@ -717,11 +738,19 @@ class Canvas(QWidget):
                 lines.append("<i>right-click for the fix</i>")
         return "<br>".join(x for x in lines if x)
 
+    def pipes(self) -> dict[Edge, ShapePipe]:
+        """Wire items by edge (cached; scanning the scene is slow on big graphs)."""
+        if self._pipe_cache is None:
+            cache: dict[Edge, ShapePipe] = {}
+            for pipe in self.viewer.all_pipes():
+                e = self.edge_of_pipe(pipe)
+                if e is not None and isinstance(pipe, ShapePipe):
+                    cache[e] = pipe
+            self._pipe_cache = cache
+        return self._pipe_cache
+
     def _label_wires(self, report: Report) -> None:
-        for pipe in self.viewer.all_pipes():
-            if not isinstance(pipe, ShapePipe):
-                continue
-            e = self.edge_of_pipe(pipe)
+        for e, pipe in self.pipes().items():
             text = ""
             if e is not None:
                 shape = report.shapes.get(e.src)

@@ -11,6 +11,7 @@ thread never waits on torch; a result for an outdated revision is dropped.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +27,7 @@ from engine.check import Report, check
 from engine.graph import Edge, Graph, GraphError
 from engine.project import load_project, save_project, to_json
 
-CHECK_DEBOUNCE_MS = 30
+CHECK_DEBOUNCE_MS = 15
 GRID_X, GRID_Y = 240.0, 130.0
 
 
@@ -39,7 +40,8 @@ class Document(QObject):
     modifiedChanged = Signal(bool)
     pathChanged = Signal(object)
     refused = Signal(str)  # an edit the engine refused, with its reason (for the status bar)
-    _checked = Signal(int, object)  # (revision, report) from the worker thread
+    sourceReady = Signal(str)  # generated model source (or why there is none), when wanted
+    _checked = Signal(int, object, object)  # (revision, report, source) from the worker
 
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +63,8 @@ class Document(QObject):
         self._running: Future[Any] | None = None
         self._rerun = False
         self._reported_rev = -2
+        self.want_source = False  # the code view sets this while it is shown
+        self.source: str | None = None
         self._checked.connect(self._on_checked)
         self.check_seconds: float = 0.0  # duration of the last live check (bench reads it)
         self.schedule_check()
@@ -420,12 +424,12 @@ class Document(QObject):
         if self._running is not None and not self._running.done():
             self._rerun = True
             return
-        snapshot = self.graph.copy()
+        snapshot = snapshot_graph(self.graph)
         rev = self.graph.revision
         gid = id(self.graph)
-        self._running = self._executor.submit(self._run_check, snapshot, rev, gid)
+        self._running = self._executor.submit(self._run_check, snapshot, rev, gid, self.want_source)
 
-    def _run_check(self, snapshot: Graph, rev: int, gid: int) -> None:
+    def _run_check(self, snapshot: Graph, rev: int, gid: int, want_source: bool) -> None:
         t = time.perf_counter()
         try:
             rep = check(snapshot)
@@ -433,9 +437,10 @@ class Document(QObject):
             rep = Report()
             rep.error(None, f"the check failed: {type(e).__name__}: {e}")
         self.check_seconds = time.perf_counter() - t
-        self._checked.emit(rev if gid == id(self.graph) else -1, rep)
+        source = model_source(snapshot, rep) if want_source else None
+        self._checked.emit(rev if gid == id(self.graph) else -1, rep, source)
 
-    def _on_checked(self, rev: int, rep: Report) -> None:
+    def _on_checked(self, rev: int, rep: Report, source: str | None) -> None:
         if self._rerun or rev != self.graph.revision:
             self._rerun = False
             self.schedule_check()
@@ -443,6 +448,14 @@ class Document(QObject):
                 return
         if rev == self.graph.revision:
             self._set_report(rep, rev)
+            if source is not None:
+                self.source = source
+                self.sourceReady.emit(source)
+
+    def request_source(self) -> None:
+        """The code view became visible: generate the source with the next (cheap) check."""
+        self.want_source = True
+        self.schedule_check()
 
     def _set_report(self, rep: Report, rev: int | None = None) -> None:
         self.report = rep
@@ -478,6 +491,44 @@ class Document(QObject):
 
 
 _MISSING = object()
+
+
+def snapshot_graph(graph: Graph) -> Graph:
+    """A copy for the check thread; parameters are flat values or lists of them."""
+    from engine.graph import Node
+
+    nodes = {
+        nid: Node(
+            n.id,
+            n.type,
+            {k: (list(v) if isinstance(v, list) else v) for k, v in n.params.items()},
+            n.name,
+            n.pos,
+        )
+        for nid, n in graph.nodes.items()
+    }
+    return Graph(
+        nodes=nodes,
+        edges=list(graph.edges),
+        name=graph.name,
+        settings=copy.deepcopy(graph.settings),
+        ui=dict(graph.ui),
+    )
+
+
+def model_source(graph: Graph, report: Report) -> str:
+    """The generated module's source, or a comment saying why there is none yet."""
+    from engine.compile import generate_source
+
+    try:
+        text, _info = generate_source(graph, report)
+        return text
+    except GraphError as e:
+        return "# The model does not compile yet:\n" + "\n".join(
+            f"#   {line}" for line in str(e).splitlines()
+        )
+    except Exception as e:  # an engine bug: say so in the view, never crash
+        return f"# (code not available: {type(e).__name__}: {e})"
 
 
 def _fresh(base: str, taken: set[str]) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
-from designer.document import Document
-from engine.check import Report
+from designer.document import Document, model_source
 
 
 def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -43,7 +41,8 @@ class PythonHighlighter(QSyntaxHighlighter):
 
 
 class CodePanel(QWidget):
-    """Read-only; regenerated after each live check while the panel is visible."""
+    """Read-only. While shown, the document generates the source with each live check, on
+    its worker thread (generating is O(graph) work that must not run on the GUI thread)."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,48 +57,29 @@ class CodePanel(QWidget):
         font.setPointSizeF(max(8.0, font.pointSizeF() - 0.5))
         self.edit.setFont(font)
         self.highlighter = PythonHighlighter(self.edit.document())
+        self.edit.setPlainText("# checking…")
         lay.addWidget(self.edit)
-        self._stale = True
-        self._pending: Report | None = None
-        document.reportReady.connect(self._on_report)
-        self._timer = QTimer(self, singleShot=True, interval=0)
-        self._timer.timeout.connect(self.regenerate)
+        document.sourceReady.connect(self.show_source)
+        document.graphReplaced.connect(lambda: self.show_source("# checking…"))
 
-    def _on_report(self, rep: Report) -> None:
-        self._pending = rep
-        self._stale = True
-        if self.isVisible():
-            self._timer.start()
+    def set_active(self, active: bool) -> None:
+        """Called when the Code dock is shown or hidden (tabs included)."""
+        self.document.want_source = active
+        if active:
+            self.document.request_source()
 
-    def showEvent(self, event: object) -> None:  # type: ignore[override]
-        super().showEvent(event)  # type: ignore[arg-type]
-        if self._stale:
-            self._timer.start()
-
-    def regenerate(self) -> str:
-        """Generate now (also used by tests); returns the text shown."""
-        from engine.compile import generate_source
-        from engine.graph import GraphError
-
-        rep = self.document.report
-        self._stale = False
-        g = self.document.graph
-        if rep is None:
-            text = "# checking…"
-        else:
-            try:
-                text, _info = generate_source(g, rep)
-            except GraphError as e:
-                text = "# The model does not compile yet:\n" + "\n".join(
-                    f"#   {line}" for line in str(e).splitlines()
-                )
-            except Exception as e:  # a stale report against a newer graph, or an engine bug
-                text = f"# (code not available: {type(e).__name__}: {e})"
+    def show_source(self, text: str) -> None:
         if text != self.edit.toPlainText():
             bar = self.edit.verticalScrollBar()
             keep = bar.value()
             self.edit.setPlainText(text)
             bar.setValue(keep)
+
+    def regenerate(self) -> str:
+        """Generate now, on this thread (tests, and the first show); returns the text."""
+        rep = self.document.report or self.document.check_now()
+        text = model_source(self.document.graph, rep)
+        self.show_source(text)
         return text
 
     def text(self) -> str:
