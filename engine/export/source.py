@@ -64,7 +64,7 @@ def resolve(
         ckpt, ckpt_path = _load_checkpoint(checkpoint)
     graph: Graph | None = None
     if model_or_graph is None and ckpt is not None:
-        model_or_graph = getattr(ckpt, "graph", None)
+        model_or_graph = ckpt.project() if hasattr(ckpt, "project") else ckpt.graph
     if isinstance(model_or_graph, Graph):
         graph = model_or_graph
         say(progress, "Checking and compiling the graph…")
@@ -119,9 +119,10 @@ def _load_checkpoint(checkpoint: Any) -> tuple[Any, str]:
     except ImportError as e:  # the training package is optional at import time
         raise ExportError(f"cannot read checkpoints: {e}") from None
     try:
-        return load_checkpoint(path), path
+        ckpt = load_checkpoint(path)
     except Exception as e:
-        raise ExportError(f"{path}: cannot read the checkpoint: {e}") from None
+        raise ExportError(str(e) if path in str(e) else f"{path}: {e}") from None
+    return ckpt, str(getattr(ckpt, "path", path))
 
 
 def _types_from_module(module: nn.Module) -> dict[str, str]:
