@@ -74,33 +74,19 @@ def parse_row(text: str) -> list[Any]:
 def _predict_job(
     graph: Any, checkpoint: Path, data: Any, progress: Any = None
 ) -> tuple[Any, float]:
-    """Worker-thread side: load the engine lazily and predict."""
+    """Worker-thread side: load the engine lazily and predict.
+
+    ``graph`` None: the project saved inside the checkpoint is used.
+    """
     import time
 
     from engine.train import predict
 
     if progress is not None:
         progress("loading the model…")
-    if graph is None:
-        graph = _graph_of_checkpoint(checkpoint)
     t = time.perf_counter()
     pred = predict(graph, checkpoint, data)
     return pred, time.perf_counter() - t
-
-
-def _graph_of_checkpoint(checkpoint: Path) -> Any:
-    from engine.graph import Graph
-    from engine.train import load_checkpoint
-
-    ck = load_checkpoint(checkpoint)
-    g = getattr(ck, "graph", None)
-    if isinstance(g, Graph):
-        return g
-    if isinstance(g, dict):
-        from engine.project import project_from_dict
-
-        return project_from_dict(g, checkpoint)
-    raise ValueError(f"{checkpoint}: the checkpoint does not say which project it belongs to")
 
 
 def _input_hint(document: Any) -> str:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QStandardItemModel
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -89,6 +91,32 @@ def _fmt_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def default_runs_root(document: Any) -> Path:
+    """Where run folders go: ``runs/`` beside a saved project, else the user's data folder.
+
+    Never beside the bundled examples (the install may be read-only) and never the
+    current directory, which for a GUI is wherever it happened to be started.
+    """
+    path = getattr(document, "path", None)
+    if path is not None:
+        folder = Path(path).resolve().parent
+        bundled = Path(__file__).resolve().parents[2] / "resources"
+        if os.access(folder, os.W_OK) and bundled not in (folder, *folder.parents):
+            return folder / "runs"
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or tempfile.gettempdir()) / "runs"
+
+
+def new_run_dir(root: Path, name: str) -> Path:
+    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+    base = root / f"{slug}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    p, i = base, 2
+    while p.exists():
+        p = base.with_name(f"{base.name}-{i}")
+        i += 1
+    return p
+
+
 def _training_settings_params() -> tuple[Any, ...]:
     """The training settings as declared once by the engine (``TRAINING_SETTINGS``)."""
     import importlib
@@ -137,6 +165,7 @@ class TrainingPanel(QWidget):
     # Tests and embedders may replace how a session is made: fn(graph, device=...) -> session.
     session_factory: Callable[..., Any] | None = None
     show_failure_popup = True
+    runs_root: Path | None = None  # None: default_runs_root(document)
 
     def __init__(self, document: QObject, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,6 +185,7 @@ class TrainingPanel(QWidget):
         self._epochs = 0
         self._batches = 0
         self._run_started_at = 0.0
+        self._frac0 = 0.0
         self._paused_total = 0.0
         self._paused_at: float | None = None
         self._stop_requested = False
@@ -220,6 +250,13 @@ class TrainingPanel(QWidget):
         self.status_label.setObjectName("trainStatus")
         self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.status_label, 1)
+        self.folder_button = QToolButton()
+        self.folder_button.setText("Run folder")
+        self.folder_button.setObjectName("trainFolder")
+        self.folder_button.setToolTip("Open the last run's folder (checkpoints, metrics, history)")
+        self.folder_button.setEnabled(False)
+        self.folder_button.clicked.connect(self.open_run_folder)
+        bar.addWidget(self.folder_button)
         self.settings_toggle = QToolButton()
         self.settings_toggle.setText("Settings")
         self.settings_toggle.setCheckable(True)
@@ -485,6 +522,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(self.state in ("starting", "running", "paused"))
         self.device_combo.setEnabled(not active)
         self.settings_area.setEnabled(not active)
+        self.folder_button.setEnabled(self.last_run_dir is not None and self.last_run_dir.exists())
         if not active:
             if self.state == "idle":
                 self.status_label.setText(
@@ -513,9 +551,10 @@ class TrainingPanel(QWidget):
         self.runStarted.emit()
         factory = self.session_factory or _default_session_factory
         bridge = self.bridge
+        out_dir = new_run_dir(self.runs_root or default_runs_root(self.document), graph.name)
 
         def create_and_start() -> Any:
-            session = factory(graph, device=device)
+            session = factory(graph, device=device, out_dir=out_dir)
             unsubscribe = session.subscribe(bridge.post)
             session.start()
             return session, unsubscribe
@@ -574,6 +613,10 @@ class TrainingPanel(QWidget):
         self.status_label.setText("Stopping at the next batch…")
         self.log("stop requested")
 
+    def open_run_folder(self) -> None:
+        if self.last_run_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_run_dir)))
+
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop a run and wait for it (the window is closing)."""
         if self.session is not None and self.is_running:
@@ -609,6 +652,8 @@ class TrainingPanel(QWidget):
         run_dir = getattr(ev, "run_dir", None)
         self.last_run_dir = Path(run_dir) if run_dir else None
         self._run_started_at = time.monotonic()
+        start_epoch = int(getattr(ev, "start_epoch", 1) or 1)
+        self._frac0 = (start_epoch - 1) / self._epochs if self._epochs else 0.0
         if self.state == "starting":
             self._set_state("running")
             self.status_label.setText("Training…")
@@ -647,13 +692,13 @@ class TrainingPanel(QWidget):
         batch = int(getattr(ev, "batch", 0))
         batches = int(getattr(ev, "batches", bpe) or bpe)
         total = max(1, self._epochs * bpe)
-        done = min(total, int(getattr(ev, "step", (epoch - 1) * bpe + batch)))
-        frac = done / total
+        frac = min(1.0, ((epoch - 1) * bpe + batch) / total)
         self.progress.setValue(int(frac * 1000))
         left = ""
         elapsed = time.monotonic() - self._run_started_at - self._paused_total
-        if frac > 0 and elapsed > 0.5:
-            left = f" · {_fmt_duration(elapsed * (1 - frac) / frac)} left"
+        progressed = frac - self._frac0
+        if progressed > 0 and elapsed > 0.5:
+            left = f" · {_fmt_duration(elapsed * (1 - frac) / progressed)} left"
         speed = getattr(ev, "samples_per_s", None)
         sp = f" · {speed:,.0f} samples/s" if isinstance(speed, (int, float)) and speed else ""
         self.progress.setFormat(
@@ -818,10 +863,12 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _default_session_factory(graph: Any, *, device: str | None = None) -> Any:
+def _default_session_factory(
+    graph: Any, *, device: str | None = None, out_dir: Path | None = None
+) -> Any:
     from engine.train import TrainingSession
 
-    return TrainingSession(graph, device=device)
+    return TrainingSession(graph, out_dir=out_dir, device=device)
 
 
 def _editor_factory() -> Callable[..., QWidget]:
