@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QWidget,
 )
@@ -62,6 +63,17 @@ def load_modules() -> None:
     import designer.panels.problems
     import designer.panels.properties  # noqa: F401
 
+    for optional in (
+        "designer.panels.training",
+        "designer.panels.predict",
+        "designer.panels.export",
+    ):
+        try:
+            __import__(optional)  # the run panels (pyqtgraph) load here, not on the GUI thread
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("designer"):
+                raise
+
 
 class MainWindow(QMainWindow):
     """The designer window. ``load()`` turns the start-up shell into the editor."""
@@ -90,6 +102,7 @@ class MainWindow(QMainWindow):
         self.ask_save_path: Callable[[], str | None] = self._ask_save_path
         self.ask_recover: Callable[[list[Any]], Any] = self._ask_recover
         self.is_loaded = False
+        self.defer_run_panels = False
         if eager:
             self.load()
 
@@ -125,9 +138,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.dock_properties, self.dock_code)
         self.dock_code.visibilityChanged.connect(self.code.set_active)
         self.dock_properties.raise_()
-        self._add_run_panels()
         self._build_actions()
         self._build_menus()
+        if self.defer_run_panels:
+            QTimer.singleShot(0, self._add_run_panels)
+        else:
+            self._add_run_panels()
         self._build_status()
         self._wire()
         self.autosaver = Autosaver(doc)
@@ -153,7 +169,34 @@ class MainWindow(QMainWindow):
         return d
 
     def _add_run_panels(self) -> None:
-        """Training and Predict docks, from the run panels' modules when they are present."""
+        """Training and Predict docks and the Run menu, when the run panels' modules exist.
+
+        At start-up this runs one event-loop turn after the editor appears (the plots take
+        a while to build), so the canvas is usable first.
+        """
+        if self.training_panel is not None:
+            return
+        self._make_run_panels()
+        if self.training_panel is None:
+            return
+        tp = self.training_panel
+        r = QMenu("&Run", self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), r)
+        for name, text, key in (
+            ("train", "&Train", "Ctrl+R"),
+            ("pause", "&Pause", None),
+            ("resume", "Res&ume", None),
+            ("stop", "&Stop", "Ctrl+."),
+        ):
+            slot = getattr(tp, {"train": "start"}.get(name, name), None)
+            if slot is not None:
+                r.addAction(self._act(name, text, self._show_training(slot), key))
+        self.view_menu.addAction(self.dock_training.toggleViewAction())
+        if self.predict_panel is not None:
+            self.view_menu.addAction(self.dock_predict.toggleViewAction())
+        self.dock_problems.raise_()
+
+    def _make_run_panels(self) -> None:
         try:
             from designer.panels.training import TrainingPanel
         except ModuleNotFoundError as e:
@@ -286,26 +329,13 @@ class MainWindow(QMainWindow):
             "find",
         ):
             e.addSeparator() if n is None else e.addAction(A[n])
-        v = mb.addMenu("&View")
+        v = self.view_menu = mb.addMenu("&View")
         for n in ("fit", "auto_layout", "check"):
             v.addAction(A[n])
         v.addSeparator()
         for d in self.findChildren(QDockWidget):
             v.addAction(d.toggleViewAction())
-        if self.training_panel is not None:
-            r = mb.addMenu("&Run")
-            tp = self.training_panel
-            for name, text, key in (
-                ("train", "&Train", "Ctrl+R"),
-                ("pause", "&Pause", None),
-                ("resume", "Res&ume", None),
-                ("stop", "&Stop", "Ctrl+."),
-            ):
-                slot = getattr(tp, {"train": "start"}.get(name, name), None)
-                if slot is not None:
-                    a = self._act(name, text, self._show_training(slot), key)
-                    r.addAction(a)
-        h = mb.addMenu("&Help")
+        h = self.help_menu = mb.addMenu("&Help")
         h.addAction("Keyboard Shortcuts", self._show_shortcuts)
         h.addAction(f"About {APP_NAME}", self._about)
 
@@ -684,6 +714,7 @@ def run(argv: Sequence[str]) -> int:
             win.statusBar().showMessage(f"✖ could not load the engine: {error}")
             QMessageBox.critical(win, APP_NAME, f"Could not load the engine:\n{error}")
             return
+        win.defer_run_panels = True  # the canvas first, the plots one turn later
         win.load()
         if path is None:
             QTimer.singleShot(0, win.offer_recovery)

@@ -12,6 +12,11 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0].lower().endswith(".json"):
+        # the app: show the window before torch loads (engine.cli would import it first)
+        from designer.app import run
+
+        return run(args)
     from engine.cli import build_parser
 
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
