@@ -460,7 +460,7 @@ def _read_new(src: dict[str, Any], data: Any, record: dict[str, Any]) -> Any:
         if path.endswith(".npz"):
             try:
                 with np.load(path, allow_pickle=False) as z:
-                    key = "x" if "x" in z else list(z.keys())[0]
+                    key = "x" if "x" in z else next(iter(z.keys()))
                     data = np.asarray(z[key])
             except Exception as e:
                 raise DataError(f"{path}: not a readable .npz archive ({e})") from None

@@ -83,6 +83,12 @@ class Head:
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.fn(out, self.loss_target(y, out))
 
+    def metric_target(self, y: torch.Tensor) -> torch.Tensor:
+        """Targets as metrics compare them: labels, or values in original units (N, k)."""
+        if self.task == "classification":
+            return y
+        return self.original_units(y.reshape(len(y), -1).float())
+
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         """Class indices, or values in the targets' original units (N, k)."""
         if self.task == "classification":

@@ -520,7 +520,7 @@ class TrainingSession:
                     opt.step()
                 step += 1
                 step_ref[0] = step
-                acc.add(loss, head.predict(out.detach()), yb)
+                acc.add(loss, head.predict(out.detach()), head.metric_target(yb))
                 seen += len(yb)
                 if self._listeners:
                     now = time.perf_counter()
@@ -674,7 +674,7 @@ class TrainingSession:
                 out = model(xb)
                 loss = head.loss(out, yb)
             pred = head.predict(out)
-            acc.add(loss, pred, yb)
+            acc.add(loss, pred, head.metric_target(yb))
             if info.task == "regression" and confusion and kept < 2000:
                 take = min(len(yb), 2000 - kept)
                 ys.append(head.original_units(yb[:take].reshape(take, -1).float()))

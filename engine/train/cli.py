@@ -1,0 +1,194 @@
+"""``torchwire train | evaluate | predict``: the training pipeline from the command line.
+
+Exit codes as everywhere: 0 ok, 1 the project has problems (it cannot train, or training
+failed), 2 an input cannot be read. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a project: progress, a table per epoch, a run folder")
+    p.add_argument("file")
+    p.add_argument("--epochs", type=int, help="override the project's epochs")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the device")
+    p.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.pt checkpoint")
+    p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a checkpoint on the project's test split")
+    p.add_argument("file")
+    p.add_argument(
+        "--checkpoint", required=True, help="best.pt, last.pt, .safetensors or a run folder"
+    )
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("predict", help="predict on new data (CSV, image folder, .npz)")
+    p.add_argument("file")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--input", required=True, help="CSV file, image folder or .npz")
+    p.add_argument("--output", "-o", help="write predictions as CSV here (default: print)")
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    p.set_defaults(func=_predict)
+
+
+def _fmt_metrics(m: dict[str, Any]) -> str:
+    keys = [
+        k for k in ("loss", "accuracy", "f1", "precision", "recall", "mse", "mae", "r2") if k in m
+    ]
+    return "  ".join(f"{k} {m[k]:.4f}" for k in keys)
+
+
+class _Printer:
+    """A one-line progress bar (on a terminal) and one table row per epoch."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.tty = sys.stderr.isatty() and not quiet
+        self.cols: list[str] = []
+        self.last = 0.0
+
+    def __call__(self, ev: Any) -> None:
+        from engine.train import events as E
+
+        if isinstance(ev, E.Started):
+            print(
+                f"training on {ev.device}: {ev.epochs} epochs × {ev.batches_per_epoch} batches"
+                f" → {ev.run_dir}",
+                flush=True,
+            )
+        elif isinstance(ev, E.BatchEnded) and self.tty:
+            now = time.monotonic()
+            if now - self.last < 0.1 and ev.batch != ev.batches:
+                return
+            self.last = now
+            w = 30
+            done = int(w * ev.batch / max(1, ev.batches))
+            bar = "█" * done + "·" * (w - done)
+            sys.stderr.write(
+                f"\r  epoch {ev.epoch} [{bar}] {ev.batch}/{ev.batches}  loss {ev.loss:.4f}  "
+                f"{ev.samples_per_s:,.0f} samples/s "
+            )
+            sys.stderr.flush()
+        elif isinstance(ev, E.EpochEnded):
+            if self.tty:
+                sys.stderr.write("\r" + " " * 100 + "\r")
+            row = {"epoch": f"{ev.epoch}/{ev.epochs}"}
+            for prefix, m in (("train", ev.train), ("val", ev.val)):
+                for k in ("loss", "accuracy", "f1", "mse", "mae", "r2"):
+                    if k in m:
+                        row[f"{prefix} {k}"] = f"{m[k]:.4f}"
+            row["lr"] = f"{ev.lr:.3g}"
+            row["s"] = f"{ev.seconds:.2f}"
+            if not self.cols:
+                self.cols = list(row)
+                print("  ".join(c.rjust(max(len(c), 8)) for c in self.cols), flush=True)
+            print("  ".join(row.get(c, "").rjust(max(len(c), 8)) for c in self.cols), flush=True)
+        elif isinstance(ev, E.Failed):
+            if self.tty:
+                sys.stderr.write("\n")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from engine.train.session import TrainingSession
+
+    g = load(args.file)
+    settings = {"seed": args.seed} if args.seed is not None else None
+    s = TrainingSession(
+        g,
+        out_dir=args.out,
+        epochs=args.epochs,
+        device=args.device,
+        resume=args.resume,
+        settings=settings,
+    )
+    s.subscribe(_Printer(args.quiet))
+    try:
+        res = s.run()
+    except KeyboardInterrupt:
+        raise
+    if res is None:
+        assert s.failure is not None
+        reason = s.failure.reason
+        print(f"error: {args.file}: {reason}", file=sys.stderr)
+        unreadable = any(w in reason for w in ("no such file", "cannot be read", "not a Torchwire"))
+        return EXIT_UNREADABLE if unreadable else EXIT_PROBLEMS
+    word = "stopped" if res.stopped else "done"
+    print(f"{word}: test {_fmt_metrics(res.test_metrics)}")
+    print(f"run folder: {res.run_dir} (metrics.json, history.csv, best.pt, last.pt)")
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from engine.train.inference import evaluate
+    from engine.train.session import TrainError
+
+    g = load(args.file)
+    if not os.path.exists(args.checkpoint):
+        raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)
+    try:
+        m = evaluate(g, args.checkpoint, split=args.split, device=args.device)
+    except TrainError as e:
+        raise CliError(str(e), _code(str(e))) from None
+    m = {k: v for k, v in m.items() if k not in ("y_true", "y_pred")}
+    if args.json:
+        print(json.dumps(m, indent=2))
+    else:
+        print(f"{args.split}: {_fmt_metrics(m)}")
+        if "confusion_matrix" in m:
+            print("confusion matrix (rows: true class, columns: predicted):")
+            for row in m["confusion_matrix"]:
+                print("  " + " ".join(f"{v:5d}" for v in row))
+    return EXIT_OK
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from engine.train.inference import predict
+    from engine.train.session import TrainError
+
+    g = load(args.file)
+    if not os.path.exists(args.checkpoint):
+        raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)
+    if not os.path.exists(args.input):
+        raise CliError(f"{args.input}: no such file or folder", EXIT_UNREADABLE)
+    try:
+        pred = predict(g, args.checkpoint, args.input, device=args.device)
+    except TrainError as e:
+        raise CliError(str(e), EXIT_UNREADABLE) from None
+    import csv
+    import io
+
+    rows = pred.to_rows()
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(buf.getvalue())
+        print(f"wrote {len(rows)} predictions to {args.output}")
+    else:
+        sys.stdout.write(buf.getvalue())
+    return EXIT_OK
+
+
+def _code(msg: str) -> int:
+    low = msg.lower()
+    if "no such" in low or "not a readable" in low or "cannot be read" in low:
+        return EXIT_UNREADABLE
+    return EXIT_PROBLEMS

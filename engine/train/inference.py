@@ -1,0 +1,178 @@
+"""Evaluation and prediction with a trained checkpoint, with the training's preprocessing
+replayed exactly (the fitted statistics stored in the checkpoint, never refitted).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.train.checkpoint import Checkpoint, load_checkpoint
+from engine.train.session import TrainError, _as_graph
+
+
+@dataclass
+class Prediction:
+    """``labels``: class names (classification) or values (regression), one per sample."""
+
+    task: str
+    labels: list[Any]
+    probabilities: np.ndarray | None
+    class_names: list[str]
+    values: np.ndarray | None = None  # raw model outputs (regression: in target units)
+    sources: list[str] | None = None  # image files, in order, when predicting on a folder
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for i, lab in enumerate(self.labels):
+            r: dict[str, Any] = {"prediction": lab}
+            if self.sources is not None:
+                r["file"] = self.sources[i]
+            if self.probabilities is not None:
+                for j, c in enumerate(self.class_names):
+                    r[f"p({c})"] = float(self.probabilities[i, j])
+            rows.append(r)
+        return rows
+
+
+def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoint, Any]:
+    from engine.check import check
+    from engine.compile import compile_model
+    from engine.graph import GraphError
+    from engine.train.checkpoint import CheckpointError
+
+    try:
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    except CheckpointError as e:
+        raise TrainError(str(e)) from None
+    g = _as_graph(graph_or_path) if graph_or_path is not None else ckpt.project()
+    rep = check(g)
+    plan = rep.extra.get("train_plan")
+    if plan is None or not rep.ok:
+        reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
+        raise TrainError("the project cannot be used: " + "; ".join(reasons))
+    try:
+        model = compile_model(g, rep)
+    except GraphError as e:
+        raise TrainError(str(e)) from None
+    try:
+        model.load_state_dict(ckpt.state_dict)
+    except RuntimeError:
+        raise TrainError(
+            f"{ckpt.path}: the checkpoint's weights do not fit this project's model"
+        ) from None
+    model.eval()
+    return g, rep, plan, ckpt, model
+
+
+def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -> Any:
+    from engine.train.runtime import Head
+
+    lnode = g.nodes[plan.loss]
+    tm = ts = None
+    for s in ckpt.preprocessing.get("steps", []):
+        if s.get("target_mean") is not None:
+            tm, ts = s["target_mean"], s["target_std"]
+    return Head(
+        lnode.type,
+        lnode.params,
+        ckpt.task,
+        len(ckpt.class_names),
+        tuple(rep.shapes[plan.output]),
+        device,
+        tm,
+        ts,
+    )
+
+
+def evaluate(
+    graph_or_path: Any, checkpoint: Any, split: str = "test", device: str = "cpu"
+) -> dict[str, Any]:
+    """Metrics of the checkpoint on a split of the project's data ("train", "val", "test")."""
+    from engine.data.errors import DataError
+    from engine.data.loaders import InMemoryBatches, StreamingBatches
+    from engine.data.pipeline import chain_of, prepare
+    from engine.train.runtime import pick_device
+    from engine.train.session import TrainingSession
+
+    if split not in ("train", "val", "test"):
+        raise TrainError(f"split must be train, val or test, not {split!r}")
+    g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
+    try:
+        dev = pick_device(device)
+    except RuntimeError as e:
+        raise TrainError(str(e)) from None
+    try:
+        prep = prepare(chain_of(g, plan.data), fitted=ckpt.preprocessing.get("steps", []))
+    except DataError as e:
+        raise TrainError(str(e)) from None
+    info = prep.info
+    if len(prep.y[split]) == 0:
+        raise TrainError(f"the {split} split is empty (see the Split node)")
+    model.to(dev)
+    head = _head(g, rep, plan, ckpt, dev)
+    if info.streaming:
+        loader: Any = StreamingBatches(
+            prep.x[split], prep.y[split], prep.image or {}, 256, False, False, dev, prep.fitted
+        )
+    else:
+        ydt = torch.int64 if info.task == "classification" else torch.float32
+        loader = InMemoryBatches(
+            torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(dev),
+            torch.from_numpy(np.ascontiguousarray(prep.y[split])).to(dev, ydt),
+            1024,
+        )
+    n_targets = int(np.prod(info.target_shape)) if info.target_shape else 1
+    import contextlib
+
+    metrics, samples = TrainingSession._evaluate(
+        model, head, loader, info, dev, n_targets, contextlib.nullcontext, confusion=True
+    )
+    if samples is not None:
+        metrics["y_true"], metrics["y_pred"] = samples
+    return metrics
+
+
+def predict(
+    graph_or_path: Any, checkpoint: Any, data: Any, device: str = "cpu", batch_size: int = 1024
+) -> Prediction:
+    """Predict on new data: a CSV path, an image folder, an .npz, an array or a list of rows.
+
+    A CSV needs the training's feature columns (a target column, if present, is ignored).
+    """
+    from engine.data.errors import DataError
+    from engine.data.loaders import _ImageDataset
+    from engine.data.pipeline import base_dir_of, features_for_inference
+    from engine.train.runtime import pick_device
+
+    g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
+    dev = pick_device(device)
+    model.to(dev)
+    if isinstance(data, (str, os.PathLike)) and not os.path.exists(str(data)):
+        raise TrainError(f"{data}: no such file or folder")
+    try:
+        x, files = features_for_inference(ckpt.preprocessing, data, base_dir_of(g))
+    except DataError as e:
+        raise TrainError(str(e)) from None
+    del _ImageDataset
+    head = _head(g, rep, plan, ckpt, dev)
+    outs = []
+    with torch.no_grad():
+        xt = torch.from_numpy(np.ascontiguousarray(x))
+        for i in range(0, len(xt), batch_size):
+            outs.append(model(xt[i : i + batch_size].to(dev)).float())
+    out = torch.cat(outs) if outs else torch.zeros(0)
+    if ckpt.task == "classification":
+        probs = head.probabilities(out).cpu().numpy()
+        idx = head.predict(out).cpu().numpy()
+        labels = [ckpt.class_names[int(i)] for i in idx]
+        return Prediction(
+            "classification", labels, probs, list(ckpt.class_names), out.cpu().numpy(), files
+        )
+    vals = head.predict(out).cpu().numpy()
+    labels = [float(v[0]) if vals.shape[1] == 1 else v.tolist() for v in vals]
+    return Prediction("regression", labels, None, [], vals, files)
