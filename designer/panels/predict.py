@@ -53,11 +53,13 @@ def parse_row(text: str) -> list[Any]:
     text = text.strip()
     if not text:
         raise ValueError("type the feature values of one sample, separated by commas")
-    delimiter = "," if "," in text else (";" if ";" in text else None)
-    if delimiter is None:
-        cells = text.replace("\t", " ").split()
-    else:
-        cells = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
+    # the delimiter that splits the row into the most cells, honouring quotes
+    parsed = [
+        next(csv.reader(io.StringIO(text), delimiter=d, skipinitialspace=True))
+        for d in (",", ";")
+        if d in text
+    ]
+    cells = max(parsed, key=len) if parsed else text.split()
     out: list[Any] = []
     for c in cells:
         c = c.strip()
@@ -416,17 +418,25 @@ class PredictPanel(QWidget):
         probs = np.asarray(probs, dtype=float) if probs is not None else None
         classes = [str(c) for c in (getattr(pred, "class_names", None) or [])]
         classification = getattr(pred, "task", "") == "classification" or probs is not None
+        sources = list(getattr(pred, "sources", None) or [])
         self.table.setHorizontalHeaderLabels(
-            ["#", "class" if classification else "value", "confidence" if probs is not None else ""]
+            [
+                "file" if sources else "#",
+                "class" if classification else "value",
+                "confidence" if probs is not None else "",
+            ]
         )
         shown = min(len(labels), MAX_TABLE_ROWS)
         self.table.setRowCount(shown)
         for i in range(shown):
             conf = float(probs[i].max()) if probs is not None and probs.ndim == 2 else None
-            cells = [str(i + 1), _fmt_label(labels[i]), f"{conf:.1%}" if conf is not None else ""]
+            first = Path(sources[i]).name if i < len(sources) else str(i + 1)
+            cells = [first, _fmt_label(labels[i]), f"{conf:.1%}" if conf is not None else ""]
             for j, c in enumerate(cells):
                 item = QTableWidgetItem(c)
-                if j != 1:
+                if j == 0 and i < len(sources):
+                    item.setToolTip(sources[i])
+                elif j != 1:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
