@@ -112,11 +112,16 @@ def export_onnx(
         from engine.export.preprocess import baked_model
 
         model = baked_model(src)
+        steps = getattr(model, "baked_steps", [])
+        say(progress, f"Baking the preprocessing: {', '.join(steps) or 'nothing to bake'}")
 
     report = ParityReport(target="onnxruntime", path=str(path), tolerance=tolerance, rtol=rtol)
     report.info.update(
         {"exporter": kind, "opset": opset, "baked_preprocessing": bake_preprocessing}
     )
+    if bake_preprocessing:
+        report.info["baked_steps"] = ", ".join(getattr(model, "baked_steps", [])) or "none"
+        report.info["outputs_in_target_units"] = bool(getattr(model, "unscale", False))
     gen = torch.Generator().manual_seed(seed)
     info = src.info
     tmp = temp_path_for(path, ".onnx")
@@ -133,7 +138,7 @@ def export_onnx(
                     f"the {kind} exporter wrote opset {got} instead of {opset}; "
                     f"choose opset {got} or another exporter"
                 )
-            _set_metadata(proto, src, opset, kind, bake_preprocessing)
+            _set_metadata(proto, src, opset, kind, model if bake_preprocessing else None)
             _save(proto, tmp)
 
             say(progress, "Checking the ONNX model (onnx.checker, full check)…")
@@ -223,12 +228,15 @@ def _export(
             if kind == "dynamo":
                 _cache_registry()
                 batch = torch.export.Dim("batch")
+                shapes: tuple[Any, ...] = tuple({0: batch} for _ in sample)
+                if _takes_varargs(model):
+                    shapes = (shapes,)
                 program = torch.onnx.export(
                     model,
                     sample,
                     None,
                     dynamo=True,
-                    dynamic_shapes=tuple({0: batch} for _ in sample),
+                    dynamic_shapes=shapes,
                     input_names=input_names,
                     output_names=output_names,
                     opset_version=opset,
@@ -298,7 +306,7 @@ def _cache_registry() -> None:
 
 
 # -- metadata -----------------------------------------------------------------------------
-def _set_metadata(proto: Any, src: Source, opset: int, kind: str, baked: bool) -> None:
+def _set_metadata(proto: Any, src: Source, opset: int, kind: str, baked: Any) -> None:
     import engine
 
     info = src.info
@@ -320,7 +328,9 @@ def _set_metadata(proto: Any, src: Source, opset: int, kind: str, baked: bool) -
         "task": src.task or "",
         "class_names": json.dumps(src.class_names or []),
         "preprocessing": json.dumps(src.preprocessing) if src.preprocessing is not None else "",
-        "preprocessing_baked": "true" if baked else "false",
+        "preprocessing_baked": "true" if baked is not None else "false",
+        "preprocessing_baked_steps": json.dumps(getattr(baked, "baked_steps", [])),
+        "outputs_in_target_units": json.dumps(bool(getattr(baked, "unscale", False))),
         "io": json.dumps(shapes),
         "exporter": kind,
     }
@@ -419,6 +429,13 @@ def _parity(
         )
 
 
+def _takes_varargs(model: nn.Module) -> bool:
+    import inspect
+
+    params = inspect.signature(model.forward).parameters.values()
+    return any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), text)
@@ -431,7 +448,7 @@ def _cause_line(e: BaseException) -> str:
     cur: BaseException | None = e
     while cur is not None and cur not in chain:
         chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
+        cur = cur.__cause__  # the explicit chain; contexts are often unrelated noise
     for c in reversed(chain):
         line = _first_line(c)
         if line and not line.startswith("#"):

@@ -89,7 +89,9 @@ def resolve(
         src.node_names = {nid: n.name for nid, n in graph.nodes.items()}
     else:
         src.node_types = _types_from_module(module)
-        src.node_names = {nid: nid for nid in src.node_types}
+        # without the graph, the layer attribute (named after the node) is the best name
+        attrs = module.torchwire.node_of_attr  # type: ignore[union-attr]
+        src.node_names = {nid: attr for attr, nid in attrs.items()}
     if ckpt is not None:
         state = getattr(ckpt, "state_dict", None)
         if state is None:
