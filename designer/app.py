@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QWidget,
 )
 
@@ -161,10 +163,20 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.dock_properties], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_problems], [230], Qt.Orientation.Vertical)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
+    ) -> QDockWidget:
         d = QDockWidget(title, self)
         d.setObjectName(f"dock_{title.lower()}")
-        d.setWidget(widget)
+        if scroll:
+            # a tall panel scrolls instead of taking the canvas's room
+            area_w = QScrollArea()
+            area_w.setWidgetResizable(True)
+            area_w.setFrameShape(QFrame.Shape.NoFrame)
+            area_w.setWidget(widget)
+            d.setWidget(area_w)
+        else:
+            d.setWidget(widget)
         self.addDockWidget(area, d)
         return d
 
@@ -195,6 +207,7 @@ class MainWindow(QMainWindow):
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
         self.dock_problems.raise_()
+        self._size_docks()
 
     def _make_run_panels(self) -> None:
         try:
@@ -205,7 +218,7 @@ class MainWindow(QMainWindow):
             return
         self.training_panel = TrainingPanel(self.document, self)
         self.dock_training = self._dock(
-            "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
         )
         self.tabifyDockWidget(self.dock_problems, self.dock_training)
         self.dock_problems.raise_()
@@ -217,7 +230,7 @@ class MainWindow(QMainWindow):
             return
         self.predict_panel = PredictPanel(self.document, self.training_panel, self)
         self.dock_predict = self._dock(
-            "Predict", self.predict_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Predict", self.predict_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
         )
         self.tabifyDockWidget(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
@@ -343,6 +356,8 @@ class MainWindow(QMainWindow):
         def go() -> None:
             self.dock_training.show()
             self.dock_training.raise_()
+            if self.dock_training.height() < 360:
+                self.resizeDocks([self.dock_training], [420], Qt.Orientation.Vertical)
             slot()
 
         return go

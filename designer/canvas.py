@@ -48,6 +48,7 @@ from engine.graph import Edge, GraphError
 NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
 IDENT_PREFIX = "torchwire"
+MIN_READABLE_SCALE = 0.7
 
 
 # -- node classes generated from the catalog ---------------------------------------------
@@ -321,7 +322,7 @@ class Canvas(QWidget):
         self._unsubscribe = g.subscribe(self._on_graph_event)
         if self.document.report is not None:
             self.apply_report(self.document.report)
-        QTimer.singleShot(0, self.fit)
+        QTimer.singleShot(0, lambda: self.fit(readable=True))
 
     def _create_view(self, nid: str) -> None:
         node = self.document.graph.nodes[nid]
@@ -614,15 +615,28 @@ class Canvas(QWidget):
         self.document.auto_layout(sel if len(sel) > 1 else None)
         QTimer.singleShot(0, self.fit)
 
-    def fit(self) -> None:
+    def fit(self, readable: bool = False) -> None:
+        """Show every node (F). ``readable``: when that would shrink labels past reading
+        (a long chain), show the input end at a readable scale instead (used on open)."""
         nodes = [vn.view for vn in self._views.values()]
-        if nodes:
-            self.viewer.zoom_to_nodes(nodes)
-            if self.viewer.get_zoom() > 0.0:
-                self.viewer.set_zoom(0.0)
-                self.viewer.center_selection(nodes)
+        v = self.viewer
+        if not nodes:
+            v.reset_zoom()
+            return
+        rect = v._combined_rect(nodes).adjusted(-40, -50, 40, 60)
+        vw, vh = max(1, v.viewport().width()), max(1, v.viewport().height())
+        scale = min(vw / rect.width(), vh / rect.height())
+        if scale > 1.0:  # never magnify a small graph
+            scale = 1.0
+        if readable and scale < MIN_READABLE_SCALE:
+            scale = MIN_READABLE_SCALE
+            w, h = vw / scale, vh / scale
+            show = QRectF(rect.left(), rect.center().y() - h / 2, w, h)
         else:
-            self.viewer.reset_zoom()
+            w, h = vw / scale, vh / scale
+            show = QRectF(rect.center().x() - w / 2, rect.center().y() - h / 2, w, h)
+        v._scene_range = show
+        v._update_scene()
 
     def select_all(self) -> None:
         self.select(list(self._views))
