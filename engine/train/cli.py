@@ -97,9 +97,8 @@ class _Printer:
                 self.cols = list(row)
                 print("  ".join(c.rjust(max(len(c), 8)) for c in self.cols), flush=True)
             print("  ".join(row.get(c, "").rjust(max(len(c), 8)) for c in self.cols), flush=True)
-        elif isinstance(ev, E.Failed):
-            if self.tty:
-                sys.stderr.write("\n")
+        elif isinstance(ev, E.Failed) and self.tty:
+            sys.stderr.write("\n")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -124,8 +123,7 @@ def _train(args: argparse.Namespace) -> int:
         assert s.failure is not None
         reason = s.failure.reason
         print(f"error: {args.file}: {reason}", file=sys.stderr)
-        unreadable = any(w in reason for w in ("no such file", "cannot be read", "not a Torchwire"))
-        return EXIT_UNREADABLE if unreadable else EXIT_PROBLEMS
+        return EXIT_UNREADABLE if s.failure.kind == "data" else EXIT_PROBLEMS
     word = "stopped" if res.stopped else "done"
     print(f"{word}: test {_fmt_metrics(res.test_metrics)}")
     print(f"run folder: {res.run_dir} (metrics.json, history.csv, best.pt, last.pt)")

@@ -59,6 +59,7 @@ class Finished:
 class Failed:
     reason: str
     step: int | None = None
+    kind: str = "project"  # "project" (fix the graph/settings), "data" (an input file), "runtime"
 
 
 Event = Started | BatchEnded | EpochEnded | CheckpointSaved | Finished | Failed

@@ -36,9 +36,10 @@ State = str  # "idle"|"running"|"paused"|"stopping"|"finished"|"stopped"|"failed
 class TrainError(RuntimeError):
     """Training could not run or failed; the message is the readable reason."""
 
-    def __init__(self, reason: str, step: int | None = None) -> None:
+    def __init__(self, reason: str, step: int | None = None, kind: str = "project") -> None:
         super().__init__(reason)
         self.step = step
+        self.kind = kind
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _as_graph(graph_or_path: Any) -> Any:
     try:
         return load_project(graph_or_path)
     except ProjectError as e:
-        raise TrainError(str(e)) from None
+        raise TrainError(str(e), kind="data") from None
 
 
 def _copy_graph(g: Any) -> Any:
@@ -109,6 +110,7 @@ class TrainingSession:
         self.result: TrainResult | None = None
         self.failure: events.Failed | None = None
         self.run_dir: str | None = None
+        self._threads_before: int | None = None
 
     # -- control ---------------------------------------------------------------------------
     @property
@@ -180,20 +182,25 @@ class TrainingSession:
             self.result = self._train(step_ref)
             self._state = "stopped" if self.result.stopped else "finished"
         except TrainError as e:
-            self._fail(str(e), e.step)
+            self._fail(str(e), e.step, e.kind)
         except torch.OutOfMemoryError:
-            self._fail(self._oom_reason(step_ref[0]), step_ref[0])
+            self._fail(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
         except Exception as e:
             if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
-                self._fail(self._oom_reason(step_ref[0]), step_ref[0])
+                self._fail(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
             else:
-                self._fail(self._explain(e), step_ref[0] or None)
+                from engine.data.errors import DataError
+
+                kind = "data" if isinstance(e, DataError) else "runtime"
+                self._fail(self._explain(e), step_ref[0] or None, kind)
         finally:
+            if self._threads_before is not None:
+                torch.set_num_threads(self._threads_before)
             self._done.set()
 
-    def _fail(self, reason: str, step: int | None) -> None:
+    def _fail(self, reason: str, step: int | None, kind: str = "project") -> None:
         self._state = "failed"
-        self.failure = events.Failed(reason, step)
+        self.failure = events.Failed(reason, step, kind)
         self._emit(self.failure)
 
     def _oom_reason(self, step: int) -> str:
@@ -244,7 +251,7 @@ class TrainingSession:
             try:
                 resume = ck.load_checkpoint(self.resume_from)
             except ck.CheckpointError as e:
-                raise TrainError(str(e)) from None
+                raise TrainError(str(e), kind="data") from None
             if resume.meta.get("finished"):
                 raise TrainError(
                     f"{self.resume_from}: this run already finished; nothing to resume"
@@ -260,18 +267,28 @@ class TrainingSession:
         rep = check(g)
         if not rep.extra.get("ready_to_train"):
             reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
-            raise TrainError("the project cannot train yet: " + "; ".join(reasons))
+            data_err = any(
+                d.node in g.nodes and g.nodes[d.node].spec.extra.get("role") == "dataset"
+                for d in rep.errors
+            )
+            raise TrainError(
+                "the project cannot train yet: " + "; ".join(reasons),
+                kind="data" if data_err else "project",
+            )
         plan = rep.extra["train_plan"]
         try:
             prep = prepare(chain_of(g, plan.data))
         except DataError as e:
-            raise TrainError(str(e)) from None
+            raise TrainError(str(e), kind="data") from None
         info = prep.info
         try:
             device = pick_device(settings["device"])
         except RuntimeError as e:
             raise TrainError(str(e)) from None
         self._device = str(device)
+        if device.type == "cpu" and settings["cpu_threads"] > 0:
+            self._threads_before = torch.get_num_threads()
+            torch.set_num_threads(settings["cpu_threads"])
         self._batch_size = prep.batch["batch_size"]
         seed = settings["seed"]
         torch.manual_seed(seed)

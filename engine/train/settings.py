@@ -43,6 +43,15 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
     Param("patience", "int", 10, "early stopping: epochs without improvement", min=1),
     Param("min_delta", "float", 0.0, "early stopping: smallest change that counts", min=0.0),
     Param(
+        "cpu_threads",
+        "int",
+        0,
+        "threads for training on the CPU (0: torch's default; 1 is often fastest for small "
+        "models on a busy machine)",
+        min=0,
+        max=1024,
+    ),
+    Param(
         "checkpoint",
         "choice",
         "best_and_last",
