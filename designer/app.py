@@ -697,7 +697,7 @@ def ready_to_train(rep: Any) -> tuple[bool, str]:
     """The training checks' verdict when present, else: no errors and a model output."""
     extra = getattr(rep, "extra", {}) or {}
     if "ready_to_train" in extra:
-        reasons = extra.get("not_ready") or extra.get("reasons") or []
+        reasons = extra.get("train_reasons") or extra.get("not_ready") or extra.get("reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
         why = "\n".join(str(r) for r in reasons)

@@ -134,8 +134,9 @@ class _Tag(QGraphicsItem):
         from PySide6.QtGui import QFontMetricsF
 
         fm = QFontMetricsF(self._font)
-        w = fm.horizontalAdvance(text) + 8 if text else 0.0
-        self._rect = QRectF(0, 0, w, fm.height() + 2 if text else 0.0)
+        lines = text.split("\n") if text else []
+        w = max((fm.horizontalAdvance(x) for x in lines), default=0.0) + 8 if text else 0.0
+        self._rect = QRectF(0, 0, w, fm.height() * len(lines) + 2 if text else 0.0)
         self.setVisible(bool(text))
         self.update()
         return True
@@ -692,6 +693,7 @@ class Canvas(QWidget):
                 report.dtypes.get(nid),
                 report.params.get(nid),
                 report.macs.get(nid),
+                _data_key(report.data.get(nid)),
                 tuple((d.severity, d.message, bool(d.fix)) for d in diags),
             )
             if self._node_keys.get(nid) == key:
@@ -730,6 +732,11 @@ class Canvas(QWidget):
         n = report.params.get(nid, 0)
         if n:
             bits.append(f"{style.format_count(n)} params")
+        info = report.data.get(nid)
+        if shape is None and info is not None:
+            d = data_summary(info)
+            head = "  ·  ".join([node.type, *d[:1]])
+            return head + ("\n" + "  ·  ".join(d[1:]) if d[1:] else "")
         if err:
             bits.insert(0, "⚠")
         return "  ·  ".join(bits) if not err else " ".join(bits[:2]) + "  " + "  ·  ".join(bits[2:])
@@ -766,11 +773,12 @@ class Canvas(QWidget):
     def _label_wires(self, report: Report) -> None:
         for e, pipe in self.pipes().items():
             text = ""
-            if e is not None:
-                shape = report.shapes.get(e.src)
-                node = self.document.graph.nodes.get(e.src)
-                if shape is not None and node is not None and node.spec.kind in ("model", "io"):
-                    text = style.format_shape(shape)
+            shape = report.shapes.get(e.src)
+            node = self.document.graph.nodes.get(e.src)
+            if shape is not None and node is not None and node.spec.kind in ("model", "io"):
+                text = style.format_shape(shape)
+            elif e.src in report.data:
+                text = data_wire_label(report.data[e.src], e.src_port)
             if pipe.tag.set(text, style.WIRE_LABEL):
                 pipe.place_tag()
 
@@ -811,6 +819,44 @@ class Canvas(QWidget):
             return
         if nid:
             self.select([nid])
+
+
+def _data_key(info: Any) -> Any:
+    if info is None:
+        return None
+    return tuple(
+        repr(getattr(info, k, None))
+        for k in ("n_samples", "feature_shape", "n_classes", "task", "splits", "target_shape")
+    )
+
+
+def data_summary(info: Any) -> list[str]:
+    """'1797 samples', '1×8×8', '10 classes' for a dataset/preprocessing node's tag."""
+    bits = []
+    n = getattr(info, "n_samples", None)
+    if n:
+        bits.append(f"{n:,} samples")
+    fs = getattr(info, "feature_shape", None)
+    if fs is not None:
+        bits.append(style.format_shape(tuple(fs)))
+    k = getattr(info, "n_classes", None)
+    if k:
+        bits.append(f"{k} classes")
+    elif getattr(info, "task", None) == "regression":
+        bits.append("regression")
+    return bits
+
+
+def data_wire_label(info: Any, port: str) -> str:
+    """What a data wire carries: features' shape, or the targets."""
+    if "target" in port or "label" in port:
+        k = getattr(info, "n_classes", None)
+        if k:
+            return f"{k} classes"
+        ts = getattr(info, "target_shape", None)
+        return style.format_shape(tuple(ts)) if ts is not None else ""
+    fs = getattr(info, "feature_shape", None)
+    return style.format_shape(tuple(fs)) if fs is not None else ""
 
 
 def describe_fix(fix: dict[str, Any], document: Document) -> str:
