@@ -288,3 +288,41 @@ def _dead_pid() -> int:
         except OSError:
             pass
         pid -= 1
+
+
+def test_canvas_keys_work_when_the_canvas_has_focus(window: MainWindow, qtbot: Any) -> None:
+    from PySide6.QtTest import QTest
+
+    w = window
+    a = palette_add(w, "ReLU")
+    w.activateWindow()
+    v = w.canvas.viewer
+    v.setFocus()
+    qtbot.waitUntil(lambda: v.hasFocus(), timeout=2000)
+    w.canvas.select([a])
+    QTest.keyClick(v, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert len(w.document.graph) == 2
+    QTest.keyClick(v, Qt.Key.Key_Delete)
+    assert len(w.document.graph) == 1
+    QTest.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(w.document.graph) == 2
+    QTest.keyClick(v, Qt.Key.Key_Tab)
+    assert w.canvas.search.isVisible()
+    w.canvas.search.hide()
+    # typing in a panel never reaches the canvas keys
+    w.palette.search.setFocus()
+    qtbot.waitUntil(lambda: w.palette.search.hasFocus(), timeout=2000)
+    QTest.keyClick(w.palette.search, Qt.Key.Key_F)
+    QTest.keyClick(w.palette.search, Qt.Key.Key_Delete)
+    assert len(w.document.graph) == 2 and w.palette.search.text() == "f"
+
+
+def test_drop_from_palette_adds_at_the_drop_point(window: MainWindow) -> None:
+    from PySide6.QtCore import QPoint
+
+    w = window
+    md = w.palette.tree.mimeData([w.palette._items["Conv2d"]])
+    w.canvas.viewer.data_dropped.emit(md, QPoint(120, -40))
+    (node,) = list(w.document.graph)
+    assert node.type == "Conv2d" and node.pos == (120.0, -40.0)
+    assert w.canvas.selected_ids() == [node.id]
