@@ -214,9 +214,10 @@ def find_plan(ctx: CheckContext) -> tuple[Plan | None, list[str]]:
         rep.error(loss.id, msg, port="target")
         return None, [msg]
     if src not in rep.outputs:
+        if src not in rep.shapes:
+            return None, []  # the model has errors upstream, reported there
         msg = f"{loss.name}: connect it to the model's output (not {g.nodes[src].name})"
-        if src in rep.shapes:
-            rep.error(loss.id, msg, port="input")
+        rep.error(loss.id, msg, port="input")
         return None, [msg]
     if len(rep.outputs) > 1:
         return None, ["training supports models with one output"]
@@ -245,9 +246,10 @@ def finish(ctx: CheckContext) -> None:
             rep.error(None, str(e))
             reasons.append(str(e))
     if not rep.ok:
-        reasons.append(
-            f"fix the {len(rep.errors)} error{'s' if len(rep.errors) != 1 else ''} first"
-        )
+        errs = [d.message for d in rep.errors if d.message not in reasons]
+        reasons.extend(errs[:5])
+        if len(errs) > 5:
+            reasons.append(f"… and {len(errs) - 5} more errors")
     rep.extra["ready_to_train"] = not reasons and plan is not None
     rep.extra["train_reasons"] = reasons
     rep.extra["train_plan"] = plan
