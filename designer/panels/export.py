@@ -83,9 +83,9 @@ def _python_job(
 ) -> Any:
     from engine import export_python
 
-    if progress is not None:
-        progress("writing the script and running it against the model…")
-    return export_python(graph, path, checkpoint=checkpoint, with_training=with_training)
+    return export_python(
+        graph, path, checkpoint=checkpoint, with_training=with_training, progress=progress
+    )
 
 
 class ExportDialog(QDialog):
