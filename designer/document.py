@@ -462,7 +462,7 @@ class Document(QObject):
         self._reported_rev = self.graph.revision if rev is None else rev
         self.reportReady.emit(rep)
 
-    def wait_checked(self, timeout: float = 10.0) -> Report | None:
+    def wait_checked(self, timeout: float = 60.0) -> Report | None:
         """Block until the live check reflects the current graph (tests and bench only)."""
         from PySide6.QtCore import QCoreApplication
 
