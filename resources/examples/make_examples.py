@@ -51,7 +51,8 @@ def pipeline(
     g.connect(last_data, ls, "targets", "target")
     op = g.add(optimizer[0], pos=(xl + DX, MODEL_Y), **optimizer[1])
     g.connect(ls, op)
-    g.settings["training"] = {"seed": 0, "device": "auto", **training}
+    # tiny models: one CPU thread is faster than two fighting over a busy machine
+    g.settings["training"] = {"seed": 0, "device": "auto", "cpu_threads": 1, **training}
     rep = check(g)
     assert rep.ok and rep.extra["ready_to_train"], (name, rep.extra["train_reasons"])
     return g
