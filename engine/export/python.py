@@ -40,7 +40,7 @@ from engine.export.source import (
 PARITY_BATCHES = (1, 7)
 # Modules an exported script may import; anything else means our generator went wrong.
 ALLOWED_IMPORTS = {
-    "torch", "numpy", "sklearn", "pandas", "safetensors",
+    "torch", "numpy", "sklearn", "pandas", "safetensors", "PIL", "dataclasses", "typing",
     "argparse", "json", "math", "os", "sys", "random", "pathlib", "time", "csv", "__future__",
 }  # fmt: skip
 SUBPROCESS_TIMEOUT = 600
@@ -77,7 +77,7 @@ def export_python(
 
         if src.graph is None:
             raise ExportError("the training code needs the project's graph, not a compiled module")
-        training = training_source(src)
+        training = training_source(src, path)
     text = script_source(src, path, training)
     _check_imports(text)
 
@@ -214,15 +214,18 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
 
 def _merge_imports(first: list[str], more: list[str]) -> list[str]:
     """Standard library, then third party, each sorted; duplicates removed."""
-    std, third = [], []
+    std, third, future = [], [], []
     for ln in [*first, *more]:
         if not ln.strip():
+            continue
+        if ln.startswith("from __future__"):
+            future = [ln, ""]
             continue
         top = ln.split()[1].split(".")[0]
         (third if top in ("torch", "numpy", "sklearn", "pandas") else std).append(ln)
     std = sorted(dict.fromkeys(std), key=lambda s: (s.startswith("from"), s))
     third = sorted(dict.fromkeys(third), key=lambda s: (s.startswith("from"), s))
-    return [*std, "", *third] if std else third
+    return [*future, *std, "", *third] if std else [*future, *third]
 
 
 def _pylist(items: Sequence[str]) -> str:
@@ -290,7 +293,7 @@ def _main(training: bool) -> str:
     )
     train_branch = (
         "    if args.train:\n"
-        "        model = train(weights=args.weights)\n"
+        "        model = train(weights=args.weights)  # from scratch unless --weights\n"
         "        if args.save:\n"
         '            torch.save({"model": model.state_dict()}, args.save)\n'
         '            print(f"saved the trained weights to {args.save}")\n'
@@ -306,11 +309,11 @@ def _main(training: bool) -> str:
     return f"""
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", default=WEIGHTS, help="a Torchwire checkpoint")
+    parser.add_argument("--weights", help="a Torchwire checkpoint (default: WEIGHTS)")
     parser.add_argument("--input", action="append", help=".npy file of inputs, one per model input")
     parser.add_argument("--output", help="save the outputs here (.npy; .npz if several)")
 {train_arg}{save_arg}    args = parser.parse_args(argv)
-{train_branch}    model = build_model(args.weights)
+{train_branch}    model = build_model(args.weights or WEIGHTS)
     if args.input:
         if len(args.input) != len(INPUTS):
             parser.error(f"give {{len(INPUTS)}} --input file(s): {{', '.join(INPUTS)}}")
@@ -357,10 +360,12 @@ def _check_imports(text: str) -> None:
 # -- parity in a fresh interpreter ---------------------------------------------------------
 _HARNESS = """
 import importlib.util, sys, torch
+sys.dont_write_bytecode = True  # no __pycache__ beside the user's file
 sys.modules["engine"] = None  # the exported script must not need Torchwire
 script, inputs_path, outputs_path, state_path, weights = sys.argv[1:6]
 spec = importlib.util.spec_from_file_location("exported_model", script)
 mod = importlib.util.module_from_spec(spec)
+sys.modules["exported_model"] = mod
 spec.loader.exec_module(mod)
 model = mod.build_model(weights if weights != "-" else None)
 if state_path != "-":
