@@ -159,7 +159,7 @@ def test_unexportable_node_is_named_before_export(tmp_path: Path, monkeypatch) -
 
 
 def test_torchscript_exporter_limits_are_named_before_export(tmp_path: Path) -> None:
-    g, nid = single_node_graph("Bilinear")
+    g, _ = single_node_graph("Bilinear")
     with pytest.raises(ExportError, match=r"'bilinear' \(Bilinear\).*opset 18 or later"):
         export_onnx(g, tmp_path / "b.onnx", opset=17)
     assert leftovers(tmp_path) == []

@@ -183,11 +183,11 @@ def test_training_code_needs_a_trainable_project(tmp_path: Path) -> None:
 
 
 def test_bad_names_and_failing_scripts_leave_nothing(tmp_path: Path, monkeypatch) -> None:
-    with pytest.raises(ExportError, match="needs a .py file name"):
+    with pytest.raises(ExportError, match=r"needs a \.py file name"):
         export_python(graphs.resnet_small(), tmp_path / "r.txt")
     import engine.export.python as py
 
     monkeypatch.setattr(py, "_RUNTIME", py._RUNTIME.replace("return model.eval()", "1 / 0"))
-    with pytest.raises(ExportError, match="failed to run.*ZeroDivisionError"):
+    with pytest.raises(ExportError, match=r"failed to run.*ZeroDivisionError"):
         export_python(graphs.resnet_small(), tmp_path / "r.py")
     assert list(tmp_path.iterdir()) == []
