@@ -123,6 +123,7 @@ class Document(QObject):
             raise ValueError("no file name yet; use Save As")
         save_project(self.graph, target)
         self.path = target.resolve()
+        self.graph.path = str(self.path)  # type: ignore[attr-defined]  # as load_project sets it
         self.undo_stack.setClean()
         self._dirty_outside = False
         self.pathChanged.emit(self.path)
@@ -507,13 +508,16 @@ def snapshot_graph(graph: Graph) -> Graph:
         )
         for nid, n in graph.nodes.items()
     }
-    return Graph(
+    snap = Graph(
         nodes=nodes,
         edges=list(graph.edges),
         name=graph.name,
         settings=copy.deepcopy(graph.settings),
         ui=dict(graph.ui),
     )
+    if getattr(graph, "path", None):
+        snap.path = graph.path  # type: ignore[attr-defined]  # data paths resolve from here
+    return snap
 
 
 def model_source(graph: Graph, report: Report) -> str:

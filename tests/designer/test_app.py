@@ -191,6 +191,7 @@ def test_examples_menu_opens_each_bundled_example(window: MainWindow) -> None:
         assert w.document.path is None  # an example opens as an untitled copy
         rep = w.document.wait_checked(60)
         assert rep is not None
+        assert rep.ok, (p.name, [d.message for d in rep.errors])  # data paths resolve too
         assert len(w.canvas._views) == len(w.document.graph)
 
 
