@@ -12,6 +12,7 @@ thread never waits on torch; a result for an outdated revision is dropped.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -121,6 +122,9 @@ class Document(QObject):
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file name yet; use Save As")
+        old = getattr(self.graph, "path", None)
+        if old and Path(old).resolve().parent != target.resolve().parent:
+            self._rebase_paths(Path(old).resolve().parent, target.resolve().parent)
         save_project(self.graph, target)
         self.path = target.resolve()
         self.graph.path = str(self.path)  # type: ignore[attr-defined]  # as load_project sets it
@@ -129,6 +133,30 @@ class Document(QObject):
         self.pathChanged.emit(self.path)
         self._modified_maybe_changed()
         return self.path
+
+    def _rebase_paths(self, old_dir: Path, new_dir: Path) -> None:
+        """Save As into another folder: relative data paths keep pointing at the same files."""
+        changed = False
+        for node in self.graph:
+            for p in node.spec.params:
+                v = node.params.get(p.name)
+                if p.type != "path" or not v or Path(v).expanduser().is_absolute():
+                    continue
+                src = (old_dir / v).resolve()
+                if not src.exists():
+                    continue
+                try:
+                    new = os.path.relpath(src, new_dir)
+                except ValueError:  # another drive (Windows)
+                    new = str(src)
+                if new != v:
+                    self.graph.set(node.id, **{p.name: new})
+                    changed = True
+        if changed:
+            self._pending_change = False  # part of saving, not an unsaved edit
+            self._change_timer.stop()
+            self.graphChanged.emit()
+            self.schedule_check()
 
     def to_json(self) -> str:
         return to_json(self.graph)

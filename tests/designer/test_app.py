@@ -327,3 +327,22 @@ def test_drop_from_palette_adds_at_the_drop_point(window: MainWindow) -> None:
     (node,) = list(w.document.graph)
     assert node.type == "Conv2d" and node.pos == (120.0, -40.0)
     assert w.canvas.selected_ids() == [node.id]
+
+
+def test_save_as_elsewhere_keeps_data_files_reachable(window: MainWindow, tmp_path: Path) -> None:
+    w = window
+    example = next(p for p in examples() if p.stem == "csv_tabular")
+    w.open_example(example)
+    rep = w.document.wait_checked(60)
+    assert rep is not None and rep.ok
+    target = tmp_path / "mine" / "tabular.json"
+    w.ask_save_path = lambda: str(target)
+    assert w.save()
+    saved = json.loads(target.read_text())
+    (csv,) = [n for n in saved["nodes"] if n["type"] == "CSVDataset"]
+    assert (target.parent / csv["params"]["path"]).resolve().is_file()
+    assert not w.isWindowModified()
+    w.document.new()
+    assert w.open_path(target)
+    rep = w.document.wait_checked(60)
+    assert rep is not None and rep.ok, [d.message for d in rep.errors]
