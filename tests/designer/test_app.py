@@ -346,3 +346,28 @@ def test_save_as_elsewhere_keeps_data_files_reachable(window: MainWindow, tmp_pa
     assert w.open_path(target)
     rep = w.document.wait_checked(60)
     assert rep is not None and rep.ok, [d.message for d in rep.errors]
+
+
+def test_digits_cnn_from_an_empty_canvas_is_ready_to_train(window: MainWindow) -> None:
+    """The issue's walk-through: palette only (plus one drag for the targets wire)."""
+    from tests.designer.test_canvas import gesture_connect
+
+    w = window
+    doc = w.document
+    chain = ["Digits", "Split", "Standardize", "Batch", "Input", "Conv2d", "ReLU", "MaxPool2d"]
+    chain += ["Flatten", "Linear", "CrossEntropyLoss"]
+    ids = []
+    for t in chain:
+        ids.append(palette_add(w, t))  # each is wired after the previous (selected) node
+    nodes = dict(zip(chain, ids))
+    assert len(doc.graph.edges) == len(chain) - 1
+    doc.set_params(nodes["Linear"], out_features=10)
+    gesture_connect(w.canvas, nodes["Batch"], "targets", nodes["CrossEntropyLoss"], "target")
+    w.canvas.select([nodes["CrossEntropyLoss"]])
+    palette_add(w, "AdamW")
+    rep = doc.wait_checked(60)
+    assert rep is not None and rep.ok, [d.message for d in rep.errors]
+    assert rep.shapes[nodes["Input"]] == (1, 8, 8)  # taken from the dataset
+    assert rep.shapes[nodes["Conv2d"]] == (16, 6, 6)
+    assert rep.extra.get("ready_to_train") is True
+    assert "ready to train" in w.status_ready.text() and "not" not in w.status_ready.text()
