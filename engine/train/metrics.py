@@ -11,7 +11,12 @@ import torch
 
 
 class Accumulator:
-    """Loss and task metrics over many batches."""
+    """Loss and task metrics over many batches.
+
+    Per batch it only keeps references (predictions, targets, the loss); the confusion
+    matrix or error sums are computed once per epoch, so the training loop pays almost
+    nothing and the device is never synchronized per batch.
+    """
 
     def __init__(self, task: str, n_classes: int, device: torch.device, n_targets: int = 1):
         self.task, self.c, self.device = task, n_classes, device
@@ -19,61 +24,71 @@ class Accumulator:
         self.reset()
 
     def reset(self) -> None:
-        d = self.device
-        self.loss_sum = torch.zeros((), dtype=torch.float64, device=d)
-        self.n = torch.zeros((), dtype=torch.int64, device=d)
-        if self.task == "classification":
-            self.cm = torch.zeros(self.c * self.c, dtype=torch.int64, device=d)
-        else:
-            z = lambda: torch.zeros(self.k, dtype=torch.float64, device=d)  # noqa: E731
-            self.se, self.ae, self.sy, self.syy = z(), z(), z(), z()
+        self.loss_sum = 0.0  # python float where the loss was already synced (CPU)
+        self.loss_t: list[torch.Tensor] = []
+        self.n = 0
+        self.preds: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
 
     @torch.no_grad()
-    def add(self, loss: torch.Tensor, pred: torch.Tensor, y: torch.Tensor) -> None:
+    def add(
+        self,
+        loss: torch.Tensor,
+        pred: torch.Tensor,
+        y: torch.Tensor,
+        loss_value: float | None = None,
+    ) -> None:
         """``pred``: class indices, or values in the targets' units (N, k)."""
-        b = y.shape[0]
-        self.loss_sum += loss.detach().double() * b
-        self.n += b
-        if self.task == "classification":
-            self.cm += torch.bincount(y * self.c + pred, minlength=self.c * self.c)
+        b = int(y.shape[0])
+        if loss_value is not None:
+            self.loss_sum += loss_value * b
         else:
-            p = pred.reshape(b, -1).double()
-            t = y.reshape(b, -1).double()
-            self.se += ((p - t) ** 2).sum(0)
-            self.ae += (p - t).abs().sum(0)
-            self.sy += t.sum(0)
-            self.syy += (t * t).sum(0)
+            self.loss_t.append(loss.detach().float() * b)
+        self.n += b
+        self.preds.append(pred)
+        self.targets.append(y)
+
+    def _loss_total(self) -> float:
+        total = self.loss_sum
+        if self.loss_t:
+            total += float(torch.stack(self.loss_t).double().sum().item())
+        return total
 
     def state(self) -> dict[str, torch.Tensor]:
-        if self.task == "classification":
-            return {"loss_sum": self.loss_sum, "n": self.n, "cm": self.cm}
+        """Everything so far as tensors (for a checkpoint in the middle of an epoch)."""
         return {
-            "loss_sum": self.loss_sum,
-            "n": self.n,
-            "se": self.se,
-            "ae": self.ae,
-            "sy": self.sy,
-            "syy": self.syy,
+            "loss_sum": torch.tensor(self._loss_total(), dtype=torch.float64),
+            "n": torch.tensor(self.n),
+            "preds": torch.cat(self.preds).cpu() if self.preds else torch.zeros(0),
+            "targets": torch.cat(self.targets).cpu() if self.targets else torch.zeros(0),
         }
 
     def load_state(self, s: dict[str, torch.Tensor]) -> None:
-        for k, v in s.items():
-            getattr(self, k).copy_(v.to(self.device))
+        self.reset()
+        self.loss_sum = float(s["loss_sum"])
+        self.n = int(s["n"])
+        if len(s["preds"]):
+            self.preds = [s["preds"].to(self.device)]
+            self.targets = [s["targets"].to(self.device)]
 
     def compute(self, confusion: bool = False) -> dict[str, Any]:
-        n = int(self.n.item())
+        n = self.n
         if n == 0:
             return {}
-        out: dict[str, Any] = {"loss": float(self.loss_sum.item() / n)}
+        out: dict[str, Any] = {"loss": self._loss_total() / n}
+        pred, y = torch.cat(self.preds), torch.cat(self.targets)
         if self.task == "classification":
-            cm = self.cm.view(self.c, self.c).cpu().numpy()
+            cm_t = torch.bincount(y.long() * self.c + pred.long(), minlength=self.c * self.c)
+            cm = cm_t.view(self.c, self.c).cpu().numpy()
             out.update(classification_metrics(cm))
             if confusion:
                 out["confusion_matrix"] = cm.tolist()
         else:
-            se, ae = self.se.cpu().numpy(), self.ae.cpu().numpy()
-            sy, syy = self.sy.cpu().numpy(), self.syy.cpu().numpy()
-            var = syy - sy * sy / n
+            p = pred.reshape(n, -1).double()
+            t = y.reshape(n, -1).double()
+            se = ((p - t) ** 2).sum(0).cpu().numpy()
+            ae = (p - t).abs().sum(0).cpu().numpy()
+            var = ((t - t.mean(0)) ** 2).sum(0).cpu().numpy()
             r2 = np.where(var > 0, 1.0 - se / np.where(var > 0, var, 1.0), 0.0)
             out["mse"] = float(se.mean() / n)
             out["mae"] = float(ae.mean() / n)

@@ -33,6 +33,11 @@ from engine.train.settings import lower_is_better, resolve_settings
 State = str  # "idle"|"running"|"paused"|"stopping"|"finished"|"stopped"|"failed"
 
 
+# Epochs shorter than this write their checkpoints at most this often (and always at the end,
+# on stop and on early stopping), so that checkpointing never dominates a fast epoch.
+SAVE_INTERVAL_S = 10.0
+
+
 class TrainError(RuntimeError):
     """Training could not run or failed; the message is the readable reason."""
 
@@ -463,6 +468,12 @@ class TrainingSession:
             ck.save(last_path, payload("last", model.state_dict(), epoch, **pos))
             self._emit(events.CheckpointSaved(str(last_path), "last", epoch))
 
+        def save_best() -> None:
+            ck.save(best_path, payload("best", best_state or {}, best_epoch))
+            self._emit(events.CheckpointSaved(str(best_path), "best", best_epoch))
+
+        best_dirty = False
+        last_save = time.perf_counter()
         self._emit(
             events.Started(
                 epochs,
@@ -502,14 +513,19 @@ class TrainingSession:
                 if not self._running.is_set():
                     self._running.wait()
                 if self._stop.is_set():
+                    if best_dirty:
+                        save_best()
+                        best_dirty = False
                     save_last(
                         epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
                     )
                     stopped = True
                     break
-                lr = sched.lr(step)
-                for pg in opt.param_groups:
-                    pg["lr"] = lr
+                new_lr = sched.lr(step)
+                if new_lr != lr or step == 0 or b == first:
+                    lr = new_lr
+                    for pg in opt.param_groups:
+                        pg["lr"] = lr
                 if prep.augment is not None:
                     xb = augment_batch(xb, prep.augment, aug_gen)
                 with autocast():
@@ -517,7 +533,10 @@ class TrainingSession:
                     loss = head.loss(out, yb)
                 if sync_each:
                     lv = loss.item()
-                    if not math.isfinite(lv):
+                    if not math.isfinite(lv):  # the weights are still the last good ones
+                        save_last(
+                            epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
+                        )
                         self._nan(lv, step + 1, epoch, b + 1, lr, last_path)
                 else:  # no sync per batch: remember the first bad step on the device
                     bad = ~torch.isfinite(loss.detach()) & (bad_step < 0)
@@ -537,7 +556,12 @@ class TrainingSession:
                     opt.step()
                 step += 1
                 step_ref[0] = step
-                acc.add(loss, head.predict(out.detach()), head.metric_target(yb))
+                acc.add(
+                    loss,
+                    head.predict(out.detach()),
+                    head.metric_target(yb),
+                    lv if sync_each else None,
+                )
                 seen += len(yb)
                 if self._listeners:
                     now = time.perf_counter()
@@ -585,11 +609,16 @@ class TrainingSession:
             else:
                 bad_epochs += 1
             self._emit(events.EpochEnded(epoch, epochs, train_m, val_m, lr, seconds))
-            if improved and keep_best:
-                ck.save(best_path, payload("best", best_state or {}, epoch))
-                self._emit(events.CheckpointSaved(str(best_path), "best", epoch))
+            best_dirty = best_dirty or (improved and keep_best)
             early = settings["early_stopping"] and bad_epochs >= settings["patience"]
-            save_last(epoch, finished=early or epoch == epochs)
+            now = time.perf_counter()
+            if early or epoch == epochs or now - last_save >= SAVE_INTERVAL_S:
+                # short epochs: write at most every SAVE_INTERVAL_S, and always at the end
+                if best_dirty:
+                    save_best()
+                    best_dirty = False
+                save_last(epoch, finished=early or epoch == epochs)
+                last_save = now
             if early:
                 break
 

@@ -153,9 +153,10 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
     assert f"at step {fail.step}" in fail.reason and "learning rate" in fail.reason
     steps = [e.step for e in got if isinstance(e, events.BatchEnded)]
     assert steps == list(range(1, fail.step))  # no event for the bad step
-    if (tmp_path / "last.pt").exists():
-        sd = load_checkpoint(tmp_path / "last.pt").state_dict
-        assert all(torch.isfinite(v).all() for v in sd.values())
+    assert str(tmp_path / "last.pt") in fail.reason
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert all(torch.isfinite(v).all() for v in last.state_dict.values())
+    assert last.meta["step"] == fail.step - 1
     with pytest.raises(TrainError, match="loss became"):
         train(g, out_dir=tmp_path / "again")
 
