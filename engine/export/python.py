@@ -133,11 +133,9 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
     cls = info.class_name
     weights = None
     if src.checkpoint_path:
-        ckpt = Path(src.checkpoint_path).resolve()
-        try:
-            weights = os.path.relpath(ckpt, path.resolve().parent)
-        except ValueError:  # another drive on Windows
-            weights = str(ckpt)
+        from engine.export.training_code import relative_or_absolute
+
+        weights = relative_or_absolute(src.checkpoint_path, path)
     needs = ["torch", "numpy"] + (training["needs"] if training else [])
     head_imports = ["import argparse", "import os", "", "import numpy as np"]
     head_imports += [ln for ln in (training["imports"] if training else []) if ln not in imports]
@@ -221,7 +219,7 @@ def _merge_imports(first: list[str], more: list[str]) -> list[str]:
         if ln.startswith("from __future__"):
             future = [ln, ""]
             continue
-        top = ln.split()[1].split(".")[0]
+        top = ln.split()[1].split(".")[0]  # "import x" / "from x import y"
         (third if top in ("torch", "numpy", "sklearn", "pandas") else std).append(ln)
     std = sorted(dict.fromkeys(std), key=lambda s: (s.startswith("from"), s))
     third = sorted(dict.fromkeys(third), key=lambda s: (s.startswith("from"), s))

@@ -78,11 +78,14 @@ def prepare_data() -> dict[str, Any]:
     idx = _split(y, raw.task, split, [], None)  # noqa: F821
     xs = {k: _subset(x, i) for k, i in idx.items()}  # noqa: F821
     ys = {k: y[i] for k, i in idx.items()}
-    fitted, target_transform = [], None
+    fitted, target_transform, augment = [], None, None
     batch = {"batch_size": 64, "shuffle": True, "drop_last": False}
     for s in STEPS:  # 3. fitted steps, in chain order, fitted on the training split
         if s["type"] == "Batch":
             batch = {k: s["params"][k] for k in batch}
+            continue
+        if s["type"] == "Augment":  # random flips/crops/rotations of training batches
+            augment = s["params"]
             continue
         t = from_node(s["type"], s["params"])  # noqa: F821
         if t is None:
@@ -107,6 +110,7 @@ def prepare_data() -> dict[str, Any]:
         "class_names": list(raw.class_names),
         "fitted": fitted,
         "batch": batch,
+        "augment": augment,
         "target_transform": target_transform,
     }
 
@@ -159,6 +163,8 @@ def train(weights: str | None = None, epochs: int | None = None, log: Any = prin
     data = prepare_data()
     epochs = epochs or TRAINING["epochs"]
     seed = TRAINING["seed"]
+    if TRAINING["cpu_threads"] > 0:  # as the project trains: this also fixes float rounding
+        torch.set_num_threads(TRAINING["cpu_threads"])
     torch.manual_seed(seed)
     model = build_model(weights).train()  # noqa: F821  (the script's builder)
     loss_fn = make_loss()  # noqa: F821
@@ -177,6 +183,7 @@ def train(weights: str | None = None, epochs: int | None = None, log: Any = prin
         monitor = "train_" + monitor[4:]
     lower = monitor.split("_", 1)[-1] in ("loss", "mse", "mae")
     data_gen = torch.Generator().manual_seed(seed)  # batch order, apart from the model's RNG
+    aug_gen = torch.Generator().manual_seed(seed + 1)  # augmentation draws
     best, best_state, bad_epochs, step = None, None, 0, 0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -189,6 +196,8 @@ def train(weights: str | None = None, epochs: int | None = None, log: Any = prin
             lr = schedule.lr(step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            if data["augment"] is not None:
+                xb = augment_batch(xb, data["augment"], aug_gen)  # noqa: F821
             out = model(xb)
             loss = loss_fn(out, loss_target(yb, out))
             optimizer.zero_grad(set_to_none=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import pprint
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ SUPPORTED_DATASETS = {
     "Iris", "Digits", "Wine", "BreastCancer", "Diabetes",
     "Moons", "Circles", "Blobs", "Regression", "CSVDataset", "NpzDataset",
 }  # fmt: skip
-SUPPORTED_STEPS = {"Clean", "Split", "Standardize", "MinMaxScale", "OneHot", "Batch"}
+SUPPORTED_STEPS = {"Clean", "Split", "Standardize", "MinMaxScale", "OneHot", "Batch", "Augment"}
 
 
 def training_source(src: Source, script_path: Path | None = None) -> dict[str, Any]:
@@ -71,6 +70,7 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
         "epochs": settings["epochs"],
         "seed": settings["seed"],
         "grad_clip": settings["grad_clip"],
+        "cpu_threads": settings.get("cpu_threads", 0),
         "monitor": settings["monitor"],
         "early_stopping": settings["early_stopping"],
         "patience": settings["patience"],
@@ -115,36 +115,63 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
         "from dataclasses import dataclass, field",
         "from typing import Any",
         "import pandas as pd",
+        "import torch.nn.functional as F",
     ]
     return {"code": "\n".join(code), "imports": imports, "needs": needs}
 
 
 def _rel(path: str, script: Path | None) -> str:
+    return relative_or_absolute(path, script)
+
+
+def relative_or_absolute(path: str | os.PathLike[str], script: Path | None) -> str:
+    """Relative to the script when the file is near it (moves with a project folder),
+    otherwise absolute."""
+    full = os.path.abspath(path)
     if script is None:
-        return os.path.abspath(path)
+        return full
     try:
-        return os.path.relpath(os.path.abspath(path), script.resolve().parent)
-    except ValueError:
-        return os.path.abspath(path)
+        rel = os.path.relpath(full, script.resolve().parent)
+    except ValueError:  # another drive
+        return full
+    return rel if rel.split(os.sep).count("..") <= 1 else full
 
 
-def _literal(v: Any) -> str:
-    """A Python literal, wrapped like a formatter would (JSON-able values only)."""
-    json.dumps(v)  # refuse anything that is not plain data
-    return pprint.pformat(v, width=92, sort_dicts=False)
+def _literal(v: Any, indent: int = 0, width: int = 100) -> str:
+    """A Python literal laid out as ``ruff format`` would (plain JSON-able data only)."""
+    flat = _flat(v)
+    if len(flat) + indent <= width - 12 or not isinstance(v, (dict, list, tuple)) or not v:
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(v, dict):
+        items = [f"{pad}{json.dumps(k)}: {_literal(x, indent + 4, width)}," for k, x in v.items()]
+        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
+    items = [f"{pad}{_literal(x, indent + 4, width)}," for x in v]
+    return "[\n" + "\n".join(items) + "\n" + " " * indent + "]"
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_flat(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_flat(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if v is None or isinstance(v, (bool, int, float)):
+        return repr(v)
+    raise ExportError(f"cannot write {v!r} into the script")
 
 
 def _make_loss(type_: str, params: dict[str, Any], spec: Any) -> str:
-    kw = [f"{p.name}={params[p.name]!r}" for p in spec.params if p.ctor]
-    kw += [f"{k}={v!r}" for k, v in spec.extra.get("fixed_kw", {}).items()]
+    kw = [f"{p.name}={_flat(params[p.name])}" for p in spec.params if p.ctor]
+    kw += [f"{k}={_flat(v)}" for k, v in spec.extra.get("fixed_kw", {}).items()]
     if params.get("weight"):
-        kw.append(f"weight=torch.tensor({list(params['weight'])!r})")
+        kw.append(f"weight=torch.tensor({_flat(list(params['weight']))})")
     if type_ == "BCEWithLogitsLoss" and params.get("pos_weight", 1.0) != 1.0:
-        kw.append(f"pos_weight=torch.tensor({params['pos_weight']!r})")
+        kw.append(f"pos_weight=torch.tensor({_flat(params['pos_weight'])})")
     return (
         "def make_loss() -> nn.Module:\n"
-        f'    """The project\'s loss node ({type_})."""\n'
-        f"    return nn.{type_}({', '.join(kw)})"
+        f'    """The project\'s loss node ({type_})."""\n' + _call(f"nn.{type_}", kw)
     )
 
 
@@ -153,19 +180,29 @@ def _make_optimizer(type_: str, params: dict[str, Any], spec: Any) -> str:
     for p in spec.params:
         if p.ctor:
             v = params[p.name]
-            kw.append(f"{p.name}={tuple(v) if p.type == 'floats' else v!r}")
-    args = ", ".join(["model.parameters()", *kw])
+            text = "(" + ", ".join(_flat(x) for x in v) + ")" if p.type == "floats" else _flat(v)
+            kw.append(f"{p.name}={text}")
     return (
         "def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:\n"
         f'    """The project\'s optimizer node ({type_}); its learning-rate schedule is\n'
-        '    LRSchedule below."""\n'
-        f"    return torch.optim.{type_}({args})"
+        '    LRSchedule below."""\n' + _call(f"torch.optim.{type_}", ["model.parameters()", *kw])
     )
+
+
+def _call(fn: str, args: list[str]) -> str:
+    """``    return fn(args)`` wrapped as ruff format would."""
+    one = f"    return {fn}({', '.join(args)})"
+    if len(one) <= 100:
+        return one
+    inner = f"        {', '.join(args)}"
+    if len(inner) <= 100:
+        return f"    return {fn}(\n{inner}\n    )"
+    return f"    return {fn}(\n" + "".join(f"        {a},\n" for a in args) + "    )"
 
 
 def _engine_sources() -> str:
     """The engine's data and schedule code the script reuses, verbatim."""
-    from engine.data import pipeline, sources, transforms
+    from engine.data import loaders, pipeline, sources, transforms
     from engine.train import runtime
 
     parts = [
@@ -179,7 +216,7 @@ def _engine_sources() -> str:
         transforms.numeric_columns, transforms.text_columns, transforms._flat, transforms._list,
         transforms.Transform, transforms.Impute, transforms._stat, transforms.Standardize,
         transforms._safe, transforms.MinMaxScale, transforms.OneHot, transforms.from_node,
-        pipeline._subset, pipeline._split, runtime.LRSchedule,
+        pipeline._subset, pipeline._split, loaders.augment_batch, runtime.LRSchedule,
     ):  # fmt: skip
         parts += ["", "", inspect.getsource(obj).rstrip()]
     return "\n".join(parts)

@@ -135,7 +135,7 @@ torch.save(model.last_state, sys.argv[3])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["iris", "csv_tabular", "diabetes"])
+@pytest.mark.parametrize("name", ["iris", "csv_tabular", "diabetes", "digits_cnn"])
 def test_training_code_prepares_the_same_data_and_reproduces_training(
     name: str, trained, tmp_path: Path
 ) -> None:
@@ -191,3 +191,26 @@ def test_bad_names_and_failing_scripts_leave_nothing(tmp_path: Path, monkeypatch
     with pytest.raises(ExportError, match=r"failed to run.*ZeroDivisionError"):
         export_python(graphs.resnet_small(), tmp_path / "r.py")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exported_scripts_are_lint_and_format_clean(trained, tmp_path: Path) -> None:
+    """What a PyTorch user opens should already pass the usual linter and formatter."""
+    model_only = tmp_path / "lenet.py"
+    export_python(load_project(EXAMPLES / "lenet.json"), model_only)
+    with_training = tmp_path / "digits.py"
+    run = trained("digits_cnn")
+    export_python(
+        load_project(EXAMPLES / "digits_cnn.json"), with_training, checkpoint=run,
+        with_training=True,
+    )  # fmt: skip
+    for args in (
+        ["check", "--select", "E,F,W,I", "--ignore", "E501"],
+        ["format", "--check"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--isolated", "--line-length", "100",
+             str(model_only), str(with_training)],
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
