@@ -257,10 +257,6 @@ class TrainingSession:
                 resume = ck.load_checkpoint(self.resume_from)
             except ck.CheckpointError as e:
                 raise TrainError(str(e), kind="data") from None
-            if resume.meta.get("finished"):
-                raise TrainError(
-                    f"{self.resume_from}: this run already finished; nothing to resume"
-                )
         try:
             base = dict(g.settings.get("training") or {})
             if resume is not None:
@@ -269,6 +265,13 @@ class TrainingSession:
             settings = resolve_settings(base, **self.overrides)
         except ParamError as e:
             raise TrainError(str(e)) from None
+        if resume is not None and resume.meta.get("finished"):
+            done = int(resume.meta["epoch"])
+            if settings["epochs"] <= done:
+                raise TrainError(
+                    f"{self.resume_from}: this run already finished {done} epochs; ask for more "
+                    f"(e.g. epochs={done + 10}) to continue training"
+                )
         rep = check(g)
         if not rep.extra.get("ready_to_train"):
             reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]

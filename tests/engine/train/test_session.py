@@ -119,6 +119,12 @@ def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path):
     assert resumed.test_metrics["accuracy"] == full.test_metrics["accuracy"]
     assert resumed.test_metrics["loss"] == pytest.approx(full.test_metrics["loss"], abs=1e-6)
 
+    # a finished run continues only when asked for more epochs
+    with pytest.raises(TrainError, match="already finished 3 epochs"):
+        train(pipeline(BLOBS, model, **kw), resume=full.last_checkpoint)
+    more = train(pipeline(BLOBS, model, **kw), resume=full.last_checkpoint, epochs=4)
+    assert [h["epoch"] for h in more.history] == [1, 2, 3, 4]
+
 
 def test_background_pause_resume_stop(tmp_path):
     g = pipeline(BLOBS, mlp(3), epochs=50)
