@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._wire()
         self.autosaver = Autosaver(doc)
+        doc.warm_up()
         self._size_docks()
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
@@ -431,6 +432,7 @@ class MainWindow(QMainWindow):
         doc.modifiedChanged.connect(lambda _m: self._update_title())
         doc.pathChanged.connect(lambda _p: self._update_title())
         doc.graphChanged.connect(self._update_title)
+        doc.graphChanged.connect(lambda: self.status_check.setText("checking…"))
         doc.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
         c.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
         c.selectionChanged.connect(self.properties.show_nodes)
@@ -460,7 +462,8 @@ class MainWindow(QMainWindow):
         else:
             self.status_ready.setText("<span style='color:#9aa0aa'>○ not ready to train</span>")
         self.status_ready.setToolTip(why)
-        self.status_check.setText(f"check {self.document.check_seconds * 1000:.0f} ms")
+        ms = self.document.check_seconds * 1000
+        self.status_check.setText(f"check {ms:.0f} ms" if ms >= 1 else "check <1 ms")
         self.dock_problems.setWindowTitle(f"Problems ({ne + nw})" if ne + nw else "Problems")
         del style
 

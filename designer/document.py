@@ -514,12 +514,26 @@ class Document(QObject):
     def _last_rev_ok(self, target: int) -> bool:
         return self._reported_rev == target
 
+    def warm_up(self) -> None:
+        """Run one small check on the worker now, so the first real edit does not pay for
+        torch's one-time start-up (the MAC counter imports torch._dynamo: seconds)."""
+        global _warmed
+        if _warmed:
+            return
+        _warmed = True
+        g = Graph(name="warm-up")
+        x = g.add("Input", shape=[1, 8, 8])
+        c = g.add("Conv2d", out_channels=2)
+        g.connect(x, c)
+        self._executor.submit(check, g)
+
     def close(self) -> None:
         self._check_timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 _MISSING = object()
+_warmed = False
 
 
 def snapshot_graph(graph: Graph) -> Graph:
