@@ -158,7 +158,9 @@ def bench_check(n: int = 300) -> dict[str, float]:
     }
 
 
-def bench_stall(example: Path, seconds: float, batch_hz: float) -> dict[str, float] | None:
+def bench_stall(
+    example: Path, seconds: float, batch_hz: float, switch: float | None
+) -> dict[str, float] | None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -173,6 +175,7 @@ def bench_stall(example: Path, seconds: float, batch_hz: float) -> dict[str, flo
     panel = TrainingPanel(doc)
     panel.show_failure_popup = False
     panel.bridge.batch_interval = 1.0 / batch_hz if batch_hz > 0 else 0.0
+    panel.gil_switch_interval = switch
     panel.resize(1400, 450)
     panel.show()
     deadline = time.monotonic() + 60
@@ -189,11 +192,18 @@ def bench_stall(example: Path, seconds: float, batch_hz: float) -> dict[str, flo
     if panel.state != "running":
         print(f"   stall: training did not start: {panel.last_error}")
         return None
-    # let the first batches through (data on device, first-iteration allocations)
-    t_end = time.monotonic() + 1.0
-    while time.monotonic() < t_end:
+    # Steady state only: the session loads data and compiles before its first batches
+    # (start-up is reported separately below).
+    t_start = time.monotonic()
+    start_gap = [0.0]
+    last_turn = [time.perf_counter()]
+    while panel.bridge.batch_events < 30 and panel.state == "running":
+        now = time.perf_counter()
+        start_gap[0] = max(start_gap[0], now - last_turn[0])
+        last_turn[0] = now
         app.processEvents()
         time.sleep(0.002)
+    startup_s = time.monotonic() - t_start
 
     gaps: list[float] = []
     last = [time.perf_counter()]
@@ -237,6 +247,8 @@ def bench_stall(example: Path, seconds: float, batch_hz: float) -> dict[str, flo
         "signals": signals,
         "points": points,
         "seconds": seconds,
+        "startup_gap": start_gap[0] * 1000,
+        "startup_s": startup_s,
     }
 
 
@@ -279,10 +291,18 @@ def main() -> int:
         f"(incl. 30 ms debounce; check itself {c['doc_check']:.1f} ms)"
     )
 
-    print(f"\n3. Qt event-loop stall while training ({example.name}, {args.seconds:.0f} s each)")
+    print(
+        f"\n3. Qt event-loop stall while training ({example.name}, {args.seconds:.0f} s each, "
+        "after its first 30 batches)"
+    )
     rows = []
-    for label, hz in (("throttled (20 Hz, shipped)", 20.0), ("no rate limit", 0.0)):
-        s = bench_stall(example, args.seconds, hz)
+    modes = (
+        ("shipped (20 Hz, GIL 1 ms)", 20.0, 0.001),
+        ("no rate limit", 0.0, 0.001),
+        ("GIL switch 5 ms (default)", 20.0, None),
+    )
+    for label, hz, switch in modes:
+        s = bench_stall(example, args.seconds, hz, switch)
         if s is None:
             continue
         rows.append((label, s))
@@ -290,17 +310,29 @@ def main() -> int:
             f"   {label:28s} longest gap {s['max_gap']:6.1f} ms, p99 {s['p99_gap']:5.1f} ms"
             f"  ({s['batches']} batches → {s['signals']} UI updates, {s['ticks']} ticks)"
         )
+        print(
+            f"   {'':28s} (start-up until the 30th batch: {s['startup_s']:.1f} s, "
+            f"longest gap {s['startup_gap']:.0f} ms)"
+        )
     if rows:
         best = rows[0][1]
         print(
             f"   target: longest gap < {TARGET_STALL_MS:.0f} ms → "
             f"{best['max_gap'] / TARGET_STALL_MS:.2f}× the target (shipped setting)"
         )
-        if len(rows) == 2:
+        other = dict(rows[1:])
+        if "no rate limit" in other:
+            o = other["no rate limit"]
             print(
-                f"   throttling: {rows[1][1]['signals'] / max(rows[0][1]['signals'], 1):.0f}× fewer "
-                f"UI updates; longest gap {rows[1][1]['max_gap'] / max(best['max_gap'], 1e-6):.2f}× "
-                "unlimited/throttled"
+                f"   rate limit: {o['signals'] / max(best['signals'], 1):.1f}× fewer UI updates; "
+                f"longest gap {o['max_gap'] / max(best['max_gap'], 1e-6):.2f}× without it"
+            )
+        if "GIL switch 5 ms (default)" in other:
+            o = other["GIL switch 5 ms (default)"]
+            print(
+                f"   GIL switch 1 ms: longest gap {o['max_gap'] / max(best['max_gap'], 1e-6):.2f}× "
+                f"longer at Python's default; training throughput {best['batches'] / max(o['batches'], 1):.2f}× "
+                "with 1 ms"
             )
     return 0
 

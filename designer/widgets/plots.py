@@ -7,12 +7,13 @@ automatic peak downsampling, clipped to the visible range.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -49,8 +50,60 @@ class _Buffer:
         self.n = need
 
 
+class _RedrawQueue:
+    """Redraws one plot per event-loop turn, at most every ``gap_ms``.
+
+    Qt paints every dirty widget of a window in one go; plots that all changed at once
+    (an epoch's end) would make one long paint. Spreading them keeps each paint short.
+    """
+
+    def __init__(self, gap_ms: int = 40) -> None:
+        self._queue: list[Any] = []
+        self._gap_ms = gap_ms
+        self._timer: QTimer | None = None
+
+    def request(self, plot: Any) -> None:
+        if plot not in self._queue:
+            self._queue.append(plot)
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setInterval(self._gap_ms)
+            self._timer.timeout.connect(self._tick)
+        if not self._timer.isActive():
+            self._timer.start()
+            self._tick()
+
+    def queued(self, plot: Any) -> bool:
+        return plot in self._queue
+
+    def discard(self, plot: Any) -> None:
+        if plot in self._queue:
+            self._queue.remove(plot)
+
+    def _tick(self) -> None:
+        while self._queue:
+            plot = self._queue.pop(0)
+            try:
+                plot.redraw()
+            except RuntimeError:  # its C++ object is gone
+                continue
+            return
+        if self._timer is not None:
+            self._timer.stop()
+
+
+_REDRAWS = _RedrawQueue()
+
+
 class SeriesPlot(pg.PlotWidget):
-    """A plot of named series that grow point by point (losses, metrics, learning rate)."""
+    """A plot of named series that grow point by point (losses, metrics, learning rate).
+
+    Cheap to feed at any rate: points go into buffers at once (``count``/``values`` see
+    them), the curves are redrawn at most every ``redraw_ms``. Axes are what cost most to
+    repaint (tick text), so the view range moves in steps: x is fixed once the run's
+    length is known (``set_x_range``), and y only changes when the data leaves the view or
+    fills less than half of it. A user who zooms or pans keeps their view.
+    """
 
     def __init__(
         self,
@@ -59,8 +112,8 @@ class SeriesPlot(pg.PlotWidget):
         y_label: str = "",
         parent: QWidget | None = None,
         *,
-        log_y: bool = False,
         legend_at: str = "top",
+        redraw_ms: int = 150,
     ) -> None:
         base, text = _palette_colors()
         super().__init__(parent, background=base)
@@ -69,10 +122,10 @@ class SeriesPlot(pg.PlotWidget):
         for side, label in (("bottom", x_label), ("left", y_label)):
             ax = item.getAxis(side)
             ax.setTextPen(text)
+            ax.enableAutoSIPrefix(False)
             if label:
                 item.setLabel(side, label, color=text.name())
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.setLogMode(y=log_y)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         self._legend = item.addLegend(
@@ -81,6 +134,19 @@ class SeriesPlot(pg.PlotWidget):
         self._legend.setBrush(pg.mkBrush(base.red(), base.green(), base.blue(), 200))
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, _Buffer] = {}
+        self._dirty: set[str] = set()
+        self._x_fixed = False
+        self._user_view = False
+        self._y_view: tuple[float, float] | None = None
+        vb = item.getViewBox()
+        vb.disableAutoRange()
+        vb.sigRangeChangedManually.connect(self._on_user_range)
+        self._redraw_s = redraw_ms / 1000.0
+        self._last_redraw = 0.0
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.timeout.connect(lambda: _REDRAWS.request(self))
+        self.redraws = 0
         self.setMinimumSize(180, 140)
         self.title = title
 
@@ -110,14 +176,64 @@ class SeriesPlot(pg.PlotWidget):
     def extend(self, name: str, xs: Sequence[float], ys: Sequence[float]) -> None:
         if not len(xs):
             return
-        buf = self._data[name]
-        buf.extend(xs, ys)
-        y = buf.y[: buf.n]
-        finite = np.isfinite(y)
-        x = buf.x[: buf.n]
-        if not finite.all():
-            x, y = x[finite], y[finite]
-        self._curves[name].setData(x, y)
+        self._data[name].extend(xs, ys)
+        self._dirty.add(name)
+        if not self._redraw.isActive() and not _REDRAWS.queued(self):
+            wait = self._last_redraw + self._redraw_s - time.monotonic()
+            self._redraw.start(max(0, int(wait * 1000)))
+
+    def redraw(self) -> None:
+        """Hand the new points to pyqtgraph (the timer calls this; tests may call it)."""
+        self._redraw.stop()
+        _REDRAWS.discard(self)
+        self._last_redraw = time.monotonic()
+        if not self._dirty:
+            return
+        for name in self._dirty:
+            buf = self._data[name]
+            x, y = buf.x[: buf.n], buf.y[: buf.n]
+            finite = np.isfinite(y)
+            if not finite.all():
+                x, y = x[finite], y[finite]
+            self._curves[name].setData(x, y)
+        self._dirty.clear()
+        self.redraws += 1
+        if not self._user_view:
+            self._follow_data()
+
+    def _follow_data(self) -> None:
+        xs_lo, xs_hi, ys_lo, ys_hi = [], [], [], []
+        for buf in self._data.values():
+            if buf.n == 0:
+                continue
+            x, y = buf.x[: buf.n], buf.y[: buf.n]
+            y = y[np.isfinite(y)]
+            if not len(y):
+                continue
+            xs_lo.append(x.min())
+            xs_hi.append(x.max())
+            ys_lo.append(y.min())
+            ys_hi.append(y.max())
+        if not ys_lo:
+            return
+        vb = self.getPlotItem().getViewBox()
+        if not self._x_fixed:
+            lo, hi = float(min(xs_lo)), float(max(xs_hi))
+            vb.setXRange(lo, hi if hi > lo else lo + 1, padding=0.03)
+        lo, hi = float(min(ys_lo)), float(max(ys_hi))
+        span = hi - lo if hi > lo else max(abs(hi), 1e-12) * 0.1
+        view = self._y_view
+        if view is None or lo < view[0] or hi > view[1] or span < 0.5 * (view[1] - view[0]):
+            self._y_view = (lo - 0.08 * span, hi + 0.08 * span)
+            vb.setYRange(*self._y_view, padding=0)
+
+    def set_x_range(self, lo: float, hi: float) -> None:
+        """Fix the x range (the run's epochs), so the x axis never has to repaint."""
+        self._x_fixed = True
+        self.getPlotItem().getViewBox().setXRange(lo, hi, padding=0.02)
+
+    def _on_user_range(self, *_: Any) -> None:
+        self._user_view = True
 
     def count(self, name: str) -> int:
         """How many points series ``name`` has received."""
@@ -131,10 +247,15 @@ class SeriesPlot(pg.PlotWidget):
         return list(self._curves)
 
     def clear_data(self) -> None:
+        self._redraw.stop()
+        _REDRAWS.discard(self)
+        self._dirty.clear()
         for name, curve in self._curves.items():
             self._data[name] = _Buffer()
             curve.setData([], [])
-        self.getPlotItem().enableAutoRange()
+        self._x_fixed = False
+        self._user_view = False
+        self._y_view = None
 
     def set_title(self, title: str) -> None:
         _, text = _palette_colors()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,13 @@ def make_panel(qtbot, tmp_path: Path, example: str = "iris.json", epochs: int = 
 def test_two_epoch_run_fills_the_plots_and_shows_test_results(qtbot, tmp_path):
     _doc, panel = make_panel(qtbot, tmp_path, epochs=2)
     assert panel._editors["epochs"].value() == 2  # the form shows the project's settings
+    before = sys.getswitchinterval()
     with qtbot.waitSignal(panel.runFinished, timeout=60000) as done:
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
         assert panel.is_running
         assert not panel.start_button.isEnabled()
+        assert sys.getswitchinterval() <= 0.001  # the UI thread gets the GIL promptly
+    assert sys.getswitchinterval() == before
     ev = done.args[0]
     assert not ev.stopped
     assert panel.state == "finished"
