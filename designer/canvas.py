@@ -183,6 +183,7 @@ class CanvasViewer(NodeViewer):
     """NodeGraphQt's viewer with labelled wires, our context menu and our drops."""
 
     context_requested = Signal(object, object)  # (engine node id | None, QPoint global)
+    wire_context_requested = Signal(object, object)  # (PipeItem, QPoint global)
 
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
         pipe = ShapePipe()
@@ -199,6 +200,9 @@ class CanvasViewer(NodeViewer):
         pos = self.mapToScene(event.pos())
         node_item = None
         for item in self.scene().items(pos):
+            if isinstance(item, ShapePipe):
+                self.wire_context_requested.emit(item, event.globalPos())
+                return
             while item is not None and not isinstance(item, AbstractNodeItem):
                 item = item.parentItem()
             if item is not None:
@@ -293,6 +297,8 @@ class Canvas(QWidget):
         self.ng.node_selected.connect(lambda *_: self._emit_selection())
         self.ng.node_double_clicked.connect(self._on_double_clicked)
         self.viewer.context_requested.connect(self._context_menu)
+        self.viewer.wire_context_requested.connect(self._wire_menu)
+        self._search_edge: Edge | None = None
         document.graphReplaced.connect(self.rebuild)
         document.reportReady.connect(self.apply_report)
         self._selection_timer = QTimer(self, singleShot=True, interval=0)
@@ -646,12 +652,28 @@ class Canvas(QWidget):
         """The Tab node creator: type to filter the catalog, Enter to add at the cursor."""
         self._search_pos = self.cursor_scene_pos()
         self._search_prev = self.selected_ids()
+        self._search_edge = None
+        self.search.popup_at(self.viewer)
+
+    def insert_on_wire(self, edge: Edge) -> None:
+        """Search for a node to put on the wire ``edge`` (right-click a wire)."""
+        self._search_edge = edge
+        self._search_prev = []
         self.search.popup_at(self.viewer)
 
     def _search_chosen(self, type_name: str) -> None:
         """Add the chosen type; with one node selected, wire it after that node (one step)."""
-        prev = self._search_prev
+        edge, self._search_edge = self._search_edge, None
         doc = self.document
+        if edge is not None and edge in doc.graph.edges:
+            try:
+                nid = doc.insert_node(type_name, edge.src, edge.src_port, edge.dst, edge.dst_port)
+            except (GraphError, StopIteration, ValueError) as e:
+                self._refuse(str(e) or f"{type_name} cannot go on this wire")
+                return
+            self.select([nid])
+            return
+        prev = self._search_prev
         doc.undo_stack.beginMacro(f"Add {type_name}")
         try:
             if len(prev) == 1 and prev[0] in doc.graph.nodes:
@@ -786,6 +808,20 @@ class Canvas(QWidget):
     def _context_menu(self, view_id: str | None, global_pos: QPoint) -> None:
         menu = self.build_context_menu(self._ids.get(view_id) if view_id else None)
         menu.exec(global_pos)
+
+    def _wire_menu(self, pipe: Any, global_pos: QPoint) -> None:
+        menu = self.build_wire_menu(self.edge_of_pipe(pipe))
+        if menu.actions():
+            menu.exec(global_pos)
+
+    def build_wire_menu(self, edge: Edge | None) -> QMenu:
+        """Right-click on a wire: insert a node on it, or delete it."""
+        menu = QMenu(self)
+        if edge is None or edge not in self.document.graph.edges:
+            return menu
+        menu.addAction("Insert Node on Wire…", lambda: self.insert_on_wire(edge))
+        menu.addAction("Delete Connection", lambda: self.document.disconnect([edge]))
+        return menu
 
     def build_context_menu(self, nid: str | None) -> QMenu:
         """The right-click menu for a node (fixes first) or for the empty canvas."""

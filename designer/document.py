@@ -297,8 +297,11 @@ class Document(QObject):
         a, b = g.node(src), g.node(dst)
         pos = ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + GRID_Y * 0.6)
         old = Edge(src, src_port, dst, dst_port)
-        in_port = next(p.name for p in spec.inputs if p.kind == "tensor")
-        out_port = spec.outputs[0].name
+        kind_in = next((p.kind for p in a.spec.outputs if p.name == src_port), "tensor")
+        in_port = next((p.name for p in spec.inputs if p.kind == kind_in), None)
+        out_port = next((p.name for p in spec.outputs if p.kind == kind_in), None)
+        if in_port is None or out_port is None:
+            self._refuse(f"{type_name} cannot go on a wire that carries {kind_in}")
         rec = {"id": nid, "type": type_name, "name": nid, "pos": pos, "params": values}
         new_edges = [Edge(src, src_port, nid, in_port), Edge(nid, out_port, dst, dst_port)]
         self._push(

@@ -213,3 +213,28 @@ def test_insert_flatten_fix(canvas: Canvas) -> None:
     assert not rep.for_node(lin)
     doc.undo_stack.undo()
     assert Edge(conv, "output", lin, "input") in doc.graph.edges and flat not in doc.graph.nodes
+
+
+def test_wire_menu_inserts_a_node_or_deletes_the_wire(canvas: Canvas) -> None:
+    doc = canvas.document
+    a = doc.add_node("Input", shape=[4])
+    b = doc.add_node("Linear", out_features=2)
+    doc.connect(a, "output", b, "input")
+    edge = doc.graph.edges[0]
+    menu = canvas.build_wire_menu(edge)
+    texts = [x.text() for x in menu.actions()]
+    assert texts == ["Insert Node on Wire…", "Delete Connection"]
+    menu.actions()[0].trigger()
+    canvas.search.edit.setText("relu")
+    canvas.search.accept_current()
+    relu = next(n.id for n in doc.graph if n.type == "ReLU")
+    assert set(doc.graph.edges) == {
+        Edge(a, "output", relu, "input"),
+        Edge(relu, "output", b, "input"),
+    }
+    assert pipes_as_edges(canvas) == set(doc.graph.edges)
+    canvas.build_wire_menu(Edge(relu, "output", b, "input")).actions()[1].trigger()
+    assert Edge(relu, "output", b, "input") not in doc.graph.edges
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert doc.graph.edges == [edge] and relu not in doc.graph.nodes
