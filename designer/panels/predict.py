@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -260,7 +261,17 @@ class PredictPanel(QWidget):
         inner.addWidget(self.table)
         inner.addWidget(self.bars)
         inner.setSizes([320, 420])
-        rl.addWidget(inner, 1)
+        self._placeholder = QLabel(
+            "Choose a model and an input, then Predict.\n"
+            "One sample: its class and the probability of each class.\n"
+            "A file: one row per sample; select a row to see its probabilities."
+        )
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setStyleSheet("color: gray;")
+        self._results = QStackedWidget()
+        self._results.addWidget(self._placeholder)
+        self._results.addWidget(inner)
+        rl.addWidget(self._results, 1)
         split.addWidget(right)
         split.setSizes([380, 700])
 
@@ -413,6 +424,7 @@ class PredictPanel(QWidget):
         self.predicted.emit(pred)
 
     def _show_prediction(self, pred: Any) -> None:
+        self._results.setCurrentIndex(1)
         labels = list(getattr(pred, "labels", []) or [])
         probs = getattr(pred, "probabilities", None)
         probs = np.asarray(probs, dtype=float) if probs is not None else None
