@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 APP_NAME = "Torchwire"
+LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
 
 
@@ -209,6 +210,24 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
         self.dock_problems.raise_()
         self._size_docks()
+        self._restore_layout()
+
+    def _restore_layout(self) -> None:
+        """The user's dock layout from the last session (once every dock exists)."""
+        from designer.files import settings
+
+        s = settings()
+        state = s.value("window/state")
+        if state is not None and s.value("window/layout_version") == LAYOUT_VERSION:
+            self.restoreState(state)
+
+    def _save_layout(self) -> None:
+        from designer.files import settings
+
+        s = settings()
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/layout_version", LAYOUT_VERSION)
+        s.sync()
 
     def _make_run_panels(self) -> None:
         try:
@@ -690,6 +709,7 @@ class MainWindow(QMainWindow):
         if self.document is not None:
             self.autosaver.stop()
             self.document.close()
+            self._save_layout()
         event.accept()
 
     def sizeHint(self) -> QSize:

@@ -209,6 +209,8 @@ class PropertiesPanel(QWidget):
                 lines.append(f"{rep.params[nid]:,} parameters")
             if rep.macs.get(nid):
                 lines.append(f"{rep.macs[nid]:,} MACs per sample")
+        elif nid in rep.data:
+            lines.extend(data_lines(rep.data[nid]))
         for d in rep.for_node(nid):
             color = "#e0524a" if d.severity == "error" else "#e6b43c"
             lines.append(f"<span style='color:{color}'>{d.message}</span>")
@@ -233,3 +235,28 @@ class PropertiesPanel(QWidget):
         if self.isVisible() and self.node_id is not None:
             self.message.setText(message)
             self.message.show()
+
+
+def data_lines(info: Any) -> list[str]:
+    """What a dataset/preprocessing node delivers: samples, splits, features, classes."""
+    out = []
+    n = getattr(info, "n_samples", None)
+    if n:
+        out.append(f"<b>{n:,}</b> samples")
+    splits = getattr(info, "splits", None)
+    if splits:
+        out.append("split " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
+    fs = getattr(info, "feature_shape", None)
+    if fs is not None:
+        out.append(f"features <b>{style.format_shape(tuple(fs))}</b>")
+    task = getattr(info, "task", None)
+    k = getattr(info, "n_classes", None)
+    if task:
+        out.append(f"{task}" + (f", {k} classes" if k else ""))
+    names = getattr(info, "class_names", None)
+    if names:
+        shown = ", ".join(map(str, list(names)[:12])) + (" …" if len(names) > 12 else "")
+        out.append(f"<span style='color:#9aa0aa'>classes: {shown}</span>")
+    for note in getattr(info, "notes", ()) or ():
+        out.append(f"<span style='color:#9aa0aa'>{note}</span>")
+    return out

@@ -371,3 +371,25 @@ def test_digits_cnn_from_an_empty_canvas_is_ready_to_train(window: MainWindow) -
     assert rep.shapes[nodes["Conv2d"]] == (16, 6, 6)
     assert rep.extra.get("ready_to_train") is True
     assert "ready to train" in w.status_ready.text() and "not" not in w.status_ready.text()
+
+
+def test_dock_layout_survives_a_restart(window: MainWindow, qtbot: Any) -> None:
+    window.dock_code.raise_()
+    window.dock_palette.hide()
+    window.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    w2.ask_save_changes = lambda: "discard"
+    w2.show()
+    assert not w2.dock_palette.isVisible()
+    w2.close()
+
+
+def test_data_node_properties_show_what_it_delivers(window: MainWindow) -> None:
+    w = window
+    d = palette_add(w, "Iris")
+    w.document.wait_checked(60)
+    w.canvas.select([d])
+    w.canvas._emit_selection_now()
+    text = w.properties.info.text()
+    assert "150" in text and "classification, 3 classes" in text
