@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         )
         self._act("fit", "&Fit to View", c.fit, Qt.Key.Key_F, canvas_only=True)
         self._act("auto_layout", "Auto-&Layout", c.auto_layout, "Ctrl+L")
-        self._act("check", "Check &Now", self.document.check_now, "Ctrl+K")
+        self._act("check", "Check &Now", self.document.schedule_check, "Ctrl+K")
         self._act("find", "&Find in Palette", self._focus_palette, S.Find)
 
     def _build_menus(self) -> None:
