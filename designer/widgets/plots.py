@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 TRAIN = "#0072B2"
 VAL = "#D55E00"
 EXTRA = "#009E73"
-FAINT = "#7FB2D8"
+FAINT = (127, 178, 216, 120)  # the raw per-batch loss: texture behind the epoch curves
+FAINT_SOLID = "#7FB2D8"
 
 
 def _palette_colors() -> tuple[QColor, QColor]:
@@ -153,7 +154,7 @@ class SeriesPlot(pg.PlotWidget):
     def add_series(
         self,
         name: str,
-        color: str,
+        color: str | tuple[int, ...],
         *,
         width: float = 2.0,
         symbol: str | None = None,
@@ -363,7 +364,7 @@ class ScatterView(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         self._diag = item.plot([], [], pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine))
         self._points = pg.ScatterPlotItem(
-            size=6, pen=pg.mkPen(None), brush=pg.mkBrush(0, 114, 178, 150)
+            size=6, pen=pg.mkPen(None), brush=pg.mkBrush(86, 180, 233, 190)
         )
         item.addItem(self._points)
         self.n_points = 0
@@ -422,7 +423,7 @@ class ProbabilityBars(pg.PlotWidget):
             item.removeItem(t)
         self._texts = []
         top = int(np.argmax(p)) if len(p) else -1
-        brushes = [pg.mkBrush(TRAIN if i == top else FAINT) for i in range(len(p))]
+        brushes = [pg.mkBrush(TRAIN if i == top else FAINT_SOLID) for i in range(len(p))]
         self._bars = pg.BarGraphItem(
             x0=np.zeros(len(p)), y=np.arange(len(p)), width=p, height=0.7, brushes=brushes
         )
