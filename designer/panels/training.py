@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -215,6 +215,10 @@ class TrainingPanel(QWidget):
         self._build()
         self._connect_document()
         self._set_state("idle")
+        app = QCoreApplication.instance()
+        if app is not None:
+            # quitting mid-run: stop at the next batch and let the last checkpoint be written
+            app.aboutToQuit.connect(self.shutdown)
         # torch and the settings declaration load off the GUI thread.
         self._env_task = run_task(
             _load_environment, on_done=self._on_environment, on_error=self._on_environment_error
@@ -626,13 +630,17 @@ class TrainingPanel(QWidget):
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop a run and wait for it (the window is closing)."""
-        if self.session is not None and self.is_running:
-            self.session.stop()
+        session = self.session
+        if session is not None and self.is_running:
+            if self.state == "paused":
+                session.resume()
+            session.stop()
             try:
-                self.session.join(timeout)
+                session.join(timeout)
             except Exception:
                 pass
         self.bridge.detach()
+        self._prefer_ui_thread(False)
 
     # -- events ---------------------------------------------------------------------------
     def _reset_run_view(self) -> None:

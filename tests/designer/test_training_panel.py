@@ -94,6 +94,19 @@ def test_stop_mid_run(qtbot, tmp_path):
     assert panel.last_checkpoint is not None and panel.last_checkpoint.exists()
 
 
+def test_shutdown_stops_a_paused_run_and_waits_for_it(qtbot, tmp_path):
+    """What the app does on quit: the run ends cleanly, its last checkpoint written."""
+    _, panel = make_panel(qtbot, tmp_path, example="digits_mlp.json", epochs=500)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.state == "running" and panel.session is not None, timeout=30000)
+    session = panel.session
+    panel.pause()
+    panel.shutdown(timeout=30)
+    assert session.state == "stopped"
+    assert (Path(session.run_dir) / "last.pt").exists()
+    assert sys.getswitchinterval() > 0.001
+
+
 def test_pause_and_resume(qtbot, tmp_path):
     _, panel = make_panel(qtbot, tmp_path, example="digits_mlp.json", epochs=3)
     panel.start()
