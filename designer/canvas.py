@@ -465,24 +465,25 @@ class Canvas(QWidget):
         return src, out.name, dst, inp.name
 
     def _user_rewired(self, disconnected: list[Any], connected: list[Any]) -> None:
+        """A wire drawn, dragged off, or moved to another port: all of it, or none of it."""
         doc = self.document
-        drop = []
-        for p1, p2 in disconnected:
-            ends = self._ends(p1, p2)
-            if ends is not None:
-                drop.append(Edge(*ends))
+        drop = [Edge(*ends) for p1, p2 in disconnected if (ends := self._ends(p1, p2))]
+        make = [Edge(*ends) for p1, p2 in connected if (ends := self._ends(p1, p2))]
+        for e in make:
+            problem = doc.connection_problem(e, drop) if e not in drop else None
+            if problem is not None:
+                self._refuse(problem)  # a refused re-plug keeps the old wire
+                self.resync_edges()
+                return
         try:
-            doc.undo_stack.beginMacro("Rewire" if connected and drop else "Connect")
+            doc.undo_stack.beginMacro("Rewire" if make and drop else "Connect")
             if drop:
                 doc.disconnect(drop)
-            for p1, p2 in connected:
-                ends = self._ends(p1, p2)
-                if ends is None:
-                    continue
+            for e in make:
                 try:
-                    doc.connect(*ends)
-                except GraphError as e:
-                    self._refuse(str(e))
+                    doc.connect(e.src, e.src_port, e.dst, e.dst_port)
+                except GraphError as err:
+                    self._refuse(str(err))
         finally:
             doc.undo_stack.endMacro()
         self.resync_edges()

@@ -247,21 +247,30 @@ class Document(QObject):
         if ids:
             self._push(undo.RemoveNodes(self.graph, ids, after=self._after))
 
+    def _replaced_by(self, edge: Edge) -> list[Edge]:
+        """The wire an occupied single input would lose to ``edge``."""
+        g = self.graph
+        if edge.dst not in g.nodes or edge.src not in g.nodes:
+            return []
+        port = next((p for p in g.nodes[edge.dst].spec.inputs if p.name == edge.dst_port), None)
+        if port is None or port.multi:
+            return []
+        return [e for e in g.edges if e.dst == edge.dst and e.dst_port == edge.dst_port]
+
+    def connection_problem(self, edge: Edge, dropping: Iterable[Edge] = ()) -> str | None:
+        """Why ``connect`` would refuse ``edge`` (after removing ``dropping``); None if not."""
+        replaced = self._replaced_by(edge)
+        if edge in replaced and edge not in dropping:
+            return "these ports are already connected"
+        return self._problem_without(edge, [*replaced, *dropping])
+
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
         """Connect two ports; an occupied single input is replaced; refusals say why."""
-        g = self.graph
-        replaced: list[Edge] = []
-        if dst in g.nodes and src in g.nodes:
-            port = next((p for p in g.nodes[dst].spec.inputs if p.name == dst_port), None)
-            if port is not None and not port.multi:
-                replaced = [e for e in g.edges if e.dst == dst and e.dst_port == dst_port]
         edge = Edge(src, src_port, dst, dst_port)
-        if edge in replaced:
-            self._refuse("these ports are already connected")
-        problem = self._problem_without(edge, replaced)
+        problem = self.connection_problem(edge)
         if problem is not None:
             self._refuse(problem)
-        self._push(undo.Connect(g, [edge], replaced, after=self._after))
+        self._push(undo.Connect(self.graph, [edge], self._replaced_by(edge), after=self._after))
         return edge
 
     def _problem_without(self, edge: Edge, without: list[Edge]) -> str | None:

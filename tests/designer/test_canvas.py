@@ -238,3 +238,18 @@ def test_wire_menu_inserts_a_node_or_deletes_the_wire(canvas: Canvas) -> None:
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert doc.graph.edges == [edge] and relu not in doc.graph.nodes
+
+
+def test_refused_replug_keeps_the_old_wire(canvas: Canvas, qtbot: Any) -> None:
+    doc = canvas.document
+    a = doc.add_node("Input", shape=[4])
+    b = doc.add_node("ReLU")
+    c = doc.add_node("Input", shape=[4])
+    doc.connect(a, "output", b, "input")
+    data_port = next(p.name for p in catalog.get("Input").inputs if p.kind == "data")
+    old = (ports(canvas, b, "input", False), ports(canvas, a, "output", True))
+    new = (ports(canvas, a, "output", True), ports(canvas, c, data_port, False))
+    with qtbot.waitSignal(canvas.refused):
+        canvas.viewer.connection_changed.emit([old], [new])  # drag a→b's end onto c.data
+    assert doc.graph.edges == [Edge(a, "output", b, "input")]
+    assert pipes_as_edges(canvas) == set(doc.graph.edges)
