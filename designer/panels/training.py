@@ -203,6 +203,7 @@ class TrainingPanel(QWidget):
         self._ready_reason = "The graph is being checked…"
         self._popup: QMessageBox | None = None
         self._saved_switch: float | None = None
+        self._continuing = False
 
         self.bridge = TrainingBridge(self)
         self.bridge.started.connect(self._on_started)
@@ -242,9 +243,17 @@ class TrainingPanel(QWidget):
         self.pause_button.setObjectName("trainPause")
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.continue_button = QPushButton(
+            icon(QStyle.StandardPixmap.SP_MediaSeekForward), "Continue"
+        )
+        self.continue_button.setObjectName("trainContinue")
+        self.continue_button.setToolTip(
+            "Resume the last run from its last checkpoint, up to the epochs set here"
+        )
+        self.continue_button.clicked.connect(self.continue_run)
         self.stop_button.setObjectName("trainStop")
         self.stop_button.clicked.connect(self.stop)
-        for b in (self.start_button, self.pause_button, self.stop_button):
+        for b in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
             b.setMinimumWidth(84)
             bar.addWidget(b)
         bar.addSpacing(12)
@@ -530,6 +539,7 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_button.setIcon(self._play_icon if paused else self._pause_icon)
         self.stop_button.setEnabled(self.state in ("starting", "running", "paused"))
+        self.continue_button.setEnabled(self.can_continue)
         self.device_combo.setEnabled(not active)
         self.settings_area.setEnabled(not active)
         self.folder_button.setEnabled(self.last_run_dir is not None and self.last_run_dir.exists())
@@ -543,15 +553,44 @@ class TrainingPanel(QWidget):
     # -- actions --------------------------------------------------------------------------
     def start(self) -> None:
         """Train a copy of the document's graph on the chosen device."""
+        self._start(None)
+
+    def continue_run(self) -> None:
+        """Resume the last run from its last checkpoint, up to the epochs set in the form."""
+        if self.can_continue:
+            self._start(self.latest_checkpoint)
+
+    @property
+    def can_continue(self) -> bool:
+        return (
+            not self.is_running
+            and self.last_graph is not None
+            and self.latest_checkpoint is not None
+            and self.latest_checkpoint.exists()
+        )
+
+    def _start(self, resume: Path | None) -> None:
         if self.is_running:
             return
-        if not self._ready:
+        if resume is None and not self._ready:
             self._show_failure(self._ready_reason.replace("\n• ", " "), popup=False)
             return
-        graph = self.document.graph.copy()
         device = self.device_combo.currentText()
-        self.last_graph = graph
-        self._reset_run_view()
+        if resume is None:
+            graph = self.document.graph.copy()
+            self.last_graph = graph
+            self._reset_run_view()
+            self._continuing = False
+            out_dir = new_run_dir(self.runs_root or default_runs_root(self.document), graph.name)
+            extra: dict[str, Any] = {}
+        else:
+            graph = self.last_graph  # the weights belong to the graph that run trained
+            self._continuing = True
+            self.banner.hide()
+            out_dir = resume.parent
+            epochs = self._current_settings().get("epochs")
+            extra = {"resume": resume, "epochs": epochs}
+            self.log(f"continuing from {resume} (epochs: {epochs or 'as planned'})")
         self._stop_requested = False
         self._set_state("starting")
         self.status_label.setText("Preparing the data and the model…")
@@ -562,10 +601,9 @@ class TrainingPanel(QWidget):
         self.runStarted.emit()
         factory = self.session_factory or _default_session_factory
         bridge = self.bridge
-        out_dir = new_run_dir(self.runs_root or default_runs_root(self.document), graph.name)
 
         def create_and_start() -> Any:
-            session = factory(graph, device=device, out_dir=out_dir)
+            session = factory(graph, device=device, out_dir=out_dir, **extra)
             unsubscribe = session.subscribe(bridge.post)
             session.start()
             return session, unsubscribe
@@ -674,7 +712,7 @@ class TrainingPanel(QWidget):
             self.status_label.setText("Training…")
         self._choose_metric(None)
         if self._epochs:
-            lo = float(start_epoch - 1)
+            lo = 0.0 if self._continuing else float(start_epoch - 1)
             for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
                 plot.set_x_range(lo, float(self._epochs))
         self.progress.setRange(0, 1000)
@@ -894,11 +932,16 @@ def _html(text: str) -> str:
 
 
 def _default_session_factory(
-    graph: Any, *, device: str | None = None, out_dir: Path | None = None
+    graph: Any,
+    *,
+    device: str | None = None,
+    out_dir: Path | None = None,
+    resume: Path | None = None,
+    epochs: int | None = None,
 ) -> Any:
     from engine.train import TrainingSession
 
-    return TrainingSession(graph, out_dir=out_dir, device=device)
+    return TrainingSession(graph, out_dir=out_dir, epochs=epochs, device=device, resume=resume)
 
 
 def _editor_factory() -> Callable[..., QWidget]:

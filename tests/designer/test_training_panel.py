@@ -92,6 +92,26 @@ def test_stop_mid_run(qtbot, tmp_path):
     assert "Stopped" in panel.progress.format()
     assert panel.progress.value() < 1000
     assert panel.last_checkpoint is not None and panel.last_checkpoint.exists()
+    assert panel.continue_button.isEnabled()
+
+
+def test_continue_a_stopped_run_from_its_checkpoint(qtbot, tmp_path):
+    doc, panel = make_panel(qtbot, tmp_path, example="iris.json", epochs=500)
+    assert not panel.continue_button.isEnabled()
+    panel.start()
+    qtbot.waitUntil(lambda: panel.loss_plot.count("train") >= 1, timeout=30000)
+    with qtbot.waitSignal(panel.runFinished, timeout=30000):
+        panel.stop()
+    run_dir = panel.last_run_dir
+    done = panel.loss_plot.count("train")
+    doc.set_setting("training", {**doc.graph.settings["training"], "epochs": done + 2})
+    with qtbot.waitSignal(panel.runFinished, timeout=60000) as finished:
+        qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+    assert not finished.args[0].stopped
+    assert panel.last_run_dir == run_dir  # the same run, continued
+    xs, _ = panel.loss_plot.values("train")
+    assert xs[-1] == done + 2  # the curves went on where they stopped
+    assert panel.metric_value("accuracy") is not None
 
 
 def test_shutdown_stops_a_paused_run_and_waits_for_it(qtbot, tmp_path):
