@@ -264,8 +264,10 @@ def main() -> int:
 
     import platform
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"bench/ui.py on {platform.node()} ({os.cpu_count()} CPUs), Python {sys.version.split()[0]}"
+        f"bench/ui.py on {platform.node()} ({os.cpu_count()} CPUs, load average {load}), "
+        f"Python {sys.version.split()[0]}"
     )
 
     if not args.skip_launch:

@@ -134,7 +134,7 @@ def test_pause_and_resume(qtbot, tmp_path):
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert panel.state == "paused" and panel.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: panel.session.state == "paused", timeout=5000)
-    qtbot.wait(300)  # let batches already queued arrive
+    qtbot.wait(1000)  # the batch in flight ends and its event arrives
     n = panel.bridge.batch_events
     qtbot.wait(400)
     assert panel.bridge.batch_events == n  # nothing trains while paused
