@@ -138,7 +138,8 @@ class MainWindow(QMainWindow):
             "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.dock_code = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.dock_properties, self.dock_code)
+        self._saved_layout = self._read_layout()
+        self._tabify(self.dock_properties, self.dock_code)
         self.dock_code.visibilityChanged.connect(self.code.set_active)
         self.dock_properties.raise_()
         self._build_actions()
@@ -212,14 +213,24 @@ class MainWindow(QMainWindow):
         self._size_docks()
         self._restore_layout()
 
-    def _restore_layout(self) -> None:
-        """The user's dock layout from the last session (once every dock exists)."""
+    def _read_layout(self) -> Any:
         from designer.files import settings
 
         s = settings()
-        state = s.value("window/state")
-        if state is not None and s.value("window/layout_version") == LAYOUT_VERSION:
-            self.restoreState(state)
+        if s.value("window/layout_version") != LAYOUT_VERSION:
+            return None
+        return s.value("window/state")
+
+    def _tabify(self, first: QDockWidget, second: QDockWidget) -> None:
+        # With a saved layout, restoreState arranges the docks; tabifying first as well
+        # leaves a stale tab bar painted over the docks (Qt 6).
+        if self._saved_layout is None:
+            self.tabifyDockWidget(first, second)
+
+    def _restore_layout(self) -> None:
+        """The user's dock layout from the last session (once every dock exists)."""
+        if self._saved_layout is not None:
+            self.restoreState(self._saved_layout)
 
     def _save_layout(self) -> None:
         from designer.files import settings
@@ -240,7 +251,7 @@ class MainWindow(QMainWindow):
         self.dock_training = self._dock(
             "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
         )
-        self.tabifyDockWidget(self.dock_problems, self.dock_training)
+        self._tabify(self.dock_problems, self.dock_training)
         self.dock_problems.raise_()
         try:
             from designer.panels.predict import PredictPanel
@@ -252,7 +263,7 @@ class MainWindow(QMainWindow):
         self.dock_predict = self._dock(
             "Predict", self.predict_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
         )
-        self.tabifyDockWidget(self.dock_training, self.dock_predict)
+        self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
 
     # -- actions ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,6 +33,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -914,6 +917,52 @@ def _esc(s: str) -> str:
 
 
 # -- the Tab node creator ---------------------------------------------------------------
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+DOC_ROLE = Qt.ItemDataRole.UserRole + 1
+CAT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def first_line(doc: str) -> str:
+    return doc.strip().split("\n", 1)[0]
+
+
+class CatalogEntryDelegate(QStyledItemDelegate):
+    """Type name on the first line, its doc line (elided, dim) under it, a colour chip."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        base = super().sizeHint(option, index)
+        if index.data(TYPE_ROLE):
+            return QSize(base.width(), int(option.fontMetrics.height() * 2.5))
+        return QSize(base.width(), int(option.fontMetrics.height() * 1.6))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        type_name = index.data(TYPE_ROLE)
+        if not type_name:
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(option.rect, QColor(255, 255, 255, 14))
+        r = option.rect.adjusted(4, 3, -4, -3)
+        chip = style.qcolor(style.category_color(index.data(CAT_ROLE) or ""))
+        painter.fillRect(r.x(), r.y() + 2, 4, r.height() - 4, chip)
+        fm = option.fontMetrics
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(option.palette.text().color())
+        painter.drawText(r.adjusted(10, 0, 0, 0), Qt.AlignmentFlag.AlignTop, type_name)
+        small = QFont(option.font)
+        small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.88))
+        painter.setFont(small)
+        painter.setPen(QPen(QColor(150, 156, 166)))
+        doc = fm.elidedText(index.data(DOC_ROLE) or "", Qt.TextElideMode.ElideRight, r.width() - 10)
+        painter.drawText(r.adjusted(10, 0, 0, 0), Qt.AlignmentFlag.AlignBottom, doc)
+        painter.restore()
+
+
 class NodeSearchPopup(QFrame):
     """Search-as-you-type over the catalog (type name, category, doc); Enter adds."""
 
@@ -929,7 +978,8 @@ class NodeSearchPopup(QFrame):
         self.edit.setPlaceholderText("Add node: type to search…")
         self.list = QListWidget()
         self.list.setMinimumWidth(360)
-        self.list.setMinimumHeight(280)
+        self.list.setMinimumHeight(320)
+        self.list.setItemDelegate(CatalogEntryDelegate(self.list))
         lay.addWidget(self.edit)
         lay.addWidget(self.list)
         self.edit.textChanged.connect(self.refilter)
@@ -954,10 +1004,11 @@ class NodeSearchPopup(QFrame):
     def refilter(self, text: str) -> None:
         self.list.clear()
         for spec in rank_specs(self._specs, text):
-            it = QListWidgetItem(f"{spec.type}    —  {spec.category}")
-            it.setData(Qt.ItemDataRole.UserRole, spec.type)
+            it = QListWidgetItem(spec.type)
+            it.setData(TYPE_ROLE, spec.type)
+            it.setData(DOC_ROLE, f"{spec.category} · {first_line(spec.doc)}")
+            it.setData(CAT_ROLE, spec.category)
             it.setToolTip(spec.doc)
-            it.setForeground(style.qcolor(style.category_color(spec.category)).lighter(170))
             self.list.addItem(it)
         if self.list.count():
             self.list.setCurrentRow(0)

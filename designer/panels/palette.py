@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -17,13 +13,17 @@ from PySide6.QtWidgets import (
 )
 
 from designer import style
-from designer.canvas import NODE_MIME, rank_specs
+from designer.canvas import (
+    CAT_ROLE,
+    DOC_ROLE,
+    NODE_MIME,
+    TYPE_ROLE,
+    CatalogEntryDelegate,
+    first_line,
+    rank_specs,
+)
 from engine import catalog
 from engine.catalog import CATEGORIES
-
-TYPE_ROLE = Qt.ItemDataRole.UserRole
-DOC_ROLE = Qt.ItemDataRole.UserRole + 1
-CAT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 class _Tree(QTreeWidget):
@@ -37,43 +37,6 @@ class _Tree(QTreeWidget):
 
     def mimeTypes(self) -> list[str]:
         return [NODE_MIME]
-
-
-class _EntryDelegate(QStyledItemDelegate):
-    """Type name on the first line, its doc line (elided, dim) under it, a colour chip."""
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        base = super().sizeHint(option, index)
-        if index.data(TYPE_ROLE):
-            return QSize(base.width(), int(option.fontMetrics.height() * 2.5))
-        return QSize(base.width(), int(option.fontMetrics.height() * 1.6))
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        type_name = index.data(TYPE_ROLE)
-        if not type_name:
-            super().paint(painter, option, index)
-            return
-        painter.save()
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(option.rect, option.palette.highlight())
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(option.rect, QColor(255, 255, 255, 14))
-        r = option.rect.adjusted(4, 3, -4, -3)
-        chip = style.qcolor(style.category_color(index.data(CAT_ROLE) or ""))
-        painter.fillRect(r.x(), r.y() + 2, 4, r.height() - 4, chip)
-        fm = option.fontMetrics
-        bold = QFont(option.font)
-        bold.setBold(True)
-        painter.setFont(bold)
-        painter.setPen(option.palette.text().color())
-        painter.drawText(r.adjusted(10, 0, 0, 0), Qt.AlignmentFlag.AlignTop, type_name)
-        small = QFont(option.font)
-        small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.88))
-        painter.setFont(small)
-        painter.setPen(QPen(QColor(150, 156, 166)))
-        doc = fm.elidedText(index.data(DOC_ROLE) or "", Qt.TextElideMode.ElideRight, r.width() - 10)
-        painter.drawText(r.adjusted(10, 0, 0, 0), Qt.AlignmentFlag.AlignBottom, doc)
-        painter.restore()
 
 
 class PalettePanel(QWidget):
@@ -96,7 +59,7 @@ class PalettePanel(QWidget):
         self.tree.setMouseTracking(True)
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.tree.setItemDelegate(_EntryDelegate(self.tree))
+        self.tree.setItemDelegate(CatalogEntryDelegate(self.tree))
         self.tree.setUniformRowHeights(False)
         lay.addWidget(self.search)
         lay.addWidget(self.tree)
@@ -168,8 +131,3 @@ class PalettePanel(QWidget):
         it = self.tree.currentItem()
         if it is not None and not it.isHidden():
             self._activated(it)
-
-
-def first_line(doc: str) -> str:
-    line = doc.strip().split("\n", 1)[0]
-    return line
