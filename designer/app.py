@@ -765,8 +765,7 @@ def run(argv: Sequence[str]) -> int:
             return
         win.defer_run_panels = True  # the canvas first, the plots one turn later
         win.load()
-        if path is None:
-            QTimer.singleShot(0, win.offer_recovery)
+        QTimer.singleShot(0, win.offer_recovery)  # also when FILE is what crashed
 
     loader.done.connect(loaded, Qt.ConnectionType.QueuedConnection)
     loader.start()
