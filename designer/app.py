@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -490,7 +491,14 @@ class MainWindow(QMainWindow):
         if ready:
             self.status_ready.setText("<span style='color:#7fc98f'>● ready to train</span>")
         else:
-            self.status_ready.setText("<span style='color:#9aa0aa'>○ not ready to train</span>")
+            first = why.splitlines()[0] if why else ""
+            if len(first) > 60:
+                first = first[:57] + "…"
+            self.status_ready.setText(
+                "<span style='color:#9aa0aa'>○ not ready to train"
+                + (f": {html_escape(first)}" if first else "")
+                + "</span>"
+            )
         self.status_ready.setToolTip(why)
         ms = self.document.check_seconds * 1000
         self.status_check.setText(f"check {ms:.0f} ms" if ms >= 1 else "check <1 ms")
