@@ -248,7 +248,8 @@ class TrainingPanel(QWidget):
         )
         self.continue_button.setObjectName("trainContinue")
         self.continue_button.setToolTip(
-            "Resume the last run from its last checkpoint, up to the epochs set here"
+            "Resume the last run from its last checkpoint with the current settings "
+            "(e.g. more epochs, a lower learning rate)"
         )
         self.continue_button.clicked.connect(self.continue_run)
         self.stop_button.setObjectName("trainStop")
@@ -556,7 +557,7 @@ class TrainingPanel(QWidget):
         self._start(None)
 
     def continue_run(self) -> None:
-        """Resume the last run from its last checkpoint, up to the epochs set in the form."""
+        """Resume the last run from its last checkpoint with the project's current settings."""
         if self.can_continue:
             self._start(self.latest_checkpoint)
 
@@ -584,7 +585,10 @@ class TrainingPanel(QWidget):
             out_dir = new_run_dir(self.runs_root or default_runs_root(self.document), graph.name)
             extra: dict[str, Any] = {}
         else:
-            graph = self.last_graph  # the weights belong to the graph that run trained
+            # The project as it is now: a fixed learning rate or more epochs apply; a changed
+            # architecture is refused by the engine with the reason (weights do not fit).
+            graph = self.document.graph.copy()
+            self.last_graph = graph
             self._continuing = True
             self.banner.hide()
             out_dir = resume.parent

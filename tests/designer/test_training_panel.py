@@ -161,6 +161,11 @@ def test_a_failing_run_shows_its_reason_in_the_panel(qtbot, tmp_path):
     for b in boxes:
         b.close()
     assert panel.start_button.isEnabled()  # the user can fix it and try again
+    doc.set_params("adam", lr=0.01)
+    doc.wait_checked()
+    with qtbot.waitSignal(panel.runFinished, timeout=60000) as done:
+        panel.start()
+    assert not done.args[0].stopped and not panel.banner.isVisible()
 
 
 def test_a_session_that_cannot_start_fails_cleanly(qtbot, tmp_path):
