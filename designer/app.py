@@ -335,6 +335,9 @@ class MainWindow(QMainWindow):
         )
         self._act("fit", "&Fit to View", c.fit, Qt.Key.Key_F, canvas_only=True)
         self._act("auto_layout", "Auto-&Layout", c.auto_layout, "Ctrl+L")
+        self._act("zoom_in", "Zoom &In", lambda: c.zoom(1.2), [S.ZoomIn, "Ctrl+="])
+        self._act("zoom_out", "Zoom &Out", lambda: c.zoom(1 / 1.2), S.ZoomOut)
+        self._act("zoom_reset", "&Actual Size", lambda: c.zoom(None), "Ctrl+0")
         self._act("check", "Check &Now", self.document.schedule_check, "Ctrl+K")
         self._act("find", "&Find in Palette", self._focus_palette, S.Find)
 
@@ -375,7 +378,7 @@ class MainWindow(QMainWindow):
         ):
             e.addSeparator() if n is None else e.addAction(A[n])
         v = self.view_menu = mb.addMenu("&View")
-        for n in ("fit", "auto_layout", "check"):
+        for n in ("fit", "zoom_in", "zoom_out", "zoom_reset", "auto_layout", "check"):
             v.addAction(A[n])
         v.addSeparator()
         for d in self.findChildren(QDockWidget):

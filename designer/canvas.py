@@ -649,6 +649,17 @@ class Canvas(QWidget):
         v._scene_range = show
         v._update_scene()
 
+    def zoom(self, factor: float | None) -> None:
+        """Zoom about the view's centre by ``factor``; None: actual size (1:1)."""
+        v = self.viewer
+        scale = v.transform().m11()
+        target = 1.0 if factor is None else min(2.0, max(0.05, scale * factor))
+        rect = v._scene_range
+        c = rect.center()
+        w, h = rect.width() * scale / target, rect.height() * scale / target
+        v._scene_range = QRectF(c.x() - w / 2, c.y() - h / 2, w, h)
+        v._update_scene()
+
     def select_all(self) -> None:
         self.select(list(self._views))
 

@@ -253,3 +253,14 @@ def test_refused_replug_keeps_the_old_wire(canvas: Canvas, qtbot: Any) -> None:
         canvas.viewer.connection_changed.emit([old], [new])  # drag a→b's end onto c.data
     assert doc.graph.edges == [Edge(a, "output", b, "input")]
     assert pipes_as_edges(canvas) == set(doc.graph.edges)
+
+
+def test_zoom_in_out_and_actual_size(canvas: Canvas) -> None:
+    canvas.document.add_node("ReLU")
+    canvas.zoom(None)
+    assert abs(canvas.viewer.transform().m11() - 1.0) < 0.02
+    canvas.zoom(1.2)
+    assert abs(canvas.viewer.transform().m11() - 1.2) < 0.02
+    canvas.zoom(1 / 1.2)
+    canvas.zoom(1 / 1.2)
+    assert abs(canvas.viewer.transform().m11() - 1 / 1.2) < 0.02
