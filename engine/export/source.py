@@ -83,6 +83,11 @@ def resolve(
         raise ExportError(
             f"expected a Graph or a compiled model, got {type(model_or_graph).__name__}"
         )
+    if any(t.device.type != "cpu" for t in [*module.parameters(), *module.buffers()]):
+        # exporters trace and onnxruntime checks on the CPU; the caller's module stays put
+        import copy
+
+        module = copy.deepcopy(module).to("cpu")
     src = Source(module=module, graph=graph, checkpoint_path=ckpt_path, checkpoint=ckpt)
     if graph is not None:
         src.node_types = {nid: n.type for nid, n in graph.nodes.items()}

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from engine import ExportError, catalog, compile_model, export_onnx, load_project
+from engine import ExportError, Graph, catalog, compile_model, export_onnx, load_project
 from engine.export.parity import ParityReport
 from tests.engine.catalog_cases import model_specs, single_node_graph
 from tests.engine.export import graphs
@@ -56,14 +56,11 @@ def test_node_type_exports_with_parity(type_name: str, tmp_path: Path) -> None:
     "build", [graphs.resnet_small, graphs.lstm_classifier, graphs.transformer_encoder]
 )
 def test_architectures_export_within_1e_4(build, tmp_path: Path) -> None:
-    g = build()
+    model = compile_model(build()).eval()
     out = tmp_path / "m.onnx"
-    rep = export_onnx(g, out)
+    rep = export_onnx(model, out)
     assert rep.ok and rep.max_abs <= 1e-4, str(rep)
-    # the file really runs on its own at a batch size the report did not use
-    model = compile_model(g).eval()
-    model.load_state_dict(compile_model(g).state_dict())  # any weights: export again below
-    report2 = export_onnx(model, out)
+    # the file runs on its own, at a batch size neither the trace nor the report used
     xs = model.torchwire.example_inputs(5)
     if xs[0].dtype == torch.int64:
         xs = (torch.randint(0, 50, xs[0].shape),)
@@ -71,7 +68,6 @@ def test_architectures_export_within_1e_4(build, tmp_path: Path) -> None:
         want = model(*xs).numpy()
     got = run_ort(out, *(x.numpy() for x in xs))[0]
     assert np.abs(want - got).max() <= 1e-4
-    assert report2.ok
 
 
 def test_multi_input_multi_output_graph(tmp_path: Path) -> None:
@@ -188,21 +184,33 @@ def test_failure_inside_the_onnx_translation_names_the_node(tmp_path: Path, monk
 
 
 def test_failure_while_tracing_names_the_node(tmp_path: Path) -> None:
-    g = graphs.transformer_encoder()
+    g = graphs.resnet_small()
     model = compile_model(g)
 
     def broken(*a, **k):
         raise ValueError("forced failure while tracing")
 
-    model.head.forward = broken
+    model.fc.forward = broken
     with pytest.raises(ExportError) as ei:
         export_onnx(model, tmp_path / "t.onnx")
-    assert ei.value.node == g.by_name("head").id and "'head' (Linear)" in str(ei.value)
+    assert ei.value.node == g.by_name("fc").id and "'fc' (Linear)" in str(ei.value)
     assert leftovers(tmp_path) == []
 
 
 def test_parity_over_tolerance_is_an_error_not_a_file(tmp_path: Path) -> None:
-    g = graphs.transformer_encoder()
+    # erf, exp and the reductions of GELU / LayerNorm / Softmax never round exactly alike
+    # in torch and onnxruntime, so a zero tolerance must fail
+    g = Graph(name="mlp")
+    x = g.add("Input", name="x", shape=[32])
+    graphs.chain(
+        g,
+        x,
+        ("Linear", {"name": "fc", "out_features": 64}),
+        ("GELU", {"name": "act"}),
+        ("LayerNorm", {"name": "norm"}),
+        ("Softmax", {"name": "probs"}),
+        ("Output", {"name": "p"}),
+    )
     out = tmp_path / "t.onnx"
     with pytest.raises(ExportError) as ei:
         export_onnx(g, out, tolerance=0.0, rtol=0.0)
@@ -213,7 +221,7 @@ def test_parity_over_tolerance_is_an_error_not_a_file(tmp_path: Path) -> None:
 
 
 def test_module_mode_and_weights_are_kept(tmp_path: Path) -> None:
-    model = compile_model(graphs.lstm_classifier())
+    model = compile_model(graphs.resnet_small())  # BatchNorm: eval mode matters
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     export_onnx(model, tmp_path / "l.onnx")

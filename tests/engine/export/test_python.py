@@ -135,7 +135,7 @@ torch.save(model.last_state, sys.argv[3])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["iris", "csv_tabular", "diabetes", "digits_cnn"])
+@pytest.mark.parametrize("name", ["csv_tabular", "diabetes", "digits_cnn"])
 def test_training_code_prepares_the_same_data_and_reproduces_training(
     name: str, trained, tmp_path: Path
 ) -> None:
