@@ -393,3 +393,33 @@ def test_data_node_properties_show_what_it_delivers(window: MainWindow) -> None:
     w.canvas._emit_selection_now()
     text = w.properties.info.text()
     assert "150" in text and "classification, 3 classes" in text
+
+
+def test_run_shows_the_window_then_opens_the_file(qtbot: Any) -> None:
+    """``torchwire FILE``: what the entry point does, in this process."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from designer.app import run
+
+    example = next(p for p in examples() if p.stem == "lenet")
+    seen: dict[str, Any] = {}
+
+    def poll() -> None:
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        win = next((w for w in wins if w.isVisible()), None)
+        if win is not None and "shown" not in seen:
+            seen["shown"] = True
+        if win is not None and win.is_loaded and win.document.report is not None:
+            seen["nodes"] = len(win.document.graph)
+            seen["title"] = win.windowTitle()
+            win.ask_save_changes = lambda: "discard"
+            win.close()
+            QApplication.quit()
+            return
+        QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    assert run([str(example)]) == 0
+    assert seen["shown"] and seen["nodes"] == len(load_project(example).nodes)
+    assert "lenet.json" in seen["title"]
