@@ -223,9 +223,12 @@ def _export(
     import onnx
 
     try:
-        with warnings.catch_warnings():
+        # torch's exporters keep global state (tracing flags, the registry): one at a time,
+        # so that a GUI worker and a script exporting together cannot interleave.
+        with _export_lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if kind == "dynamo":
+                _quiet_registry_warnings()
                 _cache_registry()
                 batch = torch.export.Dim("batch")
                 shapes: tuple[Any, ...] = tuple({0: batch} for _ in sample)
@@ -268,6 +271,14 @@ def _export(
         ) from e
 
 
+def _quiet_registry_warnings() -> None:
+    """torch warns, on every registry build, that torchvision's ops are missing: noise here."""
+    import logging
+
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+
+
+_export_lock = threading.Lock()
 _registry_lock = threading.Lock()
 _registry_cache: dict[int, Any] = {}
 _registry_patched = False

@@ -424,4 +424,3 @@ def _parity(
             tolerance,
             rtol,
         )
-    report.info["interpreter"] = json.dumps(sys.executable)[1:-1]
