@@ -126,3 +126,19 @@ def two_towers() -> Graph:
           ("Output", {"name": "class_probs"}))  # fmt: skip
     chain(g, h, ("Linear", {"name": "reg", "out_features": 1}), ("Output", {"name": "value"}))
     return g
+
+
+def whole_catalog(types: list[str]) -> Graph:
+    """Every node type's single-node case side by side in one graph: one input and one
+    output per case, so one export (and one parity row per output) covers them all."""
+    from tests.engine.catalog_cases import single_node_graph
+
+    big = Graph(name="whole_catalog")
+    for t in types:
+        g, _ = single_node_graph(t)
+        ids = {}
+        for nid, n in g.nodes.items():
+            ids[nid] = big.add(n.type, name=f"{t}_{n.name}", **n.params)
+        for e in g.edges:
+            big.connect(ids[e.src], ids[e.dst], src_port=e.src_port, dst_port=e.dst_port)
+    return big

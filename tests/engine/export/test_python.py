@@ -214,3 +214,14 @@ def test_exported_scripts_are_lint_and_format_clean(trained, tmp_path: Path) -> 
             text=True,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_model_node_type_in_one_script(tmp_path: Path) -> None:
+    """All catalog cases side by side: the script's model matches output by output."""
+    from tests.engine.catalog_cases import model_specs
+
+    g = graphs.whole_catalog(model_specs())
+    model = compile_model(g)
+    rep = export_python(model, tmp_path / "catalog.py")
+    assert rep.ok, str(rep)
+    assert len(rep.outputs) == len(model_specs()) and rep.max_abs <= 1e-6
