@@ -149,7 +149,7 @@ dataset(
     "Images in one subfolder per class (folder/cat/1.png …), streamed from disk.",
     (
         P("path", "path", "", "the folder holding one subfolder per class"),
-        P("size", "ints", [32, 32], "height and width every image is resized to", min=1, length=2),
+        P("size", "ints", 32, "height and width every image is resized to", min=1, length=2),
         P("grayscale", "bool", False, "convert to one channel"),
         P("num_workers", "int", 2, "background processes decoding images", min=0, max=64),
     ),
