@@ -241,10 +241,26 @@ def finish(ctx: CheckContext) -> None:
         from engine.train.settings import resolve_settings
 
         try:
-            resolve_settings(g.settings.get("training"))
+            settings = resolve_settings(g.settings.get("training"))
         except ParamError as e:
             rep.error(None, str(e))
             reasons.append(str(e))
+        else:
+            info = rep.data.get(plan.data) if plan is not None else None
+            if info is not None:
+                metric = settings["monitor"].split("_", 1)[1]
+                known = (
+                    ("loss", "accuracy", "f1")
+                    if info.task == "classification"
+                    else ("loss", "mse", "mae", "r2")
+                )
+                if metric not in known:
+                    msg = (
+                        f"training settings: monitor {settings['monitor']} does not exist for a "
+                        f"{info.task} task; choose one of " + ", ".join(f"val_{k}" for k in known)
+                    )
+                    rep.error(None, msg)
+                    reasons.append(msg)
     if not rep.ok:
         errs = [d.message for d in rep.errors if d.message not in reasons]
         reasons.extend(errs[:5])

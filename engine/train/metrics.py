@@ -51,7 +51,7 @@ class Accumulator:
     def _loss_total(self) -> float:
         total = self.loss_sum
         if self.loss_t:
-            total += float(torch.stack(self.loss_t).double().sum().item())
+            total += float(torch.stack(self.loss_t).cpu().double().sum().item())
         return total
 
     def state(self) -> dict[str, torch.Tensor]:
@@ -76,7 +76,8 @@ class Accumulator:
         if n == 0:
             return {}
         out: dict[str, Any] = {"loss": self._loss_total() / n}
-        pred, y = torch.cat(self.preds), torch.cat(self.targets)
+        # once per epoch, on the CPU (float64 sums; MPS has no float64)
+        pred, y = torch.cat(self.preds).cpu(), torch.cat(self.targets).cpu()
         if self.task == "classification":
             cm_t = torch.bincount(y.long() * self.c + pred.long(), minlength=self.c * self.c)
             cm = cm_t.view(self.c, self.c).cpu().numpy()

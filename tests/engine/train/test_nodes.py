@@ -199,3 +199,9 @@ def test_unconnected_loss_and_bad_settings_are_errors():
     rep = check(g)
     assert not rep.extra["ready_to_train"]
     assert any("epochs" in d.message for d in rep.errors)
+
+
+def test_monitor_must_exist_for_the_task():
+    rep = check(pipeline(REGRESSION, mlp(1), ("MSELoss", {}), monitor="val_accuracy"))
+    assert any("val_accuracy does not exist for a regression" in d.message for d in rep.errors)
+    assert check(pipeline(REGRESSION, mlp(1), ("MSELoss", {}), monitor="val_r2")).ok
