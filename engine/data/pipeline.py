@@ -496,10 +496,15 @@ def _read_new(src: dict[str, Any], data: Any, record: dict[str, Any]) -> Any:
                 f"each row needs {len(cols)} values ({', '.join(cols)}), got {len(rows[0])}"
             )
         return _typed(pd.DataFrame(rows, columns=cols).astype(object), kinds, "<data>")
-    arr = np.asarray(data, dtype=np.float32)
+    try:
+        arr = np.asarray(data, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"the data must be numbers ({e})") from None
     shape = src.get("input_shape")
     if shape and arr.ndim == len(shape):
         arr = arr[None]
+    elif shape and arr.ndim == 2 and arr.shape[1] == int(np.prod(shape)) and len(shape) > 1:
+        arr = arr.reshape((len(arr), *shape))  # flat rows of pixels
     return arr
 
 
