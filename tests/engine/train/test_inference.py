@@ -75,7 +75,7 @@ def test_predict_regression_values_in_target_units(tmp_path):
 def test_predict_images_and_npz(tmp_path):
     path = write_images(tmp_path, per_class=8)
     g = pipeline(
-        ("ImageFolder", {"path": path, "size": [8, 8], "num_workers": 0}),
+        ("ImageFolder", {"path": path, "size": [8, 8], "num_workers": 1}),
         [("Flatten", {}), *mlp(2)],
         epochs=2,
         data=[
