@@ -275,3 +275,24 @@ def test_inference_replays_fitted_steps(tmp_path):
     assert np.allclose(same[0], p.x["train"][0], atol=1e-5)
     with pytest.raises(DataError, match="4 values"):
         features_for_inference(p.record, [[1, 2]])
+
+
+def test_clean_on_arrays_fills_and_clips_from_train(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3)).astype(np.float32)
+    x[::9, 1] = np.nan
+    x[5, 2] = 50.0  # an outlier
+    path = tmp_path / "a.npz"
+    np.savez(path, x=x, y=rng.normal(size=80))
+    g = data_graph(
+        "NpzDataset",
+        [("Split", {"seed": 0}), ("Clean", {"missing": "mean", "clip_std": 3.0})],
+        path=str(path),
+    )
+    p = prep(g)
+    st = p.fitted[0].state()
+    train = x[p.indices["train"]]
+    assert st["fill_array"][1] == pytest.approx(float(np.nanmean(train[:, 1])), rel=1e-5)
+    for k in ("train", "val", "test"):
+        assert not np.isnan(p.x[k]).any()
+    assert p.x["train"][:, 2].max() < 50.0 or 5 not in p.indices["train"]
