@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from engine.export.errors import ExportError
-from engine.export.onnx import export_onnx
+from engine.export.onnx import export_onnx, onnx_problems
 from engine.export.parity import OutputParity, ParityReport
 
-__all__ = ["ExportError", "OutputParity", "ParityReport", "export_onnx", "export_python"]
+__all__ = [
+    "ExportError",
+    "OutputParity",
+    "ParityReport",
+    "export_onnx",
+    "export_python",
+    "onnx_problems",
+]
 
 
 def __getattr__(name: str) -> object:

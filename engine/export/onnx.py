@@ -186,13 +186,13 @@ def _pick_exporter(exporter: str, opset: int) -> str:
     return exporter
 
 
-def refuse_unexportable(src: Source, kind: str = "dynamo") -> None:
-    """Say, by name and before any export work, which nodes cannot be exported."""
+def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
+    """(node id, message) for each model node the chosen exporter cannot convert."""
     from engine import catalog
 
     info = src.info
     used = set(info.node_of_attr.values())
-    bad: list[str] = []
+    out: list[tuple[str, str]] = []
     for nid in sorted(used, key=lambda n: src.node_names.get(n, n)):
         t = src.node_types.get(nid)
         if t is None or not catalog.has(t):
@@ -204,10 +204,30 @@ def refuse_unexportable(src: Source, kind: str = "dynamo") -> None:
         elif kind == "torchscript" and t in TORCHSCRIPT_UNSUPPORTED:
             why = TORCHSCRIPT_UNSUPPORTED[t]
         if why:
-            bad.append(f"node {src.label(nid)} cannot be exported to ONNX: {why}")
+            out.append((nid, f"node {src.label(nid)} cannot be exported to ONNX: {why}"))
+    return out
+
+
+def refuse_unexportable(src: Source, kind: str = "dynamo") -> None:
+    """Say, by name and before any export work, which nodes cannot be exported."""
+    bad = unexportable(src, kind)
     if bad:
-        nodes = [n for n in used if any(src.label(n) in b for b in bad)]
-        raise ExportError("\n".join(bad), node=nodes[0] if nodes else None, nodes=nodes)
+        nodes = [nid for nid, _ in bad]
+        raise ExportError("\n".join(m for _, m in bad), node=nodes[0], nodes=nodes)
+
+
+def onnx_problems(
+    model_or_graph: Any, *, opset: int | None = None, exporter: Exporter = "auto"
+) -> list[tuple[str, str]]:
+    """What would stop an ONNX export, per node, without exporting: for a dialog to show
+    before the user presses Export. Empty when nothing is known to be in the way."""
+    opset = DEFAULT_OPSET if opset is None else int(opset)
+    try:
+        kind = _pick_exporter(exporter, opset)
+        src = resolve(model_or_graph, None, None)
+    except ExportError as e:
+        return [("", str(e))]
+    return unexportable(src, kind)
 
 
 # -- the exporters --------------------------------------------------------------------------

@@ -159,6 +159,11 @@ def test_torchscript_exporter_limits_are_named_before_export(tmp_path: Path) -> 
     with pytest.raises(ExportError, match=r"'bilinear' \(Bilinear\).*opset 18 or later"):
         export_onnx(g, tmp_path / "b.onnx", opset=17)
     assert leftovers(tmp_path) == []
+    from engine.export import onnx_problems
+
+    assert onnx_problems(g) == []  # the dynamo exporter (opset 18) converts it
+    [(nid, msg)] = onnx_problems(g, opset=17)
+    assert nid == "bilinear" and "TorchScript exporter has no aten::bilinear" in msg
 
 
 def test_failure_inside_the_onnx_translation_names_the_node(tmp_path: Path, monkeypatch) -> None:
