@@ -279,9 +279,9 @@ def test_inference_replays_fitted_steps(tmp_path):
 
 def test_clean_on_arrays_fills_and_clips_from_train(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(80, 3)).astype(np.float32)
-    x[::9, 1] = np.nan
-    x[5, 2] = 50.0  # an outlier
+    x = rng.normal(size=(80, 1, 3)).astype(np.float32)  # rank > 2: kept as an array
+    x[::9, 0, 1] = np.nan
+    x[5, 0, 2] = 50.0  # an outlier
     path = tmp_path / "a.npz"
     np.savez(path, x=x, y=rng.normal(size=80))
     g = data_graph(
@@ -291,8 +291,9 @@ def test_clean_on_arrays_fills_and_clips_from_train(tmp_path):
     )
     p = prep(g)
     st = p.fitted[0].state()
-    train = x[p.indices["train"]]
+    train = x[p.indices["train"]].reshape(-1, 3)
     assert st["fill_array"][1] == pytest.approx(float(np.nanmean(train[:, 1])), rel=1e-5)
     for k in ("train", "val", "test"):
         assert not np.isnan(p.x[k]).any()
-    assert p.x["train"][:, 2].max() < 50.0 or 5 not in p.indices["train"]
+    hi = st["clip_array"][1][2]
+    assert hi < 50.0 and all(p.x[k][:, 0, 2].max() <= hi + 1e-5 for k in ("train", "val", "test"))
