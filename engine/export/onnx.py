@@ -167,6 +167,10 @@ def export_onnx(
             _save(proto_final, tmp)
             report.info["file_bytes"] = tmp.stat().st_size
             publish(tmp, path)
+    except ExportError:
+        raise
+    except Exception as e:  # anything else is still the export's failure, said as ours
+        raise ExportError(f"the ONNX export failed: {type(e).__name__}: {_first_line(e)}") from e
     finally:
         if tmp.exists():
             tmp.unlink()

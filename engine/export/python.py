@@ -77,7 +77,12 @@ def export_python(
 
         if src.graph is None:
             raise ExportError("the training code needs the project's graph, not a compiled module")
-        training = training_source(src, path)
+        try:
+            training = training_source(src, path)
+        except ExportError:
+            raise
+        except Exception as e:  # e.g. the data chain cannot be read
+            raise ExportError(f"the training code cannot be written: {e}") from e
     text = script_source(src, path, training)
     _check_imports(text)
 
@@ -100,6 +105,10 @@ def export_python(
                 report=report,
             )
         publish(tmp, path)
+    except ExportError:
+        raise
+    except Exception as e:  # anything else is still the export's failure, said as ours
+        raise ExportError(f"the Python export failed: {type(e).__name__}: {e}") from e
     finally:
         if tmp.exists():
             tmp.unlink()
