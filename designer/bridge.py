@@ -1,10 +1,13 @@
 """The one place engine events become Qt signals.
 
-Engine callbacks run on the training thread and must never wait for the GUI: ``post``
-only appends to a list under a lock and, at most once per drain, posts a queued signal
-to the GUI thread. High-rate ``BatchEnded`` events are coalesced (the latest kept, plus
-the (step, loss) pairs in between) and delivered at most ``batch_hz`` times a second;
-every other event (epoch ends, checkpoints, finished, failed) is delivered, in order.
+Engine callbacks run on the training thread and must never wait for the GUI, so they touch
+no Qt at all: ``post`` appends to a list under a lock and returns. The GUI thread collects
+that list on a timer (every ``poll_ms``) and re-emits it as signals: high-rate
+``BatchEnded`` events coalesced (the latest kept, plus the (step, loss) pairs in between)
+and delivered at most ``batch_hz`` times a second; every other event (epoch ends,
+checkpoints, finished, failed) delivered, in order. Polling rather than a queued signal
+from the worker keeps a foreign thread out of Qt's event machinery entirely (a queued
+emit from a plain Python thread was seen to stall inside nested event loops).
 
 Events are recognised by their class name, so this module needs neither torch nor the
 training engine to import (the window opens before torch has loaded).
@@ -18,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 TERMINAL_STATES = frozenset({"finished", "stopped", "failed"})
 
@@ -80,14 +83,14 @@ class TrainingBridge(QObject):
     finished = Signal(object)
     failed = Signal(str)
     event = Signal(object)
-    _wake = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, batch_hz: float = 20.0) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, batch_hz: float = 20.0, poll_ms: int = 25
+    ) -> None:
         super().__init__(parent)
         self.batch_interval = 1.0 / batch_hz if batch_hz > 0 else 0.0
         self._lock = threading.Lock()
         self._queue: list[Any] = []
-        self._wake_pending = False
         self._last_batch_emit = 0.0
         self._unsubscribe: Callable[[], Any] | None = None
         self._session: Any = None
@@ -97,17 +100,16 @@ class TrainingBridge(QObject):
         self.posted = 0
         self.batch_events = 0
         self.batch_signals = 0
-        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
-        self._defer = QTimer(self)
-        self._defer.setSingleShot(True)
-        self._defer.timeout.connect(self._drain)
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self._drain)
         self._watchdog = QTimer(self)
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._watch)
 
     # -- any thread ------------------------------------------------------------------------
     def post(self, ev: Any) -> None:
-        """Take one engine event; called on the training thread, returns at once."""
+        """Take one engine event; called on the training thread, returns at once, no Qt."""
         with self._lock:
             self.posted += 1
             if type(ev).__name__ == "BatchEnded":
@@ -119,10 +121,6 @@ class TrainingBridge(QObject):
                 run.add(ev)
             else:
                 self._queue.append(ev)
-            if self._wake_pending:
-                return
-            self._wake_pending = True
-        self._wake.emit()
 
     # -- GUI thread ------------------------------------------------------------------------
     def attach(self, session: Any) -> None:
@@ -133,14 +131,13 @@ class TrainingBridge(QObject):
         self._watchdog.start()
 
     def reset(self) -> None:
-        """Forget the previous run (call before a new session starts posting)."""
+        """Forget the previous run and start collecting (call before a session posts)."""
         self.detach()
         with self._lock:
             self._queue = []
-            self._wake_pending = False
-        self._defer.stop()
         self._ended = False
         self._ended_seen_at = None
+        self._poll.start()
 
     def adopt(self, session: Any, unsubscribe: Callable[[], Any] | None) -> None:
         """Watch a session that was subscribed to ``post`` and started on another thread."""
@@ -151,6 +148,8 @@ class TrainingBridge(QObject):
             self._watchdog.start()
 
     def detach(self) -> None:
+        """Stop listening and collecting (the run is over, or the panel gives it up)."""
+        self._poll.stop()
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()
@@ -160,9 +159,14 @@ class TrainingBridge(QObject):
         self._session = None
         self._watchdog.stop()
 
+    @property
+    def collecting(self) -> bool:
+        return self._poll.isActive()
+
     def report_exception(self, exc: BaseException) -> None:
         """A failure outside the session's own events (e.g. it could not be created)."""
         self.post(_Failure(readable_error(exc), None, "".join(traceback.format_exception(exc))))
+        self._poll.start()
 
     def flush(self) -> None:
         """Deliver everything queued now, ignoring the batch rate limit."""
@@ -173,18 +177,11 @@ class TrainingBridge(QObject):
         with self._lock:
             items = self._queue
             if not items:
-                self._wake_pending = False
                 return
             only_batches = all(isinstance(i, _BatchRun) for i in items)
-            wait = self._last_batch_emit + self.batch_interval - now
-            if only_batches and wait > 0 and not force:
-                # keep _wake_pending set: the training thread stays silent until we drain
-                if not self._defer.isActive():
-                    self._defer.start(max(1, int(wait * 1000)))
-                return
+            if only_batches and not force and now < self._last_batch_emit + self.batch_interval:
+                return  # the next tick will take them, with whatever arrives meanwhile
             self._queue = []
-            self._wake_pending = False
-        self._defer.stop()
         for item in items:
             if isinstance(item, _BatchRun):
                 self._last_batch_emit = now
@@ -205,6 +202,10 @@ class TrainingBridge(QObject):
             elif name in ("Failed", "_Failure"):
                 self._ended = True
                 self.failed.emit(failure_text(item))
+        if self._ended:
+            with self._lock:
+                if not self._queue:
+                    self._poll.stop()  # the run is over; nothing more will come
 
     def _watch(self) -> None:
         """A session whose thread died without a Finished/Failed event still ends in the UI."""
@@ -241,19 +242,24 @@ class _Failure:
 class Task(QObject):
     """A function run on a worker thread; its result, error and progress arrive as signals.
 
-    The callbacks given to ``run_task`` are called from this object's own slots with a
-    queued connection, so they always run on the GUI thread. The GUI never waits for it.
+    Like the bridge, the worker touches no Qt: it leaves its progress, result or error in
+    fields, and a GUI-thread timer (every ``poll_ms``) emits them, so every callback runs
+    on the GUI thread and the GUI never waits for the worker.
     """
 
     done = Signal(object)
     error = Signal(str, str)  # readable message, traceback
     progress = Signal(str)
-    _result = Signal(object)
-    _error = Signal(str, str)
-    _progress = Signal(str)
     _running: ClassVar[set[Task]] = set()  # keeps tasks alive until they report
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kw: Any):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        with_progress: bool = False,
+        poll_ms: int = 20,
+        **kw: Any,
+    ):
         super().__init__()
         self._fn, self._args, self._kw = fn, args, kw
         self._with_progress = with_progress
@@ -261,42 +267,53 @@ class Task(QObject):
         self.message: str | None = None
         self.details = ""
         self.finished = False
-        queued = Qt.ConnectionType.QueuedConnection
-        self._result.connect(self._on_result, queued)
-        self._error.connect(self._on_error, queued)
-        self._progress.connect(self._on_progress, queued)
+        self._lock = threading.Lock()
+        self._progress_texts: list[str] = []
+        self._outcome: tuple[str, Any, Any] | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self._collect)
 
     def start(self) -> Task:
+        """Start the worker (call on the GUI thread)."""
         Task._running.add(self)
+        self._poll.start()
         threading.Thread(target=self._run, name="torchwire-task", daemon=True).start()
         return self
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            self._progress_texts.append(str(text))
 
     def _run(self) -> None:
         kw = dict(self._kw)
         if self._with_progress:
-            kw["progress"] = self._progress.emit
+            kw["progress"] = self._say
         try:
-            result = self._fn(*self._args, **kw)
+            outcome = ("done", self._fn(*self._args, **kw), None)
         except BaseException as e:
-            self._error.emit(readable_error(e), "".join(traceback.format_exception(e)))
+            outcome = ("error", readable_error(e), "".join(traceback.format_exception(e)))
+        with self._lock:
+            self._outcome = outcome
+
+    def _collect(self) -> None:
+        with self._lock:
+            texts, self._progress_texts = self._progress_texts, []
+            outcome = self._outcome
+        for t in texts:
+            self.progress.emit(t)
+        if outcome is None:
             return
-        self._result.emit(result)
-
-    def _on_result(self, result: Any) -> None:
-        self.result = result
+        self._poll.stop()
         self.finished = True
         Task._running.discard(self)
-        self.done.emit(result)
-
-    def _on_error(self, message: str, details: str) -> None:
-        self.message = message
-        self.details = details
-        self.finished = True
-        Task._running.discard(self)
-        self.error.emit(message, details)
-
-    def _on_progress(self, text: str) -> None:
-        self.progress.emit(text)
+        kind, value, details = outcome
+        if kind == "done":
+            self.result = value
+            self.done.emit(value)
+        else:
+            self.message, self.details = value, details
+            self.error.emit(value, details)
 
 
 def run_task(

@@ -903,6 +903,7 @@ class TrainingPanel(QWidget):
 
     def _fail(self, reason: str) -> None:
         self.session = None
+        self.bridge.detach()
         self._prefer_ui_thread(False)
         self.progress.setRange(0, 1000)
         self.progress.setFormat("Failed")

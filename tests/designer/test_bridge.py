@@ -7,9 +7,18 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QThread, QTimer
 
 from designer.bridge import TrainingBridge, readable_error, run_task
+
+
+@pytest.fixture(autouse=True)
+def _live_event_loops(qapp):
+    """A test that ran the app's own exec() and quit it can leave a quit pending, after
+    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
+    consumes it."""
+    QTimer.singleShot(0, qapp.quit)
+    qapp.exec()
 
 
 # Minimal stand-ins with the engine's event names and fields (engine.train.events).
@@ -90,6 +99,7 @@ def _emit_run(bridge: TrainingBridge, epochs: int, batches: int, delay: float = 
 
 def test_events_from_a_thread_arrive_on_the_gui_thread_in_order(qtbot, qapp):
     bridge = TrainingBridge(batch_hz=20)
+    bridge.reset()  # what attach() does before a session starts posting
     rec = Recorder(bridge)
     t = threading.Thread(target=_emit_run, args=(bridge, 3, 200))
     with qtbot.waitSignal(bridge.finished, timeout=5000):
@@ -112,10 +122,12 @@ def test_events_from_a_thread_arrive_on_the_gui_thread_in_order(qtbot, qapp):
     assert steps == list(range(1, 601))
     assert bridge.batch_events == 600
     assert bridge.batch_signals < 600
+    assert not bridge.collecting  # the run is over: no timer keeps waking the GUI
 
 
 def test_batch_signals_are_throttled_to_the_rate(qtbot):
     bridge = TrainingBridge(batch_hz=20)
+    bridge.reset()  # what attach() does before a session starts posting
     rec = Recorder(bridge)
     # ~1 s of batches at ~2 kHz, from a plain thread
     t = threading.Thread(target=_emit_run, args=(bridge, 1, 2000, 0.0005))
@@ -135,6 +147,7 @@ def test_batch_signals_are_throttled_to_the_rate(qtbot):
 def test_post_never_waits_for_a_busy_gui(qtbot):
     """While the GUI thread is blocked, the training thread keeps posting at full speed."""
     bridge = TrainingBridge(batch_hz=20)
+    bridge.reset()  # what attach() does before a session starts posting
     rec = Recorder(bridge)
     done = threading.Event()
     timing: list[float] = []
@@ -157,6 +170,7 @@ def test_post_never_waits_for_a_busy_gui(qtbot):
 
 def test_failed_event_becomes_a_readable_message(qtbot):
     bridge = TrainingBridge()
+    bridge.reset()
     rec = Recorder(bridge)
     t = threading.Thread(target=lambda: bridge.post(Failed("loss became NaN", 17)))
     with qtbot.waitSignal(bridge.failed, timeout=3000) as blocker:
