@@ -30,3 +30,14 @@ def window(qtbot) -> Iterator[object]:  # type: ignore[no-untyped-def]
     w.show()
     yield w
     w.close()
+
+
+@pytest.fixture(autouse=True)
+def _live_event_loops(qapp):  # type: ignore[no-untyped-def]
+    """A test that ran the app's own exec() and quit it can leave a quit pending, after
+    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
+    consumes it."""
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, qapp.quit)
+    qapp.exec()

@@ -7,18 +7,9 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QThread, QTimer
+from PySide6.QtCore import QThread
 
 from designer.bridge import TrainingBridge, readable_error, run_task
-
-
-@pytest.fixture(autouse=True)
-def _live_event_loops(qapp):
-    """A test that ran the app's own exec() and quit it can leave a quit pending, after
-    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
-    consumes it."""
-    QTimer.singleShot(0, qapp.quit)
-    qapp.exec()
 
 
 # Minimal stand-ins with the engine's event names and fields (engine.train.events).

@@ -21,15 +21,6 @@ from engine import Graph, load_project
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
-@pytest.fixture(autouse=True)
-def _live_event_loops(qapp):
-    """A test that ran the app's own exec() and quit it can leave a quit pending, after
-    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
-    consumes it."""
-    QTimer.singleShot(0, qapp.quit)
-    qapp.exec()
-
-
 @pytest.fixture(scope="module")
 def iris_checkpoint(tmp_path_factory) -> Path:
     from engine.train import train

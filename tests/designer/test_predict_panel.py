@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from designer.document import Document
 from designer.panels.predict import SOURCE_FILE, PredictPanel, parse_row
@@ -14,15 +14,6 @@ from designer.panels.training import TrainingPanel
 from engine import load_project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-
-
-@pytest.fixture(autouse=True)
-def _live_event_loops(qapp):
-    """A test that ran the app's own exec() and quit it can leave a quit pending, after
-    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
-    consumes it."""
-    QTimer.singleShot(0, qapp.quit)
-    qapp.exec()
 
 
 @pytest.fixture(scope="module")

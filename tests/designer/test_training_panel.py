@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from designer.document import Document
@@ -14,15 +14,6 @@ from designer.panels.training import TrainingPanel, default_runs_root
 from engine import load_project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-
-
-@pytest.fixture(autouse=True)
-def _live_event_loops(qapp):
-    """A test that ran the app's own exec() and quit it can leave a quit pending, after
-    which every nested event loop (qtbot.waitSignal) returns at once; one turn of exec()
-    consumes it."""
-    QTimer.singleShot(0, qapp.quit)
-    qapp.exec()
 
 
 def make_panel(qtbot, tmp_path: Path, example: str = "iris.json", epochs: int = 2):
