@@ -297,9 +297,15 @@ class Task(QObject):
             self._outcome = outcome
 
     def _collect(self) -> None:
-        with self._lock:
+        # Never block the GUI thread on the worker: if the worker holds the lock, the
+        # next tick collects.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             texts, self._progress_texts = self._progress_texts, []
             outcome = self._outcome
+        finally:
+            self._lock.release()
         for t in texts:
             self.progress.emit(t)
         if outcome is None:

@@ -42,7 +42,6 @@ class Document(QObject):
     pathChanged = Signal(object)
     refused = Signal(str)  # an edit the engine refused, with its reason (for the status bar)
     sourceReady = Signal(str)  # generated model source (or why there is none), when wanted
-    _checked = Signal(int, object, object)  # (revision, report, source) from the worker
 
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +65,11 @@ class Document(QObject):
         self._reported_rev = -2
         self.want_source = False  # the code view sets this while it is shown
         self.source: str | None = None
-        self._checked.connect(self._on_checked)
+        # The worker never touches Qt (a signal emitted from a Python worker thread was
+        # seen to deadlock PySide6 and to crash when the Document died first): it returns
+        # its result through the Future, and this GUI-thread timer collects it.
+        self._collect_timer = QTimer(self, interval=5)
+        self._collect_timer.timeout.connect(self._collect_check)
         self.check_seconds: float = 0.0  # duration of the last live check (bench reads it)
         self.schedule_check()
 
@@ -469,8 +472,21 @@ class Document(QObject):
         rev = self.graph.revision
         gid = id(self.graph)
         self._running = self._executor.submit(self._run_check, snapshot, rev, gid, self.want_source)
+        self._collect_timer.start()
 
-    def _run_check(self, snapshot: Graph, rev: int, gid: int, want_source: bool) -> None:
+    def _collect_check(self) -> None:
+        running = self._running
+        if running is None or not running.done():
+            return
+        self._collect_timer.stop()
+        if running.cancelled():
+            return
+        rev, gid, rep, source = running.result()
+        self._on_checked(rev if gid == id(self.graph) else -1, rep, source)
+
+    def _run_check(
+        self, snapshot: Graph, rev: int, gid: int, want_source: bool
+    ) -> tuple[int, int, Report, str | None]:
         t = time.perf_counter()
         try:
             rep = check(snapshot)
@@ -479,7 +495,7 @@ class Document(QObject):
             rep.error(None, f"the check failed: {type(e).__name__}: {e}")
         self.check_seconds = time.perf_counter() - t
         source = model_source(snapshot, rep) if want_source else None
-        self._checked.emit(rev if gid == id(self.graph) else -1, rep, source)
+        return rev, gid, rep, source
 
     def _on_checked(self, rev: int, rep: Report, source: str | None) -> None:
         if self._rerun or rev != self.graph.revision:
@@ -516,6 +532,7 @@ class Document(QObject):
                 self.report is not None
                 and not self._check_timer.isActive()
                 and (self._running is None or self._running.done())
+                and not self._collect_timer.isActive()
                 and self.graph.revision == target
                 and self._last_rev_ok(target)
             ):

@@ -307,6 +307,7 @@ class ExportDialog(QDialog):
         self.report_view.clear()
         self.status_label.setStyleSheet("")
         self.status_label.setText(f"Exporting to {path.name}…")
+        _preload_exporter()
         fn, args = self._job()
         run_task(
             fn,
@@ -435,6 +436,42 @@ class PythonExportDialog(ExportDialog):
             self.checkpoint(),
             self.training_check.isChecked(),
         )
+
+
+_EXPORTER_MODULES = (
+    "onnx",
+    "onnx.reference",
+    "onnxscript",
+    "onnxruntime",
+    "torch.onnx._internal.exporter._registration",
+    "engine.export",
+)
+
+
+def _preload_exporter() -> None:
+    """Import the exporter's packages on the GUI thread, once (about 1.5 s, with a busy cursor).
+
+    A first import of these large packages on a worker thread while Qt runs its event loop
+    was seen to deadlock (both threads parked, import lock against PySide's import hook),
+    so the worker only ever finds them already imported.
+    """
+    import importlib
+    import sys
+
+    missing = [m for m in _EXPORTER_MODULES if m not in sys.modules]
+    if not missing:
+        return
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass  # the export itself reports what is missing, in the dialog
+    finally:
+        QGuiApplication.restoreOverrideCursor()
 
 
 def export_onnx_dialog(
