@@ -9,8 +9,6 @@ keeps a live check after one edit of a large graph cheap.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +18,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from engine.catalog.base import NodeSpec, Shape
 from engine.graph import Edge, Graph, Node
+from engine.memo import Memo, freeze
 
 Severity = Literal["error", "warning"]
 CHECK_BATCH = 2  # BatchNorm refuses a batch of one, even on meta
@@ -408,18 +407,8 @@ class NodeFailure(Exception):
     """torch refused the node; the message is rewritten in the user's terms."""
 
 
-_cache: OrderedDict[Any, Any] = OrderedDict()
-_cache_lock = threading.Lock()
-_CACHE_SIZE = 8192
+_cache: Memo[tuple[Shape, torch.dtype, int, int]] = Memo(8192, remember=(NodeFailure,))
 _call_fns: dict[tuple[str, ...], Callable[..., Any]] = {}
-
-
-def _freeze(v: Any) -> Any:
-    if isinstance(v, dict):
-        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
-    if isinstance(v, (list, tuple)):
-        return tuple(_freeze(x) for x in v)
-    return v
 
 
 def call_function(spec: NodeSpec, params: dict[str, Any], n_inputs: int) -> Callable[..., Any]:
@@ -444,20 +433,8 @@ def evaluate(
     in_dtypes: Sequence[torch.dtype],
 ) -> tuple[Shape, torch.dtype, int, int]:
     """Output shape, dtype, parameter count and MACs of one node, run on meta."""
-    key = (spec.type, _freeze(params), tuple(map(tuple, in_shapes)), tuple(in_dtypes))
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-    if hit is None:
-        hit = _evaluate(spec, params, in_shapes, in_dtypes)
-        with _cache_lock:
-            _cache[key] = hit
-            if len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    if isinstance(hit, NodeFailure):
-        raise hit
-    return hit
+    key = (spec.type, freeze(params), tuple(map(tuple, in_shapes)), tuple(in_dtypes))
+    return _cache.get(key, lambda: _evaluate(spec, params, in_shapes, in_dtypes))
 
 
 def _evaluate(
@@ -465,7 +442,7 @@ def _evaluate(
     params: dict[str, Any],
     in_shapes: Sequence[Shape],
     in_dtypes: Sequence[torch.dtype],
-) -> tuple[Shape, torch.dtype, int, int] | NodeFailure:
+) -> tuple[Shape, torch.dtype, int, int]:
     try:
         with torch.device("meta"):
             module = spec.build(params, in_shapes)
@@ -482,11 +459,11 @@ def _evaluate(
         with torch.no_grad(), counter:
             y = fn(module, *xs)
     except Exception as e:  # torch's own refusal, rewritten for the user
-        return NodeFailure(_explain(e, in_shapes))
+        raise NodeFailure(_explain(e, in_shapes)) from None
     if not isinstance(y, torch.Tensor):
-        return NodeFailure(f"produces {type(y).__name__}, not a tensor")
+        raise NodeFailure(f"produces {type(y).__name__}, not a tensor")
     if y.dim() == 0 or y.shape[0] != CHECK_BATCH:
-        return NodeFailure("changes the batch dimension; keep dimension 0 as the batch")
+        raise NodeFailure("changes the batch dimension; keep dimension 0 as the batch")
     nparams = sum(p.numel() for p in module.parameters()) if module is not None else 0
     return tuple(y.shape[1:]), y.dtype, int(nparams), int(counter.flops // 2 // CHECK_BATCH)
 

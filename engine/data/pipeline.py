@@ -12,8 +12,6 @@ GUI repeats nothing while the data is unchanged.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +21,7 @@ import torch
 
 from engine.data import sources, transforms
 from engine.data.errors import DataError
+from engine.memo import Memo, freeze
 
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT = {"val": 0.15, "test": 0.15, "stratify": True, "seed": 0}
@@ -65,10 +64,6 @@ class Step:
         return _thaw(self.params)
 
 
-def _freeze(v: Any) -> Any:
-    return sources._freeze(v)
-
-
 def _thaw(v: Any) -> Any:
     if isinstance(v, tuple) and all(isinstance(i, tuple) and len(i) == 2 for i in v):
         return {k: _thaw_value(x) for k, x in v}
@@ -98,7 +93,7 @@ def chain_of(graph: Any, node_id: str) -> list[Step]:
         path = None
         if "path" in node.params:
             path = sources.resolve_path(node.params["path"], base)
-        steps.append(Step(nid, node.type, _freeze(node.params), path))
+        steps.append(Step(nid, node.type, freeze(node.params), path))
         ins = [e for e in graph.edges if e.dst == nid and e.dst_port == "data"]
         if node.spec.extra.get("role") == "dataset":
             nid = None
@@ -128,8 +123,7 @@ class Prepared:
     indices: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-_cache: OrderedDict[Any, Prepared | DataError] = OrderedDict()
-_lock = threading.Lock()
+_cache: Memo[Prepared] = Memo(32, remember=(DataError,))
 
 
 def prepare(
@@ -147,22 +141,7 @@ def prepare(
         fit_streaming,
         json.dumps(fitted, sort_keys=True) if fitted is not None else None,
     )
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-    if hit is None:
-        try:
-            hit = _prepare(steps, fit_streaming, fitted)
-        except DataError as e:
-            hit = e
-        with _lock:
-            _cache[key] = hit
-            while len(_cache) > 32:
-                _cache.popitem(last=False)
-    if isinstance(hit, DataError):
-        raise DataError(str(hit), hit.node)
-    return hit
+    return _cache.get(key, lambda: _prepare(steps, fit_streaming, fitted))
 
 
 def _subset(x: Any, idx: np.ndarray) -> Any:

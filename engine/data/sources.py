@@ -7,8 +7,6 @@ text) until the end of the pipeline, so cleaning and one-hot encoding see column
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.errors import DataError
+from engine.memo import Memo, freeze
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MAX_AUTO_CLASSES = 20
@@ -388,8 +387,7 @@ def load_image_folder(p: dict[str, Any], path: str) -> Raw:
 
 
 # -- entry point, cached -----------------------------------------------------------------------
-_cache: OrderedDict[Any, Raw | DataError] = OrderedDict()
-_lock = threading.Lock()
+_cache: Memo[Raw] = Memo(16, remember=(DataError,))
 
 
 def file_stamp(path: str) -> Any:
@@ -416,23 +414,8 @@ def resolve_path(value: str, base_dir: str | None) -> str:
 
 def load(type_: str, params: dict[str, Any], path: str | None = None) -> Raw:
     """The raw dataset of a dataset node, cached by its parameters and the file's stamp."""
-    key = (type_, _freeze(params), path, file_stamp(path) if path else None)
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-    if hit is None:
-        try:
-            hit = _load(type_, params, path)
-        except DataError as e:
-            hit = e
-        with _lock:
-            _cache[key] = hit
-            while len(_cache) > 16:
-                _cache.popitem(last=False)
-    if isinstance(hit, DataError):
-        raise DataError(str(hit))
-    return hit
+    key = (type_, freeze(params), path, file_stamp(path) if path else None)
+    return _cache.get(key, lambda: _load(type_, params, path))
 
 
 def _load(type_: str, p: dict[str, Any], path: str | None) -> Raw:
@@ -449,11 +432,3 @@ def _load(type_: str, p: dict[str, Any], path: str | None) -> Raw:
     if type_ == "ImageFolder":
         return load_image_folder(p, path)
     raise DataError(f"unknown dataset type {type_!r}")
-
-
-def _freeze(v: Any) -> Any:
-    if isinstance(v, dict):
-        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
-    if isinstance(v, (list, tuple)):
-        return tuple(_freeze(x) for x in v)
-    return v

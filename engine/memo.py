@@ -1,0 +1,69 @@
+"""One small cache for the engine's repeated work (node shapes, dataset loads, prepared data)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def freeze(v: Any) -> Any:
+    """A hashable form of plain parameter values (dicts and lists become tuples)."""
+    if isinstance(v, dict):
+        return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(freeze(x) for x in v)
+    return v
+
+
+class Memo(Generic[T]):
+    """A thread-safe LRU map that also remembers the listed failures.
+
+    A bad input is then reported again at once instead of being recomputed on every live
+    check; each caller gets its own copy of the remembered exception.
+    """
+
+    def __init__(self, size: int, remember: tuple[type[BaseException], ...] = ()) -> None:
+        self._size = size
+        self._remember = remember
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._items.get(key, _MISSING)
+            if hit is not _MISSING:
+                self._items.move_to_end(key)
+        if hit is _MISSING:
+            try:
+                hit = compute()
+            except self._remember as e:
+                hit = _Failure(e)
+            with self._lock:
+                self._items[key] = hit
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        if isinstance(hit, _Failure):
+            raise copy.copy(hit.error)
+        return hit
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_MISSING = object()
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
