@@ -14,9 +14,10 @@ from typing import Any
 
 from engine import catalog
 from engine.catalog.base import NodeSpec, ParamError, Port
+from engine.errors import TorchwireError
 
 
-class GraphError(ValueError):
+class GraphError(TorchwireError, ValueError):
     """A graph that cannot be edited, checked or compiled as asked; ``problems`` lists why."""
 
     def __init__(self, message: str, problems: list[Any] | None = None) -> None:

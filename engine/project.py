@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from engine import catalog
+from engine.errors import TorchwireError
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
 SCHEMA_VERSION = 1
 
 
-class ProjectError(Exception):
+class ProjectError(TorchwireError):
     """A project file that cannot be read; the message names the file and the problem."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+        super().__init__(f"{path}: {problem}", file=path)
         self.path = str(path)
         self.problem = problem
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.errors import TorchwireError
+
 Shape = tuple[int, ...]
 ParamType = Literal[
     "int", "float", "bool", "str", "choice", "ints", "shape", "floats", "strs", "path"
@@ -19,7 +21,7 @@ ParamType = Literal[
 Kind = Literal["io", "model", "data", "loss", "optimizer"]
 
 
-class ParamError(ValueError):
+class ParamError(TorchwireError, ValueError):
     """A parameter value that its declaration refuses; the message is for the user."""
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from engine.errors import TorchwireError
 
-class DataError(ValueError):
+
+class DataError(TorchwireError, ValueError):
     """Data that cannot be loaded or prepared; the message is for the user."""
 
     def __init__(self, message: str, node: str | None = None) -> None:
-        super().__init__(message)
-        self.node = node
+        super().__init__(message, node=node)

@@ -7,8 +7,10 @@ from typing import Any
 
 from torch import nn
 
+from engine.errors import TorchwireError
 
-class ExportError(Exception):
+
+class ExportError(TorchwireError):
     """An export that did not produce a file; the message is for the user and names the node.
 
     ``node`` is the node id where the failure could be placed, ``report`` the parity report
@@ -23,8 +25,7 @@ class ExportError(Exception):
         report: Any = None,
         nodes: list[str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.node = node
+        super().__init__(message, node=node)
         self.nodes = nodes if nodes is not None else ([node] if node else [])
         self.report = report
 

@@ -14,11 +14,13 @@ from typing import Any
 
 import torch
 
+from engine.errors import TorchwireError
+
 FORMAT = "torchwire-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TorchwireError, ValueError):
     """A checkpoint that cannot be read; the message names the file."""
 
 

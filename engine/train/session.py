@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.errors import TorchwireError
 from engine.train import events
 from engine.train.settings import lower_is_better, resolve_settings
 
@@ -38,7 +39,7 @@ State = str  # "idle"|"running"|"paused"|"stopping"|"finished"|"stopped"|"failed
 SAVE_INTERVAL_S = 10.0
 
 
-class TrainError(RuntimeError):
+class TrainError(TorchwireError, RuntimeError):
     """Training could not run or failed; the message is the readable reason."""
 
     def __init__(self, reason: str, step: int | None = None, kind: str = "project") -> None:
