@@ -1,12 +1,11 @@
-"""The one exception of the data runtime: a readable sentence naming the file, column and row."""
+"""The one exception of the data runtime: a readable sentence naming the file, column and row.
+
+Defined in ``engine.runtime.errors`` (data preparation is part of the runtime that exported
+scripts ship); this module keeps the engine's import path.
+"""
 
 from __future__ import annotations
 
-from engine.errors import TorchwireError
+from engine.runtime.errors import DataError
 
-
-class DataError(TorchwireError, ValueError):
-    """Data that cannot be loaded or prepared; the message is for the user."""
-
-    def __init__(self, message: str, node: str | None = None) -> None:
-        super().__init__(message, node=node)
+__all__ = ["DataError"]

@@ -1,0 +1,32 @@
+"""Which device a run uses: ``auto`` takes CUDA, else Apple MPS, else the CPU."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import TorchwireError
+
+
+def pick_device(name: str, local_rank: int | None = None) -> torch.device:
+    """The device for ``name``; an unavailable choice raises with the reason.
+
+    Under ``torchrun`` each process takes the GPU of its local rank, so N processes on one
+    machine use N GPUs.
+    """
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    if name == "cuda":
+        if not cuda:
+            raise TorchwireError(
+                "device cuda was chosen, but CUDA is not available on this machine", param="device"
+            )
+        if local_rank is not None:
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device("cuda")
+    if name == "mps" and not mps:
+        raise TorchwireError(
+            "device mps was chosen, but Apple MPS is not available here", param="device"
+        )
+    return torch.device(name)
