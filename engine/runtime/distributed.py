@@ -11,6 +11,7 @@ batch does not split evenly: a 2-process run follows the 1-process run's weights
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,29 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+
+def _gloo_loopback() -> None:
+    """On one machine, let gloo talk over the loopback interface.
+
+    gloo binds to the interface of the host name, which on containers and laptops without
+    a resolvable name fails ("terminate called without an active exception"). A job whose
+    ranks all run here (``LOCAL_WORLD_SIZE == WORLD_SIZE``, or a loopback master address)
+    needs nothing else; a user's own ``GLOO_SOCKET_IFNAME`` always wins.
+    """
+    if os.environ.get("GLOO_SOCKET_IFNAME"):
+        return
+    addr = os.environ.get("MASTER_ADDR", "127.0.0.1")
+    local = os.environ.get("LOCAL_WORLD_SIZE")
+    single = local is not None and local == os.environ.get("WORLD_SIZE")
+    if not (single or addr in ("127.0.0.1", "localhost", "::1")):
+        return
+    try:
+        names = [name for _i, name in socket.if_nameindex() if name.startswith("lo")]
+    except OSError:
+        return
+    if names:
+        os.environ["GLOO_SOCKET_IFNAME"] = names[0]
 
 
 def from_env(env: dict[str, str] | None = None) -> DistInfo:
@@ -70,11 +94,11 @@ class Distributed:
         if not self.enabled or dist.is_initialized():
             return
         backend = "nccl" if device.type == "cuda" else "gloo"
+        if backend == "gloo":
+            _gloo_loopback()
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group(
-            backend, rank=self.info.rank, world_size=self.info.world_size
-        )
+        dist.init_process_group(backend, rank=self.info.rank, world_size=self.info.world_size)
         self._own_group = True
 
     def close(self) -> None:

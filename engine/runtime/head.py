@@ -35,7 +35,9 @@ class LossSpec:
 
     def build(self, device: torch.device) -> nn.Module:
         cls = getattr(nn, self.type, None)
-        if not (isinstance(cls, type) and issubclass(cls, nn.Module) and self.type.endswith("Loss")):
+        if not (
+            isinstance(cls, type) and issubclass(cls, nn.Module) and self.type.endswith("Loss")
+        ):
             raise TorchwireError(f"{self.type!r} is not a loss of torch.nn")
         kw = dict(self.kwargs)
         for k in TENSOR_KWARGS:

@@ -179,7 +179,9 @@ class Trainer:
                 "the training split is empty (or smaller than one batch with drop_last)",
                 kind="project",
             )
-        self.schedule = LRSchedule(optimizer.schedule, optimizer.lr, settings.epochs, self.n_batches)
+        self.schedule = LRSchedule(
+            optimizer.schedule, optimizer.lr, settings.epochs, self.n_batches
+        )
         self.monitor = settings.monitor
         if self.monitor.startswith("val_") and val is None:
             self.monitor = "train_" + self.monitor[4:]
@@ -382,7 +384,9 @@ class Trainer:
         if improved:
             s.best_value, s.best_epoch, s.bad_epochs = float(value), epoch, 0  # type: ignore[arg-type]
             if cfg.keep_best:
-                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.best_state = {
+                    k: v.detach().clone() for k, v in self.model.state_dict().items()
+                }
         else:
             s.bad_epochs += 1
         s.epoch, s.resume_epoch, s.resume_batch, s.perm = epoch, epoch + 1, 0, None

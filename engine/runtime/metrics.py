@@ -116,7 +116,9 @@ class Accumulator:
             return out
         se, ae, st, st2 = body.reshape(4, -1)
         var = st2 - st * st / n  # Σ(t - mean)², from the moments every rank can add
-        r2 = np.where(var > 1e-12 * np.maximum(st2, 1.0), 1.0 - se / np.where(var > 0, var, 1.0), 0.0)
+        r2 = np.where(
+            var > 1e-12 * np.maximum(st2, 1.0), 1.0 - se / np.where(var > 0, var, 1.0), 0.0
+        )
         out["mse"] = float(se.mean() / n)
         out["mae"] = float(ae.mean() / n)
         out["rmse"] = float(np.sqrt(se.mean() / n))
