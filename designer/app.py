@@ -564,19 +564,29 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str | Path, ask: bool = False) -> bool:
-        """Open a project; a problem is shown in a message box, never raised."""
+        """Open a project; a problem is shown in a message box, never raised.
+
+        A file that cannot be opened leaves the current document exactly as it was (its
+        graph, path and unsaved edits): nothing is replaced by an empty document.
+        """
         from designer.files import add_recent
-        from engine.project import ProjectError
+        from engine.errors import TorchwireError
 
         if ask and not self.maybe_save():
             return False
         t = time.perf_counter()
         try:
             self.document.open(path)
-        except ProjectError as e:
-            self.show_error("Cannot open project", str(e))
+        except TorchwireError as e:
+            self.show_error("Cannot open project", _naming(e, path))
             return False
-        add_recent(Path(path))
+        except Exception as e:  # an engine bug: still one message, the document kept
+            self.show_error("Cannot open project", f"{path}: {type(e).__name__}: {e}")
+            return False
+        try:
+            add_recent(Path(path))
+        except OSError:
+            pass
         self.statusBar().showMessage(
             f"Opened {Path(path).name} ({len(self.document.graph)} nodes, "
             f"{(time.perf_counter() - t) * 1000:.0f} ms)",
@@ -606,14 +616,26 @@ class MainWindow(QMainWindow):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        """Save; on failure a message names the file and why, and the document stays as it
+        was (modified, with every edit), so nothing is lost."""
         from designer.files import add_recent
+        from engine.errors import TorchwireError
 
         try:
             saved = self.document.save(path)
+        except TorchwireError as e:
+            self.show_error("Cannot save project", _naming(e, path))
+            return False
         except OSError as e:
             self.show_error("Cannot save project", f"{path}: {e.strerror or e}")
             return False
-        add_recent(saved)
+        except Exception as e:  # an engine bug must not lose the user's edits silently
+            self.show_error("Cannot save project", f"{path}: {type(e).__name__}: {e}")
+            return False
+        try:
+            add_recent(saved)
+        except OSError:
+            pass
         self.statusBar().showMessage(f"Saved {saved}", 4000)
         return True
 
@@ -635,7 +657,13 @@ class MainWindow(QMainWindow):
         rec = self.ask_recover(recs)
         if rec is None:
             return False
-        recover(self.document, rec)
+        from engine.errors import TorchwireError
+
+        try:
+            recover(self.document, rec)
+        except (TorchwireError, OSError) as e:  # changed since it was offered: say so
+            self.show_error("Cannot recover unsaved work", _naming(e, rec.side_file))
+            return False
         self.statusBar().showMessage(f"Recovered {rec.label}", 6000)
         return True
 
@@ -736,6 +764,12 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1500, 920)
+
+
+def _naming(e: BaseException, path: str | Path) -> str:
+    """The error's message, starting with the file it is about when it does not already."""
+    text = str(e) or type(e).__name__
+    return text if str(path) in text else f"{path}: {text}"
 
 
 def ready_to_train(rep: Any) -> tuple[bool, str]:

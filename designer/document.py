@@ -121,14 +121,28 @@ class Document(QObject):
         self.replace_graph(graph, Path(path).resolve())
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Save (atomically) to ``path`` or the current file; the undo stack becomes clean."""
+        """Save (atomically) to ``path`` or the current file; the undo stack becomes clean.
+
+        A failure raises the engine's error naming the file (ProjectError when the graph
+        cannot be written as a project, WriteError when the disk refuses) and changes
+        nothing: the document keeps its path, its edits and its modified state.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file name yet; use Save As")
         old = getattr(self.graph, "path", None)
+        rebase: dict[str, dict[str, str]] = {}
         if old and Path(old).resolve().parent != target.resolve().parent:
-            self._rebase_paths(Path(old).resolve().parent, target.resolve().parent)
-        save_project(self.graph, target)
+            rebase = self._rebased_paths(Path(old).resolve().parent, target.resolve().parent)
+        if rebase:  # write the rebased copy; the document changes only once it is on disk
+            to_save = self.graph.copy()
+            for nid, values in rebase.items():
+                to_save.set(nid, **values)
+        else:
+            to_save = self.graph
+        save_project(to_save, target)
+        if rebase:
+            self._apply_rebase(rebase)
         self.path = target.resolve()
         self.graph.path = str(self.path)  # type: ignore[attr-defined]  # as load_project sets it
         self.undo_stack.setClean()
@@ -137,29 +151,38 @@ class Document(QObject):
         self._modified_maybe_changed()
         return self.path
 
-    def _rebase_paths(self, old_dir: Path, new_dir: Path) -> None:
-        """Save As into another folder: relative data paths keep pointing at the same files."""
-        changed = False
+    def _rebased_paths(self, old_dir: Path, new_dir: Path) -> dict[str, dict[str, str]]:
+        """Save As into another folder: the new values of relative data paths (per node),
+        so they keep pointing at the same files."""
+        out: dict[str, dict[str, str]] = {}
         for node in self.graph:
             for p in node.spec.params:
                 v = node.params.get(p.name)
-                if p.type != "path" or not v or Path(v).expanduser().is_absolute():
+                if p.type != "path" or not v:
                     continue
-                src = (old_dir / v).resolve()
-                if not src.exists():
+                try:
+                    if Path(v).expanduser().is_absolute():
+                        continue
+                    src = (old_dir / v).resolve()
+                    if not src.exists():
+                        continue
+                except (OSError, ValueError, RuntimeError):  # a name no file system takes
                     continue
                 try:
                     new = os.path.relpath(src, new_dir)
                 except ValueError:  # another drive (Windows)
                     new = str(src)
                 if new != v:
-                    self.graph.set(node.id, **{p.name: new})
-                    changed = True
-        if changed:
-            self._pending_change = False  # part of saving, not an unsaved edit
-            self._change_timer.stop()
-            self.graphChanged.emit()
-            self.schedule_check()
+                    out.setdefault(node.id, {})[p.name] = new
+        return out
+
+    def _apply_rebase(self, rebase: dict[str, dict[str, str]]) -> None:
+        for nid, values in rebase.items():
+            self.graph.set(nid, **values)
+        self._pending_change = False  # part of saving, not an unsaved edit
+        self._change_timer.stop()
+        self.graphChanged.emit()
+        self.schedule_check()
 
     def to_json(self) -> str:
         return to_json(self.graph)

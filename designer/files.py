@@ -17,6 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer
 
 from designer.document import Document
+from engine.errors import TorchwireError
+from engine.fileio import atomic_write, clean_stale
 from engine.project import loads_project, to_json
 
 AUTOSAVE_S = 30
@@ -111,6 +113,8 @@ class Autosaver(QObject):
         self._timer = QTimer(self, interval=int(interval_s * 1000))
         self._timer.timeout.connect(self.save_now)
         self._timer.start()
+        self.last_error: str = ""  # why the last autosave failed ("" when it worked)
+        clean_stale(self.dir)  # temporaries of a writer killed mid-write
         document.modifiedChanged.connect(self._modified_changed)
 
     def _modified_changed(self, modified: bool) -> None:
@@ -118,19 +122,25 @@ class Autosaver(QObject):
             self.discard()
 
     def save_now(self) -> Path | None:
-        """Write the side file if there are unsaved changes; returns its path."""
+        """Write the side file if there are unsaved changes; returns its path.
+
+        Runs from a timer, so it never raises: a failure (disk full, a graph no file can
+        hold) keeps the previous side file, is remembered in ``last_error`` and returns None.
+        """
         if not self.document.modified:
             return None
-        self.dir.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "pid": os.getpid(),
-            "original": str(self.document.path) if self.document.path else None,
-            "saved_at": time.time(),
-            "project": to_json(self.document.graph),
-        }
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            doc = {
+                "pid": os.getpid(),
+                "original": str(self.document.path) if self.document.path else None,
+                "saved_at": time.time(),
+                "project": to_json(self.document.graph, self.path),
+            }
+            atomic_write(self.path, json.dumps(doc))  # ASCII: the project text is escaped
+        except (TorchwireError, OSError) as e:
+            self.last_error = str(e)
+            return None
+        self.last_error = ""
         return self.path
 
     def discard(self) -> None:

@@ -1,7 +1,8 @@
 """``torchwire`` command line, Qt-free: check, compile, nodes (+ commands other packages add).
 
 Exit codes: 0 success, 1 the project has problems, 2 the input cannot be read or used.
-No command ever ends in a traceback; unexpected failures are reported in one line.
+No command ever ends in a traceback: every ``TorchwireError`` (whichever command raised it)
+is reported in one line that names its file; unexpected failures in one line too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
@@ -29,12 +29,49 @@ class CliError(Exception):
 
 
 def load(path: str) -> Any:
+    """The project at ``path``; an unreadable one is a CliError (exit 2) naming the file."""
     from engine.project import ProjectError, load_project
 
     try:
         return load_project(path)
     except ProjectError as e:
         raise CliError(str(e), EXIT_UNREADABLE) from None
+
+
+def one_line(text: str) -> str:
+    """A (possibly multi-line) message as one line: "problems:\n  - a\n  - b" → "problems: a; b"."""
+    lines = [ln.strip().removeprefix("- ").strip() for ln in str(text).splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return ""
+    head, rest = lines[0], lines[1:]
+    return f"{head} {'; '.join(rest)}" if rest else head
+
+
+def describe(e: BaseException, file: str | None = None) -> str:
+    """One line for an error, naming its file (the error's own, else ``file``) first."""
+    from engine.errors import TorchwireError
+
+    text = one_line(str(e)) or type(e).__name__
+    where = (e.file if isinstance(e, TorchwireError) else None) or file
+    if where and where not in text:
+        text = f"{where}: {text}"
+    return text
+
+
+def exit_code_for(e: BaseException) -> int:
+    """2 when the input (a project, checkpoint, or a file to write) cannot be used, else 1."""
+    from engine.fileio import WriteError
+    from engine.project import ProjectError
+
+    unreadable: tuple[type[BaseException], ...] = (ProjectError, WriteError)
+    try:
+        from engine.train.checkpoint import CheckpointError
+
+        unreadable += (CheckpointError,)
+    except ImportError:
+        pass
+    return EXIT_UNREADABLE if isinstance(e, unreadable) else EXIT_PROBLEMS
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -101,12 +138,14 @@ def _compile(args: argparse.Namespace) -> int:
     try:
         source, _ = generate_source(g, rep, args.class_name)
     except GraphError as e:
-        print(f"{args.file}: {e}", file=sys.stderr)
+        print(describe(e, args.file), file=sys.stderr)
         return EXIT_PROBLEMS
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
-        Path(args.output).write_text(source, encoding="utf-8")
+        from engine.fileio import atomic_write
+
+        atomic_write(args.output, source)  # WriteError (exit 2) names the file
         print(f"wrote {args.output} ({rep.total_params:,} parameters)")
     return EXIT_OK
 
@@ -172,20 +211,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """Names from a project may hold text the terminal cannot encode (a lone surrogate):
+    print it escaped rather than fail half-way through a report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError, TypeError):
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (see the module docstring), never raises."""
+    from engine.errors import TorchwireError
+
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    file = getattr(args, "file", None)
     try:
         return func(args)
     except CliError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return e.code
+    except TorchwireError as e:  # any command's error for the user's file, graph or data
+        print(f"error: {describe(e, file)}", file=sys.stderr)
+        return exit_code_for(e)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # last resort: one clear line, never a traceback
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"error: {describe(e, file)} ({type(e).__name__})", file=sys.stderr)
         return EXIT_UNREADABLE
 
 

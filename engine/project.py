@@ -1,37 +1,273 @@
-"""Project files: versioned JSON, migrated on load, saved atomically.
+"""Project files: versioned JSON, validated and migrated on load, saved atomically.
 
-Nothing in a project file is executed or unpickled: it is parsed as JSON and every
-value is checked against the catalog's declarations.
+Nothing in a project file is executed or unpickled: it is parsed as strict JSON (no NaN or
+Infinity, numbers that fit in 64 bits, bounded nesting, no duplicate keys), the type of every
+section is checked, and then every value is checked against the catalog's declarations.
+
+The loader has one boundary: whatever goes wrong while reading a project leaves it as one
+``ProjectError`` naming the file, so the CLI and the designer catch nothing else. A failure
+that the checks here did not foresee is still converted, but marked ``internal`` so tests
+(the fuzz test) can tell a validation gap from a refused file.
+
+Saving writes only what loading accepts: the same checks run on the document before it is
+written (atomically, by ``engine.fileio.atomic_write``), so a saved file always loads back.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import re
+import reprlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine import catalog
 from engine.errors import TorchwireError
+from engine.fileio import WriteError, atomic_write
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
 SCHEMA_VERSION = 1
 
+MAX_DEPTH = 32  # a project needs about 6 levels; deeper is a broken or hostile file
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what torch and every consumer can hold
+MAX_COORD = 1e9  # canvas positions beyond this are nonsense (and overflow later maths)
+
+# Keyword arguments of Graph.add: a parameter of that name could not be passed through it.
+_RESERVED_PARAMS = ("type_name", "id", "name", "pos")
+
 
 class ProjectError(TorchwireError):
-    """A project file that cannot be read; the message names the file and the problem."""
+    """A project file that cannot be read or written; the message names the file and why.
 
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+    ``internal`` is True when the problem was not caught by the loader's own checks but by
+    its last-resort boundary: the file is still refused cleanly, but it means a check is
+    missing somewhere (the fuzz test fails on it).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], problem: str, *, internal: bool = False
+    ) -> None:
         super().__init__(f"{path}: {problem}", file=path)
         self.path = str(path)
         self.problem = problem
+        self.internal = internal
+
+
+class _Bad(Exception):
+    """A problem found by the checks below; becomes ProjectError once the file is known."""
 
 
 # MIGRATIONS[n] turns a schema-n document into a schema-(n+1) one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+# -- strict JSON ------------------------------------------------------------------------------
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlong = 40
+_REPR.maxlist = _REPR.maxdict = 6
+_REPR.maxlevel = 3
+
+
+class _BadNumber:
+    """A number the JSON parser met that no project may hold; reported with its place."""
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text, self.why = text, why
+
+
+class _DuplicateKeys(dict):  # type: ignore[type-arg]
+    """An object with a key given twice (JSON keeps the last; a project must be unambiguous)."""
+
+    duplicate: str = ""
+
+
+def _parse_int(text: str) -> Any:
+    # int() refuses over 4300 digits with ValueError; far earlier it is out of range anyway.
+    if len(text.lstrip("-")) > 20:
+        return _BadNumber(text, "is out of range")
+    return int(text)
+
+
+def _parse_float(text: str) -> Any:
+    v = float(text)
+    return v if math.isfinite(v) else _BadNumber(text, "is out of range")
+
+
+def _parse_constant(text: str) -> Any:
+    return _BadNumber(text, "is not allowed (JSON has no NaN or Infinity)")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    out = _DuplicateKeys(d)
+    seen: set[str] = set()
+    for k, _ in pairs:
+        if k in seen:
+            out.duplicate = k
+            break
+        seen.add(k)
+    return out
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value from a file, cut short (a file may hold megabytes in one value)."""
+    return _REPR.repr(value)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in the words of a message: 'a list', 'text', 'a number'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {_short(value)}"
+    if isinstance(value, str):
+        return f"the text {_short(value)}"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _where(at: tuple[Any, ...] | None) -> str:
+    parts: list[str] = []
+    while at is not None:
+        at, key = at
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(parts)).lstrip(".") or "the top level"
+
+
+def _clean(value: Any, at: tuple[Any, ...] | None = None, depth: int = 0) -> Any:
+    """A fresh plain copy of ``value`` (dicts, lists, text, numbers, bools, null) or _Bad.
+
+    Numbers must be finite and fit in 64 bits, keys must be text, nesting is bounded: after
+    this, nothing downstream meets a value that overflows, recurses away or is not JSON.
+    """
+    if depth > MAX_DEPTH:
+        raise _Bad(f"at {_where(at)}: nested too deeply (more than {MAX_DEPTH} levels)")
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise _Bad(f"at {_where(at)}: the whole number {_short(value)} is out of range")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad(f"at {_where(at)}: {value} is not a finite number")
+        return float(value)
+    if isinstance(value, _BadNumber):
+        text = (
+            value.text
+            if len(value.text) <= 40
+            else f"{value.text[:20]}...({len(value.text)} characters)"
+        )
+        raise _Bad(f"at {_where(at)}: the number {text} {value.why}")
+    if isinstance(value, dict):
+        if isinstance(value, _DuplicateKeys):
+            raise _Bad(f"at {_where(at)}: the key {value.duplicate!r} is given twice")
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _Bad(f"at {_where(at)}: keys must be text, got {_short(k)}")
+            out[k] = _clean(v, (at, k), depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_clean(v, (at, i), depth + 1) for i, v in enumerate(value)]
+    raise _Bad(f"at {_where(at)}: {type(value).__name__} is not a JSON value")
+
+
+# -- the structure of a project -----------------------------------------------------------------
+def _section(doc: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = doc.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        want = {dict: "an object", list: "a list", str: "text"}[kind]
+        raise _Bad(f"{key!r} must be {want}, got {_kind(value)}")
+    return value
+
+
+def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
+    """Check the type of every section, node and edge; return the document, normalized.
+
+    Missing optional parts get their defaults (so Graph.from_dict sees one shape); a part of
+    the wrong type is refused rather than reset, so no data is silently dropped.
+    """
+    out = dict(doc)
+    out["name"] = _section(doc, "name", str, "model")
+    settings = out["settings"] = _section(doc, "settings", dict, {})
+    training = settings.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise _Bad(f"'settings.training' must be an object, got {_kind(training)}")
+    out["ui"] = _section(doc, "ui", dict, {})
+    nodes = out["nodes"] = _section(doc, "nodes", list, [])
+    ids: dict[str, int] = {}
+    for i, nd in enumerate(nodes, 1):
+        _check_node(nd, i, ids)
+    edges = out["edges"] = _section(doc, "edges", list, [])
+    for i, ed in enumerate(edges, 1):
+        if not isinstance(ed, dict):
+            raise _Bad(f"edge #{i} must be an object, got {_kind(ed)}")
+        keys = ("from", "from_port", "to", "to_port")
+        if any(k not in ed for k in keys):
+            raise _Bad(f"edge #{i} needs 'from', 'from_port', 'to' and 'to_port'")
+        for k in keys:
+            if not isinstance(ed[k], str):
+                raise _Bad(f"edge #{i}: {k!r} must be text, got {_kind(ed[k])}")
+    return out
+
+
+def _check_node(nd: Any, i: int, ids: dict[str, int]) -> None:
+    if not isinstance(nd, dict):
+        raise _Bad(f"node #{i} must be an object, got {_kind(nd)}")
+    if "type" not in nd or "id" not in nd:
+        raise _Bad(f"node #{i} needs an 'id' and a 'type'")
+    nid = nd["id"]
+    if not isinstance(nid, str) or not nid:
+        raise _Bad(f"node #{i}: 'id' must be non-empty text, got {_kind(nid)}")
+    label = f"node {nid!r}"
+    if nid in ids:
+        raise _Bad(f"{label}: node #{ids[nid]} has the same id")
+    ids[nid] = i
+    if not isinstance(nd["type"], str):
+        raise _Bad(f"{label}: 'type' must be text, got {_kind(nd['type'])}")
+    name = nd.get("name")
+    if name is not None and not isinstance(name, str):
+        raise _Bad(f"{label}: 'name' must be text, got {_kind(name)}")
+    pos = nd.get("pos")
+    if pos is not None:
+        if (
+            not isinstance(pos, list)
+            or len(pos) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)
+        ):
+            raise _Bad(f"{label}: 'pos' must be a list of two numbers, got {_short(pos)}")
+        if not all(abs(v) <= MAX_COORD for v in pos):
+            raise _Bad(f"{label}: 'pos' {_short(pos)} is out of range (±{MAX_COORD:g})")
+    params = nd.get("params")
+    if params is not None:
+        if not isinstance(params, dict):
+            raise _Bad(f"{label}: 'params' must be an object, got {_kind(params)}")
+        declared = (
+            {p.name for p in catalog.get(nd["type"]).params} if catalog.has(nd["type"]) else set()
+        )
+        for k in params:
+            if k in _RESERVED_PARAMS and k not in declared:
+                raise _Bad(f"{label}: {nd['type']} has no parameter {k!r}")
+    version = nd.get("version")
+    if version is not None and (
+        not isinstance(version, int) or isinstance(version, bool) or version < 0
+    ):
+        raise _Bad(f"{label}: bad 'version' {_short(version)}")
 
 
 def _migrate_nodes(doc: dict[str, Any]) -> None:
@@ -50,7 +286,25 @@ def _migrate_nodes(doc: dict[str, Any]) -> None:
             nd["params"] = spec.migrate(saved, dict(nd.get("params") or {}))
 
 
+def _check_header(doc: Any) -> int:
+    if not isinstance(doc, dict):
+        raise _Bad("not a Torchwire project (the top level is not an object)")
+    if doc.get("format") != FORMAT:
+        raise _Bad(f"not a Torchwire project (format is {_short(doc.get('format'))})")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise _Bad(f"bad schema version {_short(version)}")
+    if version > SCHEMA_VERSION:
+        raise _Bad(
+            f"made by a newer Torchwire (schema version {version}; this one reads up to "
+            f"{SCHEMA_VERSION}); please update Torchwire"
+        )
+    return version
+
+
+# -- reading --------------------------------------------------------------------------------------
 def project_to_dict(graph: Graph) -> dict[str, Any]:
+    """The project document of ``graph`` (not validated; ``to_json`` validates)."""
     body = graph.to_dict()
     for nd in body["nodes"]:
         nd["version"] = catalog.get(nd["type"]).version
@@ -58,62 +312,42 @@ def project_to_dict(graph: Graph) -> dict[str, Any]:
 
 
 def project_from_dict(doc: Any, path: str | os.PathLike[str] = "<project>") -> Graph:
-    if not isinstance(doc, dict):
-        raise ProjectError(path, "not a Torchwire project (the top level is not an object)")
-    if doc.get("format") != FORMAT:
-        raise ProjectError(path, f"not a Torchwire project (format is {doc.get('format')!r})")
-    version = doc.get("version")
-    if not isinstance(version, int) or version < 0:
-        raise ProjectError(path, f"bad schema version {version!r}")
-    if version > SCHEMA_VERSION:
-        raise ProjectError(
-            path,
-            f"made by a newer Torchwire (schema version {version}; this one reads up to "
-            f"{SCHEMA_VERSION}); please update Torchwire",
-        )
+    """Build the Graph of a parsed project document; any problem raises one ProjectError.
+
+    ``doc`` is not modified (it is validated into a fresh copy first).
+    """
     try:
-        while version < SCHEMA_VERSION:
-            doc = MIGRATIONS[version](doc)
-            version += 1
-            doc["version"] = version
-        _migrate_nodes(doc)
-        if not isinstance(doc.get("nodes", []), list) or not isinstance(doc.get("edges", []), list):
-            raise GraphError("'nodes' and 'edges' must be lists")
-        return Graph.from_dict(doc)
-    except GraphError as e:
-        raise ProjectError(path, str(e)) from None
-    except (TypeError, ValueError, KeyError, IndexError) as e:
-        raise ProjectError(path, f"malformed project ({type(e).__name__}: {e})") from None
-
-
-def to_json(graph: Graph) -> str:
-    return json.dumps(project_to_dict(graph), indent=2, ensure_ascii=False) + "\n"
-
-
-def save_project(graph: Graph, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a temporary file in the same folder, fsynced, then renamed over."""
-    path = Path(path)
-    text = to_json(graph)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        return _build(doc)
+    except ProjectError:
         raise
+    except _Bad as e:
+        raise ProjectError(path, str(e)) from None
+    except TorchwireError as e:  # GraphError, ParamError...: the file's problem, said as such
+        raise ProjectError(path, str(e)) from None
+    except RecursionError:
+        raise ProjectError(path, f"nested too deeply (more than {MAX_DEPTH} levels)") from None
+    except Exception as e:  # the one boundary: never anything but ProjectError
+        raise ProjectError(
+            path, f"malformed project ({type(e).__name__}: {e})", internal=True
+        ) from e
+
+
+def _build(doc: Any) -> Graph:
+    doc = _clean(doc)
+    version = _check_header(doc)
+    while version < SCHEMA_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version += 1
+        doc["version"] = version
+    doc = _check_structure(_clean(doc))
+    _migrate_nodes(doc)
+    return Graph.from_dict(doc)
 
 
 def load_project(path: str | os.PathLike[str]) -> Graph:
     """Read a project file; any problem raises one ProjectError naming the file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM from some editors is fine
     except FileNotFoundError:
         raise ProjectError(path, "no such file") from None
     except IsADirectoryError:
@@ -121,18 +355,81 @@ def load_project(path: str | os.PathLike[str]) -> Graph:
     except UnicodeDecodeError:
         raise ProjectError(path, "not a text file (not UTF-8)") from None
     except OSError as e:
-        raise ProjectError(path, f"cannot be read ({e.strerror})") from None
+        raise ProjectError(path, f"cannot be read ({e.strerror or e})") from None
+    except (ValueError, MemoryError) as e:  # e.g. a NUL in the path
+        raise ProjectError(path, f"cannot be read ({type(e).__name__}: {e})") from None
     g = loads_project(text, path)
-    g.path = str(Path(path).resolve())  # data nodes resolve relative paths from here
+    g.path = str(Path(path).resolve())  # type: ignore[attr-defined]  # data paths resolve from here
     return g
 
 
-def loads_project(text: str, path: str | os.PathLike[str] = "<project>") -> Graph:
+def loads_project(text: str | bytes, path: str | os.PathLike[str] = "<project>") -> Graph:
+    """Parse project text (strict JSON); any problem raises one ProjectError naming ``path``."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ProjectError(path, "not a text file (not UTF-8)") from None
+    if not isinstance(text, str):
+        raise ProjectError(path, f"not project text ({type(text).__name__})")
     try:
-        doc = json.loads(text)
+        doc = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+            object_pairs_hook=_object,
+        )
     except json.JSONDecodeError as e:
         raise ProjectError(
             path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
         ) from None
-    g = project_from_dict(doc, path)
-    return g
+    except RecursionError:
+        raise ProjectError(
+            path, f"not valid JSON (nested too deeply; a project needs at most {MAX_DEPTH})"
+        ) from None
+    except Exception as e:  # the parser's hooks are ours; anything else is a bug, said cleanly
+        raise ProjectError(path, f"not valid JSON ({type(e).__name__}: {e})", internal=True) from e
+    return project_from_dict(doc, path)
+
+
+# -- writing --------------------------------------------------------------------------------------
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def to_json(graph: Graph, path: str | os.PathLike[str] = "<project>") -> str:
+    """The project text of ``graph``: only what ``loads_project`` accepts, or ProjectError.
+
+    Text holding lone surrogates (which UTF-8 cannot encode) is written with JSON's
+    ``\\udXXX`` escapes for those characters only, so the file is valid UTF-8 and reads back
+    the same string. (JSON reads an escaped high surrogate followed by a low one as the
+    character they pair to: that is the one text a project cannot keep apart.)
+    """
+    try:
+        doc = project_to_dict(graph)
+        clean = _clean(doc)
+        _check_header(clean)
+        _check_structure(clean)
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except _Bad as e:
+        raise ProjectError(path, f"cannot be saved: {e}") from None
+    except TorchwireError as e:
+        raise ProjectError(path, f"cannot be saved: {e}") from None
+    except Exception as e:  # a graph edited into something no file can hold
+        raise ProjectError(path, f"cannot be saved ({type(e).__name__}: {e})", internal=True) from e
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def save_project(graph: Graph, path: str | os.PathLike[str]) -> None:
+    """Write atomically (``engine.fileio.atomic_write``): the old file or the whole new one.
+
+    Raises ProjectError when the graph holds something a project file cannot (then nothing
+    is written) and WriteError (an OSError) when the file cannot be written; both name it.
+    """
+    text = to_json(graph, path)
+    try:
+        atomic_write(path, text)
+    except TorchwireError:
+        raise
+    except (OSError, ValueError) as e:  # e.g. a NUL in the name: no file system takes it
+        raise WriteError(f"cannot write {path} ({e})", file=path) from e

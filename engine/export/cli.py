@@ -1,7 +1,8 @@
 """``torchwire export FILE --onnx OUT.onnx | --python OUT.py``: both print the parity report.
 
 Exit codes as the rest of the CLI: 0 exported and proven equal, 1 the project or the export
-has problems (nothing written), 2 the project or checkpoint cannot be read.
+has problems (nothing written), 2 the project or checkpoint cannot be read. Every failure is
+one line naming its file, never a traceback (other errors reach ``engine.cli.main``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def register(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from engine.cli import load
+    from engine.cli import describe, load
     from engine.export import ExportError, export_onnx, export_python
 
     if not args.onnx and not args.python:
@@ -63,8 +64,8 @@ def _export(args: argparse.Namespace) -> int:
             from engine.train import load_checkpoint
 
             ckpt = load_checkpoint(args.checkpoint)
-        except Exception as e:
-            print(f"error: {e}", file=sys.stderr)
+        except Exception as e:  # CheckpointError, or anything torch says of a bad file
+            print(f"error: {describe(e, args.checkpoint)}", file=sys.stderr)
             return EXIT_UNREADABLE
     extra: dict[str, Any] = {}
     if args.tolerance is not None:
@@ -99,7 +100,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"ok": False, "error": str(e), "node": e.node}, indent=2))
         else:
-            print(f"{args.file}: export failed: {e}", file=sys.stderr)
+            print(f"{args.file}: export failed: {describe(e)}", file=sys.stderr)
         return EXIT_PROBLEMS
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
