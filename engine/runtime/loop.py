@@ -274,7 +274,7 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> bool:
         """One epoch (or the rest of one, when resumed); False when the run was stopped."""
-        s, cfg, dist = self.state, self.settings, self.dist
+        s, dist = self.state, self.dist
         t0 = time.perf_counter()
         if s.in_epoch:
             first, perm = s.resume_batch, s.perm
