@@ -25,7 +25,15 @@ def P(name: str, type_: str, default: Any, doc: str = "", **kw: Any) -> Param:
     return Param(name, type_, default, doc, ctor=False, **kw)  # type: ignore[arg-type]
 
 
-SEED = P("random_state", "int", 0, "seed of the generator (same seed, same data)", min=0)
+SEED_MAX = 2**32 - 1  # numpy's and scikit-learn's seeds are unsigned 32-bit numbers
+SEED = P(
+    "random_state",
+    "int",
+    0,
+    f"seed of the generator (same seed, same data; 0 … {SEED_MAX})",
+    min=0,
+    max=SEED_MAX,
+)
 N_SAMPLES = P("n_samples", "int", 1000, "number of samples to generate", min=10, max=10_000_000)
 
 
@@ -192,7 +200,9 @@ preprocessing(
             "clip_std",
             "float",
             0.0,
-            "clip numeric values to mean ± this many standard deviations (0: off)",
+            "clip numeric values to median ± this many robust standard deviations "
+            "(1.4826 × the median absolute deviation, else the interquartile range / 1.349; "
+            "outliers cannot widen them), fitted on the training split (0: off)",
             min=0.0,
         ),
     ),
@@ -205,7 +215,7 @@ preprocessing(
         P("val", "float", 0.15, "fraction for validation (0: none)", min=0.0, max=0.9),
         P("test", "float", 0.15, "fraction for the final test (0: none)", min=0.0, max=0.9),
         P("stratify", "bool", True, "keep class proportions equal in every split"),
-        P("seed", "int", 0, "seed of the shuffle", min=0),
+        P("seed", "int", 0, f"seed of the shuffle (0 … {SEED_MAX})", min=0, max=SEED_MAX),
     ),
 )
 preprocessing(

@@ -24,7 +24,7 @@ def check_data_node(ctx: CheckContext, node: Node) -> None:
         ctx.failed.add(node.id)  # reported upstream
         return
     try:
-        prep = prepare(steps, fit_streaming=False)
+        prep = prepare(steps, fit_streaming=False, finite=False)
     except DataError as e:
         where = e.node or steps[0].node
         if where == node.id:
@@ -46,7 +46,20 @@ def check_data_node(ctx: CheckContext, node: Node) -> None:
             rep.warn(node.id, f"{node.name}: the data has no text columns to encode")
     if node.type == "Split" and info.splits and info.splits.get("train", 0) < 2:
         rep.warn(node.id, f"{node.name}: only {info.splits['train']} training samples")
+    if prep.problem is not None and _feeds_model(ctx, node):
+        # NaN or inf reaching the model: said on the dataset node, where the values come
+        # from (the message names the file and column). The shapes stay known downstream.
+        src = ctx.graph.nodes[steps[0].node]
+        rep.error(src.id, _named(ctx, src, str(prep.problem)))
     rep.data[node.id] = info
+
+
+def _feeds_model(ctx: CheckContext, node: Node) -> bool:
+    """Whether the node's data output goes to a model's Input (not only to data nodes)."""
+    return any(
+        e.src_port == "data" and ctx.graph.nodes[e.dst].spec.kind != "data"
+        for e in ctx.out_edges[node.id]
+    )
 
 
 def _upstream_info(ctx: CheckContext, node: Node) -> Any:

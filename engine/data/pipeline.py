@@ -121,17 +121,25 @@ class Prepared:
     image: dict[str, Any] | None = None
     target_transform: transforms.Standardize | None = None
     indices: dict[str, np.ndarray] = field(default_factory=dict)
+    problem: DataError | None = None  # NaN/inf left after the chain; ``prepare`` raises it
 
 
 _cache: Memo[Prepared] = Memo(32, remember=(DataError,))
 
 
 def prepare(
-    steps: list[Step], fit_streaming: bool = True, fitted: list[dict[str, Any]] | None = None
+    steps: list[Step],
+    fit_streaming: bool = True,
+    fitted: list[dict[str, Any]] | None = None,
+    finite: bool = True,
 ) -> Prepared:
     """Load, split and transform; cached by the chain (parameters and file stamps).
 
     ``fitted``: states of already fitted steps (from a checkpoint) to use instead of fitting.
+    ``finite``: raise the DataError of features or targets still holding NaN or infinite
+    values at the end of the chain (a model trained on them only diverges). The check
+    passes False: a chain that stops at a node before Clean is not wrong, only one that
+    feeds the model is, so it reports ``Prepared.problem`` itself where it applies.
     """
     import json
 
@@ -141,7 +149,10 @@ def prepare(
         fit_streaming,
         json.dumps(fitted, sort_keys=True) if fitted is not None else None,
     )
-    return _cache.get(key, lambda: _prepare(steps, fit_streaming, fitted))
+    prep = _cache.get(key, lambda: _prepare(steps, fit_streaming, fitted))
+    if finite and prep.problem is not None:
+        raise DataError(str(prep.problem), prep.problem.node)
+    return prep
 
 
 def _subset(x: Any, idx: np.ndarray) -> Any:
@@ -257,6 +268,7 @@ def _prepare(
             arr, names, texts = _finish(v, raw)
             xf[k] = arr
         feature_shape = tuple(xf["train"].shape[1:])
+    problem = None if streaming else _not_finite(xf, ys, names, texts, raw, steps)
     y_shape = tuple(ys["train"].shape[1:]) if raw.task == "regression" else ()
     info = DataInfo(
         feature_shape=feature_shape,
@@ -307,7 +319,91 @@ def _prepare(
         image=raw.image,
         target_transform=target_tf,
         indices={k: rows[i] for k, i in idx.items()},
+        problem=problem,
     )
+
+
+def _not_finite(
+    xf: dict[str, np.ndarray],
+    ys: dict[str, np.ndarray],
+    names: list[str] | None,
+    texts: tuple[str, ...],
+    raw: sources.Raw,
+    steps: list[Step],
+) -> DataError | None:
+    """The first feature (or the target) holding NaN or ±inf in any split, said for the user.
+
+    Without this, such data passes the check and training stops after a step or two with a
+    loss of NaN, blamed on the learning rate. CSV columns are named; arrays get the array's
+    name in the .npz and the feature's index.
+    """
+    src = steps[0]
+    cleaned = any(s.type == "Clean" for s in steps[1:])
+    after = " after cleaning" if cleaned else ""
+    parts = [a.reshape(len(a), -1) for a in xf.values() if len(a)]
+    if parts and parts[0].shape[1]:
+        a = np.concatenate(parts)
+        nan, inf = np.isnan(a), np.isinf(a)
+        cols = np.flatnonzero((nan | inf).any(axis=0))
+        if len(cols):
+            j = int(cols[0])
+            where = _feature_name(j, names, texts, raw, src)
+            rows = int((nan[:, j] | inf[:, j]).sum())
+            return DataError(
+                f"{where} holds {_what(nan[:, j].any(), inf[:, j].any())} in {rows} of {len(a)} "
+                f"samples{after}; {_advice(nan[:, j].any(), inf[:, j].any(), cleaned)}",
+                src.node,
+            )
+    if raw.task == "regression":
+        ya = [np.asarray(v, np.float64).reshape(len(v), -1) for v in ys.values() if len(v)]
+        y = np.concatenate(ya) if ya else np.zeros((0, 1))
+        nan, inf = np.isnan(y).any(axis=1), np.isinf(y).any(axis=1)
+        if (nan | inf).any():
+            key = src.p.get("targets_key") if src.type == "NpzDataset" else None
+            what = f"array {key!r}" if key else f"column {raw.target_name!r}"
+            return DataError(
+                f"{raw.source}: the target ({what}) holds {_what(nan.any(), inf.any())} in "
+                f"{int((nan | inf).sum())} of {len(y)} samples; a model cannot learn from them "
+                "(remove those rows from the file)",
+                src.node,
+            )
+    return None
+
+
+def _feature_name(
+    j: int, names: list[str] | None, texts: tuple[str, ...], raw: sources.Raw, src: Step
+) -> str:
+    """``table.csv: column 'income'`` or ``a.npz: array 'x', feature (0, 3, 2)``."""
+    numeric = [c for c in names if c not in texts] if names else None
+    name = numeric[j] if numeric and j < len(numeric) else None
+    if src.type == "NpzDataset":
+        key = src.p.get("features_key", "x")
+        if raw.kind == "array" and raw.feature_shape:
+            idx = tuple(int(i) for i in np.unravel_index(j, raw.feature_shape))
+            return f"{raw.source}: array {key!r}, feature {idx if len(idx) > 1 else idx[0]}"
+        if name and name[:1] == "x" and name[1:].isdigit():
+            return f"{raw.source}: array {key!r}, feature {int(name[1:])}"
+        return f"{raw.source}: array {key!r}, column {name or j!r}"
+    if name is not None:
+        return f"{raw.source}: column {name!r}"
+    return f"{raw.source}: feature {j}"
+
+
+def _what(nan: Any, inf: Any) -> str:
+    if nan and inf:
+        return "missing (NaN) and infinite values"
+    return "missing values (NaN)" if nan else "infinite values"
+
+
+def _advice(nan: Any, inf: Any, cleaned: bool) -> str:
+    if nan and not cleaned:
+        return "a model cannot train on them: add a Clean node to fill or drop them"
+    if inf:
+        return (
+            "a model cannot train on them: fix them in the file, or clip them with a Clean "
+            "node's clip_std"
+        )
+    return "a model cannot train on them"
 
 
 def _finish(x: Any, raw: sources.Raw) -> tuple[np.ndarray, list[str] | None, tuple[str, ...]]:
@@ -333,6 +429,14 @@ def _split(
         )
     idx = np.arange(n)
     strat_ok = task == "classification" and p["stratify"]
+    # scikit-learn takes seeds 0 … 2**32 - 1 and says otherwise in its own terms; the
+    # validation cut uses the next seed, wrapped so that the largest seed stays valid.
+    seed = p["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise DataError(
+            f"Split: seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}", node
+        )
+    seed = int(seed)
 
     def cut(ids: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
         if frac <= 0:
@@ -344,17 +448,20 @@ def _split(
             raise DataError(f"Split: {len(ids)} samples are too few to split", node)
         strat = y[ids] if strat_ok else None
         try:
-            a, b = train_test_split(ids, test_size=k, random_state=seed, stratify=strat)
-        except ValueError:
-            if strat is None:
-                raise
-            notes.append("some classes are too small to stratify; split without stratifying")
-            a, b = train_test_split(ids, test_size=k, random_state=seed)
+            try:
+                a, b = train_test_split(ids, test_size=k, random_state=seed, stratify=strat)
+            except ValueError:
+                if strat is None:
+                    raise
+                notes.append("some classes are too small to stratify; split without stratifying")
+                a, b = train_test_split(ids, test_size=k, random_state=seed)
+        except ValueError as e:
+            raise DataError(f"Split: cannot split the data ({e})", node) from None
         return np.sort(a), np.sort(b)
 
-    rest, test_idx = cut(idx, test, p["seed"])
+    rest, test_idx = cut(idx, test, seed)
     rel = val / (1.0 - test) if test < 1 else 0.0
-    train_idx, val_idx = cut(rest, rel, p["seed"] + 1)
+    train_idx, val_idx = cut(rest, rel, (seed + 1) % 2**32)
     if len(train_idx) == 0:
         raise DataError("Split: nothing left for training", node)
     return {"train": train_idx, "val": val_idx, "test": test_idx}
@@ -437,19 +544,19 @@ def _read_new(src: dict[str, Any], data: Any, record: dict[str, Any]) -> Any:
     if isinstance(data, (str, os.PathLike)):
         path = str(data)
         if path.endswith(".npz"):
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    key = "x" if "x" in z else next(iter(z.keys()))
-                    data = np.asarray(z[key])
-            except Exception as e:
-                raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+            data = _npz_features(path)
         else:
             try:
                 df = pd.read_csv(path, dtype=str, skipinitialspace=True)
             except pd.errors.EmptyDataError:
                 raise DataError(f"{path}: the file is empty") from None
+            except UnicodeDecodeError:
+                raise DataError(f"{path}: not a text file (not UTF-8)") from None
             except OSError as e:
                 raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+            except Exception as e:  # pandas' ParserError and the like
+                last = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+                raise DataError(f"{path}: not a readable CSV ({last})") from None
             if cols is None:
                 return (
                     _numeric_frame(df, path)
@@ -485,6 +592,43 @@ def _read_new(src: dict[str, Any], data: Any, record: dict[str, Any]) -> Any:
     elif shape and arr.ndim == 2 and arr.shape[1] == int(np.prod(shape)) and len(shape) > 1:
         arr = arr.reshape((len(arr), *shape))  # flat rows of pixels
     return arr
+
+
+def _npz_features(path: str) -> np.ndarray:
+    """The features of new data in an .npz (array ``x``, else the first), never unpickled.
+
+    Like ``sources.load_npz``, which the exported script copies and so cannot share this.
+    """
+    pickled = (
+        f"{path} is not a valid array file (it holds pickled Python objects, which Torchwire "
+        "never loads)"
+    )
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if head[:1] == b"\x80":
+        raise DataError(pickled)
+    if not head.startswith(b"PK"):
+        raise DataError(f"{path}: not an .npz archive (numpy.savez writes them)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(z.keys())
+            if not keys:
+                raise DataError(f"{path}: the archive holds no arrays")
+            data = np.asarray(z["x" if "x" in keys else keys[0]])
+    except DataError:
+        raise
+    except Exception as e:
+        if "pickle" in str(e):
+            raise DataError(pickled) from None
+        raise DataError(f"{path}: not a readable .npz archive (corrupt or truncated)") from None
+    if data.dtype.kind not in "biuf":
+        raise DataError(
+            pickled if data.dtype.kind == "O" else f"{path}: the features are not numbers"
+        )
+    return data
 
 
 def _numeric_frame(df: pd.DataFrame, path: str) -> pd.DataFrame:

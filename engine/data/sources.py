@@ -86,32 +86,42 @@ def _sklearn(name: str) -> Raw:
 
 
 def _generator(type_: str, p: dict[str, Any]) -> Raw:
+    # Self-contained: the exported training script copies this function verbatim.
     from sklearn import datasets as ds
 
     n, seed = p["n_samples"], p["random_state"]
-    if type_ == "Moons":
-        x, y = ds.make_moons(n, noise=p["noise"], random_state=seed)
-        return _generated(x, y, type_, 2)
-    if type_ == "Circles":
-        x, y = ds.make_circles(n, noise=p["noise"], factor=p["factor"], random_state=seed)
-        return _generated(x, y, type_, 2)
-    if type_ == "Blobs":
-        x, y = ds.make_blobs(
+    # scikit-learn takes seeds 0 … 2**32 - 1; say so here rather than in its words.
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise DataError(
+            f"{type_}: random_state must be a whole number from 0 to {2**32 - 1}, got {seed!r}"
+        )
+    seed = int(seed)
+    try:
+        if type_ == "Moons":
+            x, y = ds.make_moons(n, noise=p["noise"], random_state=seed)
+            return _generated(x, y, type_, 2)
+        if type_ == "Circles":
+            x, y = ds.make_circles(n, noise=p["noise"], factor=p["factor"], random_state=seed)
+            return _generated(x, y, type_, 2)
+        if type_ == "Blobs":
+            x, y = ds.make_blobs(
+                n,
+                n_features=p["n_features"],
+                centers=p["centers"],
+                cluster_std=p["cluster_std"],
+                random_state=seed,
+            )
+            return _generated(x, y, type_, p["centers"])
+        x, y = ds.make_regression(
             n,
             n_features=p["n_features"],
-            centers=p["centers"],
-            cluster_std=p["cluster_std"],
+            n_informative=min(p["n_informative"], p["n_features"]),
+            n_targets=p["n_targets"],
+            noise=p["noise"],
             random_state=seed,
         )
-        return _generated(x, y, type_, p["centers"])
-    x, y = ds.make_regression(
-        n,
-        n_features=p["n_features"],
-        n_informative=min(p["n_informative"], p["n_features"]),
-        n_targets=p["n_targets"],
-        noise=p["noise"],
-        random_state=seed,
-    )
+    except ValueError as e:  # a parameter scikit-learn refuses (its InvalidParameterError)
+        raise DataError(f"{type_}: {e}") from None
     y = np.asarray(y, dtype=np.float32)
     return Raw(_table(x, [f"x{i}" for i in range(x.shape[1])]), y, "regression", [], "table", type_)
 
@@ -169,12 +179,13 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as e:
-        raise DataError(f"{path}: not a readable CSV ({str(e).strip().splitlines()[-1]})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (not UTF-8)") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror})") from None
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    except Exception as e:  # pandas' ParserError, the csv module's errors, ...
+        last = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        raise DataError(f"{path}: not a readable CSV ({last})") from None
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{path}: no data rows (only a header)")
@@ -268,20 +279,59 @@ def _num_name(v: float) -> str:
 
 # -- .npz ------------------------------------------------------------------------------------
 def load_npz(p: dict[str, Any], path: str) -> Raw:
+    """Read an .npz archive; every problem is a DataError naming the file.
+
+    Never with ``allow_pickle``: a pickle runs code when loaded, so object arrays are refused,
+    and numpy's advice to load them unsafely is not passed on. Self-contained: the exported
+    training script copies this function verbatim.
+    """
+    pickled = (
+        f"{path} is not a valid array file (it holds pickled Python objects, which Torchwire "
+        "never loads)"
+    )
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder, not an .npz file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not head:
+        raise DataError(f"{path}: the file is empty")
+    if head.startswith(b"\x93NUMPY"):
+        raise DataError(
+            f"{path}: a single .npy array, not an .npz archive of features and targets "
+            "(save both with numpy.savez)"
+        )
+    if head[:1] == b"\x80":
+        raise DataError(pickled)
+    if not head.startswith(b"PK"):
+        raise DataError(f"{path}: not an .npz archive (numpy.savez writes them)")
+    fk, tk = p["features_key"], p["targets_key"]
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
-            for k in (p["features_key"], p["targets_key"]):
+            for k in (fk, tk):
                 if k not in keys:
-                    raise DataError(f"{path}: no array {k!r} (arrays: {', '.join(keys)})")
-            x = np.asarray(z[p["features_key"]])
-            y = np.asarray(z[p["targets_key"]])
+                    shown = ", ".join(repr(n) for n in keys) or "none"
+                    raise DataError(f"{path}: no array {k!r} (arrays: {shown})")
+            x = np.asarray(z[fk])
+            y = np.asarray(z[tk])
     except DataError:
         raise
     except Exception as e:
-        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+        if "pickle" in str(e):  # numpy: "Object arrays cannot be loaded when allow_pickle=False"
+            raise DataError(pickled) from None
+        raise DataError(f"{path}: not a readable .npz archive (corrupt or truncated)") from None
+    for k, a in ((fk, x), (tk, y)):
+        if a.dtype.kind in "OV":
+            raise DataError(pickled if a.dtype.kind == "O" else f"{path}: {k!r} is not numeric")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {fk!r} must hold real numbers, got {x.dtype}")
+    if y.ndim == 0:
+        raise DataError(f"{path}: {tk!r} must hold one target per sample, got a single value")
     if x.ndim < 2:
         raise DataError(
             f"{path}: {p['features_key']!r} must have one row per sample and at least one "
@@ -294,8 +344,6 @@ def load_npz(p: dict[str, Any], path: str) -> Raw:
         )
     if len(x) == 0:
         raise DataError(f"{path}: the arrays are empty")
-    if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
-        raise DataError(f"{path}: {p['features_key']!r} must be numeric, got {x.dtype}")
     task = p["task"]
     integral = np.issubdtype(y.dtype, np.integer) or y.dtype == bool
     if y.dtype.kind in "US":
@@ -314,8 +362,8 @@ def load_npz(p: dict[str, Any], path: str) -> Raw:
         class_names = [str(v) for v in uniq.tolist()]
         yi = np.searchsorted(uniq, y).astype(np.int64)
     else:
-        if not np.issubdtype(y.dtype, np.number):
-            raise DataError(f"{path}: regression targets must be numbers, got {y.dtype}")
+        if y.dtype.kind not in "biuf":
+            raise DataError(f"{path}: regression targets must be real numbers, got {y.dtype}")
         class_names, yi = [], y.astype(np.float32)
     xf = x.astype(np.float32)
     if x.ndim == 2:

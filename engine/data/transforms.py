@@ -58,7 +58,7 @@ class Transform:
 
 
 class Impute(Transform):
-    """Clean's fitted part: fill missing values, clip outliers."""
+    """Clean's fitted part: fill missing values, clip outliers (robust limits, see ``limits``)."""
 
     type = "Clean"
 
@@ -71,26 +71,58 @@ class Impute(Transform):
         self.clip_array: list[list[float]] | None = None
 
     def fit(self, x: Any, y: np.ndarray, task: str) -> None:
+        # Statistics come from the finite values only: an ``inf`` in the file must neither
+        # become the fill value nor stretch the clip limits.
         if isinstance(x, pd.DataFrame):
             for c in x.columns:
                 col = x[c]
                 if pd.api.types.is_numeric_dtype(col):
-                    vals = col.dropna().to_numpy(dtype=np.float64)
+                    vals = col.to_numpy(dtype=np.float64)
+                    vals = vals[np.isfinite(vals)]
                     if self.missing != "drop":
                         self.fill[c] = _stat(vals, self.missing)
                     if self.clip_std > 0 and len(vals):
-                        m, s = float(vals.mean()), float(vals.std())
-                        self.clip[c] = [m - self.clip_std * s, m + self.clip_std * s]
+                        lo, hi = self.limits(vals[:, None], self.clip_std)
+                        self.clip[c] = [float(lo[0]), float(hi[0])]
                 elif self.missing != "drop":
                     mode = col.dropna().mode()
                     self.fill[c] = str(mode.iloc[0]) if len(mode) else ""
         else:
             f = _flat(np.asarray(x, dtype=np.float64))
             if self.missing != "drop":
-                self.fill_array = [_stat(col[~np.isnan(col)], self.missing) for col in f.T]
+                self.fill_array = [_stat(col[np.isfinite(col)], self.missing) for col in f.T]
             if self.clip_std > 0:
-                m, s = np.nanmean(f, axis=0), np.nanstd(f, axis=0)
-                self.clip_array = [_list(m - self.clip_std * s), _list(m + self.clip_std * s)]
+                lo, hi = self.limits(f, self.clip_std)
+                self.clip_array = [_list(lo), _list(hi)]
+
+    @staticmethod
+    def limits(v: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+        """Clip limits per column of ``v`` (rows × columns): median ± k robust σ.
+
+        Mean ± k·std is fitted on data that still holds the outliers, so one huge value
+        widens the limits until it is never clipped. The median and the median absolute
+        deviation (scaled by 1.4826 to estimate σ of normal data) ignore up to half the
+        values being outliers. Where most values are equal the MAD is 0: then the
+        interquartile range / 1.349 estimates σ, and where that is 0 too the limits are the
+        training range (a column of mostly equal values, e.g. a 0/1 flag, is left as
+        trained). A column without any finite value is not clipped (float32's range).
+        Non-finite entries are ignored.
+        """
+        a = np.where(np.isfinite(v), v, np.nan)
+        big = float(np.finfo(np.float32).max)
+        has = ~np.isnan(a).all(axis=0)
+        lo, hi = np.full(a.shape[1], -big), np.full(a.shape[1], big)
+        if not has.any():
+            return lo, hi
+        a = a[:, has]
+        med = np.nanmedian(a, axis=0)
+        sigma = np.nanmedian(np.abs(a - med), axis=0) * 1.4826
+        q25, q75 = np.nanpercentile(a, [25, 75], axis=0)
+        sigma = np.where(sigma > 0, sigma, (q75 - q25) / 1.349)
+        spread = sigma > 0
+        lo[has] = np.where(spread, med - k * sigma, np.nanmin(a, axis=0))
+        hi[has] = np.where(spread, med + k * sigma, np.nanmax(a, axis=0))
+        return lo, hi
 
     def apply(self, x: Any) -> Any:
         if isinstance(x, pd.DataFrame):

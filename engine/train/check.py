@@ -8,10 +8,10 @@ the node, in the user's terms.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.catalog.base import ParamError
 from engine.check import CheckContext, register_checker, register_finisher
 from engine.graph import Node
 
@@ -237,15 +237,24 @@ def finish(ctx: CheckContext) -> None:
             )
             rep.error(plan.data, msg)
             reasons.append(msg)
-    if kinds & {"data", "loss", "optimizer"} or g.settings.get("training"):
-        from engine.train.settings import resolve_settings
+    # The settings come from the project file as written: any JSON may be there.
+    section = g.settings.get("training") if isinstance(g.settings, Mapping) else None
+    if not isinstance(g.settings, Mapping):
+        msg = (
+            "project settings: expected named sections (an object), got "
+            f"{type(g.settings).__name__}; training cannot read its settings"
+        )
+        rep.error(None, msg)
+        reasons.append(msg)
+    elif kinds & {"data", "loss", "optimizer"} or section:
+        from engine.train.settings import resolve_settings, settings_problems
 
-        try:
-            settings = resolve_settings(g.settings.get("training"))
-        except ParamError as e:
+        problems = settings_problems(section)
+        for e in problems:
             rep.error(None, str(e))
             reasons.append(str(e))
-        else:
+        if not problems:
+            settings = resolve_settings(section)
             info = rep.data.get(plan.data) if plan is not None else None
             if info is not None:
                 metric = settings["monitor"].split("_", 1)[1]

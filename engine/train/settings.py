@@ -5,6 +5,7 @@ They live in ``graph.settings["training"]`` (a plain dict saved with the project
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from engine.catalog.base import Param, ParamError
@@ -28,7 +29,14 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "auto: CUDA, else Apple MPS, else CPU",
         choices=("auto", "cpu", "cuda", "mps"),
     ),
-    Param("seed", "int", 0, "seeds weights, shuffling, dropout and augmentation", min=0),
+    Param(
+        "seed",
+        "int",
+        0,
+        "seeds weights, shuffling, dropout and augmentation (0 … 4294967295)",
+        min=0,
+        max=2**32 - 1,  # numpy's range; torch's is larger, and seed + 1 must stay valid
+    ),
     Param("amp", "bool", False, "mixed precision on CUDA (bfloat16 where supported)"),
     Param("grad_clip", "float", 0.0, "clip the gradients' total norm to this (0: off)", min=0.0),
     Param(
@@ -58,22 +66,82 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "best_and_last: keep the best (by monitor) and the last model; last: only the last",
         choices=("best_and_last", "last"),
     ),
+    Param(
+        "max_model_memory_gb",
+        "float",
+        0.0,
+        "the check refuses a model whose weights need more memory than this, in GB, before "
+        "anything is allocated (0: automatic, this machine's memory, or the GPU's when "
+        "training would use CUDA)",
+        min=0.0,
+    ),
 )
 
 
-def resolve_settings(values: dict[str, Any] | None, **overrides: Any) -> dict[str, Any]:
-    """Defaults, then the project's values, then non-None overrides; each value checked."""
+class SettingsError(ParamError):
+    """A training setting that cannot be used; ``param`` names it (None: the whole section).
+
+    A ParamError (so a TorchwireError and a ValueError): callers that catch either keep
+    working, and nothing about the project's settings escapes as a TypeError.
+    """
+
+
+def settings_problems(values: Any, **overrides: Any) -> list[SettingsError]:
+    """Every problem of the project's training settings (``values``) and the overrides.
+
+    ``values`` comes from the project file as written, so it may be anything JSON holds.
+    """
+    if values is not None and not isinstance(values, Mapping):
+        return [
+            SettingsError(
+                "training settings: expected named settings (an object), got "
+                f"{_kind(values)}; reset the training settings"
+            )
+        ]
+    known = {p.name: p for p in TRAINING_SETTINGS}
+    merged = dict(values or {})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    out: list[SettingsError] = []
+    for k, v in merged.items():
+        if k not in known:
+            out.append(
+                SettingsError(
+                    f"training settings: unknown setting {k!r} (known: {', '.join(known)})",
+                    param=str(k),
+                )
+            )
+            continue
+        try:
+            known[k].coerce(v)
+        except (TypeError, ValueError) as e:  # ParamError, or a value no declaration expects
+            why = str(e) if isinstance(e, ParamError) else f"{k}: {v!r} cannot be used"
+            out.append(SettingsError(f"training settings: {why}", param=k))
+    return out
+
+
+def resolve_settings(values: Any, **overrides: Any) -> dict[str, Any]:
+    """Defaults, then the project's values, then non-None overrides; each value checked.
+
+    Raises SettingsError (the first problem) for anything ``settings_problems`` finds.
+    """
+    problems = settings_problems(values, **overrides)
+    if problems:
+        raise problems[0]
     known = {p.name: p for p in TRAINING_SETTINGS}
     out = {p.name: p.default for p in TRAINING_SETTINGS}
     merged = dict(values or {})
     merged.update({k: v for k, v in overrides.items() if v is not None})
     for k, v in merged.items():
-        if k not in known:
-            raise ParamError(
-                f"training settings: unknown setting {k!r} (known: {', '.join(known)})"
-            )
         out[k] = known[k].coerce(v)
     return out
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, str):
+        return f"the text {v[:40]!r}"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    return f"a {type(v).__name__}"
 
 
 def lower_is_better(metric: str) -> bool:
