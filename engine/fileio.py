@@ -14,7 +14,7 @@ import errno
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +22,17 @@ from engine.errors import TorchwireError
 
 TMP_SUFFIX = ".twtmp"
 STALE_AFTER_S = 3600.0
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes 0600 files; a published file gets the mode an ordinary open() would give it
+# (or keeps the mode of the file it replaces), read once here, while importing is single-threaded.
+_UMASK = _read_umask()
 
 
 class WriteError(TorchwireError, OSError):
@@ -53,12 +64,34 @@ def is_disk_full(e: BaseException) -> bool:
     return False
 
 
+def write_error(e: BaseException, path: str | os.PathLike[str]) -> BaseException:
+    """``e`` as the ``WriteError`` a user reads ("no space left on device while writing FILE"),
+    or ``e`` itself when it is no disk or OS failure (a bug in the writer stays visible)."""
+    if isinstance(e, WriteError):
+        return e
+    if isinstance(e, OSError) or is_disk_full(e):
+        reason = "no space left on device" if is_disk_full(e) else _reason(e)
+        return WriteError(f"{reason} while writing {path}", file=path)
+    return e
+
+
 def temp_path(path: str | os.PathLike[str]) -> Path:
     """A new, uniquely named hidden file beside ``path`` (same file system for the rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
+    try:
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        with contextlib.suppress(OSError):
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            else:  # Windows
+                os.chmod(tmp, mode)
+    finally:
+        os.close(fd)
     return Path(tmp)
 
 
@@ -82,9 +115,59 @@ def publish(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(e, OSError) and not isinstance(e, WriteError):
-            raise WriteError(f"{_reason(e)} while writing {path}", file=path) from e
-        raise
+        err = write_error(e, path)
+        if err is e:
+            raise
+        raise err from e
+
+
+def publish_all(pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLike[str]]]) -> None:
+    """Publish several temporaries as one change: every target is replaced, or none is.
+
+    Every temporary is fsynced first (where a full disk shows), then renamed over its target
+    in order. If a rename fails, the targets already replaced get their previous contents
+    back (kept as hard links until the end; a target that did not exist is removed again),
+    so files that describe each other (``best.pt`` and ``last.pt``) never disagree. No
+    temporary is left either way.
+    """
+    items = [(Path(t), Path(p)) for t, p in pairs]
+    done: list[tuple[Path, Path | None]] = []  # replaced targets, with their previous file
+    kept: list[Path] = []
+    current = items[0][1] if items else Path()
+    try:
+        for tmp, current in items:  # noqa: B007 (current names the file in an error)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        for tmp, current in items:
+            backup: Path | None = None
+            if len(items) > 1 and current.exists():
+                backup = current.with_name(f".{current.name}.{time.time_ns()}.old{TMP_SUFFIX}")
+                try:
+                    os.link(current, backup)
+                    kept.append(backup)
+                except OSError:  # no hard links on this file system: no rollback for it
+                    backup = None
+            os.replace(tmp, current)
+            done.append((current, backup))
+        for folder in {p.parent for _, p in items}:
+            _fsync_dir(folder)
+    except BaseException as e:
+        for path, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink()
+        for p in [t for t, _ in items] + kept:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        err = write_error(e, current)
+        if err is e:
+            raise
+        raise err from e
+    for p in kept:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 @contextlib.contextmanager
@@ -104,12 +187,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(e, WriteError):
+        err = write_error(e, path)
+        if err is e:
             raise
-        if isinstance(e, OSError) or is_disk_full(e):
-            reason = "no space left on device" if is_disk_full(e) else _reason(e)
-            raise WriteError(f"{reason} while writing {path}", file=path) from e
-        raise
+        raise err from e
     publish(tmp, path)
 
 
@@ -135,18 +216,29 @@ def atomic_write(
     return path
 
 
-def clean_stale(folder: str | os.PathLike[str], older_than_s: float = STALE_AFTER_S) -> int:
+def clean_stale(
+    folder: str | os.PathLike[str],
+    older_than_s: float = STALE_AFTER_S,
+    names: Iterable[str] | None = None,
+) -> int:
     """Remove temporaries of ``atomic_write`` left by a killed writer; returns how many.
 
     Only files older than ``older_than_s`` are removed, so a writer still at work in another
-    process keeps its file.
+    process keeps its file. ``names`` limits the sweep to the temporaries of these files
+    (and their fixed-name ``.NAME.tmp`` from older versions): a training that holds its run
+    folder's lock passes ``older_than_s=0`` for its own files, which no one else writes.
     """
+    if names is None:
+        patterns = [f".*{TMP_SUFFIX}"]
+    else:
+        patterns = [p for n in names for p in (f".{n}.*{TMP_SUFFIX}", f".{n}.tmp")]
     n = 0
     now = time.time()
     with contextlib.suppress(OSError):
-        for p in Path(folder).glob(f".*{TMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                if now - p.stat().st_mtime > older_than_s:
-                    p.unlink()
-                    n += 1
+        for pattern in patterns:
+            for p in Path(folder).glob(pattern):
+                with contextlib.suppress(OSError):
+                    if now - p.stat().st_mtime >= older_than_s:
+                        p.unlink()
+                        n += 1
     return n

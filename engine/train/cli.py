@@ -140,7 +140,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         m = evaluate(g, args.checkpoint, split=args.split, device=args.device)
     except TrainError as e:
-        raise CliError(str(e), _code(str(e))) from None
+        raise CliError(str(e), _code(e)) from None
     m = {k: v for k, v in m.items() if k not in ("y_true", "y_pred")}
     if args.json:
         print(json.dumps(m, indent=2))
@@ -185,8 +185,11 @@ def _predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _code(msg: str) -> int:
-    low = msg.lower()
+def _code(e: Any) -> int:
+    """2 for an input that cannot be read or used (a damaged checkpoint, missing data)."""
+    if getattr(e, "kind", None) == "data":
+        return EXIT_UNREADABLE
+    low = str(e).lower()
     if "no such" in low or "not a readable" in low or "cannot be read" in low:
         return EXIT_UNREADABLE
     return EXIT_PROBLEMS

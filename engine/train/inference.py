@@ -43,13 +43,20 @@ def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoi
     from engine.check import check
     from engine.compile import compile_model
     from engine.graph import GraphError
+    from engine.project import ProjectError
     from engine.train.checkpoint import CheckpointError
 
     try:
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     except CheckpointError as e:
-        raise TrainError(str(e)) from None
-    g = _as_graph(graph_or_path) if graph_or_path is not None else ckpt.project()
+        raise TrainError(str(e), kind="data", file=e.file) from None
+    if graph_or_path is not None:
+        g = _as_graph(graph_or_path)
+    else:
+        try:
+            g = ckpt.project()
+        except ProjectError as e:
+            raise _damaged(ckpt, f"its project cannot be read: {e}") from None
     rep = check(g)
     plan = rep.extra.get("train_plan")
     if plan is None or not rep.ok:
@@ -63,10 +70,22 @@ def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoi
         model.load_state_dict(ckpt.state_dict)
     except RuntimeError:
         raise TrainError(
-            f"{ckpt.path}: the checkpoint's weights do not fit this project's model"
+            f"{ckpt.path}: the checkpoint's weights do not fit this project's model",
+            file=ckpt.path,
         ) from None
     model.eval()
     return g, rep, plan, ckpt, model
+
+
+def _damaged(ckpt: Checkpoint, reason: str) -> TrainError:
+    """A checkpoint that loaded but whose contents do not add up (edited or damaged)."""
+    return TrainError(
+        f"{ckpt.path} is not a valid Torchwire checkpoint ({reason})", kind="data", file=ckpt.path
+    )
+
+
+# What replaying a damaged preprocessing record raises (a missing statistic, a wrong type).
+_RECORD_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError)
 
 
 def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -> Any:
@@ -76,17 +95,22 @@ def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -
     tm = ts = None
     for s in ckpt.preprocessing.get("steps", []):
         if s.get("target_mean") is not None:
-            tm, ts = s["target_mean"], s["target_std"]
-    return Head(
-        lnode.type,
-        lnode.params,
-        ckpt.task,
-        len(ckpt.class_names),
-        tuple(rep.shapes[plan.output]),
-        device,
-        tm,
-        ts,
-    )
+            tm, ts = s["target_mean"], s.get("target_std")
+            if not isinstance(tm, int | float | list) or not isinstance(ts, int | float | list):
+                raise _damaged(ckpt, "its target scaling is not numbers")
+    try:
+        return Head(
+            lnode.type,
+            lnode.params,
+            ckpt.task,
+            len(ckpt.class_names),
+            tuple(rep.shapes[plan.output]),
+            device,
+            tm,
+            ts,
+        )
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise _damaged(ckpt, f"its target scaling cannot be used: {type(e).__name__}") from None
 
 
 def evaluate(
@@ -94,7 +118,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of the checkpoint on a split of the project's data ("train", "val", "test")."""
     from engine.data.errors import DataError
-    from engine.data.loaders import InMemoryBatches, StreamingBatches
+    from engine.runtime.batches import InMemoryBatches, StreamingBatches
     from engine.data.pipeline import chain_of, prepare
     from engine.train.runtime import pick_device
     from engine.train.session import TrainingSession
@@ -110,6 +134,8 @@ def evaluate(
         prep = prepare(chain_of(g, plan.data), fitted=ckpt.preprocessing.get("steps", []))
     except DataError as e:
         raise TrainError(str(e)) from None
+    except _RECORD_ERRORS as e:
+        raise _damaged(ckpt, f"its preprocessing record is damaged: {type(e).__name__}") from None
     info = prep.info
     if len(prep.y[split]) == 0:
         raise TrainError(f"the {split} split is empty (see the Split node)")
@@ -145,12 +171,15 @@ def predict(
     A CSV needs the training's feature columns (a target column, if present, is ignored).
     """
     from engine.data.errors import DataError
-    from engine.data.loaders import _ImageDataset
+    from engine.runtime.batches import _ImageDataset
     from engine.data.pipeline import base_dir_of, features_for_inference
     from engine.train.runtime import pick_device
 
     g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
-    dev = pick_device(device)
+    try:
+        dev = pick_device(device)
+    except RuntimeError as e:
+        raise TrainError(str(e)) from None
     model.to(dev)
     if isinstance(data, (str, os.PathLike)) and not os.path.exists(str(data)):
         raise TrainError(f"{data}: no such file or folder")
@@ -158,6 +187,8 @@ def predict(
         x, files = features_for_inference(ckpt.preprocessing, data, base_dir_of(g))
     except DataError as e:
         raise TrainError(str(e)) from None
+    except _RECORD_ERRORS as e:
+        raise _damaged(ckpt, f"its preprocessing record is damaged: {type(e).__name__}") from None
     del _ImageDataset
     head = _head(g, rep, plan, ckpt, dev)
     outs = []
@@ -169,6 +200,8 @@ def predict(
     if ckpt.task == "classification":
         probs = head.probabilities(out).cpu().numpy()
         idx = head.predict(out).cpu().numpy()
+        if idx.size and int(idx.max()) >= len(ckpt.class_names):
+            raise _damaged(ckpt, f"it names {len(ckpt.class_names)} classes, the model has more")
         labels = [ckpt.class_names[int(i)] for i in idx]
         return Prediction(
             "classification", labels, probs, list(ckpt.class_names), out.cpu().numpy(), files

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +29,67 @@ import numpy as np
 import torch
 
 from engine.errors import TorchwireError
+from engine.fileio import atomic_write
 from engine.train import events
 from engine.train.settings import lower_is_better, resolve_settings
 
-State = str  # "idle"|"running"|"paused"|"stopping"|"finished"|"stopped"|"failed"
+
+class SessionState(StrEnum):
+    """Where a session is. A ``str`` so that ``state == "finished"`` reads as before.
+
+    Every change goes through ``TrainingSession._set_state`` under the session's lock and
+    follows ``_MOVES``; finished, stopped and failed are final.
+    """
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+State = SessionState  # the older name
+_S = SessionState
+_FINAL = frozenset({_S.FINISHED, _S.STOPPED, _S.FAILED})
+_ENDS = frozenset(_FINAL)
+# A session that was never started and is asked to stop is simply stopped. A run that ends
+# while paused or stopping ends as what it was (finished, stopped or failed).
+_MOVES: dict[SessionState, frozenset[SessionState]] = {
+    _S.IDLE: frozenset({_S.RUNNING, _S.STOPPED}),
+    _S.RUNNING: frozenset({_S.PAUSED, _S.STOPPING}) | _ENDS,
+    _S.PAUSED: frozenset({_S.RUNNING, _S.STOPPING}) | _ENDS,
+    _S.STOPPING: _ENDS,
+    _S.FINISHED: frozenset(),
+    _S.STOPPED: frozenset(),
+    _S.FAILED: frozenset(),
+}
 
 
 # Epochs shorter than this write their checkpoints at most this often (and always at the end,
 # on stop and on early stopping), so that checkpointing never dominates a fast epoch.
 SAVE_INTERVAL_S = 10.0
+# The files a training writes in its run folder.
+RUN_FILES = ("best.pt", "last.pt", "model.safetensors", "metrics.json", "history.csv")
 
 
 class TrainError(TorchwireError, RuntimeError):
     """Training could not run or failed; the message is the readable reason."""
 
-    def __init__(self, reason: str, step: int | None = None, kind: str = "project") -> None:
-        super().__init__(reason)
+    def __init__(
+        self,
+        reason: str,
+        step: int | None = None,
+        kind: str = "project",
+        *,
+        file: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(reason, file=file)
         self.step = step
         self.kind = kind
 
@@ -106,8 +152,8 @@ class TrainingSession:
         self.overrides = {**(settings or {}), "epochs": epochs, "device": device}
         self.resume_from = str(resume) if resume is not None else None
         self._listeners: list[Callable[[Any], None]] = []
-        self._state: State = "idle"
-        self._lock = threading.Lock()
+        self._state = SessionState.IDLE
+        self._lock = threading.RLock()  # the state, the listeners, and pause/stop's events
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -117,11 +163,25 @@ class TrainingSession:
         self.failure: events.Failed | None = None
         self.run_dir: str | None = None
         self._threads_before: int | None = None
+        self._run_lock: Any = None  # the run folder's RunLock while this session writes there
+        self._failure_file: str | None = None  # the file a failure is about, if any
 
     # -- control ---------------------------------------------------------------------------
     @property
-    def state(self) -> State:
+    def state(self) -> SessionState:
         return self._state
+
+    def _set_state(self, to: SessionState) -> bool:
+        """Move to ``to`` if ``_MOVES`` allows it; False (and no change) when it does not.
+
+        The one place the state changes, under the lock, so a ``stop()`` racing the end of
+        the run cannot write "stopping" over "finished" and a final state stays final.
+        """
+        with self._lock:
+            if to not in _MOVES[self._state]:
+                return False
+            self._state = to
+            return True
 
     def subscribe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
         """``fn(event)`` runs on the training thread; keep it cheap and non-blocking."""
@@ -134,44 +194,55 @@ class TrainingSession:
 
         return unsubscribe
 
+    def _begin(self) -> None:
+        with self._lock:
+            if self._state != SessionState.IDLE or self._thread is not None:
+                raise RuntimeError(f"this session cannot start again (state: {self._state})")
+            self._set_state(SessionState.RUNNING)
+
     def start(self) -> None:
-        if self._state != "idle":
-            raise RuntimeError(f"this session has already run (state: {self._state})")
-        self._state = "running"
-        self._thread = threading.Thread(target=self._run, name="torchwire-train", daemon=True)
+        """Train on a background thread; ``join()`` waits for it."""
+        with self._lock:
+            self._begin()
+            self._thread = threading.Thread(target=self._run, name="torchwire-train", daemon=True)
         self._thread.start()
 
     def run(self) -> TrainResult | None:
         """Train in the calling thread; the result, or None when it failed (see ``failure``)."""
-        if self._state != "idle":
-            raise RuntimeError(f"this session has already run (state: {self._state})")
-        self._state = "running"
+        self._begin()
         self._run()
         return self.result
 
     def pause(self) -> None:
-        if self._state == "running":
-            self._running.clear()
-            self._state = "paused"
+        with self._lock:
+            if self._state == SessionState.RUNNING and self._set_state(SessionState.PAUSED):
+                self._running.clear()
 
     def resume(self) -> None:
-        if self._state == "paused":
-            self._state = "running"
-            self._running.set()
+        with self._lock:
+            if self._state == SessionState.PAUSED and self._set_state(SessionState.RUNNING):
+                self._running.set()
 
     def stop(self) -> None:
-        """Stop at the next batch; the model stays consistent and ``last`` is written."""
-        if self._state in ("running", "paused", "idle"):
-            self._state = "stopping"
-            self._stop.set()
-            self._running.set()
+        """Stop at the next batch; the model stays consistent and ``last`` is written.
+
+        A session never started becomes stopped at once; one that already ended is left as
+        it is.
+        """
+        with self._lock:
+            if self._state == SessionState.IDLE:
+                self._set_state(SessionState.STOPPED)
+                self._done.set()
+            elif self._set_state(SessionState.STOPPING):
+                self._stop.set()
+                self._running.set()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the end; True when it ended."""
+        """Wait for the end; True when it ended (then ``state`` is final)."""
         if self._thread is not None:
             self._thread.join(timeout)
             return not self._thread.is_alive()
-        return self._done.is_set() or self._state == "idle"
+        return self._done.is_set() or self._state == SessionState.IDLE
 
     # -- events ----------------------------------------------------------------------------
     def _emit(self, ev: Any) -> None:
@@ -183,40 +254,69 @@ class TrainingSession:
 
     # -- the run ---------------------------------------------------------------------------
     def _run(self) -> None:
+        """Train, then end in a final state; the last event (Finished or Failed) comes after.
+
+        The state is final and the run folder's lock released before that event, so a
+        listener sees the end it is told about (and may start a new run in the same folder),
+        and ``join()`` returning means the state is final.
+        """
+        from engine.fileio import WriteError
+
         step_ref = [0]
+        last: Any = None
+        final = SessionState.FAILED
         try:
-            self.result = self._train(step_ref)
-            self._state = "stopped" if self.result.stopped else "finished"
-        except TrainError as e:
-            self._fail(str(e), e.step, e.kind)
-        except torch.OutOfMemoryError:
-            self._fail(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
-        except Exception as e:
-            if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
-                self._fail(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
-            else:
-                from engine.data.errors import DataError
+            try:
+                self.result = self._train(step_ref)
+                final = SessionState.STOPPED if self.result.stopped else SessionState.FINISHED
+                r = self.result
+                last = events.Finished(r.run_dir, r.test_metrics, r.stopped, list(r.history))
+            except TrainError as e:
+                self.failure = events.Failed(str(e), e.step, e.kind)
+                self._failure_file = e.file
+            except WriteError as e:  # a full disk, a read-only folder: said as it is
+                self.failure = events.Failed(str(e), step_ref[0] or None, "runtime")
+                self._failure_file = e.file
+            except torch.OutOfMemoryError:
+                self.failure = events.Failed(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
+            except Exception as e:
+                if _is_oom(e):
+                    reason = self._oom_reason(step_ref[0])
+                    self.failure = events.Failed(reason, step_ref[0], "runtime")
+                else:
+                    from engine.data.errors import DataError
 
-                kind = "data" if isinstance(e, DataError) else "runtime"
-                self._fail(self._explain(e), step_ref[0] or None, kind)
+                    kind = "data" if isinstance(e, DataError) else "runtime"
+                    self.failure = events.Failed(self._explain(e), step_ref[0] or None, kind)
+            except BaseException:  # KeyboardInterrupt in run(): end failed, then re-raise
+                self.failure = events.Failed("interrupted", step_ref[0] or None, "runtime")
+                raise
+            finally:
+                if self._threads_before is not None:
+                    torch.set_num_threads(self._threads_before)
+                if self._run_lock is not None:
+                    self._run_lock.release()
+                self._set_state(final)
+                self._done.set()
         finally:
-            if self._threads_before is not None:
-                torch.set_num_threads(self._threads_before)
-            self._done.set()
-
-    def _fail(self, reason: str, step: int | None, kind: str = "project") -> None:
-        self._state = "failed"
-        self.failure = events.Failed(reason, step, kind)
-        self._emit(self.failure)
+            end = last if last is not None else self.failure
+            if end is not None:
+                self._emit(end)
 
     def _oom_reason(self, step: int) -> str:
-        bs = getattr(self, "_batch_size", None)
-        dev = getattr(self, "_device", "the device")
-        smaller = f" (e.g. {max(1, bs // 2)})" if bs else ""
-        return (
-            f"out of memory on {dev} at step {step}"
-            + (f" with batch size {bs}" if bs else "")
-            + f": set a smaller batch_size in the Batch node{smaller} or a smaller model"
+        model = getattr(self, "_model", None)
+        need = (
+            training_memory_bytes(model, getattr(self, "_optimizer_type", ""))
+            if model is not None
+            else None
+        )
+        dev = getattr(self, "_device", None)
+        return oom_advice(
+            str(dev) if dev else "the device",
+            step,
+            getattr(self, "_batch_size", None),
+            need,
+            device_memory_bytes(dev) if dev else None,
         )
 
     def _explain(self, e: Exception) -> str:
@@ -245,7 +345,7 @@ class TrainingSession:
         from engine.check import check
         from engine.compile import compile_model
         from engine.data.errors import DataError
-        from engine.data.loaders import InMemoryBatches, StreamingBatches, augment_batch
+        from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
         from engine.data.pipeline import chain_of, prepare
         from engine.train import checkpoint as ck
         from engine.train.metrics import Accumulator
@@ -257,11 +357,12 @@ class TrainingSession:
             try:
                 resume = ck.load_checkpoint(self.resume_from)
             except ck.CheckpointError as e:
-                raise TrainError(str(e), kind="data") from None
+                raise TrainError(str(e), kind="data", file=self.resume_from) from None
+            _check_position(resume, g)
         try:
             base = dict(g.settings.get("training") or {})
             if resume is not None:
-                base = {**base, **resume.meta.get("settings", {})}
+                base = {**base, **resume.meta["settings"]}
                 base["epochs"] = resume.meta["settings"]["epochs"]
             settings = resolve_settings(base, **self.overrides)
         except ParamError as e:
@@ -306,6 +407,7 @@ class TrainingSession:
         model = compile_model(g, rep).to(device)
         self._model = model
         lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
+        self._optimizer_type = onode.type
         out_shape = tuple(rep.shapes[plan.output])
         tt = prep.target_transform
         head = Head(
@@ -378,9 +480,9 @@ class TrainingSession:
         aug_gen = torch.Generator().manual_seed(seed + 1)
         acc = Accumulator(info.task, info.n_classes, device, n_targets)
 
-        # run folder
+        # run folder: ours alone while we write it (released in _run)
         run_dir = Path(self._run_dir(g, resume))
-        run_dir.mkdir(parents=True, exist_ok=True)
+        self._open_run_dir(run_dir)
         self.run_dir = str(run_dir)
         best_path, last_path = run_dir / "best.pt", run_dir / "last.pt"
         keep_best = settings["checkpoint"] == "best_and_last"
@@ -395,30 +497,36 @@ class TrainingSession:
         perm: torch.Tensor | None = None
         if resume is not None:
             self._check_resumable(resume, model)
-            model.load_state_dict(resume.state_dict)
-            if resume.optimizer is not None:
-                opt.load_state_dict(resume.optimizer)
             m = resume.meta
-            history = list(m["history"])
-            best_value, best_epoch, bad_epochs = m["best_value"], m["best_epoch"], m["bad_epochs"]
-            sched.load_state(m["schedule"])
-            step = m["step"]
-            start_epoch, start_batch = m["resume_epoch"], m["resume_batch"]
-            ex = resume.extra
-            torch.set_rng_state(ex["rng_torch"])
-            data_gen.set_state(ex["rng_data"])
-            aug_gen.set_state(ex["rng_aug"])
-            if device.type == "cuda" and "rng_cuda" in ex:
-                torch.cuda.set_rng_state(ex["rng_cuda"])
-            in_epoch = bool(m.get("in_epoch"))
-            if in_epoch:
-                perm = ex.get("perm")
-                acc.load_state({k[4:]: v for k, v in ex.items() if k.startswith("acc_")})
-            bp = Path(resume.path).with_name("best.pt")
-            if keep_best and bp.exists():
-                best_state = ck.load_checkpoint(bp).state_dict
-            if scaler is not None and "scaler" in m:
-                scaler.load_state_dict(m["scaler"])
+            try:
+                model.load_state_dict(resume.state_dict)
+                opt.load_state_dict(resume.optimizer)
+                history = list(m["history"])
+                best_value, best_epoch = m["best_value"], int(m["best_epoch"])
+                bad_epochs = int(m["bad_epochs"])
+                sched.load_state(m["schedule"])
+                step = int(m["step"])
+                start_epoch, start_batch = int(m["resume_epoch"]), int(m["resume_batch"])
+                ex = resume.extra
+                torch.set_rng_state(ex["rng_torch"])
+                data_gen.set_state(ex["rng_data"])
+                aug_gen.set_state(ex["rng_aug"])
+                if device.type == "cuda" and "rng_cuda" in ex:
+                    torch.cuda.set_rng_state(ex["rng_cuda"])
+                in_epoch = bool(m.get("in_epoch"))
+                if in_epoch:
+                    perm = ex.get("perm")
+                    acc.load_state({k[4:]: v for k, v in ex.items() if k.startswith("acc_")})
+                if scaler is not None and "scaler" in m:
+                    scaler.load_state_dict(m["scaler"])
+            except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+                raise TrainError(
+                    f"{resume.path} is not a valid Torchwire checkpoint (its training position "
+                    f"cannot be restored: {type(e).__name__})",
+                    kind="data",
+                    file=resume.path,
+                ) from None
+            best_state = self._resume_best(resume, keep_best, best_epoch)
 
         meta_base = {
             "graph": _project_dict(g),
@@ -468,15 +576,26 @@ class TrainingSession:
                         d[f"acc_{k}"] = v.detach().cpu().clone()
             return d
 
-        def save_last(epoch: int, **pos: Any) -> None:
-            ck.save(last_path, payload("last", model.state_dict(), epoch, **pos))
+        best_dirty = False
+
+        def save_checkpoints(epoch: int, **pos: Any) -> None:
+            """``last`` (and ``best`` when it changed) as one change (``ck.save_all``).
+
+            If writing either fails (a full disk), neither file is replaced and the run fails
+            with the previous pair intact: ``last.pt`` never claims a best epoch that
+            ``best.pt`` does not hold.
+            """
+            nonlocal best_dirty
+            items: list[tuple[Path, dict[str, Any]]] = []
+            if best_dirty:
+                items.append((best_path, payload("best", best_state or {}, best_epoch)))
+            items.append((last_path, payload("last", model.state_dict(), epoch, **pos)))
+            ck.save_all(items)
+            if best_dirty:
+                self._emit(events.CheckpointSaved(str(best_path), "best", best_epoch))
+            best_dirty = False
             self._emit(events.CheckpointSaved(str(last_path), "last", epoch))
 
-        def save_best() -> None:
-            ck.save(best_path, payload("best", best_state or {}, best_epoch))
-            self._emit(events.CheckpointSaved(str(best_path), "best", best_epoch))
-
-        best_dirty = False
         last_save = time.perf_counter()
         self._emit(
             events.Started(
@@ -517,10 +636,7 @@ class TrainingSession:
                 if not self._running.is_set():
                     self._running.wait()
                 if self._stop.is_set():
-                    if best_dirty:
-                        save_best()
-                        best_dirty = False
-                    save_last(
+                    save_checkpoints(
                         epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
                     )
                     stopped = True
@@ -538,7 +654,7 @@ class TrainingSession:
                 if sync_each:
                     lv = loss.item()
                     if not math.isfinite(lv):  # the weights are still the last good ones
-                        save_last(
+                        save_checkpoints(
                             epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
                         )
                         self._nan(lv, step + 1, epoch, b + 1, lr, last_path)
@@ -618,10 +734,7 @@ class TrainingSession:
             now = time.perf_counter()
             if early or epoch == epochs or now - last_save >= SAVE_INTERVAL_S:
                 # short epochs: write at most every SAVE_INTERVAL_S, and always at the end
-                if best_dirty:
-                    save_best()
-                    best_dirty = False
-                save_last(epoch, finished=early or epoch == epochs)
+                save_checkpoints(epoch, finished=early or epoch == epochs)
                 last_save = now
             if early:
                 break
@@ -658,8 +771,7 @@ class TrainingSession:
             epochs_completed=len(history),
             extra={"best_epoch": best_epoch, "monitor": monitor, "model": model},
         )
-        self._emit(events.Finished(str(run_dir), test_m, stopped, list(history)))
-        return result
+        return result  # _run emits Finished once the state is final
 
     def _nan(self, value: float, step: int, epoch: int, batch: int, lr: float, last: Path) -> None:
         keep = f"; the last good checkpoint is {last}" if last.exists() else ""
@@ -677,15 +789,71 @@ class TrainingSession:
         if s >= 0:
             self._nan(float("nan"), s, epoch, (s - 1) % n_batches + 1, lr, last)
 
-    @staticmethod
-    def _check_resumable(resume: Any, model: torch.nn.Module) -> None:
+    def _check_resumable(self, resume: Any, model: torch.nn.Module) -> None:
+        """The checkpoint's weights must be this model's: same tensors, same shapes."""
         mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         theirs = {k: tuple(v.shape) for k, v in resume.state_dict.items()}
-        if mine != theirs:
-            raise TrainError(
-                f"{resume.path}: the checkpoint's model differs from this project's model; "
-                "resume with the project it was trained from"
+        if mine == theirs:
+            return
+        theirs_name = resume.graph.get("name")
+        if isinstance(theirs_name, str) and theirs_name != self.graph.name:
+            what = f"is a checkpoint of project {theirs_name!r}, not of {self.graph.name!r}"
+        else:
+            what = "holds a model that differs from this project's model"
+        diff = sorted(set(mine) ^ set(theirs))
+        if diff:
+            detail = f"{diff[0]} is only in {'this project' if diff[0] in mine else 'it'}"
+        else:
+            k = next(k for k in sorted(mine) if mine[k] != theirs[k])
+            detail = (
+                f"{k} is {'×'.join(map(str, theirs[k]))} there, {'×'.join(map(str, mine[k]))} here"
             )
+        raise TrainError(
+            f"{resume.path} {what} ({detail}); resume with the project it was trained from",
+            kind="data",
+            file=resume.path,
+        )
+
+    def _resume_best(self, resume: Any, keep_best: bool, best_epoch: int) -> Any:
+        """The best weights beside a resumed ``last.pt``, if they are the ones it names."""
+        from engine.train import checkpoint as ck
+
+        bp = Path(resume.path).with_name("best.pt")
+        if not keep_best or not bp.exists():
+            return None
+        try:
+            best = ck.load_checkpoint(bp)
+        except ck.CheckpointError as e:
+            raise TrainError(str(e), kind="data", file=bp) from None
+        if best.epoch != best_epoch or {k: v.shape for k, v in best.state_dict.items()} != {
+            k: v.shape for k, v in resume.state_dict.items()
+        }:
+            raise TrainError(
+                f"{bp} does not belong with {resume.path} (it holds epoch {best.epoch}, "
+                f"which names epoch {best_epoch} as the best); move it away to resume",
+                kind="data",
+                file=bp,
+            )
+        return best.state_dict
+
+    def _open_run_dir(self, run_dir: Path) -> None:
+        """Lock the run folder for this session and sweep what a killed save left there."""
+        from engine.fileio import clean_stale
+        from engine.train.runlock import RunFolderBusy, RunLock
+
+        lock = RunLock(run_dir)
+        try:
+            lock.acquire()
+        except RunFolderBusy as e:
+            raise TrainError(str(e), file=run_dir) from None
+        except OSError as e:
+            raise TrainError(
+                f"{run_dir}: cannot be written ({e.strerror or e})", file=run_dir
+            ) from None
+        self._run_lock = lock
+        # the lock says no one else writes these files here now: any temporary of them is
+        # left over from a killed save, whatever its age
+        clean_stale(run_dir, 0, RUN_FILES)
 
     def _run_dir(self, g: Any, resume: Any) -> str:
         if self.out_dir:
@@ -764,7 +932,7 @@ class TrainingSession:
                 "stopped": stopped,
             }
         )
-        _atomic_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         cols: list[str] = []
         for row in history:
             for k in row:
@@ -775,13 +943,196 @@ class TrainingSession:
         w.writeheader()
         for row in history:
             w.writerow(row)
-        _atomic_text(run_dir / "history.csv", buf.getvalue())
+        atomic_write(run_dir / "history.csv", buf.getvalue())
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+# -- out of memory ---------------------------------------------------------------------------
+# Tensors of optimizer state per parameter tensor (Adam: two moments; SGD with momentum: one).
+_OPTIMIZER_STATES = {"Adam": 2, "AdamW": 2, "RMSprop": 1, "Adagrad": 1, "SGD": 1}
+# The model "alone" does not fit when its fixed memory takes this much of the device: what is
+# left (allocator slack, the CUDA context, any activations at all) cannot hold a batch.
+MODEL_TOO_LARGE_FRACTION = 0.9
+
+
+def _is_oom(e: BaseException) -> bool:
+    if isinstance(e, torch.OutOfMemoryError | MemoryError):
+        return True
+    text = str(e).lower()
+    return "out of memory" in text or "can't allocate memory" in text
+
+
+def training_memory_bytes(model: torch.nn.Module, optimizer_type: str = "") -> int:
+    """Bytes a model needs before any batch: its parameters and buffers, a gradient per
+    trainable parameter, and the optimizer's state (e.g. Adam keeps two moments each).
+
+    An unknown optimizer counts as Adam (two states), the larger estimate.
+    """
+    states = _OPTIMIZER_STATES.get(optimizer_type, 2)
+    total = 0
+    for p in model.parameters():
+        size = p.numel() * p.element_size()
+        total += size * (1 + (1 + states if p.requires_grad else 0))
+    for b in model.buffers():
+        total += b.numel() * b.element_size()
+    return total
+
+
+def device_memory_bytes(device: Any) -> int | None:
+    """Total memory of a training device (the machine's RAM for the CPU), None if unknown."""
+    try:
+        dev = torch.device(device)
+        if dev.type == "cuda":
+            return int(torch.cuda.get_device_properties(dev).total_memory)
+        if dev.type == "mps":
+            return int(torch.mps.recommended_max_memory())
+        if dev.type == "cpu" and hasattr(os, "sysconf"):
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except Exception:  # unknown device, or a platform that does not say
+        return None
+    return None
+
+
+def _size(n: float) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} MB"
+    return f"{max(n, 0) / 1e3:.1f} KB"
+
+
+def oom_advice(
+    device: str,
+    step: int,
+    batch_size: int | None,
+    model_bytes: int | None,
+    device_bytes: int | None,
+) -> str:
+    """Why memory ran out, in the user's terms: the model itself, or the batch.
+
+    When the parameters, gradients and optimizer state alone (``model_bytes``) take nearly
+    all of the device (``device_bytes``), no batch size helps: say how much the model
+    needs. Otherwise the batch's activations are what overflowed: suggest half the batch.
+    """
+    where = f"out of memory on {device} at step {step}"
+    if (
+        model_bytes is not None
+        and device_bytes
+        and (model_bytes >= MODEL_TOO_LARGE_FRACTION * device_bytes)
+    ):
+        return (
+            f"{where}: the model is too large for {device}: its parameters, gradients and "
+            f"optimizer state alone need ~{_size(model_bytes)} of its {_size(device_bytes)}; "
+            "a smaller batch will not help, make the model smaller (fewer or narrower layers) "
+            "or train on a device with more memory"
+        )
+    if batch_size:
+        need = f" (the model itself needs ~{_size(model_bytes)})" if model_bytes else ""
+        return (
+            f"{where} with batch size {batch_size}{need}: the batch does not fit; set a "
+            f"smaller batch_size in the Batch node (e.g. {max(1, batch_size // 2)})"
+        )
+    return f"{where}: set a smaller batch_size in the Batch node or make the model smaller"
+
+
+# What a resume needs from last.pt beyond any checkpoint's contents.
+_POSITION_META = (
+    "settings",
+    "epoch",
+    "step",
+    "history",
+    "best_value",
+    "best_epoch",
+    "bad_epochs",
+    "schedule",
+    "resume_epoch",
+    "resume_batch",
+)
+_POSITION_EXTRA = ("rng_torch", "rng_data", "rng_aug")
+
+
+def _check_position(resume: Any, g: Any) -> None:
+    """A resume checkpoint must hold a training position (a ``last.pt``, not a best.pt or
+    model.safetensors), and be of this project, before anything is prepared."""
+    path = resume.path
+    kind = resume.meta.get("kind")
+    missing = [k for k in _POSITION_META if k not in resume.meta]
+    missing += [k for k in _POSITION_EXTRA if k not in resume.extra]
+    if kind != "last" or missing or resume.optimizer is None:
+        name = Path(path).name
+        if kind in ("best", "final") or name in ("best.pt", "model.safetensors"):
+            hint = f"it is a {name}, use the last.pt beside it"
+        else:
+            hint = f"no {', '.join(missing[:3]) or 'optimizer state'}"
+        raise TrainError(f"{path} holds no training position ({hint})", kind="data", file=path)
+    types = {
+        "settings": dict,
+        "history": list,
+        "schedule": dict,
+        "step": int,
+        "epoch": int,
+        "best_epoch": int,
+        "bad_epochs": int,
+        "resume_epoch": int,
+        "resume_batch": int,
+    }
+    for k, t in types.items():
+        if not isinstance(resume.meta[k], t) or isinstance(resume.meta[k], bool):
+            raise TrainError(
+                f"{path} is not a valid Torchwire checkpoint (its {k!r} is not "
+                f"{'a whole number' if t is int else 'an ' + t.__name__ if t is dict else 'a list'})",
+                kind="data",
+                file=path,
+            )
+    if "epochs" not in resume.meta["settings"]:
+        raise TrainError(
+            f"{path} is not a valid Torchwire checkpoint (its settings have no 'epochs')",
+            kind="data",
+            file=path,
+        )
+    mine = _model_signature(_project_dict(g))
+    theirs = _model_signature(resume.graph)
+    if theirs is not None and mine is not None and mine != theirs:
+        name = resume.graph.get("name")
+        who = f"project {name!r}" if isinstance(name, str) else "another project"
+        raise TrainError(
+            f"{path} is a checkpoint of {who}, not of {g.name!r} (their models differ: "
+            f"{_first_difference(mine, theirs)}); resume with the project it was trained from",
+            kind="data",
+            file=path,
+        )
+
+
+def _model_signature(doc: Any) -> dict[str, str] | None:
+    """The model and optimizer nodes of a project dict (id → type); None if unreadable.
+
+    Their parameter shapes are compared once the model is built (``_check_resumable``);
+    data nodes, parameters such as a dropout rate, and training settings may change.
+    """
+    from engine import catalog
+
+    try:
+        sig = {}
+        for nd in doc["nodes"]:
+            try:
+                kind = catalog.get(nd["type"]).kind
+            except Exception:  # an unknown type: compare it as a model node
+                kind = "model"
+            if kind in ("model", "optimizer"):
+                sig[str(nd["id"])] = str(nd["type"])
+        return sig
+    except (KeyError, TypeError):
+        return None
+
+
+def _first_difference(mine: dict[str, str], theirs: dict[str, str]) -> str:
+    for k in sorted(set(mine) | set(theirs)):
+        if k not in theirs:
+            return f"node {k} ({mine[k]}) is only in this project"
+        if k not in mine:
+            return f"node {k} ({theirs[k]}) is only in the checkpoint"
+        if mine[k] != theirs[k]:
+            return f"node {k} is a {theirs[k]} there, a {mine[k]} here"
+    return "?"
 
 
 def _slug(name: str) -> str:
@@ -809,5 +1160,5 @@ def train(graph_or_path: Any, **kw: Any) -> TrainResult:
     res = s.run()
     if res is None:
         assert s.failure is not None
-        raise TrainError(s.failure.reason, s.failure.step)
+        raise TrainError(s.failure.reason, s.failure.step, s.failure.kind, file=s._failure_file)
     return res
