@@ -146,6 +146,17 @@ def _where(at: tuple[Any, ...] | None) -> str:
     return "".join(reversed(parts)).lstrip(".") or "the top level"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(s: str) -> str:
+    """``s`` with each high+low surrogate pair made the character it encodes (as JSON reads
+    ``"\\ud83d\\ude00"``); lone surrogates stay, and are saved escaped (see ``to_json``)."""
+    if _SURROGATE.search(s) is None:
+        return str(s)
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 def _clean(value: Any, at: tuple[Any, ...] | None = None, depth: int = 0) -> Any:
     """A fresh plain copy of ``value`` (dicts, lists, text, numbers, bools, null) or _Bad.
 
@@ -154,8 +165,10 @@ def _clean(value: Any, at: tuple[Any, ...] | None = None, depth: int = 0) -> Any
     """
     if depth > MAX_DEPTH:
         raise _Bad(f"at {_where(at)}: nested too deeply (more than {MAX_DEPTH} levels)")
-    if value is None or isinstance(value, bool | str):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
             raise _Bad(f"at {_where(at)}: the whole number {_short(value)} is out of range")
@@ -178,7 +191,7 @@ def _clean(value: Any, at: tuple[Any, ...] | None = None, depth: int = 0) -> Any
         for k, v in value.items():
             if not isinstance(k, str):
                 raise _Bad(f"at {_where(at)}: keys must be text, got {_short(k)}")
-            out[k] = _clean(v, (at, k), depth + 1)
+            out[_text(k)] = _clean(v, (at, k), depth + 1)
         return out
     if isinstance(value, list | tuple):
         return [_clean(v, (at, i), depth + 1) for i, v in enumerate(value)]
@@ -276,7 +289,8 @@ def _migrate_nodes(doc: dict[str, Any]) -> None:
         if not isinstance(nd, dict) or not catalog.has(str(nd.get("type"))):
             continue
         spec = catalog.get(str(nd["type"]))
-        saved = int(nd.get("version", spec.version))
+        saved = nd.get("version")
+        saved = spec.version if saved is None else int(saved)
         if saved > spec.version:
             raise GraphError(
                 f"node {nd.get('id')!r}: {spec.type} version {saved} is newer than this "
@@ -394,7 +408,6 @@ def loads_project(text: str | bytes, path: str | os.PathLike[str] = "<project>")
 
 
 # -- writing --------------------------------------------------------------------------------------
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_json(graph: Graph, path: str | os.PathLike[str] = "<project>") -> str:
@@ -403,13 +416,12 @@ def to_json(graph: Graph, path: str | os.PathLike[str] = "<project>") -> str:
     Text holding lone surrogates (which UTF-8 cannot encode) is written with JSON's
     ``\\udXXX`` escapes for those characters only, so the file is valid UTF-8 and reads back
     the same string. (JSON reads an escaped high surrogate followed by a low one as the
-    character they pair to: that is the one text a project cannot keep apart.)
+    character they pair to, so such a pair is saved as that character, as loading does.)
     """
     try:
-        doc = project_to_dict(graph)
-        clean = _clean(doc)
-        _check_header(clean)
-        _check_structure(clean)
+        doc = _clean(project_to_dict(graph))
+        _check_header(doc)
+        _check_structure(doc)
         text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except _Bad as e:
         raise ProjectError(path, f"cannot be saved: {e}") from None
