@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from engine.data.errors import DataError
+from .errors import DataError
 
 
 def numeric_columns(df: pd.DataFrame) -> list[str]:

@@ -16,7 +16,7 @@ from engine import check
 from engine.data import sources
 from engine.data.errors import DataError
 from engine.data.pipeline import chain_of, features_for_inference, prepare
-from engine.data.transforms import Impute
+from engine.runtime.transforms import Impute
 from engine.graph import GraphError
 from tests.engine.data.helpers import data_graph, write_csv
 

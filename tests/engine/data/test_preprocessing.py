@@ -12,7 +12,7 @@ from engine import check
 from engine.catalog.data import PREPROCESSING_TYPES
 from engine.data import sources
 from engine.data.errors import DataError
-from engine.data.loaders import InMemoryBatches, StreamingBatches, augment_batch
+from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
 from engine.data.pipeline import chain_of, features_for_inference, prepare
 from tests.engine.data.helpers import data_graph, write_csv, write_images
 
