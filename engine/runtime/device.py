@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from .errors import TorchwireError
+from .errors import RunError
 
 
 def pick_device(name: str, local_rank: int | None = None) -> torch.device:
-    """The device for ``name``; an unavailable choice raises with the reason.
+    """The device for ``name``; an unavailable choice raises ``RunError`` (a RuntimeError) saying why.
 
     Under ``torchrun`` each process takes the GPU of its local rank, so N processes on one
     machine use N GPUs.
@@ -19,14 +19,10 @@ def pick_device(name: str, local_rank: int | None = None) -> torch.device:
         name = "cuda" if cuda else "mps" if mps else "cpu"
     if name == "cuda":
         if not cuda:
-            raise TorchwireError(
-                "device cuda was chosen, but CUDA is not available on this machine", param="device"
-            )
+            raise RunError("device cuda was chosen, but CUDA is not available on this machine")
         if local_rank is not None:
             return torch.device("cuda", local_rank % torch.cuda.device_count())
         return torch.device("cuda")
     if name == "mps" and not mps:
-        raise TorchwireError(
-            "device mps was chosen, but Apple MPS is not available here", param="device"
-        )
+        raise RunError("device mps was chosen, but Apple MPS is not available here")
     return torch.device(name)

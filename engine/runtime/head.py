@@ -70,8 +70,8 @@ class OptimizerSpec:
 class Head:
     """The loss node at run time: loss function, target conversion and prediction readout.
 
-    ``loss(out, y, x)`` takes the batch's inputs too, so a subclass can add terms that need
-    them (a teacher's outputs for distillation) without touching the loop.
+    A loss that needs more than (output, target), such as distillation with a teacher's
+    outputs, is a ``Trainer`` objective built around ``loss``; the loop does not change.
     """
 
     def __init__(
@@ -104,7 +104,7 @@ class Head:
             return y.to(out.dtype).unsqueeze(1)
         return F.one_hot(y, self.c).to(out.dtype)
 
-    def loss(self, out: torch.Tensor, y: torch.Tensor, x: Any = None) -> torch.Tensor:
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.fn(out, self.loss_target(y, out))
 
     def metric_target(self, y: torch.Tensor) -> torch.Tensor:

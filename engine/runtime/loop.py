@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ from torch import nn
 
 from .batches import augment_batch
 from .distributed import Distributed
-from .errors import RunError
+from .errors import RunError, StateError
 from .head import Head, OptimizerSpec
 from .metrics import Accumulator
 from .schedule import LRSchedule, lower_is_better
@@ -65,6 +65,11 @@ class EpochEnd:
     seconds: float
     improved: bool
     value: float | None  # the monitored metric
+
+
+# The training loss of a batch: (model output, targets, inputs) -> scalar. The default is the
+# loss node's; distillation adds a teacher's term from the inputs, the loop unchanged.
+Objective = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
 
 class Batches(Protocol):
@@ -164,8 +169,10 @@ class Trainer:
         resume: RunState | None = None,
         optimizer_state: dict[str, Any] | None = None,
         best_state: dict[str, torch.Tensor] | None = None,
+        objective: Objective | None = None,
     ) -> None:
         self.model, self.head, self.device = model, head, device
+        self.objective: Objective = objective or (lambda out, y, x: head.loss(out, y))
         self.dist = dist or Distributed()
         self.net = self.dist.wrap(model, settings.sync_batchnorm)
         self.settings = settings
@@ -211,26 +218,41 @@ class Trainer:
 
     # -- state ----------------------------------------------------------------------------
     def _resume(self, s: RunState, optimizer_state: dict[str, Any] | None) -> None:
+        """Continue from ``s``; what does not fit is a ``StateError`` saying which part."""
         if s.world_size != self.dist.info.world_size:
             raise RunError(
                 f"the run was trained on {s.world_size} process(es); resume it with the same "
                 f"number (--nproc-per-node {s.world_size})",
                 kind="project",
             )
+        try:
+            self.schedule.load_state(s.schedule)
+            torch.set_rng_state(s.rng["torch"])
+            self.data_gen.set_state(s.rng["data"])
+            self.aug_gen.set_state(s.rng["aug"])
+            if self.device.type == "cuda" and "cuda" in s.rng:
+                torch.cuda.set_rng_state(s.rng["cuda"], self.device)
+            if s.in_epoch and s.acc:
+                self.acc.load_state(s.acc)
+            if s.in_epoch and s.perm is not None and len(s.perm) != self.train_batches_len():
+                raise ValueError("this epoch's saved order is for another number of samples")
+            if self.scaler is not None and s.scaler:
+                self.scaler.load_state_dict(s.scaler)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+            raise StateError(f"training position cannot be restored: {e}") from None
         if optimizer_state is not None:
-            self.opt.load_state_dict(optimizer_state)
-        self.schedule.load_state(s.schedule)
-        torch.set_rng_state(s.rng["torch"])
-        self.data_gen.set_state(s.rng["data"])
-        self.aug_gen.set_state(s.rng["aug"])
-        if self.device.type == "cuda" and "cuda" in s.rng:
-            torch.cuda.set_rng_state(s.rng["cuda"], self.device)
-        if s.in_epoch and s.acc:
-            self.acc.load_state(s.acc)
-        if self.scaler is not None and s.scaler:
-            self.scaler.load_state_dict(s.scaler)
+            try:
+                self.opt.load_state_dict(optimizer_state)
+            except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+                raise StateError(
+                    f"optimizer state does not fit this model: {type(e).__name__}"
+                ) from None
         self.state = s
         s.stopped = s.early_stopped = False
+
+    def train_batches_len(self) -> int:
+        """How many samples the training batches draw their order over."""
+        return int(getattr(self.train_batches, "n", 0))
 
     def capture(self) -> RunState:
         """The state with the random generators and running metrics as of now."""
@@ -306,7 +328,7 @@ class Trainer:
                 xb = augment_batch(xb, self.augment, self.aug_gen)
             with self.autocast():
                 out = self.net(xb)
-                loss = self.head.loss(out, yb, xb)
+                loss = self.objective(out, yb, xb)
             if sync_each:
                 lv = loss.item()
                 bad = not math.isfinite(lv)
@@ -397,42 +419,15 @@ class Trainer:
             cb.on_epoch_end(self, info)
 
     # -- evaluation -----------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(
         self, batches: Batches, confusion: bool = False, samples: int = 0
     ) -> tuple[dict[str, Any], tuple[list[Any], list[Any]] | None]:
-        """Metrics over ``batches`` (each rank takes its part; sums are reduced), and up to
-        ``samples`` (true, predicted) pairs for a regression plot."""
-        acc = Accumulator(self.task, self.n_classes, self.device, self.n_targets)
-        was = self.model.training
-        self.model.eval()
-        ys: list[torch.Tensor] = []
-        ps: list[torch.Tensor] = []
-        kept = 0
-        for xg, yg in batches.batches(None, 0):
-            xb, yb = self.dist.shard(xg, yg)
-            with self.autocast():
-                out = self.model(xb)
-                loss = self.head.loss(out, yb, xb)
-            pred = self.head.predict(out)
-            acc.add(loss, pred, self.head.metric_target(yb))
-            if self.task == "regression" and kept < samples and len(yb):
-                take = min(len(yb), samples - kept)
-                ys.append(self.head.original_units(yb[:take].reshape(take, -1).float()))
-                ps.append(pred[:take])
-                kept += take
-        self.model.train(was)
-        m = acc.compute(confusion=confusion, reduce=self.dist.sum if self.dist.enabled else None)
-        pairs = None
-        if samples:
-            mine = (torch.cat(ys).cpu().tolist(), torch.cat(ps).cpu().tolist()) if ys else ([], [])
-            parts = self.dist.gather(mine)
-            yt = [v for p in parts for v in p[0]][:samples]
-            yp = [v for p in parts for v in p[1]][:samples]
-            if yt:
-                one = all(len(r) == 1 for r in yt)
-                pairs = ([r[0] for r in yt], [r[0] for r in yp]) if one else (yt, yp)
-        return m, pairs
+        """``evaluate`` with this run's model, head, device, precision and ranks."""
+        return evaluate(
+            self.model, self.head, batches, self.task, self.n_classes, self.device,
+            n_targets=self.n_targets, confusion=confusion, samples=samples, dist=self.dist,
+            autocast=self.autocast,
+        )  # fmt: skip
 
     @contextlib.contextmanager
     def best_weights(self) -> Iterator[bool]:
@@ -447,3 +442,54 @@ class Trainer:
             yield True
         finally:
             self.model.load_state_dict(current)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    head: Head,
+    batches: Batches,
+    task: str,
+    n_classes: int,
+    device: torch.device,
+    *,
+    n_targets: int = 1,
+    confusion: bool = False,
+    samples: int = 0,
+    dist: Distributed | None = None,
+    autocast: Any = contextlib.nullcontext,
+) -> tuple[dict[str, Any], tuple[list[Any], list[Any]] | None]:
+    """Metrics of ``model`` over ``batches``, and up to ``samples`` (true, predicted) pairs
+    for a regression plot. Under DDP each rank takes its part of every batch and the sums
+    are reduced, so every rank gets the whole split's metrics."""
+    dist = dist or Distributed()
+    acc = Accumulator(task, n_classes, device, n_targets)
+    was = model.training
+    model.eval()
+    ys: list[torch.Tensor] = []
+    ps: list[torch.Tensor] = []
+    kept = 0
+    for xg, yg in batches.batches(None, 0):
+        xb, yb = dist.shard(xg, yg)
+        with autocast():
+            out = model(xb)
+            loss = head.loss(out, yb)
+        pred = head.predict(out)
+        acc.add(loss, pred, head.metric_target(yb))
+        if task == "regression" and kept < samples and len(yb):
+            take = min(len(yb), samples - kept)
+            ys.append(head.original_units(yb[:take].reshape(take, -1).float()))
+            ps.append(pred[:take])
+            kept += take
+    model.train(was)
+    m = acc.compute(confusion=confusion, reduce=dist.sum if dist.enabled else None)
+    pairs = None
+    if samples:
+        mine = (torch.cat(ys).cpu().tolist(), torch.cat(ps).cpu().tolist()) if ys else ([], [])
+        parts = dist.gather(mine)
+        yt = [v for p in parts for v in p[0]][:samples]
+        yp = [v for p in parts for v in p[1]][:samples]
+        if yt:
+            one = all(len(r) == 1 for r in yt)
+            pairs = ([r[0] for r in yt], [r[0] for r in yp]) if one else (yt, yp)
+    return m, pairs

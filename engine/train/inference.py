@@ -89,7 +89,7 @@ _RECORD_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError)
 
 
 def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -> Any:
-    from engine.train.runtime import Head
+    from engine.train.specs import make_head
 
     lnode = g.nodes[plan.loss]
     tm = ts = None
@@ -99,7 +99,7 @@ def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -
             if not isinstance(tm, int | float | list) or not isinstance(ts, int | float | list):
                 raise _damaged(ckpt, "its target scaling is not numbers")
     try:
-        return Head(
+        return make_head(
             lnode.type,
             lnode.params,
             ckpt.task,
@@ -118,10 +118,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of the checkpoint on a split of the project's data ("train", "val", "test")."""
     from engine.data.errors import DataError
-    from engine.runtime.batches import InMemoryBatches, StreamingBatches
     from engine.data.pipeline import chain_of, prepare
-    from engine.train.runtime import pick_device
-    from engine.train.session import TrainingSession
+    from engine.runtime.batches import InMemoryBatches, StreamingBatches
+    from engine.runtime.device import pick_device
+    from engine.runtime.loop import evaluate as run_evaluation
 
     if split not in ("train", "val", "test"):
         raise TrainError(f"split must be train, val or test, not {split!r}")
@@ -153,11 +153,10 @@ def evaluate(
             1024,
         )
     n_targets = int(np.prod(info.target_shape)) if info.target_shape else 1
-    import contextlib
-
-    metrics, samples = TrainingSession._evaluate(
-        model, head, loader, info, dev, n_targets, contextlib.nullcontext, confusion=True
-    )
+    metrics, samples = run_evaluation(
+        model, head, loader, info.task, info.n_classes, dev, n_targets=n_targets,
+        confusion=True, samples=2000 if info.task == "regression" else 0,
+    )  # fmt: skip
     if samples is not None:
         metrics["y_true"], metrics["y_pred"] = samples
     return metrics
@@ -171,9 +170,9 @@ def predict(
     A CSV needs the training's feature columns (a target column, if present, is ignored).
     """
     from engine.data.errors import DataError
-    from engine.runtime.batches import _ImageDataset
     from engine.data.pipeline import base_dir_of, features_for_inference
-    from engine.train.runtime import pick_device
+    from engine.runtime.batches import _ImageDataset
+    from engine.runtime.device import pick_device
 
     g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
     try:

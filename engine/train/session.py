@@ -9,14 +9,11 @@ continues exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import math
 import os
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +28,9 @@ import torch
 from engine.errors import TorchwireError
 from engine.fileio import atomic_write
 from engine.train import events
-from engine.train.settings import lower_is_better, resolve_settings
+from engine.train.callbacks import SAVE_INTERVAL_S as _SAVE_INTERVAL_S
+from engine.train.callbacks import Checkpoints, Controls, Events
+from engine.train.settings import resolve_settings
 
 
 class SessionState(StrEnum):
@@ -73,7 +72,7 @@ _MOVES: dict[SessionState, frozenset[SessionState]] = {
 
 # Epochs shorter than this write their checkpoints at most this often (and always at the end,
 # on stop and on early stopping), so that checkpointing never dominates a fast epoch.
-SAVE_INTERVAL_S = 10.0
+SAVE_INTERVAL_S = _SAVE_INTERVAL_S
 # The files a training writes in its run folder.
 RUN_FILES = ("best.pt", "last.pt", "model.safetensors", "metrics.json", "history.csv")
 
@@ -105,10 +104,6 @@ class TrainResult:
     device: str = "cpu"
     epochs_completed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class _Stop(Exception):
-    pass
 
 
 def _as_graph(graph_or_path: Any) -> Any:
@@ -341,28 +336,75 @@ class TrainingSession:
         return f"{type(e).__name__}: {text}"
 
     def _train(self, step_ref: list[int]) -> TrainResult:
-        from engine.catalog.base import ParamError
-        from engine.check import check
-        from engine.compile import compile_model
-        from engine.data.errors import DataError
-        from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
-        from engine.data.pipeline import chain_of, prepare
-        from engine.train import checkpoint as ck
-        from engine.train.metrics import Accumulator
-        from engine.train.runtime import Head, LRSchedule, build_optimizer, pick_device
+        """Prepare everything from the project, then hand the loop to the runtime."""
+        from engine.runtime.distributed import Distributed, from_env
+        from engine.runtime.loop import NonFiniteLoss
 
-        g = self.graph
-        resume = None
-        if self.resume_from:
-            try:
-                resume = ck.load_checkpoint(self.resume_from)
-            except ck.CheckpointError as e:
-                raise TrainError(str(e), kind="data", file=self.resume_from) from None
-            _check_position(resume, g)
+        resume = self._load_resume()
+        settings = self._settings(resume)
+        rep, plan, prep = self._plan()
+        dist = Distributed(from_env())
+        self._dist = dist
+        device = self._device_for(settings, dist)
+        dist.setup(device)
+        model, head = self._build(settings, rep, plan, prep, device)
+        loaders = _batches(prep, device)
+        run_dir = self._open(resume) if dist.is_main else None
+        trainer = self._trainer(settings, model, head, loaders, prep, device, dist, resume)
+        self._trainer_ref = trainer
+        meta = self._meta_base(settings, prep, plan)
+        if run_dir is not None:
+            trainer.callbacks.append(Checkpoints(run_dir, meta, self._emit, SAVE_INTERVAL_S))
+        self._emit(
+            events.Started(
+                settings["epochs"],
+                trainer.n_batches,
+                str(device),
+                str(run_dir or ""),
+                prep.info.task,
+                tuple(prep.info.class_names),
+                trainer.state.resume_epoch,
+            )
+        )
         try:
-            base = dict(g.settings.get("training") or {})
+            state = trainer.fit()
+        except NonFiniteLoss as e:
+            last = run_dir / "last.pt" if run_dir is not None else None
+            keep = f"; the last good checkpoint is {last}" if last and last.exists() else ""
+            raise TrainError(
+                f"{e}{keep}. Lower the learning rate (now {e.lr:g}) or set grad_clip in the "
+                "training settings",
+                e.step,
+            ) from None
+        finally:
+            step_ref[0] = trainer.state.step
+        return self._finish(trainer, state, loaders, prep.info, meta, run_dir)
+
+    def _load_resume(self) -> Any:
+        """The checkpoint to resume from, checked to hold a position of this project."""
+        from engine.train import checkpoint as ck
+
+        if not self.resume_from:
+            return None
+        try:
+            resume = ck.load_checkpoint(self.resume_from)
+        except ck.CheckpointError as e:
+            raise TrainError(str(e), kind="data", file=self.resume_from) from None
+        _check_position(resume, self.graph)
+        return resume
+
+    def _settings(self, resume: Any) -> dict[str, Any]:
+        from engine.catalog.base import ParamError
+
+        try:
+            base = (
+                self.graph.settings.get("training")
+                if isinstance(self.graph.settings, dict)
+                else None
+            )
+            base = dict(base) if isinstance(base, dict) else base
             if resume is not None:
-                base = {**base, **resume.meta["settings"]}
+                base = {**(base if isinstance(base, dict) else {}), **resume.meta["settings"]}
                 base["epochs"] = resume.meta["settings"]["epochs"]
             settings = resolve_settings(base, **self.overrides)
         except ParamError as e:
@@ -374,6 +416,15 @@ class TrainingSession:
                     f"{self.resume_from}: this run already finished {done} epochs; ask for more "
                     f"(e.g. epochs={done + 10}) to continue training"
                 )
+        return settings
+
+    def _plan(self) -> tuple[Any, Any, Any]:
+        """The check's report and training plan, and the prepared data."""
+        from engine.check import check
+        from engine.data.errors import DataError
+        from engine.data.pipeline import chain_of, prepare
+
+        g = self.graph
         rep = check(g)
         if not rep.extra.get("ready_to_train"):
             reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
@@ -390,404 +441,201 @@ class TrainingSession:
             prep = prepare(chain_of(g, plan.data))
         except DataError as e:
             raise TrainError(str(e), kind="data") from None
-        info = prep.info
+        return rep, plan, prep
+
+    def _device_for(self, settings: dict[str, Any], dist: Any) -> torch.device:
+        from engine.runtime.device import pick_device
+
         try:
-            device = pick_device(settings["device"])
+            device = pick_device(settings["device"], dist.info.local_rank if dist.enabled else None)
         except RuntimeError as e:
             raise TrainError(str(e)) from None
         self._device = str(device)
-        if device.type == "cpu" and settings["cpu_threads"] > 0:
+        threads = settings["cpu_threads"]
+        if device.type == "cpu" and (threads > 0 or dist.enabled):
             self._threads_before = torch.get_num_threads()
-            torch.set_num_threads(settings["cpu_threads"])
-        self._batch_size = prep.batch["batch_size"]
+            # N processes on one machine share its cores
+            n = threads or max(1, self._threads_before // max(1, dist.info.world_size))
+            torch.set_num_threads(n)
+        return device
+
+    def _build(
+        self, settings: dict[str, Any], rep: Any, plan: Any, prep: Any, device: torch.device
+    ) -> tuple[torch.nn.Module, Any]:
+        """Seed, then the model (weights initialise in graph order) and the loss head."""
+        from engine.compile import compile_model
+        from engine.train.specs import make_head
+
+        g, info = self.graph, prep.info
         seed = settings["seed"]
         torch.manual_seed(seed)
         if device.type == "cuda":
             torch.cuda.manual_seed_all(seed)
         model = compile_model(g, rep).to(device)
         self._model = model
-        lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
-        self._optimizer_type = onode.type
-        out_shape = tuple(rep.shapes[plan.output])
+        self._batch_size = prep.batch["batch_size"]
+        lnode = g.nodes[plan.loss]
+        self._optimizer_type = g.nodes[plan.optimizer].type
+        self._plan_ids = (plan.loss, plan.optimizer)
         tt = prep.target_transform
-        head = Head(
+        head = make_head(
             lnode.type,
             lnode.params,
             info.task,
             info.n_classes,
-            out_shape,
+            tuple(rep.shapes[plan.output]),
             device,
             tt.y_mean if tt else None,
             tt.y_std if tt else None,
         )
-        opt = build_optimizer(onode.type, onode.params, model)
-        n_targets = 1
-        for d in info.target_shape:
-            n_targets *= d
+        return model, head
 
-        # data on the device once (in-memory) or streamed
-        bs = prep.batch["batch_size"]
-        eval_bs = max(bs, 512)
-        loaders: dict[str, Any] = {}
-        for split in ("train", "val", "test"):
-            if len(prep.y[split]) == 0:
-                continue
-            train = split == "train"
-            if info.streaming:
-                loaders[split] = StreamingBatches(
-                    prep.x[split],
-                    prep.y[split],
-                    prep.image or {},
-                    bs if train else eval_bs,
-                    prep.batch["shuffle"] and train,
-                    prep.batch["drop_last"] and train,
-                    device,
-                    prep.fitted,
-                )
-            else:
-                x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
-                ydt = torch.int64 if info.task == "classification" else torch.float32
-                y = torch.from_numpy(np.ascontiguousarray(prep.y[split])).to(device, ydt)
-                loaders[split] = InMemoryBatches(
-                    x,
-                    y,
-                    bs if train else eval_bs,
-                    prep.batch["shuffle"] and train,
-                    prep.batch["drop_last"] and train,
-                )
-        tl = loaders["train"]
-        n_batches = len(tl)
-        if n_batches == 0:
-            raise TrainError(
-                "the training split is empty (or smaller than one batch with drop_last)"
-            )
-        epochs = settings["epochs"]
-        sched = LRSchedule(onode.params, onode.params["lr"], epochs, n_batches)
-        monitor = settings["monitor"]
-        if monitor.startswith("val_") and "val" not in loaders:
-            monitor = "train_" + monitor[4:]
-        lower = lower_is_better(monitor)
-
-        amp_dtype = None
-        scaler = None
-        if settings["amp"] and device.type == "cuda":
-            amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            if amp_dtype == torch.float16:
-                scaler = torch.amp.GradScaler("cuda")
-        clip = settings["grad_clip"]
-
-        data_gen = torch.Generator().manual_seed(seed)
-        aug_gen = torch.Generator().manual_seed(seed + 1)
-        acc = Accumulator(info.task, info.n_classes, device, n_targets)
-
-        # run folder: ours alone while we write it (released in _run)
-        run_dir = Path(self._run_dir(g, resume))
+    def _open(self, resume: Any) -> Path:
+        """The run folder, ours alone while we write it (released in ``_run``)."""
+        run_dir = Path(self._run_dir(self.graph, resume))
         self._open_run_dir(run_dir)
         self.run_dir = str(run_dir)
-        best_path, last_path = run_dir / "best.pt", run_dir / "last.pt"
-        keep_best = settings["checkpoint"] == "best_and_last"
+        return run_dir
 
-        history: list[dict[str, Any]] = []
-        best_value: float | None = None
-        best_epoch = 0
-        best_state: dict[str, torch.Tensor] | None = None
-        bad_epochs = 0
-        start_epoch, start_batch, step = 1, 0, 0
-        in_epoch = False
-        perm: torch.Tensor | None = None
+    def _trainer(
+        self,
+        settings: dict[str, Any],
+        model: torch.nn.Module,
+        head: Any,
+        loaders: dict[str, Any],
+        prep: Any,
+        device: torch.device,
+        dist: Any,
+        resume: Any,
+    ) -> Any:
+        from engine.runtime.errors import RunError, StateError
+        from engine.runtime.loop import LoopSettings, Trainer
+        from engine.runtime.state import RunState
+        from engine.train.specs import optimizer_spec
+
+        info = prep.info
+        onode = self.graph.nodes[self._plan_ids[1]]
+        keep_best = settings["checkpoint"] == "best_and_last"
+        state = opt_state = best_state = None
         if resume is not None:
             self._check_resumable(resume, model)
-            m = resume.meta
             try:
                 model.load_state_dict(resume.state_dict)
-                opt.load_state_dict(resume.optimizer)
-                history = list(m["history"])
-                best_value, best_epoch = m["best_value"], int(m["best_epoch"])
-                bad_epochs = int(m["bad_epochs"])
-                sched.load_state(m["schedule"])
-                step = int(m["step"])
-                start_epoch, start_batch = int(m["resume_epoch"]), int(m["resume_batch"])
-                ex = resume.extra
-                torch.set_rng_state(ex["rng_torch"])
-                data_gen.set_state(ex["rng_data"])
-                aug_gen.set_state(ex["rng_aug"])
-                if device.type == "cuda" and "rng_cuda" in ex:
-                    torch.cuda.set_rng_state(ex["rng_cuda"])
-                in_epoch = bool(m.get("in_epoch"))
-                if in_epoch:
-                    perm = ex.get("perm")
-                    acc.load_state({k[4:]: v for k, v in ex.items() if k.startswith("acc_")})
-                if scaler is not None and "scaler" in m:
-                    scaler.load_state_dict(m["scaler"])
-            except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+                state = RunState.from_checkpoint(resume.meta, resume.extra, resume.path)
+            except (StateError, RuntimeError, KeyError, TypeError, ValueError) as e:
                 raise TrainError(
                     f"{resume.path} is not a valid Torchwire checkpoint (its training position "
-                    f"cannot be restored: {type(e).__name__})",
+                    f"cannot be restored: {e})",
                     kind="data",
                     file=resume.path,
                 ) from None
-            best_state = self._resume_best(resume, keep_best, best_epoch)
+            opt_state = resume.optimizer
+            best_state = self._resume_best(resume, keep_best, state.best_epoch)
+        controls: list[Any] = [Controls(self._running, self._stop)]
+        if dist.is_main and self._listeners:
+            controls.append(Events(self._emit, device))
+        n_targets = 1
+        for d in info.target_shape:
+            n_targets *= d
+        try:
+            return Trainer(
+                model,
+                head,
+                optimizer_spec(onode.type, onode.params),
+                loaders["train"],
+                loaders.get("val"),
+                LoopSettings(
+                    epochs=settings["epochs"],
+                    monitor=settings["monitor"],
+                    min_delta=settings["min_delta"],
+                    early_stopping=settings["early_stopping"],
+                    patience=settings["patience"],
+                    grad_clip=settings["grad_clip"],
+                    amp=settings["amp"],
+                    keep_best=keep_best,
+                    sync_batchnorm=settings.get("sync_batchnorm", False),
+                ),
+                device=device,
+                seed=settings["seed"],
+                task=info.task,
+                n_classes=info.n_classes,
+                n_targets=n_targets,
+                augment=prep.augment,
+                callbacks=controls,
+                dist=dist,
+                resume=state,
+                optimizer_state=opt_state,
+                best_state=best_state,
+            )
+        except StateError as e:  # a position or optimizer state that does not fit
+            path = resume.path if resume is not None else None
+            raise TrainError(
+                f"{path} is not a valid Torchwire checkpoint (its {e})", kind="data", file=path
+            ) from None
+        except RunError as e:
+            raise TrainError(str(e), kind=e.kind if e.kind != "runtime" else "project") from None
 
-        meta_base = {
-            "graph": _project_dict(g),
+    def _meta_base(self, settings: dict[str, Any], prep: Any, plan: Any) -> dict[str, Any]:
+        """What every checkpoint of this run says about the project it belongs to."""
+        info = prep.info
+        return {
+            "graph": _project_dict(self.graph),
             "preprocessing": prep.record,
             "task": info.task,
             "class_names": list(info.class_names),
             "settings": settings,
-            "loss": lnode.type,
+            "loss": self.graph.nodes[plan.loss].type,
             "torch": torch.__version__,
         }
 
-        def payload(kind: str, state: dict[str, torch.Tensor], epoch: int, **pos: Any) -> dict:
-            meta = {
-                **meta_base,
-                "kind": kind,
-                "epoch": epoch,
-                "step": step,
-                "history": history,
-                "best_value": best_value,
-                "best_epoch": best_epoch,
-                "bad_epochs": bad_epochs,
-                "schedule": sched.state(),
-                "resume_epoch": pos.get("resume_epoch", epoch + 1),
-                "resume_batch": pos.get("resume_batch", 0),
-                "finished": pos.get("finished", False),
-                "in_epoch": pos.get("in_epoch", False),
-            }
-            if scaler is not None:
-                meta["scaler"] = scaler.state_dict()
-            d: dict[str, Any] = {
-                "format": ck.FORMAT,
-                "version": ck.VERSION,
-                "meta": json.dumps(meta),
-                "model": {k: v.detach().cpu().clone() for k, v in state.items()},
-            }
-            if kind == "last":
-                d["optimizer"] = opt.state_dict()
-                d["rng_torch"] = torch.get_rng_state()
-                d["rng_data"] = data_gen.get_state()
-                d["rng_aug"] = aug_gen.get_state()
-                if device.type == "cuda":
-                    d["rng_cuda"] = torch.cuda.get_rng_state()
-                if pos.get("perm") is not None:
-                    d["perm"] = pos["perm"].cpu()
-                if pos.get("in_epoch"):
-                    for k, v in acc.state().items():
-                        d[f"acc_{k}"] = v.detach().cpu().clone()
-            return d
+    def _finish(
+        self,
+        trainer: Any,
+        state: Any,
+        loaders: dict[str, Any],
+        info: Any,
+        meta: dict[str, Any],
+        run_dir: Path | None,
+    ) -> TrainResult:
+        """Test metrics with the best weights (else the last), the final files, the result."""
+        from engine.train import checkpoint as ck
 
-        best_dirty = False
-
-        def save_checkpoints(epoch: int, **pos: Any) -> None:
-            """``last`` (and ``best`` when it changed) as one change (``ck.save_all``).
-
-            If writing either fails (a full disk), neither file is replaced and the run fails
-            with the previous pair intact: ``last.pt`` never claims a best epoch that
-            ``best.pt`` does not hold.
-            """
-            nonlocal best_dirty
-            items: list[tuple[Path, dict[str, Any]]] = []
-            if best_dirty:
-                items.append((best_path, payload("best", best_state or {}, best_epoch)))
-            items.append((last_path, payload("last", model.state_dict(), epoch, **pos)))
-            ck.save_all(items)
-            if best_dirty:
-                self._emit(events.CheckpointSaved(str(best_path), "best", best_epoch))
-            best_dirty = False
-            self._emit(events.CheckpointSaved(str(last_path), "last", epoch))
-
-        last_save = time.perf_counter()
-        self._emit(
-            events.Started(
-                epochs,
-                n_batches,
-                str(device),
-                str(run_dir),
-                info.task,
-                tuple(info.class_names),
-                start_epoch,
-            )
-        )
-        autocast = (
-            (lambda: torch.autocast(device_type="cuda", dtype=amp_dtype))
-            if amp_dtype is not None
-            else contextlib.nullcontext
-        )
-        sync_each = device.type == "cpu"
-        bad_step = torch.full((), -1, dtype=torch.int64, device=device)
-        lv = float("nan")
-        last_emit = 0.0
-        stopped = False
-        epoch = start_epoch - 1
-        for epoch in range(start_epoch, epochs + 1):
-            t0 = time.perf_counter()
-            if in_epoch:
-                first = start_batch
-            else:
-                perm = tl.order(data_gen)
-                first = 0
-                acc.reset()
-            in_epoch = False
-            start_batch = 0
-            model.train()
-            seen = 0
-            lr = sched.lr(step)
-            for b, (xb, yb) in enumerate(tl.batches(perm, first), start=first):
-                if not self._running.is_set():
-                    self._running.wait()
-                if self._stop.is_set():
-                    save_checkpoints(
-                        epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
-                    )
-                    stopped = True
-                    break
-                new_lr = sched.lr(step)
-                if new_lr != lr or step == 0 or b == first:
-                    lr = new_lr
-                    for pg in opt.param_groups:
-                        pg["lr"] = lr
-                if prep.augment is not None:
-                    xb = augment_batch(xb, prep.augment, aug_gen)
-                with autocast():
-                    out = model(xb)
-                    loss = head.loss(out, yb)
-                if sync_each:
-                    lv = loss.item()
-                    if not math.isfinite(lv):  # the weights are still the last good ones
-                        save_checkpoints(
-                            epoch - 1, resume_epoch=epoch, resume_batch=b, perm=perm, in_epoch=True
-                        )
-                        self._nan(lv, step + 1, epoch, b + 1, lr, last_path)
-                else:  # no sync per batch: remember the first bad step on the device
-                    bad = ~torch.isfinite(loss.detach()) & (bad_step < 0)
-                    bad_step = torch.where(bad, step + 1, bad_step)
-                opt.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    if clip > 0:
-                        scaler.unscale_(opt)
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    if clip > 0:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-                    opt.step()
-                step += 1
-                step_ref[0] = step
-                acc.add(
-                    loss,
-                    head.predict(out.detach()),
-                    head.metric_target(yb),
-                    lv if sync_each else None,
-                )
-                seen += len(yb)
-                if self._listeners:
-                    now = time.perf_counter()
-                    if sync_each or now - last_emit > 0.05 or b + 1 == n_batches:
-                        last_emit = now
-                        if not sync_each:
-                            lv = loss.item()
-                            self._check_bad(bad_step, epoch, lr, last_path, n_batches)
-                        self._emit(
-                            events.BatchEnded(
-                                epoch, b + 1, n_batches, lv, seen / max(now - t0, 1e-9), step
-                            )
-                        )
-            if stopped:
-                break
-            if not sync_each:
-                self._check_bad(bad_step, epoch, lr, last_path, n_batches)
-            train_m = acc.compute()
-            if not math.isfinite(train_m.get("loss", 0.0)):
-                self._nan(train_m["loss"], step, epoch, n_batches, lr, last_path)
-            val_m = (
-                self._evaluate(model, head, loaders["val"], info, device, n_targets, autocast)[0]
-                if "val" in loaders
-                else {}
-            )
-            seconds = time.perf_counter() - t0
-            row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(seconds, 4)}
-            row.update({f"train_{k}": v for k, v in train_m.items()})
-            row.update({f"val_{k}": v for k, v in val_m.items()})
-            history.append(row)
-            value = row.get(monitor)
-            sched.epoch_end(value, lower)
-            improved = value is not None and (
-                best_value is None
-                or (
-                    value < best_value - settings["min_delta"]
-                    if lower
-                    else value > best_value + settings["min_delta"]
-                )
-            )
-            if improved:
-                best_value, best_epoch, bad_epochs = float(value), epoch, 0
-                if keep_best:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-            self._emit(events.EpochEnded(epoch, epochs, train_m, val_m, lr, seconds))
-            best_dirty = best_dirty or (improved and keep_best)
-            early = settings["early_stopping"] and bad_epochs >= settings["patience"]
-            now = time.perf_counter()
-            if early or epoch == epochs or now - last_save >= SAVE_INTERVAL_S:
-                # short epochs: write at most every SAVE_INTERVAL_S, and always at the end
-                save_checkpoints(epoch, finished=early or epoch == epochs)
-                last_save = now
-            if early:
-                break
-
-        # final evaluation on the test split with the best weights (else the last)
-        final_state = best_state if (keep_best and best_state is not None) else None
-        if final_state is not None:
-            current = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            model.load_state_dict(final_state)
         split = "test" if "test" in loaders else "val" if "val" in loaders else "train"
-        test_m, samples = self._evaluate(
-            model, head, loaders[split], info, device, n_targets, autocast, confusion=True
-        )
-        if info.task == "regression" and samples is not None:
-            test_m["y_true"], test_m["y_pred"] = samples
+        samples = 2000 if info.task == "regression" else 0
+        with trainer.best_weights() as best:
+            test_m, pairs = trainer.evaluate(loaders[split], confusion=True, samples=samples)
+            if run_dir is not None:
+                ck.save_safetensors(
+                    run_dir / "model.safetensors",
+                    trainer.model.state_dict(),
+                    {**meta, "kind": "final", "epoch": state.best_epoch if best else state.epoch},
+                )
+        if pairs is not None:
+            test_m["y_true"], test_m["y_pred"] = pairs
         if split != "test":
             test_m["split"] = split
-        ck.save_safetensors(
-            run_dir / "model.safetensors",
-            model.state_dict(),
-            {**meta_base, "kind": "final", "epoch": best_epoch if final_state else epoch},
-        )
-        if final_state is not None:
-            model.load_state_dict(current)
-        self._write_run_files(run_dir, test_m, history, stopped, best_epoch, epoch, monitor)
-        result = TrainResult(
-            run_dir=str(run_dir),
+        if run_dir is not None:
+            self._write_run_files(
+                run_dir, test_m, state.history, state.stopped, state.best_epoch, state.epoch,
+                trainer.monitor,
+            )  # fmt: skip
+        best_path = run_dir / "best.pt" if run_dir is not None else None
+        last_path = run_dir / "last.pt" if run_dir is not None else None
+        return TrainResult(
+            run_dir=str(run_dir or ""),
             test_metrics=test_m,
-            history=history,
-            best_checkpoint=str(best_path) if best_path.exists() else None,
-            last_checkpoint=str(last_path) if last_path.exists() else None,
-            stopped=stopped,
-            device=str(device),
-            epochs_completed=len(history),
-            extra={"best_epoch": best_epoch, "monitor": monitor, "model": model},
+            history=state.history,
+            best_checkpoint=str(best_path) if best_path and best_path.exists() else None,
+            last_checkpoint=str(last_path) if last_path and last_path.exists() else None,
+            stopped=state.stopped,
+            device=str(trainer.device),
+            epochs_completed=len(state.history),
+            extra={
+                "best_epoch": state.best_epoch,
+                "monitor": trainer.monitor,
+                "model": trainer.model,
+            },
         )
-        return result  # _run emits Finished once the state is final
-
-    def _nan(self, value: float, step: int, epoch: int, batch: int, lr: float, last: Path) -> None:
-        keep = f"; the last good checkpoint is {last}" if last.exists() else ""
-        raise TrainError(
-            f"the loss became {value} at step {step} (epoch {epoch}, batch {batch}); training "
-            f"stopped before that update{keep}. Lower the learning rate (now {lr:g}) or set "
-            "grad_clip in the training settings",
-            step,
-        )
-
-    def _check_bad(
-        self, bad_step: torch.Tensor, epoch: int, lr: float, last: Path, n_batches: int
-    ) -> None:
-        s = int(bad_step.item())
-        if s >= 0:
-            self._nan(float("nan"), s, epoch, (s - 1) % n_batches + 1, lr, last)
 
     def _check_resumable(self, resume: Any, model: torch.nn.Module) -> None:
         """The checkpoint's weights must be this model's: same tensors, same shapes."""
@@ -869,51 +717,6 @@ class TrainingSession:
         return str(p)
 
     @staticmethod
-    @torch.no_grad()
-    def _evaluate(
-        model: torch.nn.Module,
-        head: Any,
-        loader: Any,
-        info: Any,
-        device: torch.device,
-        n_targets: int,
-        autocast: Any,
-        confusion: bool = False,
-    ) -> tuple[dict[str, Any], tuple[list[Any], list[Any]] | None]:
-        from engine.train.metrics import Accumulator
-
-        acc = Accumulator(info.task, info.n_classes, device, n_targets)
-        was = model.training
-        model.eval()
-        ys, ps = [], []
-        kept = 0
-        for xb, yb in loader.batches(None, 0):
-            with autocast():
-                out = model(xb)
-                loss = head.loss(out, yb)
-            pred = head.predict(out)
-            acc.add(loss, pred, head.metric_target(yb))
-            if info.task == "regression" and confusion and kept < 2000:
-                take = min(len(yb), 2000 - kept)
-                ys.append(head.original_units(yb[:take].reshape(take, -1).float()))
-                ps.append(pred[:take])
-                kept += take
-        model.train(was)
-        m = acc.compute(confusion=confusion)
-        if info.task == "regression" and m:
-            # metrics in the targets' own units, whatever scaling training used
-            pass
-        samples = None
-        if ys:
-            yt = torch.cat(ys).cpu().numpy()
-            yp = torch.cat(ps).cpu().numpy()
-            if yt.shape[1] == 1:
-                samples = (yt[:, 0].tolist(), yp[:, 0].tolist())
-            else:
-                samples = (yt.tolist(), yp.tolist())
-        return m, samples
-
-    @staticmethod
     def _write_run_files(
         run_dir: Path,
         test_m: dict[str, Any],
@@ -952,6 +755,33 @@ _OPTIMIZER_STATES = {"Adam": 2, "AdamW": 2, "RMSprop": 1, "Adagrad": 1, "SGD": 1
 # The model "alone" does not fit when its fixed memory takes this much of the device: what is
 # left (allocator slack, the CUDA context, any activations at all) cannot hold a batch.
 MODEL_TOO_LARGE_FRACTION = 0.9
+
+
+def _batches(prep: Any, device: torch.device) -> dict[str, Any]:
+    """Each non-empty split as batches: tensors on the device once, or images streamed."""
+    from engine.runtime.batches import InMemoryBatches, StreamingBatches
+
+    info, b = prep.info, prep.batch
+    eval_bs = max(b["batch_size"], 512)
+    out: dict[str, Any] = {}
+    for split in ("train", "val", "test"):
+        if len(prep.y[split]) == 0:
+            continue
+        train = split == "train"
+        bs, shuffle, drop = (
+            (b["batch_size"], b["shuffle"], b["drop_last"]) if train else (eval_bs, False, False)
+        )
+        if info.streaming:
+            out[split] = StreamingBatches(
+                prep.x[split], prep.y[split], prep.image or {}, bs, shuffle, drop, device,
+                prep.fitted,
+            )  # fmt: skip
+            continue
+        x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
+        ydt = torch.int64 if info.task == "classification" else torch.float32
+        y = torch.from_numpy(np.ascontiguousarray(prep.y[split])).to(device, ydt)
+        out[split] = InMemoryBatches(x, y, bs, shuffle, drop)
+    return out
 
 
 def _is_oom(e: BaseException) -> bool:

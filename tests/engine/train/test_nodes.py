@@ -8,8 +8,8 @@ import pytest
 
 from engine import Graph, check
 from engine.catalog.training import LOSS_TYPES, OPTIMIZER_TYPES
+from engine.runtime.schedule import LRSchedule
 from engine.train import train
-from engine.train.runtime import LRSchedule
 from tests.engine.train.helpers import BLOBS, REGRESSION, mlp, pipeline
 
 LOSS_CASES = {
@@ -52,9 +52,9 @@ def test_loss_parameters_reach_torch(tmp_path):
         ("CrossEntropyLoss", {"label_smoothing": 0.2, "weight": [1.0, 2.0, 1.0]}),
         epochs=1,
     )
-    from engine.train.runtime import Head
+    from engine.train.specs import make_head
 
-    h = Head("CrossEntropyLoss", g.nodes["loss"].params, "classification", 3, (3,), "cpu")
+    h = make_head("CrossEntropyLoss", g.nodes["loss"].params, "classification", 3, (3,), "cpu")
     assert h.fn.label_smoothing == 0.2 and h.fn.weight.tolist() == [1.0, 2.0, 1.0]
     assert train(g, out_dir=tmp_path).history
 

@@ -168,7 +168,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 
 
 def test_out_of_memory_suggests_a_smaller_batch(tmp_path, monkeypatch):
-    from engine.train import runtime
+    from engine.runtime import head as runtime
 
     def boom(self, out, y):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

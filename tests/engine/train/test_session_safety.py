@@ -125,7 +125,7 @@ def test_a_second_writer_is_refused_and_the_lock_released_at_the_end(tmp_path):
 
 
 def test_the_lock_is_released_when_training_fails(tmp_path, monkeypatch):
-    from engine.train import runtime
+    from engine.runtime import head as runtime
 
     def boom(self, out, y):
         raise ValueError("broken loss")
@@ -309,7 +309,7 @@ def test_oom_advice_model_or_batch():
 
 @pytest.mark.parametrize("raise_as", ["torch", "runtime"])
 def test_out_of_memory_in_training_says_model_or_batch(tmp_path, monkeypatch, raise_as):
-    from engine.train import runtime
+    from engine.runtime import head as runtime
 
     def boom(self, out, y):
         if raise_as == "torch":
