@@ -25,6 +25,18 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.pt checkpoint")
     p.add_argument("--seed", type=int, help="override the seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group(
+        "several processes (DistributedDataParallel through torch.distributed.run)"
+    )
+    g.add_argument(
+        "--nproc-per-node", type=int, default=0, metavar="N",
+        help="train on N processes on this machine (one per GPU on CUDA; gloo on the CPU)",
+    )  # fmt: skip
+    g.add_argument("--nnodes", type=int, default=1, help="machines in the job (default 1)")
+    g.add_argument("--node-rank", type=int, default=0, help="this machine's rank (0 … nnodes-1)")
+    g.add_argument("--master-addr", help="address of the rank-0 machine")
+    g.add_argument("--master-port", type=int, help="port of the rank-0 machine")
+    g.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="c10d rendezvous endpoint")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("evaluate", help="metrics of a checkpoint on the project's test split")
@@ -101,9 +113,46 @@ class _Printer:
             sys.stderr.write("\n")
 
 
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    """The ``train`` arguments each worker runs: the parsed options, without the launch's."""
+    out = [args.file]
+    for flag in ("epochs", "device", "out", "resume", "seed"):
+        value = getattr(args, flag)
+        if value is not None:
+            out += [f"--{flag}", str(value)]
+    if args.quiet:
+        out.append("--quiet")
+    return out
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """Run this command again as N workers under torchrun and wait for them."""
+    from engine.train.launch import LaunchOptions, launch
+
+    if args.nproc_per_node < 1 or args.nnodes < 1 or not 0 <= args.node_rank < args.nnodes:
+        raise CliError("--nproc-per-node and --nnodes must be at least 1, and --node-rank "
+                       "between 0 and nnodes - 1", EXIT_PROBLEMS)  # fmt: skip
+    load(args.file)  # a project that cannot be read fails here, once, not in N workers
+    opts = LaunchOptions(
+        args.nproc_per_node, args.nnodes, args.node_rank, args.master_addr, args.master_port,
+        args.rdzv_endpoint,
+    )  # fmt: skip
+    code, reason = launch(opts, _worker_args(args))
+    if code != 0:
+        why = reason or f"the workers exited with code {code}"
+        print(f"error: {args.file}: {why}", file=sys.stderr)
+        return code if code in (EXIT_PROBLEMS, EXIT_UNREADABLE, 130) else EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def _train(args: argparse.Namespace) -> int:
+    from engine.runtime.distributed import from_env
+    from engine.train.launch import report_failure
     from engine.train.session import TrainingSession
 
+    if getattr(args, "nproc_per_node", 0) and not from_env().enabled:
+        return _launch(args)
+    dist = from_env()
     g = load(args.file)
     settings = {"seed": args.seed} if args.seed is not None else None
     s = TrainingSession(
@@ -114,7 +163,12 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         settings=settings,
     )
-    s.subscribe(_Printer(args.quiet))
+    if dist.is_main:
+        s.subscribe(_Printer(args.quiet))
+    if dist.enabled:  # torchrun's SIGTERM (another rank failed, or Ctrl-C): stop at a batch
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda *_: s.stop())
     try:
         res = s.run()
     except KeyboardInterrupt:
@@ -122,8 +176,11 @@ def _train(args: argparse.Namespace) -> int:
     if res is None:
         assert s.failure is not None
         reason = s.failure.reason
+        report_failure(dist.rank, reason)
         print(f"error: {args.file}: {reason}", file=sys.stderr)
         return EXIT_UNREADABLE if s.failure.kind == "data" else EXIT_PROBLEMS
+    if not dist.is_main:
+        return EXIT_OK
     word = "stopped" if res.stopped else "done"
     print(f"{word}: test {_fmt_metrics(res.test_metrics)}")
     print(f"run folder: {res.run_dir} (metrics.json, history.csv, best.pt, last.pt)")

@@ -67,6 +67,13 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         choices=("best_and_last", "last"),
     ),
     Param(
+        "sync_batchnorm",
+        "bool",
+        False,
+        "several processes: BatchNorm statistics over the whole global batch (SyncBatchNorm) "
+        "instead of each process's part",
+    ),
+    Param(
         "max_model_memory_gb",
         "float",
         0.0,
