@@ -412,7 +412,12 @@ _call_fns: dict[tuple[str, ...], Callable[..., Any]] = {}
 
 
 def call_function(spec: NodeSpec, params: dict[str, Any], n_inputs: int) -> Callable[..., Any]:
-    """The node's forward lines as a function ``f(m, x0, x1, ...)`` (cached by source)."""
+    """The node's forward lines as a function ``f(m, x0, x1, ...)`` (cached by source).
+
+    The lines hold no user text: the names are fixed here (``m``, ``x0``…, ``y``) and a
+    spec's ``call`` puts parameters in only as numbers or ``repr()`` literals. The
+    namespace matches the compiled module's imports, so a line that runs here runs there.
+    """
     args = [f"x{i}" for i in range(n_inputs)]
     lines = spec.call("m" if spec.has_module else None, args, "y", params)
     key = (*lines, str(n_inputs))
@@ -420,7 +425,7 @@ def call_function(spec: NodeSpec, params: dict[str, Any], n_inputs: int) -> Call
     if fn is None:
         body = "\n".join(f"    {ln}" for ln in lines) or "    pass"
         src = f"def _node(m, {', '.join(args)}):\n{body}\n    return y\n"
-        ns: dict[str, Any] = {"torch": torch}
+        ns: dict[str, Any] = {"torch": torch, "nn": torch.nn}
         exec(compile(src, f"<torchwire {spec.type}>", "exec"), ns)
         fn = _call_fns[key] = ns["_node"]
     return fn

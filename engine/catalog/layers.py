@@ -373,7 +373,7 @@ def _rnn_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) ->
     lines = [f"{out}, _ = {m}({ins[0]})"]
     if p["output"] == "last":
         if p["bidirectional"]:
-            h = p["hidden_size"]
+            h = int(p["hidden_size"])  # a number in the line, never the parameter's text
             lines.append(f"{out} = torch.cat([{out}[:, -1, :{h}], {out}[:, 0, {h}:]], dim=-1)")
         else:
             lines.append(f"{out} = {out}[:, -1]")
@@ -523,7 +523,7 @@ layer(nn.Identity, "Shape", "", "Passes its input through unchanged.", ())
 
 
 def _reshape_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    dims = ", ".join(str(v) for v in p["shape"])
+    dims = ", ".join(str(int(v)) for v in p["shape"])  # numbers only reach the source
     return [f"{out} = {ins[0]}.reshape({ins[0]}.shape[0], {dims})"]
 
 
@@ -558,7 +558,7 @@ register(
 
 
 def _permute_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    return [f"{out} = {ins[0]}.permute({', '.join(str(d) for d in p['dims'])})"]
+    return [f"{out} = {ins[0]}.permute({', '.join(str(int(d)) for d in p['dims'])})"]
 
 
 def _permute_validate(p: dict[str, Any], s: Sequence[Shape], n: Sequence[str]) -> list[str]:
@@ -640,7 +640,7 @@ register(
 
 
 def _concat_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    return [f"{out} = torch.cat([{', '.join(ins)}], dim={p['dim']})"]
+    return [f"{out} = torch.cat([{', '.join(ins)}], dim={int(p['dim'])})"]
 
 
 def _concat_validate(p: dict[str, Any], s: Sequence[Shape], n: Sequence[str]) -> list[str]:

@@ -244,6 +244,33 @@ def _export(
     opset: int,
     src: Source,
 ) -> Any:
+
+    # The exporters name internal values after FX nodes and modules (``linear``, ``val_0``,
+    # ``onnx::MatMul_1``), and give the declared input/output names to graph values as
+    # they are: a user's node named like one of those made the graph non-SSA. So the
+    # export runs with placeholder names no exporter generates, and ``_rename_values``
+    # then gives every other value a name clear of the declared ones.
+    tmp_in = [_placeholder("input", i) for i in range(len(input_names))]
+    tmp_out = [_placeholder("output", i) for i in range(len(output_names))]
+    proto = _run_exporter(kind, model, sample, tmp_in, tmp_out, opset, src)
+    _rename_values(proto, dict(zip(tmp_in, input_names)), dict(zip(tmp_out, output_names)))
+    return proto
+
+
+def _placeholder(kind: str, i: int) -> str:
+    """Not an identifier, not a path (``/``) nor a ``onnx::`` name: no exporter makes it."""
+    return f"<torchwire {kind} {i}>"
+
+
+def _run_exporter(
+    kind: str,
+    model: nn.Module,
+    sample: tuple[torch.Tensor, ...],
+    input_names: list[str],
+    output_names: list[str],
+    opset: int,
+    src: Source,
+) -> Any:
     import onnx
 
     try:
@@ -293,6 +320,78 @@ def _export(
         raise ExportError(
             f"the ONNX exporter ({kind}) failed{where}: {_cause_line(e)}", node=nid
         ) from e
+
+
+def _rename_values(proto: Any, inputs: dict[str, str], outputs: dict[str, str]) -> None:
+    """Give the graph its declared input/output names, renaming any other value (node
+    output, initializer, in subgraphs too) that has one of them, so the graph stays SSA.
+
+    ``inputs``/``outputs`` map the placeholder each graph input/output was exported with
+    to its declared name. Values keep their names unless they would collide.
+    """
+    g = proto.graph
+    got_in = [v.name for v in g.input if v.name not in {i.name for i in g.initializer}]
+    got_out = [v.name for v in g.output]
+    if got_in != list(inputs) or got_out != list(outputs):
+        raise ExportError(
+            f"the exporter named the inputs/outputs {got_in}/{got_out}, "
+            f"expected {list(inputs)}/{list(outputs)}"
+        )
+    declared = {**inputs, **outputs}
+    used = _all_names(g)
+    clear = set(declared.values())
+    mapping = dict(declared)
+    fresh_taken = used | clear
+    for name in sorted(used):
+        if name in declared or name not in clear:
+            continue
+        i = 1
+        while f"{name}_{i}" in fresh_taken:
+            i += 1
+        mapping[name] = f"{name}_{i}"
+        fresh_taken.add(mapping[name])
+    _apply(g, mapping)
+
+
+def _subgraphs(node: Any) -> list[Any]:
+    import onnx
+
+    out = []
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH:
+            out.append(a.g)
+        elif a.type == onnx.AttributeProto.GRAPHS:
+            out.extend(a.graphs)
+    return out
+
+
+def _all_names(g: Any) -> set[str]:
+    """Every value name a graph and its subgraphs define or use."""
+    names = {v.name for v in [*g.input, *g.output, *g.value_info]}
+    names |= {t.name for t in g.initializer}
+    names |= {t.values.name for t in g.sparse_initializer}
+    for n in g.node:
+        names |= {x for x in [*n.input, *n.output] if x}
+        for sub in _subgraphs(n):
+            names |= _all_names(sub)
+    return names
+
+
+def _apply(g: Any, mapping: dict[str, str]) -> None:
+    def new(x: str) -> str:
+        return mapping.get(x, x) if x else x  # "" marks an omitted optional input
+
+    for v in [*g.input, *g.output, *g.value_info]:
+        v.name = new(v.name)
+    for t in g.initializer:
+        t.name = new(t.name)
+    for t in g.sparse_initializer:
+        t.values.name = new(t.values.name)
+    for n in g.node:
+        n.input[:] = [new(x) for x in n.input]
+        n.output[:] = [new(x) for x in n.output]
+        for sub in _subgraphs(n):
+            _apply(sub, mapping)
 
 
 def _quiet_registry_warnings() -> None:

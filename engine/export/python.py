@@ -11,12 +11,10 @@ model's outputs are compared with the compiled graph's; only then is it renamed 
 from __future__ import annotations
 
 import ast
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 
 import torch
 
+from engine import names
 from engine.export.errors import ExportError
 from engine.export.parity import DEFAULT_RTOL, DEFAULT_TOLERANCE, ParityReport, report_rows
 from engine.export.source import (
@@ -169,8 +168,10 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
     ]
     if training:
         usage.insert(0, f"    python {path.name} --train             # train as the project does")
+    # User text (project name, file name) is in the docstring's text only: names.docstring
+    # makes the literal, so no name can close it; everything below is repr() or identifiers.
     doc = [
-        f'"""{cls}: the model of the Torchwire project {info.graph_name!r}, as plain PyTorch.',
+        f"{cls}: the model of the Torchwire project {info.graph_name!r}, as plain PyTorch.",
         "",
         f"Needs only {', '.join(dict.fromkeys(needs))}. Edit freely: each layer is an attribute",
         "named after its node in the project, and forward() is the graph, line by line.",
@@ -182,25 +183,25 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
         "",
         "Usage:",
         *usage,
-        '"""',
+        "",
     ]
     const = [
         "# -- the trained model ------------------------------------------------------------",
         "# Weights: a Torchwire checkpoint (.pt or .safetensors), relative to this file.",
-        f"WEIGHTS = {json.dumps(weights) if weights else None}",
-        f"TASK = {json.dumps(src.task)}" if src.task else "TASK = None",
+        f"WEIGHTS = {names.literal(weights)}" if weights else "WEIGHTS = None",
+        f"TASK = {names.literal(src.task)}" if src.task else "TASK = None",
         f"CLASS_NAMES = {_pylist(src.class_names or [])}",
         "INPUTS = {",
         *[
-            f"    {json.dumps(n)}: (({', '.join(str(d) for d in s)}{',' if len(s) == 1 else ''}), "
+            f"    {names.literal(n)}: (({', '.join(str(int(d)) for d in s)}{',' if len(s) == 1 else ''}), "
             f"torch.{str(dt).replace('torch.', '')}),"
             for n, s, dt in zip(info.input_names, info.input_shapes, info.input_dtypes, strict=True)
         ],
         "}",
-        f"OUTPUTS = {json.dumps(list(info.output_names))}",
+        f"OUTPUTS = {names.literal(list(info.output_names))}",
     ]
     parts = [
-        "\n".join(doc),
+        names.docstring("\n".join(doc)),
         "",
         "\n".join(all_imports),
         "",
@@ -236,17 +237,22 @@ def _merge_imports(first: list[str], more: list[str]) -> list[str]:
 
 
 def _pylist(items: Sequence[str]) -> str:
-    text = json.dumps(list(items), ensure_ascii=False)
+    """A list of strings (class names: user data) as ``repr()`` literals, wrapped between
+    items (never inside a literal) as ruff format would."""
+    reprs = [names.literal(str(s)) for s in items]
+    text = "[" + ", ".join(reprs) + "]"
     if len(text) <= 80:
         return text
-    body = textwrap.fill(
-        ", ".join(json.dumps(s, ensure_ascii=False) for s in items),
-        92,
-        initial_indent="    ",
-        subsequent_indent="    ",
-        break_long_words=False,
-    )
-    return "[\n" + body + ",\n]"
+    lines: list[str] = []
+    line = ""
+    for r in reprs:
+        piece = f"{r},"
+        if line and len(line) + 1 + len(piece) > 92:
+            lines.append(line)
+            line = ""
+        line = f"{line} {piece}" if line else f"    {piece}"
+    lines.append(line)
+    return "[\n" + "\n".join(lines) + "\n]"
 
 
 _RUNTIME = '''
@@ -315,7 +321,10 @@ def _main(training: bool) -> str:
     )
     return f"""
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    description = __doc__.splitlines()[0]
+    if "%(prog)" in description:  # argparse %-formats a description that names %(prog)
+        description = description.replace("%", "%%")
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--weights", help="a Torchwire checkpoint (default: WEIGHTS)")
     parser.add_argument("--input", action="append", help=".npy file of inputs, one per model input")
     parser.add_argument("--output", help="save the outputs here (.npy; .npz if several)")

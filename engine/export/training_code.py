@@ -12,13 +12,13 @@ learning-rate schedule, so on the CPU it reproduces the engine's weights.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from engine.export.errors import ExportError
 from engine.export.source import Source
+from engine.names import is_identifier, literal
 
 SUPPORTED_DATASETS = {
     "Iris", "Digits", "Wine", "BreastCancer", "Diabetes",
@@ -59,6 +59,9 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
             )
     settings = resolve_settings(g.settings.get("training"))
     lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
+    for n in (lnode, onode):  # catalog types become code (nn.<type>): never other text
+        if not is_identifier(n.type):
+            raise ExportError(f"node {src.label(n.id)}: {n.type!r} is not a node type")
     lspec, ospec = lnode.spec, onode.spec
 
     path = None
@@ -144,21 +147,22 @@ def _literal(v: Any, indent: int = 0, width: int = 100) -> str:
         return flat
     pad = " " * (indent + 4)
     if isinstance(v, dict):
-        items = [f"{pad}{json.dumps(k)}: {_literal(x, indent + 4, width)}," for k, x in v.items()]
+        items = [f"{pad}{_flat(k)}: {_literal(x, indent + 4, width)}," for k, x in v.items()]
         return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
     items = [f"{pad}{_literal(x, indent + 4, width)}," for x in v]
     return "[\n" + "\n".join(items) + "\n" + " " * indent + "]"
 
 
 def _flat(v: Any) -> str:
+    """One line of Python literal. Strings (paths, column names: user text) go in only as
+    ``repr()`` (``names.literal``), which escapes quotes, newlines, line separators and
+    lone surrogates."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)}: {_flat(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{_flat(k)}: {_flat(x)}" for k, x in v.items()) + "}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_flat(x) for x in v) + "]"
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if v is None or isinstance(v, (bool, int, float)):
-        return repr(v)
+    if isinstance(v, str) or v is None or isinstance(v, (bool, int, float)):
+        return literal(v)
     raise ExportError(f"cannot write {v!r} into the script")
 
 
