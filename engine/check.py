@@ -1,17 +1,25 @@
-"""Checks a graph: order, cycles, per-node shapes, parameter and MAC counts, problems.
+"""Checks a graph: order, cycles, per-node shapes, parameter and MAC counts, memory, problems.
 
 Shapes come from running each node's real torch module on the ``meta`` device, through
 the very lines of ``forward`` the compiler writes (see ``NodeSpec.call``), so a new layer
 type needs no shape code. Results are cached per (type, parameters, input shapes), which
 keeps a live check after one edit of a large graph cheap.
+
+Two rules hold whatever the graph: every node ends up either evaluated (in the model the
+compiler writes) or named in an error, so nothing silently drops out of the model; and
+a model whose weights cannot fit in memory is an error here, before anything is allocated
+(shapes and sizes come from the meta device, which allocates nothing).
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -59,6 +67,8 @@ class Report:
     dtypes: dict[str, torch.dtype] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
     macs: dict[str, int] = field(default_factory=dict)
+    # bytes of each model node's weights (parameters and buffers), from the meta device
+    param_bytes: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
@@ -67,6 +77,10 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
     _names: dict[str, str] = field(default_factory=dict, repr=False)
     _types: dict[str, str] = field(default_factory=dict, repr=False)
+    # node id -> its diagnostics, so for_node is O(1) for a GUI asking about every node;
+    # rebuilt if ``diagnostics`` was changed other than through error()/warn()
+    _by_node: dict[str | None, list[Diagnostic]] = field(default_factory=dict, repr=False)
+    _indexed: int = field(default=0, repr=False)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -88,8 +102,25 @@ class Report:
     def total_macs(self) -> int:
         return sum(self.macs.values())
 
-    def for_node(self, node_id: str) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.node == node_id]
+    @property
+    def total_param_bytes(self) -> int:
+        return sum(self.param_bytes.values())
+
+    def for_node(self, node_id: str | None) -> list[Diagnostic]:
+        """The diagnostics attached to ``node_id``, in the order they were found."""
+        return list(self._node_index().get(node_id, ()))
+
+    def _node_index(self) -> dict[str | None, list[Diagnostic]]:
+        diags = self.diagnostics
+        n = self._indexed
+        if n > len(diags) or (
+            n and self._by_node.get(diags[n - 1].node, [None])[-1] is not diags[n - 1]
+        ):
+            self._by_node, n = {}, 0  # changed behind our back: index again
+        for d in diags[n:]:
+            self._by_node.setdefault(d.node, []).append(d)
+        self._indexed = len(diags)
+        return self._by_node
 
     def error(self, node: str | None, message: str, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(node, "error", message, **kw))
@@ -102,6 +133,7 @@ class Report:
             "ok": self.ok,
             "total_params": self.total_params,
             "total_macs": self.total_macs,
+            "total_param_bytes": self.total_param_bytes,
             "inputs": self.inputs,
             "outputs": self.outputs,
             "nodes": {
@@ -114,6 +146,7 @@ class Report:
                     else None,
                     "params": self.params.get(nid, 0),
                     "macs": self.macs.get(nid, 0),
+                    "param_bytes": self.param_bytes.get(nid, 0),
                 }
                 for nid in self.order
             },
@@ -170,12 +203,7 @@ def check(graph: Graph) -> Report:
 
     order, cyclic = _topo(graph, ins, outs)
     rep.order = order
-    for cycle in _cycles(graph, cyclic, outs):
-        names = " → ".join(graph.nodes[n].name for n in [*cycle, cycle[0]])
-        for n in cycle:
-            rep.error(n, f"{graph.nodes[n].name}: cycle through {names}")
-        ctx.failed.update(cycle)
-    ctx.failed.update(cyclic)
+    _report_cycles(ctx, cyclic)
 
     for nid in order:
         node = graph.nodes[nid]
@@ -186,8 +214,10 @@ def check(graph: Graph) -> Report:
             _CHECKERS[spec.kind](ctx, node)
 
     _find_outputs(ctx)
+    _check_memory(ctx)
     for fn in _FINISHERS:
         fn(ctx)
+    _no_silent_drops(ctx)
     return rep
 
 
@@ -211,30 +241,143 @@ def _topo(
     return order, cyclic
 
 
-def _cycles(graph: Graph, cyclic: set[str], outs: dict[str, list[Edge]]) -> list[list[str]]:
-    """One concrete cycle per strongly connected group of the leftover nodes."""
-    found: list[list[str]] = []
-    covered: set[str] = set()
-    for start in graph.nodes:
-        if start not in cyclic or start in covered:
+def _report_cycles(ctx: CheckContext, cyclic: set[str]) -> None:
+    """Name every node the topological order could not place: on a cycle, or after one.
+
+    ``cyclic`` (what Kahn's algorithm left) holds the cycles' nodes and everything
+    downstream of them. Strongly connected components tell the two apart; a walk that
+    follows "the first way out" can leave the cycle and miss it (the old bug).
+    """
+    if not cyclic:
+        return
+    g, rep = ctx.graph, ctx.report
+    ctx.failed.update(cyclic)
+    succ = {n: [e.dst for e in ctx.out_edges[n] if e.dst in cyclic] for n in cyclic}
+    ordered = [n for n in g.nodes if n in cyclic]  # graph order: stable messages
+    rank = {n: i for i, n in enumerate(ordered)}
+    which: dict[str, str] = {}  # node -> the text naming the cycle it is on or after
+    for comp in strongly_connected(ordered, succ):
+        if len(comp) == 1 and comp[0] not in succ[comp[0]]:
+            continue  # not on a cycle itself: downstream of one
+        cycle = _one_cycle(comp, succ, rank)
+        names = _path_text([g.nodes[n].name for n in [*cycle, cycle[0]]])
+        on = set(cycle)
+        for n in sorted(comp, key=rank.__getitem__):
+            name = g.nodes[n].name
+            if n in on:
+                rep.error(n, f"{name}: cycle through {names}")
+            else:
+                rep.error(n, f"{name}: part of the cycle through {names}")
+            which[n] = names
+    # downstream nodes: breadth-first from the cycles, each names the nearest cycle
+    queue = [n for n in ordered if n in which]
+    i = 0
+    while i < len(queue):
+        n = queue[i]
+        i += 1
+        for m in succ[n]:
+            if m not in which:
+                which[m] = which[n]
+                queue.append(m)
+                rep.error(
+                    m,
+                    f"{g.nodes[m].name}: downstream of the cycle through {which[n]}; it cannot "
+                    "be evaluated until the cycle is broken",
+                )
+
+
+def strongly_connected(nodes: Sequence[str], succ: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, iterative (no recursion limit at 100k nodes).
+
+    Components come out in reverse topological order; each lists its nodes.
+    """
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
             continue
-        path: list[str] = []
-        pos: dict[str, int] = {}
-        n = start
-        while n not in pos:
-            pos[n] = len(path)
-            path.append(n)
-            nxt = [e.dst for e in outs[n] if e.dst in cyclic]
-            if not nxt:
-                break
-            n = nxt[0]
-        else:
-            cycle = path[pos[n] :]
-            if not covered.intersection(cycle):
-                found.append(cycle)
-            covered.update(cycle)
-        covered.update(path)
-    return found
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(succ.get(root, ())))]
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(succ.get(w, ()))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    out.append(comp)
+    return out
+
+
+def _one_cycle(comp: list[str], succ: dict[str, list[str]], rank: dict[str, int]) -> list[str]:
+    """A shortest cycle through the component's first node (in graph order), by BFS."""
+    members = set(comp)
+    first = min(comp, key=rank.__getitem__)
+    parent: dict[str, str] = {}
+    queue, i = [first], 0
+    while i < len(queue):
+        n = queue[i]
+        i += 1
+        for m in succ[n]:
+            if m == first:
+                path = [n]
+                while path[-1] != first:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            if m in members and m not in parent:
+                parent[m] = n
+                queue.append(m)
+    return [first]  # unreachable for a real component
+
+
+def _path_text(names: list[str], most: int = 12) -> str:
+    if len(names) <= most:
+        return " → ".join(names)
+    head, tail = names[: most - 3], names[-2:]
+    return " → ".join([*head, f"… ({len(names) - len(head) - len(tail)} more)", *tail])
+
+
+def _no_silent_drops(ctx: CheckContext) -> None:
+    """Every model node has a shape or an error on itself or upstream; else it gets one.
+
+    A safety net for the rule in the module docstring: a node whose failure is explained
+    upstream stays quiet (one mistake, one error), anything else is named.
+    """
+    g, rep = ctx.graph, ctx.report
+    blamed = {d.node for d in rep.diagnostics if d.severity == "error" and d.node is not None}
+    explained: set[str] = set()
+    placed = set(rep.order)
+    for nid in [*rep.order, *(n for n in g.nodes if n not in placed)]:
+        if nid in blamed or any(e.src in explained for e in ctx.in_edges[nid]):
+            explained.add(nid)
+    for nid, node in g.nodes.items():
+        if node.spec.kind in ("model", "io") and nid not in rep.shapes and nid not in explained:
+            rep.error(nid, f"{node.name}: could not be evaluated, so it is not in the model")
 
 
 # -- model nodes ---------------------------------------------------------------------------
@@ -301,13 +444,14 @@ def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
         return
 
     try:
-        shape, dtype, nparams, macs = evaluate(spec, node.params, in_shapes, in_dtypes)
+        ev = evaluate(spec, node.params, in_shapes, in_dtypes)
     except NodeFailure as f:
         rep.error(nid, f"{name}: {f}")
         ctx.failed.add(nid)
         return
-    rep.shapes[nid], rep.dtypes[nid] = shape, dtype
-    rep.params[nid], rep.macs[nid] = nparams, macs
+    rep.shapes[nid], rep.dtypes[nid] = ev.shape, ev.dtype
+    rep.params[nid], rep.macs[nid] = ev.params, ev.macs
+    rep.param_bytes[nid] = ev.param_bytes
     rep.model_nodes.append(nid)
     _warnings(ctx, node, spec, tensor_edges, in_shapes)
 
@@ -334,7 +478,7 @@ def _check_input(ctx: CheckContext, node: Node) -> None:
         ctx.failed.add(nid)
         return
     rep.shapes[nid], rep.dtypes[nid] = shape, dtype
-    rep.params[nid] = rep.macs[nid] = 0
+    rep.params[nid] = rep.macs[nid] = rep.param_bytes[nid] = 0
     rep.inputs.append(nid)
     rep.model_nodes.append(nid)
 
@@ -402,12 +546,146 @@ def _find_outputs(ctx: CheckContext) -> None:
             rep.warn(nid, f"{g.nodes[nid].name}: this input is not used")
 
 
+# -- memory --------------------------------------------------------------------------------
+# Weights + gradients + optimizer state, as a multiple of the weights (Adam keeps two
+# moments, SGD with momentum one buffer, RMSprop/Adagrad one running average).
+_TRAINING_FACTOR = {"Adam": 4, "AdamW": 4, "RMSprop": 3, "Adagrad": 3}
+GB = 1024**3
+
+
+def _check_memory(ctx: CheckContext) -> None:
+    """Weights over the memory limit: an error on the biggest nodes, before allocating.
+
+    Training needs the weights' gradients and the optimizer's state too; that total over
+    the limit is only a warning (activations and the batch are not counted at all).
+    """
+    rep, g = ctx.report, ctx.graph
+    total = rep.total_param_bytes
+    limit, where = memory_limit(g)
+    for nid in rep.model_nodes:  # one sample's output alone too big (e.g. 10^8 channels)
+        shape, dtype = rep.shapes[nid], rep.dtypes[nid]
+        out = math.prod(shape) * dtype.itemsize
+        if out > limit:
+            rep.error(
+                nid,
+                f"{g.nodes[nid].name}: its output for one sample {_fmt(shape)} needs "
+                f"{format_bytes(out)}, more than the {format_bytes(limit)} {where}",
+            )
+    if total == 0:
+        return
+    biggest = sorted(rep.param_bytes, key=rep.param_bytes.__getitem__, reverse=True)
+    if total > limit:
+        # blame the few nodes that make most of it (each alone over the limit, or the
+        # top ones until they are half the total), never fewer than one
+        blamed, acc = [], 0
+        for nid in biggest:
+            b = rep.param_bytes[nid]
+            if blamed and b <= limit and (acc >= total / 2 or len(blamed) >= 5):
+                break
+            blamed.append(nid)
+            acc += b
+        for nid in blamed:
+            node = g.nodes[nid]
+            alone = rep.param_bytes[nid]
+            rep.error(
+                nid,
+                f"{node.name}: its weights need {format_bytes(alone)}"
+                + ("" if alone == total else f" of the model's {format_bytes(total)}")
+                + f", more than the {format_bytes(limit)} {where}; make it smaller",
+            )
+        return
+    factor, opt = _training_factor(g)
+    if total * factor > limit:
+        nid = biggest[0]
+        rep.warn(
+            nid,
+            f"{g.nodes[nid].name}: training this model needs about "
+            f"{format_bytes(total * factor)} (weights {format_bytes(total)} × {factor} "
+            f"with gradients and {opt} state), more than the {format_bytes(limit)} {where}",
+        )
+
+
+def _training_factor(g: Graph) -> tuple[int, str]:
+    for n in g.nodes.values():
+        if n.spec.kind == "optimizer":
+            if n.type in _TRAINING_FACTOR:
+                return _TRAINING_FACTOR[n.type], n.type
+            momentum = n.params.get("momentum", 0) or 0
+            return (3 if momentum > 0 else 2), n.type
+    return 4, "Adam-like optimizer"
+
+
+def memory_limit(g: Graph) -> tuple[int, str]:
+    """The most bytes a model's weights may take, and the words naming that limit.
+
+    ``max_model_memory_gb`` in the training settings; 0 (the default) means this
+    machine's memory, or the GPU's if smaller when training would run on CUDA.
+    """
+    from engine.train.settings import TRAINING_SETTINGS
+
+    training = g.settings.get("training")
+    device, gb = "auto", 0.0
+    if isinstance(training, dict):
+        for p in TRAINING_SETTINGS:
+            if p.name in ("max_model_memory_gb", "device") and p.name in training:
+                try:
+                    value = p.coerce(training[p.name])
+                except (TypeError, ValueError):
+                    continue  # reported by the training settings' own check
+                if p.name == "device":
+                    device = value
+                else:
+                    gb = value
+    if gb > 0:
+        return int(gb * GB), "allowed (max_model_memory_gb)"
+    ram, gpu = _machine_memory(device in ("auto", "cuda"))
+    if gpu and gpu < ram:
+        return gpu, "the GPU has"
+    return ram, "this machine has"
+
+
+@functools.lru_cache(maxsize=4)
+def _machine_memory(cuda: bool) -> tuple[int, int]:
+    """(physical memory, first CUDA device's memory or 0); asked once per process."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
+        ram = 16 * GB
+    gpu = 0
+    if cuda:
+        try:
+            if torch.cuda.is_available():
+                gpu = int(torch.cuda.get_device_properties(0).total_memory)
+        except Exception:  # a broken driver is the training's problem, not the check's
+            gpu = 0
+    return int(ram), gpu
+
+
+def format_bytes(n: float) -> str:
+    """Bytes for people: 512 B, 3.2 MB, 40.0 GB, 7.3 TB (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
 # -- evaluation on meta -------------------------------------------------------------------
 class NodeFailure(Exception):
     """torch refused the node; the message is rewritten in the user's terms."""
 
 
-_cache: Memo[tuple[Shape, torch.dtype, int, int]] = Memo(8192, remember=(NodeFailure,))
+class Evaluation(NamedTuple):
+    """One node run on meta: output shape (per sample) and dtype, weights, cost."""
+
+    shape: Shape
+    dtype: torch.dtype
+    params: int
+    macs: int
+    param_bytes: int  # parameters and buffers, as the real module would allocate them
+
+
+_cache: Memo[Evaluation] = Memo(8192, remember=(NodeFailure,))
 _call_fns: dict[tuple[str, ...], Callable[..., Any]] = {}
 
 
@@ -436,8 +714,8 @@ def evaluate(
     params: dict[str, Any],
     in_shapes: Sequence[Shape],
     in_dtypes: Sequence[torch.dtype],
-) -> tuple[Shape, torch.dtype, int, int]:
-    """Output shape, dtype, parameter count and MACs of one node, run on meta."""
+) -> Evaluation:
+    """Output shape, dtype, parameter count, MACs and weight bytes of one node, on meta."""
     key = (spec.type, freeze(params), tuple(map(tuple, in_shapes)), tuple(in_dtypes))
     return _cache.get(key, lambda: _evaluate(spec, params, in_shapes, in_dtypes))
 
@@ -447,7 +725,7 @@ def _evaluate(
     params: dict[str, Any],
     in_shapes: Sequence[Shape],
     in_dtypes: Sequence[torch.dtype],
-) -> tuple[Shape, torch.dtype, int, int]:
+) -> Evaluation:
     try:
         with torch.device("meta"):
             module = spec.build(params, in_shapes)
@@ -469,8 +747,16 @@ def _evaluate(
         raise NodeFailure(f"produces {type(y).__name__}, not a tensor")
     if y.dim() == 0 or y.shape[0] != CHECK_BATCH:
         raise NodeFailure("changes the batch dimension; keep dimension 0 as the batch")
-    nparams = sum(p.numel() for p in module.parameters()) if module is not None else 0
-    return tuple(y.shape[1:]), y.dtype, int(nparams), int(counter.flops // 2 // CHECK_BATCH)
+    nparams = nbytes = 0
+    if module is not None:
+        for p in module.parameters():
+            nparams += p.numel()
+            nbytes += p.numel() * p.element_size()
+        for b in module.buffers():
+            nbytes += b.numel() * b.element_size()
+    return Evaluation(
+        tuple(y.shape[1:]), y.dtype, int(nparams), int(counter.flops // 2 // CHECK_BATCH), nbytes
+    )
 
 
 _EXPLAIN = [

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import time
+
+import pytest
 import torch
 
-from engine import Graph, check, compile_model
+from engine import Graph, GraphError, check, compile_model
+from engine.check import Report, strongly_connected
 from engine.zoo import basic_block, resnet18
 
 
@@ -193,4 +198,241 @@ def test_report_is_json_ready() -> None:
         "dtype": "float32",
         "params": 513_000,
         "macs": 512_000,
+        "param_bytes": 513_000 * 4,
     }
+    # parameters and BatchNorm's running statistics, float32 (num_batches_tracked: int64)
+    assert data["total_param_bytes"] > 11_689_512 * 4
+
+
+# -- cycles: every node is in the model or named in an error -------------------------------
+def _accounted(g: Graph, rep: Report) -> None:
+    """The rule the cycle bug broke: nothing silently drops out of the model."""
+    for nid, n in g.nodes.items():
+        if n.spec.kind in ("model", "io"):
+            errs = [d for d in rep.for_node(nid) if d.severity == "error"]
+            assert nid in rep.shapes or errs, f"{n.name} is neither evaluated nor in an error"
+
+
+def _lenet_tail() -> tuple[Graph, dict[str, str]]:
+    g = Graph()
+    ids = {"x": g.add("Input", shape=[16], name="x")}
+    for name in ("fc1", "fc2"):
+        ids[name] = g.add("Linear", name=name, out_features=16)
+    ids["relu"] = g.add("ReLU", name="relu")
+    ids["out"] = g.add("Output", name="out")
+    g.connect(ids["x"], ids["fc1"])
+    g.connect(ids["fc2"], ids["relu"])  # fc2's first way out leaves the cycle
+    g.connect(ids["relu"], ids["out"])
+    return g, ids
+
+
+def test_cycle_through_a_merge_with_an_exit_is_an_error() -> None:
+    """fc1 → fc2 → add → fc2: the walk that followed fc2's first out-edge missed it."""
+    g, ids = _lenet_tail()
+    add = g.add("Add", name="add")
+    g.connect(ids["fc1"], add)
+    g.connect(add, ids["fc2"])
+    g.connect(ids["fc2"], add, allow_cycle=True)
+    rep = check(g)
+    assert not rep.ok
+    msgs = {d.node: d.message for d in rep.errors}
+    assert msgs[add] == "add: cycle through fc2 → add → fc2"
+    assert msgs[ids["fc2"]] == "fc2: cycle through fc2 → add → fc2"
+    for n in ("relu", "out"):
+        assert msgs[ids[n]].startswith(f"{n}: downstream of the cycle through fc2 → add → fc2")
+    assert ids["fc1"] in rep.shapes and ids["fc1"] not in msgs
+    _accounted(g, rep)
+    with pytest.raises(GraphError, match="cycle"):
+        compile_model(g)
+
+
+def test_two_node_cycle_and_two_separate_cycles() -> None:
+    g = Graph()
+    x = g.add("Input", shape=[4], name="x")
+    loops = []
+    for k in (1, 2):
+        a = g.add("Add", name=f"a{k}")
+        b = g.add("ReLU", name=f"b{k}")
+        g.connect(x, a)
+        g.connect(a, b)
+        g.connect(b, a, allow_cycle=True)
+        loops.append((a, b))
+    rep = check(g)
+    for k, (a, b) in enumerate(loops, 1):
+        text = f"cycle through a{k} → b{k} → a{k}"
+        assert [d.message for d in rep.for_node(a)] == [f"a{k}: {text}"]
+        assert [d.message for d in rep.for_node(b)] == [f"b{k}: {text}"]
+    assert not rep.ok
+    _accounted(g, rep)
+
+
+def test_cycle_inside_one_branch_leaves_the_other_branch_evaluated() -> None:
+    g = Graph()
+    x = g.add("Input", shape=[4], name="x")
+    good = g.add("Linear", name="good", out_features=4)
+    loop_in = g.add("Add", name="loop_in")
+    loop_fc = g.add("Linear", name="loop_fc", out_features=4)
+    cat = g.add("Concat", name="cat")
+    out = g.add("Output", name="out")
+    g.connect(x, good)
+    g.connect(x, loop_in)
+    g.connect(loop_in, loop_fc)
+    g.connect(loop_fc, cat)
+    g.connect(loop_fc, loop_in, allow_cycle=True)
+    g.connect(good, cat)
+    g.connect(cat, out)
+    rep = check(g)
+    assert good in rep.shapes and x in rep.shapes
+    assert {d.node for d in rep.errors} == {loop_in, loop_fc, cat, out}
+    assert (
+        "downstream of the cycle through loop_in → loop_fc → loop_in"
+        in rep.for_node(cat)[0].message
+    )
+    _accounted(g, rep)
+
+
+def test_component_larger_than_one_cycle_names_every_node() -> None:
+    """A figure eight: a → b → a and a → c → a; the shortest cycle names a and b only."""
+    g = Graph()
+    x = g.add("Input", shape=[4], name="x")
+    a = g.add("Add", name="a")
+    b = g.add("ReLU", name="b")
+    c = g.add("Tanh", name="c")
+    g.connect(x, a)
+    g.connect(a, b)
+    g.connect(a, c)
+    g.connect(b, a, allow_cycle=True)
+    g.connect(c, a, allow_cycle=True)
+    rep = check(g)
+    assert rep.for_node(a)[0].message == "a: cycle through a → b → a"
+    assert rep.for_node(c)[0].message == "c: part of the cycle through a → b → a"
+    _accounted(g, rep)
+
+
+def test_cycle_in_a_project_file_is_reported_after_loading() -> None:
+    g, ids = _lenet_tail()
+    add = g.add("Add", name="add")
+    g.connect(ids["fc1"], add)
+    g.connect(add, ids["fc2"])
+    d = g.to_dict()
+    d["edges"].append({"from": ids["fc2"], "from_port": "output", "to": add, "to_port": "inputs"})
+    loaded = Graph.from_dict(d)
+    rep = check(loaded)
+    assert "cycle through fc2 → add → fc2" in rep.for_node(add)[0].message
+    _accounted(loaded, rep)
+
+
+def test_strongly_connected_is_iterative() -> None:
+    n = 20_000  # far deeper than the recursion limit
+    nodes = [str(i) for i in range(n)]
+    succ = {v: [nodes[(i + 1) % n]] for i, v in enumerate(nodes)}
+    assert [len(c) for c in strongly_connected(nodes, succ)] == [n]
+    succ[nodes[-1]] = []
+    assert len(strongly_connected(nodes, succ)) == n
+
+
+def test_for_node_sees_diagnostics_added_directly() -> None:
+    g = Graph()
+    x = g.add("Input", shape=[4])
+    rep = check(g)
+    assert rep.for_node(x)[0].message.endswith("not used")
+    rep.diagnostics.clear()
+    assert rep.for_node(x) == []
+    rep.error(x, "late")
+    assert [d.message for d in rep.for_node(x)] == ["late"]
+
+
+# -- memory bombs: an error on the node, before anything is allocated ----------------------
+def _bomb(build: object, **settings: object) -> tuple[Graph, Report, float]:
+    g = Graph()
+    if settings:
+        g.settings["training"] = dict(settings)
+    build(g)  # type: ignore[operator]
+    t = time.perf_counter()
+    rep = check(g)
+    return g, rep, time.perf_counter() - t
+
+
+def _one(
+    g: Graph, src_shape: list[int], type_name: str, dtype: str = "float32", **p: object
+) -> str:
+    x = g.add("Input", shape=src_shape, dtype=dtype)
+    n = g.add(type_name, name="bomb", **p)
+    g.connect(x, n)
+    return n
+
+
+@pytest.mark.parametrize(
+    ("shape", "type_name", "dtype", "params", "size"),
+    [
+        ([4096], "Linear", "float32", {"out_features": 10**9}, "TB"),
+        ([512, 8, 8], "Conv2d", "float32", {"out_channels": 10**8, "kernel_size": 5}, "TB"),
+        ([16], "Embedding", "int64", {"num_embeddings": 10**10, "embedding_dim": 1000}, "TB"),
+    ],
+)
+def test_one_huge_layer_is_an_error_on_it(
+    shape: list[int], type_name: str, dtype: str, params: dict[str, object], size: str
+) -> None:
+    g, rep, seconds = _bomb(lambda g: _one(g, shape, type_name, dtype, **params))
+    bomb = g.by_name("bomb").id
+    assert not rep.ok and seconds < 5
+    (err,) = [d for d in rep.for_node(bomb) if "weights need" in d.message]
+    assert (
+        err.message.startswith("bomb: its weights need ") and f" {size}, more than" in err.message
+    )
+    assert rep.param_bytes[bomb] >= 10**12 and rep.total_param_bytes == rep.param_bytes[bomb]
+    assert rep.to_dict()["nodes"][bomb]["param_bytes"] == rep.param_bytes[bomb]
+
+
+def _big_linears(g: Graph) -> None:
+    prev = g.add("Input", shape=[40_000])
+    for i in range(5):  # 5 × 1.6e9 parameters = 8e9 = 29.8 GB
+        nid = g.add("Linear", name=f"big{i}", out_features=40_000)
+        g.connect(prev, nid)
+        prev = nid
+
+
+def test_a_model_too_big_in_total_names_its_biggest_nodes() -> None:
+    _, rep, seconds = _bomb(_big_linears, max_model_memory_gb=16)
+    assert not rep.ok and seconds < 5
+    assert rep.total_param_bytes == 5 * (40_000 * 40_000 + 40_000) * 4
+    blamed = [d for d in rep.errors if "weights need" in d.message]
+    assert 1 <= len(blamed) <= 5
+    assert blamed[0].message == (
+        "big0: its weights need 6.0 GB of the model's 29.8 GB, more than the 16.0 GB allowed "
+        "(max_model_memory_gb); make it smaller"
+    )
+
+
+def test_automatic_limit_is_the_machines_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    ec = importlib.import_module("engine.check")
+
+    monkeypatch.setattr(ec, "_machine_memory", lambda cuda: (16 * ec.GB, 0))
+    _, rep, _ = _bomb(_big_linears)
+    assert not rep.ok and "more than the 16.0 GB this machine has" in rep.errors[0].message
+    monkeypatch.setattr(ec, "_machine_memory", lambda cuda: (64 * ec.GB, 8 * ec.GB if cuda else 0))
+    _, rep, _ = _bomb(_big_linears)
+    assert "more than the 8.0 GB the GPU has" in rep.errors[0].message
+    _, rep, _ = _bomb(_big_linears, device="cpu")
+    assert rep.ok  # 29.8 GB of weights fit in 64 GB; training them would not
+    assert "training this model needs about 119.2 GB" in rep.warnings[0].message
+
+
+def test_real_machine_limit_is_positive_and_small_models_pass() -> None:
+    from engine.check import memory_limit
+
+    limit, where = memory_limit(Graph())
+    assert limit > 2**28 and where
+    g = Graph()
+    _one(g, [8], "Linear", out_features=4)
+    assert check(g).ok
+
+
+def test_max_model_memory_setting_is_declared_and_checked() -> None:
+    from engine.catalog.base import ParamError
+    from engine.train.settings import resolve_settings
+
+    assert resolve_settings({})["max_model_memory_gb"] == 0.0
+    assert resolve_settings({"max_model_memory_gb": 2})["max_model_memory_gb"] == 2.0
+    with pytest.raises(ParamError):
+        resolve_settings({"max_model_memory_gb": -1})
