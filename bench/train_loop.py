@@ -1,8 +1,11 @@
 """Epoch time of Torchwire's training session against (a) an idiomatic hand-written loop with
 ``DataLoader(TensorDataset)`` and (b) PyTorch Lightning's Trainer, on the same model and data,
-measured side by side in one run. Prints the ratios (engine / other; lower is better).
+measured side by side in one run. Prints the ratios (engine / other; lower is better). Then
+the same project on 1 and on 2 processes (``torchwire train --nproc-per-node 2``, gloo on
+the CPU): samples per second and the scaling efficiency (speed-up / processes).
 
     python bench/train_loop.py [--project resources/examples/digits_mlp.json] [--epochs 5]
+    python bench/train_loop.py --processes-only   # just the 1-vs-2-process comparison
 
 Lightning is only for this benchmark (not a dependency): ``pip install lightning``. Without it
 the script says so and prints the other ratio. Every contender: same prepared tensors, same
@@ -31,7 +34,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from engine import check, compile_model, load_project
 from engine.data.pipeline import chain_of, prepare
 from engine.train import TrainingSession, events
-from engine.train.runtime import Head, build_optimizer
+from engine.train.specs import make_head, optimizer_spec
 
 
 def setup(project: str):
@@ -81,16 +84,16 @@ def loaders(prep):
 def handwritten_epoch_times(g, rep, plan, prep, model, epochs: int) -> list[float]:
     model = copy.deepcopy(model)
     lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
-    head = Head(
+    head = make_head(
         lnode.type,
         lnode.params,
         prep.info.task,
         prep.info.n_classes,
         tuple(rep.shapes[plan.output]),
-        torch.device("cpu"),
+        "cpu",
     )
     loss_fn = head.loss
-    opt = build_optimizer(onode.type, onode.params, model)
+    opt = optimizer_spec(onode.type, onode.params).build(model.parameters())
     train, val = loaders(prep)
     times = []
     for _ in range(epochs):
@@ -129,13 +132,13 @@ def lightning_epoch_times(g, rep, plan, prep, model, epochs: int) -> list[float]
         except ImportError:
             return "PyTorch Lightning is not installed (pip install lightning); skipped"
     lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
-    head = Head(
+    head = make_head(
         lnode.type,
         lnode.params,
         prep.info.task,
         prep.info.n_classes,
         tuple(rep.shapes[plan.output]),
-        torch.device("cpu"),
+        "cpu",
     )
 
     class Module(L.LightningModule):
@@ -154,7 +157,7 @@ def lightning_epoch_times(g, rep, plan, prep, model, epochs: int) -> list[float]
             self.log("val_loss", head.loss(self.net(xb), yb))
 
         def configure_optimizers(self):
-            return build_optimizer(onode.type, onode.params, self.net)
+            return optimizer_spec(onode.type, onode.params).build(self.net.parameters())
 
     times: list[float] = []
 
@@ -182,12 +185,43 @@ def lightning_epoch_times(g, rep, plan, prep, model, epochs: int) -> list[float]
     return times
 
 
+def process_epoch_seconds(project: str, epochs: int, nproc: int) -> list[float]:
+    """Epoch seconds (from the run's history.csv) of ``torchwire train`` on ``nproc`` processes."""
+    import csv
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "engine", "train", project, "--epochs", str(epochs),
+               "--device", "cpu", "--out", d, "--quiet"]  # fmt: skip
+        if nproc > 1:
+            cmd += ["--nproc-per-node", str(nproc)]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            raise SystemExit(f"{nproc} process(es) failed: {proc.stderr[-2000:]}")
+        with open(Path(d) / "history.csv", encoding="utf-8") as f:
+            return [float(r["seconds"]) for r in csv.DictReader(f)]
+
+
+def processes(project: str, epochs: int, rounds: int, n_train: int) -> None:
+    """1 against 2 processes, interleaved; samples/s from the median epoch (warm-up dropped)."""
+    one: list[float] = []
+    two: list[float] = []
+    for _ in range(rounds):
+        one += process_epoch_seconds(project, epochs, 1)[1:]
+        two += process_epoch_seconds(project, epochs, 2)[1:]
+    s1, s2 = n_train / statistics.median(one), n_train / statistics.median(two)
+    print(f"  1 process                         {s1:10,.0f} samples/s")
+    print(f"  2 processes (DDP, gloo)           {s2:10,.0f} samples/s")
+    print(f"speed-up 2 / 1 processes: {s2 / s1:.2f}; scaling efficiency {s2 / s1 / 2:.0%}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", default=str(ROOT / "resources/examples/digits_mlp.json"))
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads for everyone")
+    ap.add_argument("--processes-only", action="store_true", help="only 1 vs 2 processes")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
@@ -199,6 +233,9 @@ def main() -> None:
         f"{args.threads} thread(s); median epoch time (first epoch dropped as warm-up)"
     )
 
+    if args.processes_only:
+        processes(args.project, args.epochs, args.rounds, n)
+        return
     # interleave the contenders, round after round, so that a busy machine affects them alike
     eng, hand, light, ratios = [], [], [], []
     light_note = None
@@ -225,6 +262,8 @@ def main() -> None:
         print(f"ratio engine / Lightning Trainer: {e / lt_med:.2f}")
     else:
         print(f"ratio engine / Lightning Trainer: n/a — {light_note}")
+    print("1 against 2 processes (each process gets its share of the machine's threads):")
+    processes(args.project, args.epochs, args.rounds, n)
 
 
 if __name__ == "__main__":

@@ -36,16 +36,9 @@ SCRIPT_NAMES = frozenset(
         "random_inputs", "predict", "main", "argparse", "os", "sys", "json", "math", "random",
         "pathlib", "time", "csv", "dataclasses", "typing", "annotations", "dataclass", "field",
         "Any", "numpy", "pandas", "sklearn", "safetensors", "PIL",
-        # engine.export.training_code
-        "DATASET", "STEPS", "TRAINING", "LOSS_TARGET", "OPTIMIZER", "make_loss",
-        "make_optimizer", "MAX_AUTO_CLASSES",
-        # engine.data.sources / transforms / pipeline / loaders, engine.train.runtime
-        "Raw", "_table", "_sklearn", "_generator", "_generated", "_line_of", "_numeric",
-        "_bad_value", "load_csv", "_num_name", "load_npz", "numeric_columns", "text_columns",
-        "_flat", "_list", "Transform", "Impute", "_stat", "Standardize", "_safe", "MinMaxScale",
-        "OneHot", "from_node", "_subset", "_split", "augment_batch", "LRSchedule",
-        # engine.export.script_parts
-        "DataError", "load_raw", "prepare_data", "loss_target", "predicted", "evaluate", "train",
+        # engine.export.training_code (the runtime itself is a package: only ``rt`` is a name)
+        "rt", "torchwire_runtime", "DATASET", "STEPS", "TRAINING", "SEED", "CPU_THREADS",
+        "LOSS", "OPTIMIZER", "OUTPUT_SHAPE", "prepare_data", "EpochLog", "train",
     }
 )  # fmt: skip
 

@@ -41,6 +41,7 @@ PARITY_BATCHES = (1, 7)
 ALLOWED_IMPORTS = {
     "torch", "numpy", "sklearn", "pandas", "safetensors", "PIL", "dataclasses", "typing",
     "argparse", "json", "math", "os", "sys", "random", "pathlib", "time", "csv", "__future__",
+    "torchwire_runtime",
 }  # fmt: skip
 SUBPROCESS_TIMEOUT = 600
 
@@ -89,7 +90,10 @@ def export_python(
     report.info["with_training"] = with_training
     report.info["lines"] = text.count("\n")
     tmp = temp_path_for(path, ".py")
+    shipped = None
     try:
+        if training is not None:  # the script imports it, the parity run included
+            shipped = RuntimeFolder(path.parent)
         tmp.write_text(text, encoding="utf-8")
         say(progress, "Running the script in a fresh Python to compare its model…")
         t0 = time.perf_counter()
@@ -104,6 +108,9 @@ def export_python(
                 report=report,
             )
         publish(tmp, path)
+        if shipped is not None:
+            shipped.keep()
+            shipped = None
     except ExportError:
         raise
     except Exception as e:  # anything else is still the export's failure, said as ours
@@ -111,8 +118,46 @@ def export_python(
     finally:
         if tmp.exists():
             tmp.unlink()
+        if shipped is not None:
+            shipped.undo()
     say(progress, f"Exported {path.name}: max abs difference {report.max_abs:.3g}")
     return report
+
+
+class RuntimeFolder:
+    """``torchwire_runtime/`` beside an exported training script: the engine's runtime
+    package, file for file, as it stands (linted and tested with the engine).
+
+    It is written to a hidden folder, then swapped in for an older copy, so the script's
+    check runs against it; ``keep()`` drops the old copy, ``undo()`` (a failed export)
+    puts it back, leaving the folder as it was.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        import shutil
+
+        from engine.export.training_code import RUNTIME_PACKAGE, runtime_files
+
+        self._rm = shutil.rmtree
+        self.target = folder / RUNTIME_PACKAGE
+        new = Path(tempfile.mkdtemp(prefix=f".{RUNTIME_PACKAGE}.", dir=folder))
+        for name, data in runtime_files().items():
+            (new / name).write_bytes(data)
+        self.old: Path | None = None
+        if self.target.exists():
+            self.old = Path(tempfile.mkdtemp(prefix=f".{RUNTIME_PACKAGE}.old.", dir=folder))
+            self.old.rmdir()
+            os.replace(self.target, self.old)
+        os.replace(new, self.target)
+
+    def keep(self) -> None:
+        if self.old is not None:
+            self._rm(self.old, ignore_errors=True)
+
+    def undo(self) -> None:
+        self._rm(self.target, ignore_errors=True)
+        if self.old is not None:
+            os.replace(self.old, self.target)
 
 
 # -- the source ---------------------------------------------------------------------------
@@ -305,9 +350,9 @@ def _main(training: bool) -> str:
         else ""
     )
     train_branch = (
-        "    if args.train:\n"
-        "        model = train(weights=args.weights)  # from scratch unless --weights\n"
-        "        if args.save:\n"
+        "    if args.train:  # under torchrun --nproc-per-node N: N processes (DDP)\n"
+        "        model = train(weights=args.weights, device=args.device)  # new unless --weights\n"
+        "        if args.save and rt.from_env().is_main:\n"
         '            torch.save({"model": model.state_dict()}, args.save)\n'
         '            print(f"saved the trained weights to {args.save}")\n'
         "        return\n"
@@ -316,6 +361,7 @@ def _main(training: bool) -> str:
     )
     save_arg = (
         '    parser.add_argument("--save", help="--train: write the trained weights here (.pt)")\n'
+        '    parser.add_argument("--device", default="auto", help="--train: auto, cpu, cuda, mps")\n'
         if training
         else ""
     )
@@ -334,7 +380,8 @@ def main(argv: list[str] | None = None) -> None:
         if len(args.input) != len(INPUTS):
             parser.error(f"give {{len(INPUTS)}} --input file(s): {{', '.join(INPUTS)}}")
         dtypes = [dtype for _, dtype in INPUTS.values()]
-        inputs = [torch.from_numpy(np.load(f)).to(dt) for f, dt in zip(args.input, dtypes)]
+        arrays = [np.load(f, allow_pickle=False) for f in args.input]  # never unpickle
+        inputs = [torch.from_numpy(a).to(dt) for a, dt in zip(arrays, dtypes)]
     else:
         inputs = random_inputs()
     outputs = predict(model, *inputs)

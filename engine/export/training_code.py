@@ -1,30 +1,26 @@
-"""The training half of an exported script: the project's dataset, preprocessing and loop.
+"""The training half of an exported script: the project's data, preprocessing and loop.
 
-Data loading and the fitted preprocessing steps are the engine's own functions
-(``engine.data.sources`` / ``transforms`` / ``pipeline``), copied verbatim into the script
-with ``inspect.getsource``: they are plain numpy / pandas / scikit-learn code, so the script
-prepares exactly the data the engine prepares (the tests compare the arrays). The loop
-(``engine.export.script_parts``) follows ``engine.train``'s session step by step: same seed,
-same weight initialisation order, same batch permutations from a separate generator, same
-learning-rate schedule, so on the CPU it reproduces the engine's weights.
+Nothing of the engine is pasted in: the script ships the runtime package whole, as
+``torchwire_runtime/`` beside it (``engine.runtime``, which imports nothing else of the
+engine), and this module only writes the project's own choices as literals (the dataset
+node, the preprocessing chain, the loop settings, the loss and optimizer specs) plus two
+short functions that hand them to the runtime. The session trains through the very same
+runtime, so on the CPU ``python net.py --train`` reproduces the engine's weights, and
+``torchrun --nproc-per-node N net.py --train`` trains on N processes as the engine does.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 from engine.export.errors import ExportError
 from engine.export.source import Source
-from engine.names import is_identifier, literal
+from engine.names import literal
 
-SUPPORTED_DATASETS = {
-    "Iris", "Digits", "Wine", "BreastCancer", "Diabetes",
-    "Moons", "Circles", "Blobs", "Regression", "CSVDataset", "NpzDataset",
-}  # fmt: skip
-SUPPORTED_STEPS = {"Clean", "Split", "Standardize", "MinMaxScale", "OneHot", "Batch", "Augment"}
+RUNTIME_PACKAGE = "torchwire_runtime"
 
 
 def training_source(src: Source, script_path: Path | None = None) -> dict[str, Any]:
@@ -32,6 +28,7 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
     from engine.check import check
     from engine.data.pipeline import chain_of
     from engine.train.settings import resolve_settings
+    from engine.train.specs import loop_settings, loss_spec, optimizer_spec
 
     g = src.graph
     assert g is not None
@@ -45,86 +42,158 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
         )
     steps = chain_of(g, plan.data)
     ds, rest = steps[0], steps[1:]
-    if ds.type not in SUPPORTED_DATASETS:
-        raise ExportError(
-            f"node {src.label(ds.node)}: the training script cannot load {ds.type} data yet "
-            "(image folders stream from disk through the engine); export the model without "
-            "training code"
-        )
-    for s in rest:
-        if s.type not in SUPPORTED_STEPS:
-            raise ExportError(
-                f"node {src.label(s.node)}: the training script does not reproduce {s.type} "
-                "yet; export the model without training code"
-            )
     settings = resolve_settings(g.settings.get("training"))
     lnode, onode = g.nodes[plan.loss], g.nodes[plan.optimizer]
-    for n in (lnode, onode):  # catalog types become code (nn.<type>): never other text
-        if not is_identifier(n.type):
-            raise ExportError(f"node {src.label(n.id)}: {n.type!r} is not a node type")
-    lspec, ospec = lnode.spec, onode.spec
-
-    path = None
-    if ds.path:
-        path = _rel(ds.path, script_path)
-    dataset = {"type": ds.type, "params": ds.p, "path": path}
-    step_list = [{"type": s.type, "params": s.p} for s in rest]
-    training = {
-        "epochs": settings["epochs"],
-        "seed": settings["seed"],
-        "grad_clip": settings["grad_clip"],
-        "cpu_threads": settings.get("cpu_threads", 0),
-        "monitor": settings["monitor"],
-        "early_stopping": settings["early_stopping"],
-        "patience": settings["patience"],
-        "min_delta": settings["min_delta"],
-        "keep_best": settings["checkpoint"] == "best_and_last",
+    dataset = {
+        "type": ds.type,
+        "params": ds.p,
+        "path": relative_or_absolute(ds.path, script_path) if ds.path else None,
     }
-    data_info = rep.data.get(plan.data) if isinstance(rep.data, dict) else None
-    task = getattr(data_info, "task", None) or src.task or "classification"
-    n_classes = len(getattr(data_info, "class_names", ()) or src.class_names or ())
-    loss_target = {
-        "task": task,
-        "target": lspec.extra.get("target", "onehot"),
-        "classes": n_classes,
+    chain = [{"type": s.type, "params": s.p} for s in rest]
+    values = {
+        "DATASET": _literal(dataset),
+        "STEPS": _literal(chain),
+        "TRAINING": _literal(dataclasses.asdict(loop_settings(settings))),
+        "SEED": literal(int(settings["seed"])),
+        "CPU_THREADS": literal(int(settings.get("cpu_threads", 0))),
+        "LOSS": _literal(dataclasses.asdict(loss_spec(lnode.type, lnode.params))),
+        "OPTIMIZER": _literal(dataclasses.asdict(optimizer_spec(onode.type, onode.params))),
+        "OUTPUT_SHAPE": literal(tuple(int(d) for d in rep.shapes[plan.output])),
     }
-    code = [
-        "# -- training: the project's data, preprocessing and training loop ----------------",
-        "# The dataset node and the preprocessing chain, in flow order (paths relative to this",
-        "# file). Fitted steps learn their statistics on the training split only.",
-        f"DATASET = {_literal(dataset)}",
-        f"STEPS = {_literal(step_list)}",
-        "# Training settings of the project (epochs, seed, stopping, best-checkpoint rule).",
-        f"TRAINING = {_literal(training)}",
-        f"LOSS_TARGET = {_literal(loss_target)}",
-        f"OPTIMIZER = {_literal({'type': onode.type, 'params': onode.params})}",
-        "",
-        "",
-        _make_loss(lnode.type, lnode.params, lspec),
-        "",
-        "",
-        _make_optimizer(onode.type, onode.params, ospec),
-        "",
-        "",
-        _engine_sources(),
-        "",
-        "",
-        _own_sources(),
-    ]
-    needs = ["scikit-learn", "pandas"]
-    imports = [
-        "from __future__ import annotations",
-        "import math",
-        "from dataclasses import dataclass, field",
-        "from typing import Any",
-        "import pandas as pd",
-        "import torch.nn.functional as F",
-    ]
-    return {"code": "\n".join(code), "imports": imports, "needs": needs}
+    code = _TEMPLATE
+    for name, text in values.items():  # literals only: no user text is ever code
+        code = code.replace(f"@{name}@", text, 1)
+    needs = ["scikit-learn", "pandas"] + (["Pillow"] if ds.type == "ImageFolder" else [])
+    imports = ["import sys", "from typing import Any"]
+    return {"code": code.strip() + "\n", "imports": imports, "needs": needs}
 
 
-def _rel(path: str, script: Path | None) -> str:
-    return relative_or_absolute(path, script)
+_TEMPLATE = '''
+# -- training: the project's data, preprocessing and training loop ----------------
+# The runtime Torchwire itself trains with ships beside this file (torchwire_runtime/).
+try:
+    import torchwire_runtime as rt
+except ModuleNotFoundError:  # imported from another folder: it lies beside this file
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torchwire_runtime as rt
+
+# The dataset node and the preprocessing chain, in flow order (paths relative to this
+# file). Each fitted step learns its statistics on the training split only.
+DATASET = @DATASET@
+STEPS = @STEPS@
+# The project's training settings, loss and optimizer, as the runtime takes them.
+TRAINING = @TRAINING@
+SEED = @SEED@
+CPU_THREADS = @CPU_THREADS@
+LOSS = @LOSS@
+OPTIMIZER = @OPTIMIZER@
+OUTPUT_SHAPE = @OUTPUT_SHAPE@
+
+
+def prepare_data() -> dict[str, Any]:
+    """Load, clean, split, then fit each preprocessing step on the training split only.
+
+    Returns the features and targets of each split ("train", "val", "test"), the task, the
+    class names, and the runtime's prepared data (fitted steps, batching, augmentation).
+    """
+    path = DATASET["path"]
+    if path is not None and not os.path.isabs(path):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), path)
+    steps = [rt.Step("dataset", DATASET["type"], DATASET["params"], path)]
+    steps += [rt.Step(f"step{i}", s["type"], s["params"]) for i, s in enumerate(STEPS, 1)]
+    prep = rt.prepare_steps(steps)
+    if prep.problem is not None:
+        raise prep.problem
+    info = prep.info
+    return {
+        "x": prep.x,
+        "y": prep.y,
+        "task": info.task,
+        "class_names": list(info.class_names),
+        "prepared": prep,
+    }
+
+
+class EpochLog(rt.Callback):
+    """One line per epoch: the training and validation metrics."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+
+    def on_epoch_end(self, trainer: Any, info: Any) -> None:
+        row = {
+            **{f"train_{k}": v for k, v in info.train.items()},
+            **{f"val_{k}": v for k, v in info.val.items()},
+        }
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if isinstance(v, float))
+        self.log(f"epoch {info.epoch}/{info.epochs}  {shown}")
+
+
+def train(
+    weights: str | None = None, epochs: int | None = None, log: Any = print, device: str = "auto"
+) -> nn.Module:
+    """Train as the project does: same data, split, fitted preprocessing, seed, model, loss,
+    optimizer, learning-rate schedule, batching and stopping rule. Under ``torchrun
+    --nproc-per-node N`` it trains on N processes (DDP: the batch size stays the global
+    batch). Returns the model with the best weights by the monitored metric (else the
+    last); ``model.last_state`` holds the weights after the last epoch."""
+    prep = prepare_data()["prepared"]
+    info = prep.info
+    dist = rt.Distributed(rt.from_env())
+    dev = rt.pick_device(device, dist.info.local_rank if dist.enabled else None)
+    dist.setup(dev)
+    if CPU_THREADS > 0 and dev.type == "cpu":  # as the project trains: fixes float rounding
+        torch.set_num_threads(CPU_THREADS)
+    torch.manual_seed(SEED)
+    if dev.type == "cuda":
+        torch.cuda.manual_seed_all(SEED)
+    model = build_model(weights).train().to(dev)
+    tt = prep.target_transform
+    head = rt.Head(
+        rt.LossSpec(**LOSS),
+        info.task,
+        info.n_classes,
+        OUTPUT_SHAPE,
+        dev,
+        tt.y_mean if tt else None,
+        tt.y_std if tt else None,
+    )
+    batches = rt.split_batches(prep, dev)
+    settings = dict(TRAINING, epochs=epochs or TRAINING["epochs"])
+    trainer = rt.Trainer(
+        model,
+        head,
+        rt.OptimizerSpec(**OPTIMIZER),
+        batches["train"],
+        batches.get("val"),
+        rt.LoopSettings(**settings),
+        device=dev,
+        seed=SEED,
+        task=info.task,
+        n_classes=info.n_classes,
+        n_targets=rt.n_targets(info),
+        augment=prep.augment,
+        callbacks=[EpochLog(log)] if dist.is_main else [],
+        dist=dist,
+    )
+    try:
+        trainer.fit()
+        last_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        split = "test" if "test" in batches else "val" if "val" in batches else "train"
+        with trainer.best_weights():
+            metrics, _ = trainer.evaluate(batches[split])
+            final = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    finally:
+        dist.close()
+    if dist.is_main:
+        log(
+            f"{split}: "
+            + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        )
+    model.load_state_dict(final)
+    model.last_state = last_state
+    return model.eval()
+'''
 
 
 def relative_or_absolute(path: str | os.PathLike[str], script: Path | None) -> str:
@@ -156,7 +225,7 @@ def _literal(v: Any, indent: int = 0, width: int = 100) -> str:
 def _flat(v: Any) -> str:
     """One line of Python literal. Strings (paths, column names: user text) go in only as
     ``repr()`` (``names.literal``), which escapes quotes, newlines, line separators and
-    lone surrogates."""
+    lone surrogates; non-finite numbers as ``float("nan")``-style calls."""
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_flat(k)}: {_flat(x)}" for k, x in v.items()) + "}"
     if isinstance(v, (list, tuple)):
@@ -166,71 +235,9 @@ def _flat(v: Any) -> str:
     raise ExportError(f"cannot write {v!r} into the script")
 
 
-def _make_loss(type_: str, params: dict[str, Any], spec: Any) -> str:
-    kw = [f"{p.name}={_flat(params[p.name])}" for p in spec.params if p.ctor]
-    kw += [f"{k}={_flat(v)}" for k, v in spec.extra.get("fixed_kw", {}).items()]
-    if params.get("weight"):
-        kw.append(f"weight=torch.tensor({_flat(list(params['weight']))})")
-    if type_ == "BCEWithLogitsLoss" and params.get("pos_weight", 1.0) != 1.0:
-        kw.append(f"pos_weight=torch.tensor({_flat(params['pos_weight'])})")
-    return (
-        "def make_loss() -> nn.Module:\n"
-        f'    """The project\'s loss node ({type_})."""\n' + _call(f"nn.{type_}", kw)
-    )
+def runtime_files() -> dict[str, bytes]:
+    """The runtime package's files as they stand (what ships as ``torchwire_runtime/``)."""
+    import engine.runtime
 
-
-def _make_optimizer(type_: str, params: dict[str, Any], spec: Any) -> str:
-    kw = []
-    for p in spec.params:
-        if p.ctor:
-            v = params[p.name]
-            text = "(" + ", ".join(_flat(x) for x in v) + ")" if p.type == "floats" else _flat(v)
-            kw.append(f"{p.name}={text}")
-    return (
-        "def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:\n"
-        f'    """The project\'s optimizer node ({type_}); its learning-rate schedule is\n'
-        '    LRSchedule below."""\n' + _call(f"torch.optim.{type_}", ["model.parameters()", *kw])
-    )
-
-
-def _call(fn: str, args: list[str]) -> str:
-    """``    return fn(args)`` wrapped as ruff format would."""
-    one = f"    return {fn}({', '.join(args)})"
-    if len(one) <= 100:
-        return one
-    inner = f"        {', '.join(args)}"
-    if len(inner) <= 100:
-        return f"    return {fn}(\n{inner}\n    )"
-    return f"    return {fn}(\n" + "".join(f"        {a},\n" for a in args) + "    )"
-
-
-def _engine_sources() -> str:
-    """The engine's data and schedule code the script reuses, verbatim."""
-    from engine.data import loaders, pipeline, sources, transforms
-    from engine.train import runtime
-
-    parts = [
-        "# -- the engine's own data loading and preprocessing, copied verbatim -------------",
-        f"MAX_AUTO_CLASSES = {sources.MAX_AUTO_CLASSES}",
-    ]
-    for obj in (
-        sources.Raw, sources._table, sources._sklearn, sources._generator, sources._generated,
-        sources._line_of, sources._numeric, sources._bad_value, sources.load_csv,
-        sources._num_name, sources.load_npz,
-        transforms.numeric_columns, transforms.text_columns, transforms._flat, transforms._list,
-        transforms.Transform, transforms.Impute, transforms._stat, transforms.Standardize,
-        transforms._safe, transforms.MinMaxScale, transforms.OneHot, transforms.from_node,
-        pipeline._subset, pipeline._split, loaders.augment_batch, runtime.LRSchedule,
-    ):  # fmt: skip
-        parts += ["", "", inspect.getsource(obj).rstrip()]
-    return "\n".join(parts)
-
-
-def _own_sources() -> str:
-    from engine.export import script_parts as sp
-
-    parts = ["# -- preparing the data and training ------------------------------------------"]
-    for obj in (sp.DataError, sp.load_raw, sp.prepare_data, sp.loss_target, sp.predicted,
-                sp.evaluate, sp.train):  # fmt: skip
-        parts += ["", "", inspect.getsource(obj).rstrip()]
-    return "\n".join(parts)
+    folder = Path(engine.runtime.__file__).parent
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.py"))}

@@ -155,3 +155,38 @@ def augment_batch(x: torch.Tensor, p: dict[str, Any], generator: torch.Generator
         grid = F.affine_grid(theta.to(dev, x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return x
+
+
+def split_batches(prep: Any, device: torch.device) -> dict[str, Any]:
+    """Each non-empty split of prepared data as batches: tensors on the device once, or
+    images streamed. Training batches shuffle and drop as the Batch node says; evaluation
+    batches are larger and in order."""
+    info, b = prep.info, prep.batch
+    eval_bs = max(b["batch_size"], 512)
+    out: dict[str, Any] = {}
+    for split in ("train", "val", "test"):
+        if len(prep.y[split]) == 0:
+            continue
+        train = split == "train"
+        bs, shuffle, drop = (
+            (b["batch_size"], b["shuffle"], b["drop_last"]) if train else (eval_bs, False, False)
+        )
+        if info.streaming:
+            out[split] = StreamingBatches(
+                prep.x[split], prep.y[split], prep.image or {}, bs, shuffle, drop, device,
+                prep.fitted,
+            )  # fmt: skip
+            continue
+        x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
+        ydt = torch.int64 if info.task == "classification" else torch.float32
+        y = torch.from_numpy(np.ascontiguousarray(prep.y[split])).to(device, ydt)
+        out[split] = InMemoryBatches(x, y, bs, shuffle, drop)
+    return out
+
+
+def n_targets(info: Any) -> int:
+    """Target values per sample (1 for class labels)."""
+    n = 1
+    for d in info.target_shape:
+        n *= int(d)
+    return n

@@ -147,7 +147,7 @@ def _launch(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from engine.runtime.distributed import from_env
-    from engine.train.launch import report_failure
+    from engine.train.launch import EVENTS_ENV, EventLog, report_failure
     from engine.train.session import TrainingSession
 
     if getattr(args, "nproc_per_node", 0) and not from_env().enabled:
@@ -163,16 +163,21 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         settings=settings,
     )
+    log = None
     if dist.is_main:
         s.subscribe(_Printer(args.quiet))
+        if os.environ.get(EVENTS_ENV):  # a ProcessSession reads rank 0's events from here
+            log = EventLog(os.environ[EVENTS_ENV])
+            s.subscribe(log)
     if dist.enabled:  # torchrun's SIGTERM (another rank failed, or Ctrl-C): stop at a batch
         import signal
 
         signal.signal(signal.SIGTERM, lambda *_: s.stop())
     try:
         res = s.run()
-    except KeyboardInterrupt:
-        raise
+    finally:
+        if log is not None:
+            log.close()
     if res is None:
         assert s.failure is not None
         reason = s.failure.reason

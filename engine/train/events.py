@@ -63,3 +63,31 @@ class Failed:
 
 
 Event = Started | BatchEnded | EpochEnded | CheckpointSaved | Finished | Failed
+
+
+_TYPES: dict[str, type] = {
+    t.__name__: t for t in (Started, BatchEnded, EpochEnded, CheckpointSaved, Finished, Failed)
+}
+
+
+def to_json(ev: Event) -> str:
+    """One event as one line of JSON (how rank 0 of a multi-process run reports)."""
+    import dataclasses
+    import json
+
+    body = {f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}
+    return json.dumps({"event": type(ev).__name__, **body}, allow_nan=True)
+
+
+def from_json(line: str) -> Event | None:
+    """The event a line of ``to_json`` holds; None for a line that is not one."""
+    import json
+
+    try:
+        d = json.loads(line)
+        cls = _TYPES[d.pop("event")]
+        if cls is Started:
+            d["class_names"] = tuple(d.get("class_names") or ())
+        return cls(**d)  # type: ignore[no-any-return]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

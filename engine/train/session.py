@@ -22,7 +22,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from engine.errors import TorchwireError
@@ -337,6 +336,7 @@ class TrainingSession:
 
     def _train(self, step_ref: list[int]) -> TrainResult:
         """Prepare everything from the project, then hand the loop to the runtime."""
+        from engine.runtime.batches import split_batches
         from engine.runtime.distributed import Distributed, from_env
         from engine.runtime.loop import NonFiniteLoss
 
@@ -348,7 +348,7 @@ class TrainingSession:
         device = self._device_for(settings, dist)
         dist.setup(device)
         model, head = self._build(settings, rep, plan, prep, device)
-        loaders = _batches(prep, device)
+        loaders = split_batches(prep, device)
         run_dir = self._open(resume) if dist.is_main else None
         trainer = self._trainer(settings, model, head, loaders, prep, device, dist, resume)
         self._trainer_ref = trainer
@@ -508,10 +508,11 @@ class TrainingSession:
         dist: Any,
         resume: Any,
     ) -> Any:
+        from engine.runtime.batches import n_targets
         from engine.runtime.errors import RunError, StateError
-        from engine.runtime.loop import LoopSettings, Trainer
+        from engine.runtime.loop import Trainer
         from engine.runtime.state import RunState
-        from engine.train.specs import optimizer_spec
+        from engine.train.specs import loop_settings, optimizer_spec
 
         info = prep.info
         onode = self.graph.nodes[self._plan_ids[1]]
@@ -534,9 +535,6 @@ class TrainingSession:
         controls: list[Any] = [Controls(self._running, self._stop)]
         if dist.is_main and self._listeners:
             controls.append(Events(self._emit, device))
-        n_targets = 1
-        for d in info.target_shape:
-            n_targets *= d
         try:
             return Trainer(
                 model,
@@ -544,22 +542,12 @@ class TrainingSession:
                 optimizer_spec(onode.type, onode.params),
                 loaders["train"],
                 loaders.get("val"),
-                LoopSettings(
-                    epochs=settings["epochs"],
-                    monitor=settings["monitor"],
-                    min_delta=settings["min_delta"],
-                    early_stopping=settings["early_stopping"],
-                    patience=settings["patience"],
-                    grad_clip=settings["grad_clip"],
-                    amp=settings["amp"],
-                    keep_best=keep_best,
-                    sync_batchnorm=settings.get("sync_batchnorm", False),
-                ),
+                loop_settings(settings),
                 device=device,
                 seed=settings["seed"],
                 task=info.task,
                 n_classes=info.n_classes,
-                n_targets=n_targets,
+                n_targets=n_targets(info),
                 augment=prep.augment,
                 callbacks=controls,
                 dist=dist,
@@ -755,33 +743,6 @@ _OPTIMIZER_STATES = {"Adam": 2, "AdamW": 2, "RMSprop": 1, "Adagrad": 1, "SGD": 1
 # The model "alone" does not fit when its fixed memory takes this much of the device: what is
 # left (allocator slack, the CUDA context, any activations at all) cannot hold a batch.
 MODEL_TOO_LARGE_FRACTION = 0.9
-
-
-def _batches(prep: Any, device: torch.device) -> dict[str, Any]:
-    """Each non-empty split as batches: tensors on the device once, or images streamed."""
-    from engine.runtime.batches import InMemoryBatches, StreamingBatches
-
-    info, b = prep.info, prep.batch
-    eval_bs = max(b["batch_size"], 512)
-    out: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        if len(prep.y[split]) == 0:
-            continue
-        train = split == "train"
-        bs, shuffle, drop = (
-            (b["batch_size"], b["shuffle"], b["drop_last"]) if train else (eval_bs, False, False)
-        )
-        if info.streaming:
-            out[split] = StreamingBatches(
-                prep.x[split], prep.y[split], prep.image or {}, bs, shuffle, drop, device,
-                prep.fitted,
-            )  # fmt: skip
-            continue
-        x = torch.from_numpy(np.ascontiguousarray(prep.x[split])).to(device)
-        ydt = torch.int64 if info.task == "classification" else torch.float32
-        y = torch.from_numpy(np.ascontiguousarray(prep.y[split])).to(device, ydt)
-        out[split] = InMemoryBatches(x, y, bs, shuffle, drop)
-    return out
 
 
 def _is_oom(e: BaseException) -> bool:

@@ -14,6 +14,7 @@ import torch
 
 from engine import catalog
 from engine.runtime.head import Head, LossSpec, OptimizerSpec
+from engine.runtime.loop import LoopSettings
 
 
 def loss_spec(loss_type: str, params: dict[str, Any]) -> LossSpec:
@@ -66,4 +67,19 @@ def make_head(
         torch.device(device),
         target_mean,
         target_std,
+    )
+
+
+def loop_settings(settings: dict[str, Any]) -> LoopSettings:
+    """The loop's typed settings from a project's resolved training settings."""
+    return LoopSettings(
+        epochs=int(settings["epochs"]),
+        monitor=str(settings["monitor"]),
+        min_delta=float(settings["min_delta"]),
+        early_stopping=bool(settings["early_stopping"]),
+        patience=int(settings["patience"]),
+        grad_clip=float(settings["grad_clip"]),
+        amp=bool(settings["amp"]),
+        keep_best=settings["checkpoint"] == "best_and_last",
+        sync_batchnorm=bool(settings.get("sync_batchnorm", False)),
     )

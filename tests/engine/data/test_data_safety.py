@@ -16,8 +16,8 @@ from engine import check
 from engine.data import sources
 from engine.data.errors import DataError
 from engine.data.pipeline import chain_of, features_for_inference, prepare
-from engine.runtime.transforms import Impute
 from engine.graph import GraphError
+from engine.runtime.transforms import Impute
 from tests.engine.data.helpers import data_graph, write_csv
 
 PICKLED = "is not a valid array file (it holds pickled Python objects, which Torchwire never loads)"

@@ -12,8 +12,8 @@ from engine import check
 from engine.catalog.data import PREPROCESSING_TYPES
 from engine.data import sources
 from engine.data.errors import DataError
-from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
 from engine.data.pipeline import chain_of, features_for_inference, prepare
+from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
 from tests.engine.data.helpers import data_graph, write_csv, write_images
 
 COVERED = {"Clean", "Split", "Standardize", "MinMaxScale", "OneHot", "Augment", "Batch"}

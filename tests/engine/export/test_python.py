@@ -148,8 +148,9 @@ def test_training_code_prepares_the_same_data_and_reproduces_training(
     rep = export_python(g, out, checkpoint=run, with_training=True)
     assert rep.ok and rep.info["with_training"]
     assert imports_of(out) <= {
-        "__future__", "argparse", "os", "math", "dataclasses", "typing",
+        "__future__", "argparse", "os", "sys", "math", "dataclasses", "typing",
         "numpy", "pandas", "sklearn", "torch", "safetensors",
+        "torchwire_runtime",  # the engine's runtime package, shipped beside the script
     }  # fmt: skip
     harness = tmp_path / "h.py"
     harness.write_text(_TRAIN_HARNESS)
