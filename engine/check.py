@@ -623,7 +623,7 @@ def memory_limit(g: Graph) -> tuple[int, str]:
     """
     from engine.train.settings import TRAINING_SETTINGS
 
-    training = g.settings.get("training")
+    training = g.settings.get("training") if isinstance(g.settings, dict) else None
     device, gb = "auto", 0.0
     if isinstance(training, dict):
         for p in TRAINING_SETTINGS:
@@ -636,8 +636,8 @@ def memory_limit(g: Graph) -> tuple[int, str]:
                     device = value
                 else:
                     gb = value
-    if gb > 0:
-        return int(gb * GB), "allowed (max_model_memory_gb)"
+    if gb > 0 and math.isfinite(gb * GB):
+        return int(min(gb * GB, 2**62)), "allowed (max_model_memory_gb)"
     ram, gpu = _machine_memory(device in ("auto", "cuda"))
     if gpu and gpu < ram:
         return gpu, "the GPU has"

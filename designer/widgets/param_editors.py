@@ -149,8 +149,10 @@ class _IntEditor(ParamEditor):
     def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
         super().__init__(param, on_change)
         self.spin = QSpinBox()
-        lo = int(param.min) if param.min is not None else -INT_LIMIT + 1
-        hi = int(param.max) if param.max is not None else INT_LIMIT
+        # Qt's spin box holds 32-bit ints: wider declared ranges (seeds up to 2**32 - 1) are
+        # cut to what it can show
+        lo = max(int(param.min), -INT_LIMIT + 1) if param.min is not None else -INT_LIMIT + 1
+        hi = min(int(param.max), INT_LIMIT) if param.max is not None else INT_LIMIT
         if param.optional:
             lo -= 1
             self.spin.setSpecialValueText(_NONE_TEXT)

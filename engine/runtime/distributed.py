@@ -101,8 +101,18 @@ class Distributed:
         dist.init_process_group(backend, rank=self.info.rank, world_size=self.info.world_size)
         self._own_group = True
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Leave the group: with ``wait`` every rank first waits for the others (rank 0 may
+        still be writing the run folder), then the group is destroyed. A process that exits
+        with a live gloo group aborts ("terminate called without an active exception").
+        A failing rank does not wait: the others may be inside a collective, and torchrun
+        ends them once this one exits."""
         if self._own_group and dist.is_initialized():
+            if wait:
+                try:
+                    dist.barrier()
+                except Exception:  # another rank already failed: leave anyway
+                    pass
             dist.destroy_process_group()
             self._own_group = False
 

@@ -440,22 +440,42 @@ def file_stamp(path: str) -> Any:
     """What changes when a file (or an image folder) changes, cheaply."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError, UnicodeError):  # missing, too long, NUL, unencodable
         return None
     return (st.st_mtime_ns, st.st_size)
 
 
 def resolve_path(value: str, base_dir: str | None) -> str:
+    """A dataset path as given, or relative to the project's folder when it is there.
+
+    Text no file system can name (a NUL, a lone surrogate) is a ``DataError``; a path too
+    long to exist simply does not exist, and reading it says so.
+    """
     if not value:
         return value
+    try:
+        os.fsencode(value)
+    except UnicodeError:
+        raise DataError(
+            f"{value!r} is not a usable file name (it holds unencodable text)"
+        ) from None
+    if "\x00" in value:
+        raise DataError(f"{value!r} is not a usable file name (it holds a NUL character)")
     p = Path(os.path.expanduser(value))
     if p.is_absolute():
         return str(p)
     if base_dir:
         cand = Path(base_dir) / p
-        if cand.exists() or not p.exists():
+        if _exists(cand) or not _exists(p):
             return str(cand)
     return str(p)
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except (OSError, ValueError):  # e.g. a name longer than the file system allows
+        return False
 
 
 def load_raw(type_: str, p: dict[str, Any], path: str | None = None) -> Raw:

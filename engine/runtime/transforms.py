@@ -230,6 +230,8 @@ class Standardize(Transform):
         if self.y_mean is None:
             return y
         shape = y.shape
+        if len(y) == 0:  # an empty split (e.g. val = 0): nothing to scale
+            return np.asarray(y, np.float32)
         yy = np.asarray(y, np.float32).reshape(len(y), -1)
         return ((yy - np.float32(self.y_mean)) / np.float32(self.y_std)).reshape(shape)
 
@@ -237,6 +239,8 @@ class Standardize(Transform):
         if self.y_mean is None:
             return y
         shape = y.shape
+        if len(y) == 0:  # an empty split (e.g. val = 0): nothing to scale
+            return np.asarray(y, np.float32)
         yy = np.asarray(y, np.float32).reshape(len(y), -1)
         return (yy * np.float32(self.y_std) + np.float32(self.y_mean)).reshape(shape)
 

@@ -286,6 +286,9 @@ class TrainingSession:
                 self.failure = events.Failed("interrupted", step_ref[0] or None, "runtime")
                 raise
             finally:
+                dist = getattr(self, "_dist", None)
+                if dist is not None:
+                    dist.close(wait=self.failure is None)
                 if self._threads_before is not None:
                     torch.set_num_threads(self._threads_before)
                 if self._run_lock is not None:
