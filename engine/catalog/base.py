@@ -61,7 +61,10 @@ class Param:
         if t == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParamError(f"{self.name}: expected a number, got {value!r}")
-            v = float(value)
+            try:
+                v = float(value)
+            except OverflowError:
+                raise ParamError(f"{self.name}: {value} is too large a number") from None
             if math.isnan(v) or math.isinf(v):
                 raise ParamError(f"{self.name}: expected a finite number, got {value!r}")
             return self._check_range(v)
@@ -106,7 +109,13 @@ class Param:
             for v in value:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ParamError(f"{self.name}: expected numbers, got {v!r}")
-                out.append(self._check_range(float(v)))
+                try:
+                    f = float(v)
+                except OverflowError:
+                    raise ParamError(f"{self.name}: {v} is too large a number") from None
+                if math.isnan(f) or math.isinf(f):
+                    raise ParamError(f"{self.name}: expected finite numbers, got {v!r}")
+                out.append(self._check_range(f))
             return out
         if t == "strs":
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):

@@ -66,7 +66,7 @@ def chain_of(graph: Any, node_id: str) -> list[Step]:
         if "path" in node.params:
             path = sources.resolve_path(node.params["path"], base)
         steps.append(Step(nid, node.type, freeze(node.params), path))
-        ins = [e for e in graph.edges if e.dst == nid and e.dst_port == "data"]
+        ins = [e for e in graph.in_edges(nid) if e.dst_port == "data"]
         if node.spec.extra.get("role") == "dataset":
             nid = None
         elif not ins:

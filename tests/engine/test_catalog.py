@@ -154,3 +154,19 @@ def test_maxout_takes_the_max_of_its_pieces() -> None:
     x = torch.randn(5, 3)
     full = m.linear(x).view(5, 2, 4)
     assert torch.equal(m(x), full.max(dim=-1).values)
+
+
+def test_number_lists_refuse_what_is_not_a_finite_number() -> None:
+    """Found by the fuzzer: [10**400] overflowed and NaN betas were accepted."""
+    import pytest
+
+    from engine.catalog import get
+    from engine.catalog.base import ParamError
+
+    betas = get("Adam").param("betas")
+    for bad in ([10**400, 0.9], [float("nan"), 0.9], [float("inf"), 0.9]):
+        with pytest.raises(ParamError):
+            betas.coerce(bad)
+    with pytest.raises(ParamError, match="too large"):
+        get("Adam").param("lr").coerce(10**400)
+    assert betas.coerce([0.8, 0.99]) == [0.8, 0.99]

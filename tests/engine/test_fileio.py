@@ -132,3 +132,13 @@ def test_clean_stale(tmp_path):
     assert clean_stale(tmp_path, 0, ["last.pt"]) == 2  # a writer's own files, any age
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
     assert clean_stale(tmp_path / "missing") == 0
+
+
+def test_an_unusable_file_name_is_a_write_error(tmp_path) -> None:
+    import pytest
+
+    from engine.fileio import WriteError, atomic_write
+
+    with pytest.raises(WriteError, match="not a usable file name"):
+        atomic_write(tmp_path / "a\x00b.json", "x")
+    assert list(tmp_path.iterdir()) == []
