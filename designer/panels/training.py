@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpinBox,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -145,8 +146,29 @@ def _detect_devices() -> dict[str, str | None]:
     return out
 
 
+def _detect_processes() -> tuple[int, str | None]:
+    """How many training processes the panel offers, and why not more (None: it can).
+
+    Several processes pay off with one GPU each (DDP over NCCL); on the CPU they share the
+    same cores, so the panel offers them only with two CUDA devices or more. The command
+    line trains on several CPU processes too (``--nproc-per-node``).
+    """
+    import torch
+
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n >= 2:
+        return n, None
+    have = "one CUDA device" if n == 1 else "no CUDA device"
+    return 1, (
+        f"Several processes need two or more CUDA devices; this machine has {have}. "
+        "On the CPU: torchwire train FILE --nproc-per-node N"
+    )
+
+
 def _load_environment() -> tuple[tuple[Any, ...], dict[str, str | None]]:
-    return _training_settings_params(), _detect_devices()
+    devices: dict[str, Any] = dict(_detect_devices())
+    devices["processes"] = _detect_processes()
+    return _training_settings_params(), devices
 
 
 class TrainingPanel(QWidget):
@@ -265,6 +287,15 @@ class TrainingPanel(QWidget):
         self.device_combo.setToolTip("Where to train; 'auto' picks CUDA or MPS when present")
         self.device_combo.currentTextChanged.connect(self._on_device_changed)
         bar.addWidget(self.device_combo)
+        self.processes_label = QLabel("Processes")
+        bar.addWidget(self.processes_label)
+        self.processes_spin = QSpinBox()
+        self.processes_spin.setObjectName("trainProcesses")
+        self.processes_spin.setRange(1, 1)
+        self.processes_spin.setEnabled(False)
+        self.processes_spin.setToolTip("Checking the machine's devices…")
+        self._max_processes = 1
+        bar.addWidget(self.processes_spin)
         bar.addSpacing(12)
         self.status_label = QLabel("")
         self.status_label.setObjectName("trainStatus")
@@ -440,6 +471,16 @@ class TrainingPanel(QWidget):
     def _on_environment(self, result: Any) -> None:
         params, devices = result
         self._env_loaded = True
+        devices = dict(devices)
+        most, why = devices.pop("processes", (1, None))
+        self._max_processes = int(most)
+        self.processes_spin.setRange(1, max(1, self._max_processes))
+        tip = why or (
+            f"Train on up to {most} processes, one GPU each (DistributedDataParallel); "
+            "the batch size stays the global batch"
+        )
+        self.processes_spin.setToolTip(tip)
+        self.processes_label.setToolTip(tip)
         self._device_problems = devices
         model = self.device_combo.model()
         if isinstance(model, QStandardItemModel):
@@ -535,13 +576,18 @@ class TrainingPanel(QWidget):
         can_start = not active and self._ready
         self.start_button.setEnabled(can_start)
         self.start_button.setToolTip(self._ready_reason if not active else "A run is in progress")
-        self.pause_button.setEnabled(self.state in ("running", "paused"))
+        several = self._processes() > 1
+        self.pause_button.setEnabled(self.state in ("running", "paused") and not several)
+        self.pause_button.setToolTip(
+            "Several processes cannot pause; Stop keeps last.pt" if several else ""
+        )
         paused = self.state == "paused"
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_button.setIcon(self._play_icon if paused else self._pause_icon)
         self.stop_button.setEnabled(self.state in ("starting", "running", "paused"))
         self.continue_button.setEnabled(self.can_continue)
         self.device_combo.setEnabled(not active)
+        self.processes_spin.setEnabled(not active and self._max_processes > 1)
         self.settings_area.setEnabled(not active)
         self.folder_button.setEnabled(self.last_run_dir is not None and self.last_run_dir.exists())
         if not active:
@@ -560,6 +606,9 @@ class TrainingPanel(QWidget):
         """Resume the last run from its last checkpoint with the project's current settings."""
         if self.can_continue:
             self._start(self.latest_checkpoint)
+
+    def _processes(self) -> int:
+        return self.processes_spin.value() if self._max_processes > 1 else 1
 
     @property
     def can_continue(self) -> bool:
@@ -595,6 +644,8 @@ class TrainingPanel(QWidget):
             epochs = self._current_settings().get("epochs")
             extra = {"resume": resume, "epochs": epochs}
             self.log(f"continuing from {resume} (epochs: {epochs or 'as planned'})")
+        if self._processes() > 1:
+            extra["processes"] = self._processes()
         self._stop_requested = False
         self._set_state("starting")
         self.status_label.setText("Preparing the data and the model…")
@@ -943,7 +994,13 @@ def _default_session_factory(
     out_dir: Path | None = None,
     resume: Path | None = None,
     epochs: int | None = None,
+    processes: int = 1,
 ) -> Any:
+    if processes > 1:  # torchrun workers; events come back from rank 0
+        from engine.train.launch import ProcessSession
+
+        assert out_dir is not None
+        return ProcessSession(graph, processes, out_dir, epochs, device, resume=resume)
     from engine.train import TrainingSession
 
     return TrainingSession(graph, out_dir=out_dir, epochs=epochs, device=device, resume=resume)
