@@ -183,7 +183,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as e:
         raise WriteError(f"{_reason(e)} while writing {path}", file=path) from e
     except (ValueError, UnicodeError) as e:  # a NUL or unencodable text in the name
-        raise WriteError(f"{path!r} is not a usable file name ({e})", file=path) from e
+        raise WriteError(
+            f"cannot write {str(path)!r}: not a usable file name ({e})", file=path
+        ) from e
     try:
         yield tmp
     except BaseException as e:
