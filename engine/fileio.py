@@ -75,11 +75,14 @@ def write_error(e: BaseException, path: str | os.PathLike[str]) -> BaseException
     return e
 
 
-def temp_path(path: str | os.PathLike[str]) -> Path:
-    """A new, uniquely named hidden file beside ``path`` (same file system for the rename)."""
+def temp_path(path: str | os.PathLike[str], suffix: str = "") -> Path:
+    """A new, uniquely named hidden file beside ``path`` (same file system for the rename).
+
+    ``suffix`` ends the name for writers and readers that go by the extension (a ``.py``
+    an interpreter imports, an ``.onnx`` a runtime loads)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX + suffix, dir=path.parent)
     try:
         try:
             mode = path.stat().st_mode & 0o777
@@ -233,9 +236,11 @@ def clean_stale(
     folder's lock passes ``older_than_s=0`` for its own files, which no one else writes.
     """
     if names is None:
-        patterns = [f".*{TMP_SUFFIX}"]
+        patterns = [f".*{TMP_SUFFIX}", f".*{TMP_SUFFIX}.*"]
     else:
-        patterns = [p for n in names for p in (f".{n}.*{TMP_SUFFIX}", f".{n}.tmp")]
+        patterns = [
+            p for n in names for p in (f".{n}.*{TMP_SUFFIX}", f".{n}.*{TMP_SUFFIX}.*", f".{n}.tmp")
+        ]
     n = 0
     now = time.time()
     with contextlib.suppress(OSError):

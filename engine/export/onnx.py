@@ -35,12 +35,11 @@ from engine.export.source import (
     Progress,
     Source,
     eval_mode,
-    publish,
     random_inputs,
     resolve,
     say,
-    temp_path_for,
 )
+from engine.fileio import publish, temp_path
 
 Exporter = Literal["auto", "dynamo", "torchscript"]
 DEFAULT_OPSET = 18
@@ -124,7 +123,7 @@ def export_onnx(
         report.info["outputs_in_target_units"] = bool(getattr(model, "unscale", False))
     gen = torch.Generator().manual_seed(seed)
     info = src.info
-    tmp = temp_path_for(path, ".onnx")
+    tmp = temp_path(path, ".onnx")
     try:
         with eval_mode(src.module), eval_mode(model):
             say(progress, f"Exporting with the {kind} exporter (opset {opset})…")

@@ -29,12 +29,11 @@ from engine.export.source import (
     Progress,
     Source,
     eval_mode,
-    publish,
     random_inputs,
     resolve,
     say,
-    temp_path_for,
 )
+from engine.fileio import publish, temp_path
 
 PARITY_BATCHES = (1, 7)
 # Modules an exported script may import; anything else means our generator went wrong.
@@ -89,7 +88,7 @@ def export_python(
     report = ParityReport(target="python", path=str(path), tolerance=tolerance, rtol=rtol)
     report.info["with_training"] = with_training
     report.info["lines"] = text.count("\n")
-    tmp = temp_path_for(path, ".py")
+    tmp = temp_path(path, ".py")
     shipped = None
     try:
         if training is not None:  # the script imports it, the parity run included

@@ -175,20 +175,3 @@ class eval_mode:
 
     def __exit__(self, *exc: object) -> None:
         self.module.train(self.was_training)
-
-
-def temp_path_for(path: Path, suffix: str) -> Path:
-    """A hidden file beside ``path`` so the final rename stays on one filesystem."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def publish(tmp: Path, path: Path) -> None:
-    """fsync then rename: the file at ``path`` is either the old one or the whole new one."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
