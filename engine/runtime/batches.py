@@ -15,7 +15,27 @@ import torch
 import torch.nn.functional as F
 
 
-class InMemoryBatches:
+class _Batched:
+    """How many batches an epoch has and in which order: the same for every source."""
+
+    n: int
+    batch_size: int
+    shuffle: bool
+    drop_last: bool
+
+    def __len__(self) -> int:
+        if self.drop_last and self.n >= self.batch_size:
+            return self.n // self.batch_size
+        return math.ceil(self.n / self.batch_size) if self.n else 0
+
+    def order(self, generator: torch.Generator | None) -> torch.Tensor | None:
+        """This epoch's permutation (on the CPU, from the seeded generator), or None."""
+        if not self.shuffle:
+            return None
+        return torch.randperm(self.n, generator=generator)
+
+
+class InMemoryBatches(_Batched):
     """Whole split on the device; one gather per epoch, then contiguous slices (views).
 
     No per-sample Python work: the order is a permutation drawn from ``generator``.
@@ -33,17 +53,6 @@ class InMemoryBatches:
         self.n = len(x)
         self.batch_size = max(1, min(batch_size, self.n)) if self.n else batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
-
-    def __len__(self) -> int:
-        if self.drop_last and self.n >= self.batch_size:
-            return self.n // self.batch_size
-        return math.ceil(self.n / self.batch_size) if self.n else 0
-
-    def order(self, generator: torch.Generator | None) -> torch.Tensor | None:
-        """This epoch's permutation (on the CPU, from the seeded generator), or None."""
-        if not self.shuffle:
-            return None
-        return torch.randperm(self.n, generator=generator)
 
     def batches(
         self, perm: torch.Tensor | None, start: int = 0
@@ -73,7 +82,7 @@ class _ImageDataset(torch.utils.data.Dataset):
         return torch.from_numpy(a), int(self.labels[i])
 
 
-class StreamingBatches:
+class StreamingBatches(_Batched):
     """Images decoded by DataLoader workers; fitted steps applied on the device per batch."""
 
     def __init__(
@@ -94,16 +103,6 @@ class StreamingBatches:
         self.workers = int(image.get("num_workers", 2))
         self.device = device
         self.fitted = fitted
-
-    def __len__(self) -> int:
-        if self.drop_last and self.n >= self.batch_size:
-            return self.n // self.batch_size
-        return math.ceil(self.n / self.batch_size) if self.n else 0
-
-    def order(self, generator: torch.Generator | None) -> torch.Tensor | None:
-        if not self.shuffle:
-            return None
-        return torch.randperm(self.n, generator=generator)
 
     def batches(
         self, perm: torch.Tensor | None, start: int = 0

@@ -5,6 +5,7 @@ hand to another thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,3 +92,37 @@ def from_json(line: str) -> Event | None:
         return cls(**d)  # type: ignore[no-any-return]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+class Subscribers:
+    """Who listens to a session: subscribe from any thread, events delivered on the training
+    thread, in order; a broken listener is reported and never breaks training."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._fns: tuple[Callable[[Any], None], ...] = ()
+
+    def subscribe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """Add ``fn``; returns the function that removes it again."""
+        with self._lock:
+            self._fns = (*self._fns, fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._fns = tuple(f for f in self._fns if f is not fn)
+
+        return unsubscribe
+
+    def emit(self, ev: Any) -> None:
+        for fn in self._fns:
+            try:
+                fn(ev)
+            except Exception:  # a broken subscriber must not break training
+                import traceback
+
+                traceback.print_exc()
+
+    def __bool__(self) -> bool:
+        return bool(self._fns)

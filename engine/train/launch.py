@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.train import events
+
 FAIL_DIR_ENV = "TORCHWIRE_FAIL_DIR"
 
 
@@ -149,7 +151,7 @@ class ProcessSession:
         self.resume_from = str(resume) if resume is not None else None
         self._state = SessionState.IDLE
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[Any], None]] = []
+        self._listeners = events.Subscribers()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self.result: Any = None
@@ -165,23 +167,11 @@ class ProcessSession:
                 self._state = to
 
     def subscribe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
-        with self._lock:
-            self._listeners = [*self._listeners, fn]
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._listeners = [f for f in self._listeners if f is not fn]
-
-        return unsubscribe
+        """``fn(event)`` runs on the training thread; keep it cheap and non-blocking."""
+        return self._listeners.subscribe(fn)
 
     def _emit(self, ev: Any) -> None:
-        for fn in self._listeners:
-            try:
-                fn(ev)
-            except Exception:  # a broken subscriber must not break training
-                import traceback
-
-                traceback.print_exc()
+        self._listeners.emit(ev)
 
     def start(self) -> None:
         from engine.train.session import SessionState

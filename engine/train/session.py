@@ -145,7 +145,7 @@ class TrainingSession:
         self.out_dir = str(out_dir) if out_dir is not None else None
         self.overrides = {**(settings or {}), "epochs": epochs, "device": device}
         self.resume_from = str(resume) if resume is not None else None
-        self._listeners: list[Callable[[Any], None]] = []
+        self._listeners = events.Subscribers()
         self._state = SessionState.IDLE
         self._lock = threading.RLock()  # the state, the listeners, and pause/stop's events
         self._stop = threading.Event()
@@ -179,14 +179,7 @@ class TrainingSession:
 
     def subscribe(self, fn: Callable[[Any], None]) -> Callable[[], None]:
         """``fn(event)`` runs on the training thread; keep it cheap and non-blocking."""
-        with self._lock:
-            self._listeners = [*self._listeners, fn]
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._listeners = [f for f in self._listeners if f is not fn]
-
-        return unsubscribe
+        return self._listeners.subscribe(fn)
 
     def _begin(self) -> None:
         with self._lock:
@@ -240,11 +233,7 @@ class TrainingSession:
 
     # -- events ----------------------------------------------------------------------------
     def _emit(self, ev: Any) -> None:
-        for fn in self._listeners:
-            try:
-                fn(ev)
-            except Exception:  # a broken subscriber must not break training
-                traceback.print_exc()
+        self._listeners.emit(ev)
 
     # -- the run ---------------------------------------------------------------------------
     def _run(self) -> None:
