@@ -286,11 +286,17 @@ class Trainer:
             cb.on_end(self)
         return s
 
-    def _interrupt(self, epoch: int, batch: int, perm: torch.Tensor | None) -> None:
+    def _interrupt(
+        self, epoch: int, batch: int, perm: torch.Tensor | None, rng: tuple[Any, Any] | None = None
+    ) -> None:
+        """Record the position before ``batch`` (``rng``: the generators as they were before
+        its forward pass, when it already ran) and tell the callbacks."""
         s = self.state
         s.epoch, s.resume_epoch, s.resume_batch = epoch - 1, epoch, batch
         s.perm, s.in_epoch = perm, True
         self.capture()
+        if rng is not None:
+            s.rng["torch"], s.rng["aug"] = rng
         for cb in self.callbacks:
             cb.on_interrupt(self)
 
@@ -308,13 +314,15 @@ class Trainer:
             cb.on_epoch_start(self, epoch)
         self.net.train()
         seen, sync_each = 0, self.device.type == "cpu"
+        # on the CPU every rank reads its loss anyway: stop and NaN agree in one all-reduce
+        merged = dist.enabled and sync_each
         bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
         lv, last_emit, n_b = float("nan"), 0.0, self.n_batches
         for b, (xg, yg) in enumerate(self.train_batches.batches(perm, first), start=first):
             stop = any(cb.should_stop(self) for cb in self._stop_cbs)
-            if dist.enabled:
+            if dist.enabled and not merged:
                 (stop,) = dist.flags(stop)
-            if stop:
+            if stop and not merged:
                 s.stopped = True
                 self._interrupt(epoch, b, perm)
                 return False
@@ -324,6 +332,7 @@ class Trainer:
                 for pg in self.opt.param_groups:
                     pg["lr"] = new_lr
             xb, yb = dist.shard(xg, yg)
+            pre = (torch.get_rng_state(), self.aug_gen.get_state()) if merged else None
             if self.augment is not None:
                 xb = augment_batch(xb, self.augment, self.aug_gen)
             with self.autocast():
@@ -332,8 +341,12 @@ class Trainer:
             if sync_each:
                 lv = loss.item()
                 bad = not math.isfinite(lv)
-                if dist.enabled:
-                    (bad,) = dist.flags(bad)
+                if merged:  # one collective per batch for both flags
+                    stop, bad = dist.flags(stop, bad)
+                    if stop:  # before this batch's update: resumable exactly here
+                        s.stopped = True
+                        self._interrupt(epoch, b, perm, pre)
+                        return False
                 if bad:  # the weights are still the last good ones
                     self._interrupt(epoch, b, perm)
                     raise NonFiniteLoss(lv, s.step + 1, epoch, b + 1, self.lr)
