@@ -19,6 +19,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .errors import RunError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -121,6 +123,12 @@ class Distributed:
         if not self.enabled:
             return model
         if sync_batchnorm:
+            if self.device.type != "cuda":
+                raise RunError(
+                    "sync_batchnorm needs CUDA (PyTorch's SyncBatchNorm runs on GPUs only); on "
+                    "the CPU each process keeps its own BatchNorm statistics: turn it off",
+                    kind="project",
+                )
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         ids = [self.device.index] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=ids)

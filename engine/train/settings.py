@@ -70,8 +70,8 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "sync_batchnorm",
         "bool",
         False,
-        "several processes: BatchNorm statistics over the whole global batch (SyncBatchNorm) "
-        "instead of each process's part",
+        "several processes on CUDA: BatchNorm statistics over the whole global batch "
+        "(SyncBatchNorm) instead of each process's part",
     ),
     Param(
         "max_model_memory_gb",

@@ -39,3 +39,11 @@ def test_two_processes_match_one(task: str, tmp_path) -> None:
             if key in ("seconds",):
                 continue
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6), key
+
+
+def test_sync_batchnorm_on_the_cpu_is_refused_with_the_reason() -> None:
+    from engine.runtime import Distributed, DistInfo, RunError
+
+    d = Distributed(DistInfo(0, 2, 0))  # as rank 0 of 2 sees it, before any collective
+    with pytest.raises(RunError, match="sync_batchnorm needs CUDA"):
+        d.wrap(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2)), True)
