@@ -55,3 +55,21 @@ def test_two_processes_end_with_the_weights_of_one(tmp_path: Path) -> None:
     )  # fmt: skip
     assert again.returncode != 0
     assert "rank 0" in again.stderr and "same number" in again.stderr, again.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_two_process_run_resumes_exactly_on_two_processes(tmp_path: Path) -> None:
+    project = str(EXAMPLES / "iris.json")
+    common = ("--device", "cpu", "--quiet", "--nproc-per-node", "2")
+    first = _cli(project, "--epochs", "2", "--out", str(tmp_path / "a"), *common, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    more = _cli(
+        project, "--epochs", "4", "--resume", str(tmp_path / "a" / "last.pt"), *common,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert more.returncode == 0, more.stderr[-2000:]
+    straight = _cli(project, "--epochs", "4", "--out", str(tmp_path / "b"), *common, cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
