@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from engine.bulk import bulk
 from engine.catalog.base import NodeSpec, Shape
 from engine.graph import Edge, Graph, Node
 from engine.memo import Memo, freeze
@@ -185,6 +186,11 @@ class CheckContext:
 
 def check(graph: Graph) -> Report:
     """Check ``graph``; never raises for a problem in the graph, reports it instead."""
+    with bulk():
+        return _check(graph)
+
+
+def _check(graph: Graph) -> Report:
     from engine import catalog
 
     catalog.all_specs()  # make sure every declaration module has registered

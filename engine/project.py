@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import catalog
+from engine.bulk import bulk
 from engine.errors import TorchwireError
 from engine.fileio import WriteError, atomic_write
 from engine.graph import Graph, GraphError
@@ -379,6 +380,11 @@ def load_project(path: str | os.PathLike[str]) -> Graph:
 
 def loads_project(text: str | bytes, path: str | os.PathLike[str] = "<project>") -> Graph:
     """Parse project text (strict JSON); any problem raises one ProjectError naming ``path``."""
+    with bulk():
+        return _loads_project(text, path)
+
+
+def _loads_project(text: str | bytes, path: str | os.PathLike[str]) -> Graph:
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8-sig")

@@ -1,0 +1,32 @@
+"""The collector pause around bulk loads and checks nests, and always ends."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from engine.bulk import bulk
+
+
+def test_the_collector_comes_back_after_nested_and_failing_blocks() -> None:
+    assert gc.isenabled()
+    with bulk():
+        assert not gc.isenabled()
+        with bulk():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still holds it
+    assert gc.isenabled()
+    with pytest.raises(ValueError), bulk():
+        raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off() -> None:
+    gc.disable()
+    try:
+        with bulk():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
