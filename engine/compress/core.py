@@ -276,7 +276,9 @@ def compress(
     try:
         model.load_state_dict(ck.state_dict)
     except RuntimeError:
-        raise CompressError(f"{ck.path}: the checkpoint's weights do not fit this project") from None
+        raise CompressError(
+            f"{ck.path}: the checkpoint's weights do not fit this project"
+        ) from None
     model.eval()
     _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
     data = measure.raw_splits(g)
@@ -515,4 +517,3 @@ def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != "torchwire-compression-report":
         raise CompressError(f"{p}: not a Torchwire compression report", file=p)
     return doc
-

@@ -112,7 +112,6 @@ def quantize(
         try:
             if mode == "int8-dynamic":
                 from onnxruntime.quantization import QuantType, quantize_dynamic
-
                 from onnxruntime.quantization.shape_inference import quant_pre_process
 
                 pre = Path(work) / "pre.onnx"
