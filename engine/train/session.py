@@ -595,7 +595,11 @@ class TrainingSession:
         """The teacher's objective; its callback (recording both terms) goes first in ``cbs``."""
         from engine.train.distill import Distillation, load_teacher
 
-        teacher, path = load_teacher(self.teacher, prep.record, self._out_shape, device)
+        rng = torch.get_rng_state()  # building the teacher initialises weights first:
+        try:  # the student's dropout and augmentation draw as they would without it
+            teacher, path = load_teacher(self.teacher, prep.record, self._out_shape, device)
+        finally:
+            torch.set_rng_state(rng)
         self._teacher_path = path
         d = Distillation(
             teacher, head, prep.info.task, settings["distill_alpha"],
@@ -615,7 +619,9 @@ class TrainingSession:
             "settings": settings,
             "loss": self.graph.nodes[plan.loss].type,
             "torch": torch.__version__,
-            **({"teacher": str(self._teacher_path)} if getattr(self, "_teacher_path", None) else {}),
+            **(
+                {"teacher": str(self._teacher_path)} if getattr(self, "_teacher_path", None) else {}
+            ),
         }
 
     def _finish(
