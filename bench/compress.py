@@ -54,7 +54,9 @@ def bench(name: str, epochs: int, repeats: int, out: Path, distill: bool) -> Non
         finetune_epochs=max(1, epochs // 3), quantize_modes=modes, repeats=repeats,
         distill=student_cnn() if distill else None, distill_epochs=epochs,
     )  # fmt: skip
-    print(f"\n### {name}: structured pruning 50% (+ quantization{', distillation' if distill else ''})")
+    print(
+        f"\n### {name}: structured pruning 50% (+ quantization{', distillation' if distill else ''})"
+    )
     print(s.table())
     for v in s.variants:
         for note in v.notes:
