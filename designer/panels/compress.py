@@ -153,6 +153,23 @@ class CompressDialog(QDialog):
         steps.addWidget(qg)
         root.addLayout(steps)
 
+        drow = QHBoxLayout()
+        drow.addWidget(QLabel("Distill into"))
+        self.student_edit = QLineEdit()
+        self.student_edit.setPlaceholderText(
+            "optional: a student project (same data chain) trained against this model"
+        )
+        drow.addWidget(self.student_edit, 1)
+        sb = QPushButton("Browse…")
+        sb.clicked.connect(self._browse_student)
+        drow.addWidget(sb)
+        drow.addWidget(QLabel("epochs"))
+        self.distill_spin = QSpinBox()
+        self.distill_spin.setRange(1, 100000)
+        self.distill_spin.setValue(20)
+        drow.addWidget(self.distill_spin)
+        root.addLayout(drow)
+
         orow = QHBoxLayout()
         orow.addWidget(QLabel("Output folder"))
         self.out_edit = QLineEdit(str(self.run_dir / "compressed") if self.run_dir else "")
@@ -226,7 +243,18 @@ class CompressDialog(QDialog):
             "max_drop": self.max_drop_spin.value() / 100.0
             if self.max_drop_check.isChecked()
             else None,
+            "distill": self.student_edit.text().strip() or None,
+            "distill_epochs": self.distill_spin.value()
+            if self.student_edit.text().strip()
+            else None,
         }
+
+    def _browse_student(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(
+            self, "Student project", self.student_edit.text(), "Torchwire projects (*.json)"
+        )
+        if f:
+            self.student_edit.setText(f)
 
     def _browse_out(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Output folder", self.out_edit.text())
@@ -245,8 +273,11 @@ class CompressDialog(QDialog):
             self._fail("choose an output folder")
             return
         opts = self.options()
-        if not opts["prune"] and not opts["quantize_modes"]:
-            self._fail("choose pruning or a quantization (or both)")
+        if not opts["prune"] and not opts["quantize_modes"] and not opts["distill"]:
+            self._fail("choose pruning, a quantization or a student to distill into")
+            return
+        if opts["distill"] and not Path(opts["distill"]).exists():
+            self._fail(f"{opts['distill']}: no such project")
             return
         self.running = True
         self.report = self.error = None

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import onnx
+import pytest
 from PySide6.QtCore import Qt
 
 from designer.document import Document
@@ -31,6 +32,7 @@ def trained_panel(qtbot, tmp_path):
     return panel
 
 
+@pytest.mark.slow
 def test_compress_a_finished_run(qtbot, tmp_path):
     logging.getLogger().setLevel(logging.ERROR)
     panel = trained_panel(qtbot, tmp_path)
@@ -88,6 +90,36 @@ def test_max_drop_refusal_is_shown_in_red(qtbot, tmp_path):
     assert not (Path(dlg.out_edit.text()) / "pruned-95.onnx").exists()
     dlg.table.selectRow(1)
     assert not dlg.export_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_distilling_into_a_student_from_the_dialog(qtbot, tmp_path):
+    from engine import save_project
+
+    logging.getLogger().setLevel(logging.ERROR)
+    panel = trained_panel(qtbot, tmp_path)
+    dlg = CompressDialog(None, panel.last_graph, panel.last_run_dir)
+    qtbot.addWidget(dlg)
+    dlg.prune_check.setChecked(False)
+    dlg.quant_checks["int8-static"].setChecked(False)
+    dlg.student_edit.setText(str(tmp_path / "missing.json"))
+    dlg.start()
+    assert "no such project" in dlg.error and not dlg.running
+    student = load_project(EXAMPLES / "digits_mlp.json")
+    student.set("linear", out_features=16)
+    save_project(student, tmp_path / "student.json")
+    dlg.student_edit.setText(str(tmp_path / "student.json"))
+    dlg.distill_spin.setValue(2)
+    assert dlg.options()["distill_epochs"] == 2 and dlg.options()["prune"] == 0.0
+    with qtbot.waitSignal(dlg.finished_report, timeout=120000) as done:
+        dlg.start()
+    v = done.args[0].variant("distilled")
+    assert v.params < done.args[0].variant("original").params / 5
+    assert [dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())] == [
+        "original",
+        "distilled",
+    ]
+    assert "distilling epoch 2/2" in dlg.log.toPlainText()
 
 
 def test_without_a_run_the_dialog_says_so(qtbot):

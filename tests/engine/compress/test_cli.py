@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from engine.cli import main
 from tests.engine.compress.conftest import CNN, MLP
 
 
+@pytest.mark.slow
 def test_max_drop_refuses_a_too_lossy_variant(cnn_run, tmp_path, capsys):
     out = tmp_path / "c"
     # 70% of every layer's weights, conv2d's 9 per filter included: the CNN breaks

@@ -49,6 +49,7 @@ def test_half_the_digits_cnn_channels(cnn_run, tmp_path):
     assert g.nodes["conv2d"].params["out_channels"] == 16
 
 
+@pytest.mark.slow
 def test_the_pruned_project_trains_and_exports(cnn_run, tmp_path):
     r = compress(CNN, cnn_run, tmp_path / "c", prune=0.5, structured=True, finetune_epochs=1,
                  repeats=2)  # fmt: skip
@@ -146,6 +147,7 @@ def test_unstructured_per_layer_and_global(mlp_run):
         prune_unstructured(copy.deepcopy(m), 1.0)
 
 
+@pytest.mark.slow
 def test_iterative_unstructured_schedule_keeps_the_zeros_through_fine_tuning(mlp_run, tmp_path):
     r = compress(MLP, mlp_run, tmp_path / "c", prune=0.75, steps=2, finetune_epochs=1,
                  scope="global", repeats=2)  # fmt: skip
