@@ -82,8 +82,7 @@ def _compress(args: argparse.Namespace) -> int:
             repeats=args.repeats, threads=args.threads, progress=progress,
         )  # fmt: skip
     except CompressError as e:
-        code = EXIT_UNREADABLE if "checkpoint" in str(e) and "not a valid" in str(e) else None
-        raise CliError(str(e), code or EXIT_PROBLEMS) from None
+        raise CliError(str(e), EXIT_PROBLEMS) from None
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -252,7 +252,7 @@ def compress(
     from engine.compile import compile_model
     from engine.export import export_onnx
     from engine.export.errors import ExportError
-    from engine.train.checkpoint import CheckpointError, load_checkpoint
+    from engine.train.checkpoint import load_checkpoint
     from engine.train.session import _as_graph
 
     for mode in quantize_modes:
@@ -265,10 +265,7 @@ def compress(
     if max_drop is not None and not max_drop >= 0:
         raise CompressError(f"--max-drop must be 0 or more, got {max_drop}")
     g = _as_graph(project)
-    try:
-        ck = load_checkpoint(checkpoint)
-    except CheckpointError as e:
-        raise CompressError(str(e), file=e.file) from None
+    ck = load_checkpoint(checkpoint)  # a CheckpointError names the file (CLI: exit 2)
     rep = check(g)
     if not rep.ok:
         raise CompressError("the project has problems: " + "; ".join(d.message for d in rep.errors))
