@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
             slot = getattr(tp, {"train": "start"}.get(name, name), None)
             if slot is not None:
                 r.addAction(self._act(name, text, self._show_training(slot), key))
+        self._add_compress(r, tp)
         self.view_menu.addAction(self.dock_training.toggleViewAction())
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
@@ -446,6 +447,21 @@ class MainWindow(QMainWindow):
         a2.setObjectName("action_export_python")
         self.actions_by_name["export_onnx"] = a1
         self.actions_by_name["export_python"] = a2
+
+    def _add_compress(self, menu: QMenu, tp: Any) -> None:
+        """Run ▸ Compress…: the Compress dialog on the last finished run."""
+
+        def open_dialog() -> None:
+            from designer.panels.compress import compress_dialog
+
+            self.compress_dialog = compress_dialog(self, tp)
+
+        menu.addSeparator()
+        a = menu.addAction("&Compress Last Run…", open_dialog)
+        a.setObjectName("action_compress")
+        a.setEnabled(tp.last_run_dir is not None)
+        tp.runFinished.connect(lambda _ev: a.setEnabled(tp.last_run_dir is not None))
+        self.actions_by_name["compress"] = a
 
     def _build_status(self) -> None:
         sb = self.statusBar()

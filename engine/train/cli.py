@@ -25,6 +25,14 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.pt checkpoint")
     p.add_argument("--seed", type=int, help="override the seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--teacher", metavar="TEACHER.json",
+        help="distill: train this project as a student of the teacher project (the training "
+        "settings distill_alpha and distill_temperature weigh the two terms)",
+    )  # fmt: skip
+    p.add_argument(
+        "--teacher-checkpoint", metavar="RUN", help="the teacher's checkpoint or run folder"
+    )
     g = p.add_argument_group(
         "several processes (DistributedDataParallel through torch.distributed.run)"
     )
@@ -116,10 +124,10 @@ class _Printer:
 def _worker_args(args: argparse.Namespace) -> list[str]:
     """The ``train`` arguments each worker runs: the parsed options, without the launch's."""
     out = [args.file]
-    for flag in ("epochs", "device", "out", "resume", "seed"):
+    for flag in ("epochs", "device", "out", "resume", "seed", "teacher", "teacher_checkpoint"):
         value = getattr(args, flag)
         if value is not None:
-            out += [f"--{flag}", str(value)]
+            out += [f"--{flag.replace('_', '-')}", str(value)]
     if args.quiet:
         out.append("--quiet")
     return out
@@ -155,6 +163,15 @@ def _train(args: argparse.Namespace) -> int:
     dist = from_env()
     g = load(args.file)
     settings = {"seed": args.seed} if args.seed is not None else None
+    teacher = None
+    if bool(args.teacher) != bool(args.teacher_checkpoint):
+        raise CliError("--teacher and --teacher-checkpoint go together", EXIT_PROBLEMS)
+    if args.teacher:
+        from engine.train.distill import Teacher
+
+        if not os.path.exists(args.teacher_checkpoint):
+            raise CliError(f"{args.teacher_checkpoint}: no such checkpoint", EXIT_UNREADABLE)
+        teacher = Teacher(load(args.teacher), args.teacher_checkpoint)
     s = TrainingSession(
         g,
         out_dir=args.out,
@@ -162,6 +179,7 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         resume=args.resume,
         settings=settings,
+        teacher=teacher,
     )
     log = None
     if dist.is_main:

@@ -129,6 +129,12 @@ class TrainingSession:
 
     ``epochs`` and ``device`` override ``graph.settings["training"]``; ``resume`` is a
     checkpoint (``last.pt``) to continue from; ``settings`` overrides other settings.
+
+    Extension points (the loop itself is the runtime's ``Trainer``, unchanged):
+    ``teacher`` (an ``engine.train.distill.Teacher``) trains this project as a student
+    against it (``distill_alpha``, ``distill_temperature``); ``init_weights`` (a state dict)
+    starts from those weights instead of fresh ones (fine-tuning a pruned model);
+    ``callbacks`` are more runtime ``Callback``s, run before the session's own.
     """
 
     def __init__(
@@ -140,8 +146,14 @@ class TrainingSession:
         *,
         resume: str | os.PathLike[str] | None = None,
         settings: dict[str, Any] | None = None,
+        teacher: Any = None,
+        init_weights: dict[str, torch.Tensor] | None = None,
+        callbacks: Any = (),
     ) -> None:
         self.graph = _copy_graph(_as_graph(graph))
+        self.teacher = teacher
+        self.init_weights = init_weights
+        self.extra_callbacks = list(callbacks)
         self.out_dir = str(out_dir) if out_dir is not None else None
         self.overrides = {**(settings or {}), "epochs": epochs, "device": device}
         self.resume_from = str(resume) if resume is not None else None
@@ -463,8 +475,15 @@ class TrainingSession:
         torch.manual_seed(seed)
         if device.type == "cuda":
             torch.cuda.manual_seed_all(seed)
-        model = compile_model(g, rep).to(device)
+        model = compile_model(g, rep)
+        if self.init_weights is not None:
+            try:
+                model.load_state_dict(self.init_weights)
+            except RuntimeError:
+                raise TrainError("the initial weights do not fit this project's model") from None
+        model = model.to(device)
         self._model = model
+        self._out_shape = tuple(rep.shapes[plan.output])
         self._batch_size = prep.batch["batch_size"]
         lnode = g.nodes[plan.loss]
         self._optimizer_type = g.nodes[plan.optimizer].type
@@ -524,7 +543,10 @@ class TrainingSession:
                 ) from None
             opt_state = resume.optimizer
             best_state = self._resume_best(resume, keep_best, state.best_epoch)
-        controls: list[Any] = [Controls(self._running, self._stop)]
+        controls: list[Any] = [*self.extra_callbacks, Controls(self._running, self._stop)]
+        objective = None
+        if self.teacher is not None:
+            objective = self._distillation(settings, head, prep, device, controls)
         if dist.is_main and self._listeners:
             controls.append(Events(self._emit, device))
         try:
@@ -546,6 +568,7 @@ class TrainingSession:
                 resume=state,
                 optimizer_state=opt_state,
                 best_state=best_state,
+                objective=objective,
             )
         except StateError as e:  # a position or optimizer state that does not fit
             path = resume.path if resume is not None else None
@@ -554,6 +577,25 @@ class TrainingSession:
             ) from None
         except RunError as e:
             raise TrainError(str(e), kind=e.kind if e.kind != "runtime" else "project") from None
+
+    def _distillation(
+        self, settings: dict[str, Any], head: Any, prep: Any, device: torch.device, cbs: list[Any]
+    ) -> Any:
+        """The teacher's objective; its callback (recording both terms) goes first in ``cbs``."""
+        from engine.train.distill import Distillation, load_teacher
+
+        rng = torch.get_rng_state()  # building the teacher initialises weights first:
+        try:  # the student's dropout and augmentation draw as they would without it
+            teacher, path = load_teacher(self.teacher, prep.record, self._out_shape, device)
+        finally:
+            torch.set_rng_state(rng)
+        self._teacher_path = path
+        d = Distillation(
+            teacher, head, prep.info.task, settings["distill_alpha"],
+            settings["distill_temperature"],
+        )  # fmt: skip
+        cbs.insert(0, d)
+        return d.objective
 
     def _meta_base(self, settings: dict[str, Any], prep: Any, plan: Any) -> dict[str, Any]:
         """What every checkpoint of this run says about the project it belongs to."""
@@ -566,6 +608,9 @@ class TrainingSession:
             "settings": settings,
             "loss": self.graph.nodes[plan.loss].type,
             "torch": torch.__version__,
+            **(
+                {"teacher": str(self._teacher_path)} if getattr(self, "_teacher_path", None) else {}
+            ),
         }
 
     def _finish(

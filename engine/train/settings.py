@@ -74,6 +74,24 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "(SyncBatchNorm) instead of each process's part",
     ),
     Param(
+        "distill_alpha",
+        "float",
+        0.5,
+        "distillation (with a teacher): weight of the task loss; 1 - alpha weighs the "
+        "teacher's term",
+        min=0.0,
+        max=1.0,
+    ),
+    Param(
+        "distill_temperature",
+        "float",
+        4.0,
+        "distillation: temperature T softening both models' class probabilities (the KL "
+        "term is scaled by T²)",
+        min=0.05,
+        max=100.0,
+    ),
+    Param(
         "max_model_memory_gb",
         "float",
         0.0,

@@ -1,0 +1,516 @@
+"""``compress``: prune, quantize and distill a trained project, and measure what it costs.
+
+Every variant is built in a hidden work folder inside ``out_dir``, measured as a deployed
+ONNX model (see ``engine.compress.measure``), and only then published into ``out_dir``;
+with ``max_drop`` a variant whose test metric falls by more than that is refused and
+nothing of it is written (its row in the report says why). ``report.json`` holds the
+whole table.
+
+Variants, each a project + checkpoint and/or an ONNX file (preprocessing baked):
+
+- ``original``: ``original.onnx`` (fp32), the reference every other row is compared with;
+- ``pruned-<k>``: ``pruned-<k>/project.json`` + ``pruned-<k>/model.pt`` (and its
+  fine-tuning run folders) + ``pruned-<k>.onnx``;
+- ``<base>-int8-dynamic`` / ``-int8-static`` / ``-fp16``: ONNX files quantized from the
+  pruned variant when there is one, else from the original;
+- ``distilled``: ``distilled/project.json`` + ``distilled/run/`` (a training run folder)
+  + ``distilled.onnx``, a student trained against this project as its teacher.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.compress import measure
+from engine.compress.errors import CompressError
+from engine.compress.prune import (
+    KeepPruned,
+    prunable_layers,
+    prune_structured,
+    prune_unstructured,
+)
+from engine.compress.quantize import MODES, quantize, strip_debug_info
+from engine.fileio import atomic_write
+
+Progress = Callable[[str], None] | None
+REPORT_FILE = "report.json"
+
+
+@dataclass
+class Variant:
+    name: str
+    description: str
+    onnx: str | None  # relative to the report's folder
+    project: str | None = None
+    checkpoint: str | None = None
+    params: int = 0
+    nonzero_params: int = 0
+    file_bytes: int = 0
+    latency_ms: dict[str, float] = field(default_factory=dict)  # batch size → median ms
+    metric: str = ""
+    value: float = float("nan")
+    drop: float = 0.0
+    parity: dict[str, float] = field(default_factory=dict)  # against the fp32 original
+    refused: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompressionReport:
+    out_dir: str
+    task: str
+    metric: str
+    variants: list[Variant]
+    options: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "torchwire-compression-report",
+            "out_dir": self.out_dir,
+            "task": self.task,
+            "metric": self.metric,
+            "options": self.options,
+            "variants": [asdict(v) for v in self.variants],
+        }
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    @property
+    def refused(self) -> list[Variant]:
+        return [v for v in self.variants if v.refused]
+
+    def table(self) -> str:
+        """The report as a plain-text table (what ``torchwire compress`` prints)."""
+        m = "acc" if self.metric == "accuracy" else "R²"
+        par = "agree" if self.task == "classification" else "max err"
+        head = ["variant", "params", "non-zero", "file", "b1 ms", "b32 ms", m, "drop", par, ""]
+        rows = [head]
+        for v in self.variants:
+            pv = v.parity.get("class_agreement", v.parity.get("max_abs_error"))
+            rows.append(
+                [
+                    v.name,
+                    f"{v.params:,}",
+                    f"{v.nonzero_params:,}",
+                    _size(v.file_bytes),
+                    f"{v.latency_ms.get('1', float('nan')):.3f}",
+                    f"{v.latency_ms.get('32', float('nan')):.3f}",
+                    f"{v.value:.4f}",
+                    f"{v.drop:+.4f}" if v.name != "original" else "",
+                    (f"{pv:.2%}" if self.task == "classification" else f"{pv:.3g}")
+                    if pv is not None
+                    else "",
+                    f"REFUSED: {v.refused}" if v.refused else "",
+                ]
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        out = []
+        for r in rows:
+            cells = [r[0].ljust(widths[0])] + [
+                c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)
+            ]
+            out.append("  ".join(cells) + (f"  {r[-1]}" if r[-1] else ""))
+        return "\n".join(out)
+
+
+def _size(n: int) -> str:
+    if n >= 1e6:
+        return f"{n / 1e6:.2f} MB"
+    return f"{n / 1e3:.1f} KB"
+
+
+def _say(progress: Progress, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _count(sd: dict[str, torch.Tensor], model: torch.nn.Module) -> tuple[int, int]:
+    names = {n for n, _ in model.named_parameters()}
+    total = sum(sd[k].numel() for k in names)
+    nonzero = sum(int((sd[k] != 0).sum()) for k in names)
+    return total, nonzero
+
+
+def _checkpoint_payload(
+    ck: Any, graph: Any, sd: dict[str, torch.Tensor], info: dict[str, Any]
+) -> dict[str, Any]:
+    from engine.project import project_to_dict
+    from engine.train import checkpoint as ckm
+
+    meta = {
+        "graph": project_to_dict(graph),
+        "preprocessing": ck.preprocessing,
+        "task": ck.task,
+        "class_names": list(ck.class_names),
+        "settings": ck.meta.get("settings", {}),
+        "loss": ck.meta.get("loss"),
+        "torch": torch.__version__,
+        "kind": "best",
+        "epoch": ck.epoch,
+        "compression": info,
+    }
+    return {
+        "format": ckm.FORMAT,
+        "version": ckm.VERSION,
+        "meta": json.dumps(meta),
+        "model": {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()},
+    }
+
+
+def _finetune(
+    g: Any,
+    sd: dict[str, torch.Tensor],
+    run_dir: Path,
+    epochs: int,
+    device: str,
+    masks: dict[str, torch.Tensor] | None,
+    lr: float | None,
+    progress: Progress,
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    from engine.train import events
+    from engine.train.session import TrainError, train
+
+    g = g.copy()
+    if lr is not None:
+        from engine.check import check
+
+        plan = check(g).extra.get("train_plan")
+        if plan is not None:
+            g.set(plan.optimizer, lr=float(lr))
+
+    def on_event(ev: Any) -> None:
+        if isinstance(ev, events.EpochEnded):
+            acc = ev.val.get("accuracy", ev.val.get("r2"))
+            tail = f", val {acc:.4f}" if acc is not None else ""
+            _say(progress, f"  fine-tuning epoch {ev.epoch}/{ev.epochs}: loss "
+                 f"{ev.train.get('loss', float('nan')):.4f}{tail}")  # fmt: skip
+
+    cbs = [KeepPruned(masks)] if masks else []
+    try:
+        res = train(
+            g, out_dir=str(run_dir), epochs=epochs, device=device, init_weights=sd,
+            callbacks=cbs, on_event=on_event,
+        )  # fmt: skip
+    except TrainError as e:
+        raise CompressError(f"fine-tuning failed: {e}") from None
+    from engine.train.checkpoint import load_checkpoint
+
+    best = load_checkpoint(res.best_checkpoint or res.last_checkpoint or run_dir)
+    out = dict(best.state_dict)
+    if masks:
+        for k, m in masks.items():
+            out[k] = out[k] * m.to(out[k].dtype)
+    return out, res.history
+
+
+def compress(
+    project: Any,
+    checkpoint: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    prune: float = 0.0,
+    structured: bool = False,
+    norm: int = 1,
+    scope: str = "layer",
+    steps: int = 1,
+    finetune_epochs: int = 0,
+    finetune_lr: float | None = None,
+    quantize_modes: Sequence[str] = (),
+    distill: Any = None,
+    distill_epochs: int | None = None,
+    max_drop: float | None = None,
+    device: str = "cpu",
+    repeats: int = 30,
+    threads: int = 1,
+    progress: Progress = None,
+) -> CompressionReport:
+    """Compress a trained project; returns the report (also written as ``report.json``).
+
+    ``prune``: the fraction of weights (unstructured) or of each prunable layer's channels
+    (``structured``) to remove, ranked by L``norm`` (structured) or magnitude per layer or
+    ``scope="global"`` (unstructured); in ``steps`` equal steps, each followed by
+    ``finetune_epochs`` epochs of training. ``quantize_modes``: any of ``int8-dynamic``,
+    ``int8-static``, ``fp16``. ``distill``: a student project (file or Graph) trained for
+    ``distill_epochs`` against this one. ``max_drop``: refuse variants whose test metric
+    (accuracy or R², as a fraction) is lower than the original's by more than this.
+    """
+    from engine.check import check
+    from engine.compile import compile_model
+    from engine.export import export_onnx
+    from engine.export.errors import ExportError
+    from engine.train.checkpoint import load_checkpoint
+    from engine.train.session import _as_graph
+
+    for mode in quantize_modes:
+        if mode not in MODES:
+            raise CompressError(f"unknown quantization {mode!r}: choose {', '.join(MODES)}")
+    if not 0.0 <= prune < 1.0:
+        raise CompressError(f"--prune is a fraction in [0, 1), got {prune:g}")
+    if steps < 1 or finetune_epochs < 0:
+        raise CompressError("steps must be at least 1 and fine-tuning epochs at least 0")
+    if max_drop is not None and not max_drop >= 0:
+        raise CompressError(f"--max-drop must be 0 or more, got {max_drop}")
+    g = _as_graph(project)
+    ck = load_checkpoint(checkpoint)  # a CheckpointError names the file (CLI: exit 2)
+    rep = check(g)
+    if not rep.ok:
+        raise CompressError("the project has problems: " + "; ".join(d.message for d in rep.errors))
+    model = compile_model(g, rep)
+    try:
+        model.load_state_dict(ck.state_dict)
+    except RuntimeError:
+        raise CompressError(
+            f"{ck.path}: the checkpoint's weights do not fit this project"
+        ) from None
+    model.eval()
+    _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
+    data = measure.raw_splits(g)
+    test_split = "test" if len(data.y.get("test", [])) else "val"
+    x_test, y_test = data.x[test_split], data.y[test_split]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {
+        "prune": prune, "structured": structured, "norm": norm, "scope": scope,
+        "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
+        "quantize": list(quantize_modes), "max_drop": max_drop, "split": test_split,
+        "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
+        "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
+    }  # fmt: skip
+    variants: list[Variant] = []
+    files: dict[str, list[str]] = {}  # variant → its top-level entries in the work folder
+    with tempfile.TemporaryDirectory(prefix=".compress-", dir=out) as work_s:
+        work = Path(work_s)
+
+        def export(name: str, graph: Any, ckpt_path: Path) -> Path:
+            path = work / f"{name}.onnx"
+            _say(progress, f"Exporting {name} to ONNX (preprocessing baked)…")
+            try:
+                export_onnx(graph, path, checkpoint=ckpt_path, bake_preprocessing=True)
+            except ExportError as e:
+                raise CompressError(f"{name}: the ONNX export failed: {e}") from None
+            strip_debug_info(path)
+            return path
+
+        params, nonzero = _count(ck.state_dict, model)
+        onnx_of = {"original": export("original", g, Path(ck.path))}
+        variants.append(
+            Variant("original", "the trained model, fp32", "original.onnx",
+                    checkpoint=str(ck.path), params=params, nonzero_params=nonzero)
+        )  # fmt: skip
+        files["original"] = ["original.onnx"]
+        base = "original"
+
+        if prune > 0:
+            name = f"pruned-{round(prune * 100)}"
+            vdir = work / name
+            vdir.mkdir()
+            pg, pmodel = g, copy.deepcopy(model)
+            sd = {k: v.clone() for k, v in ck.state_dict.items()}
+            masks: dict[str, torch.Tensor] | None = None
+            notes: list[str] = []
+            if structured:
+                plans, alone = prunable_layers(g, rep)
+                widths = {n: int(g.nodes[n].params.get("out_channels",
+                                                       g.nodes[n].params.get("out_features", 0)))
+                          for n in plans}  # fmt: skip
+                for nid, why in alone.items():
+                    notes.append(f"{g.nodes[nid].name} left alone: {why}")
+            for step in range(1, steps + 1):
+                frac = 1.0 - (1.0 - prune) ** (step / steps)
+                _say(progress, f"Pruning step {step}/{steps}: {frac:.0%} "
+                     f"{'of the channels' if structured else 'of the weights'}…")  # fmt: skip
+                if structured:
+                    keep = {n: max(1, w - round(w * frac)) for n, w in widths.items()}
+                    res = prune_structured(pg, pmodel, 0.0, norm=norm, keep=keep)
+                    pg, sd = res.graph, res.state_dict
+                    pmodel = compile_model(pg)
+                    pmodel.load_state_dict(sd)
+                else:
+                    pmodel.load_state_dict(sd)
+                    masks = prune_unstructured(pmodel, frac, scope)
+                    sd = {k: v.detach().clone() for k, v in pmodel.state_dict().items()}
+                if finetune_epochs:
+                    sd, _hist = _finetune(
+                        pg, sd, vdir / f"finetune-{step}", finetune_epochs, device, masks,
+                        finetune_lr, progress,
+                    )  # fmt: skip
+                    pmodel.load_state_dict(sd)
+                pmodel.eval()
+            if structured:
+                kept = ", ".join(
+                    f"{pg.nodes[n].name} {pg.nodes[n].params.get('out_channels', pg.nodes[n].params.get('out_features'))}/{w}"
+                    for n, w in widths.items()
+                )  # fmt: skip
+                notes.insert(0, f"channels kept: {kept}")
+            from engine.project import save_project
+            from engine.train import checkpoint as ckm
+
+            if getattr(g, "path", None):
+                pg.path = g.path  # relative dataset paths stay those of the original project
+            info = {"pruned": prune, "structured": structured, "norm": norm, "scope": scope,
+                    "steps": steps, "finetune_epochs": finetune_epochs}  # fmt: skip
+            ckm.save(vdir / "model.pt", _checkpoint_payload(ck, pg, sd, info))
+            saved = pg.copy()
+            _fix_paths(saved, g)
+            save_project(saved, vdir / "project.json")
+            onnx_of[name] = export(name, pg, vdir / "model.pt")
+            params, nonzero = _count(sd, pmodel)
+            how = (f"L{norm} channels" if structured else f"{scope} magnitude") + (
+                f", {steps} steps" if steps > 1 else "") + (
+                f", fine-tuned {finetune_epochs} epoch(s)/step" if finetune_epochs else "")  # fmt: skip
+            variants.append(
+                Variant(name, f"pruned {prune:.0%} ({how})", f"{name}.onnx",
+                        project=f"{name}/project.json", checkpoint=f"{name}/model.pt",
+                        params=params, nonzero_params=nonzero, notes=notes)
+            )  # fmt: skip
+            files[name] = [name, f"{name}.onnx"]
+            base = name
+
+        base_v = variants[-1]
+        for mode in quantize_modes:
+            name = f"{base}-{mode}"
+            _say(progress, f"Quantizing {base} ({mode})…")
+            quantize(onnx_of[base], work / f"{name}.onnx", mode, data.x["train"])
+            onnx_of[name] = work / f"{name}.onnx"
+            what = {"int8-dynamic": "int8 dynamic", "int8-static": "int8 static (QDQ, "
+                    "calibrated on the training split)", "fp16": "fp16"}[mode]  # fmt: skip
+            variants.append(
+                Variant(name, f"{base_v.description}; {what}", f"{name}.onnx",
+                        params=base_v.params, nonzero_params=base_v.nonzero_params)
+            )  # fmt: skip
+            files[name] = [f"{name}.onnx"]
+
+        if distill is not None:
+            variants.append(
+                _distill(distill, distill_epochs, g, ck, work, device, onnx_of, export, progress)
+            )
+            files["distilled"] = ["distilled", "distilled.onnx"]
+
+        _say(progress, f"Measuring {len(variants)} variant(s) on the {test_split} split…")
+        outs = {}
+        for v in variants:
+            sess = measure.session(onnx_of[v.name], threads)
+            outs[v.name] = measure.run(sess, x_test)
+            v.metric, v.value = measure.metric(data.task, outs[v.name], y_test)
+            v.file_bytes = onnx_of[v.name].stat().st_size
+        ref = variants[0]
+        for v in variants:
+            v.drop = ref.value - v.value
+            if v is not ref:
+                v.parity = measure.agreement(data.task, outs[v.name], outs["original"])
+        _say(progress, "Timing the variants on the CPU (batch 1 and 32, interleaved)…")
+        lat = measure.latencies(onnx_of, x_test[:32], (1, 32), repeats, threads)
+        for v in variants:
+            v.latency_ms = {str(b): ms for b, ms in lat[v.name].items()}
+        for v in variants[1:]:
+            if max_drop is not None and v.drop > max_drop + 1e-12:
+                v.refused = (f"its {v.metric} drops by {v.drop:.4f} "
+                             f"(more than --max-drop {max_drop:g}); not written")  # fmt: skip
+        for v in variants:
+            if v.refused:
+                v.onnx = v.project = None
+                if v.checkpoint and not os.path.isabs(v.checkpoint):
+                    v.checkpoint = None
+                continue
+            for entry in files[v.name]:
+                src, dst = work / entry, out / entry
+                if dst.is_dir():
+                    shutil.rmtree(dst)
+                os.replace(src, dst)
+    report = CompressionReport(str(out), data.task, variants[0].metric, variants, options)
+    atomic_write(out / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
+    return report
+
+
+def _fix_paths(saved: Any, original: Any) -> None:
+    """Dataset paths in a project saved into another folder: made absolute, so the copy
+    reads the same files as the original."""
+    from engine.data.pipeline import base_dir_of
+    from engine.data.sources import resolve_path
+
+    base = base_dir_of(original)
+    for nid, node in saved.nodes.items():
+        p = node.params.get("path")
+        if isinstance(p, str) and p and base is not None:
+            saved.set(nid, path=str(resolve_path(p, base)))
+
+
+def _distill(
+    student: Any,
+    epochs: int | None,
+    g: Any,
+    ck: Any,
+    work: Path,
+    device: str,
+    onnx_of: dict[str, Path],
+    export: Callable[[str, Any, Path], Path],
+    progress: Progress,
+) -> Variant:
+    from engine.check import check
+    from engine.compile import compile_model
+    from engine.project import save_project
+    from engine.train import events
+    from engine.train.distill import Teacher
+    from engine.train.session import TrainError, _as_graph, train
+
+    sg = _as_graph(student)
+    vdir = work / "distilled"
+    vdir.mkdir()
+
+    def on_event(ev: Any) -> None:
+        if isinstance(ev, events.EpochEnded):
+            _say(progress, f"  distilling epoch {ev.epoch}/{ev.epochs}: task "
+                 f"{ev.train.get('task_loss', float('nan')):.4f}, teacher "
+                 f"{ev.train.get('distill_loss', float('nan')):.4f}")  # fmt: skip
+
+    _say(progress, f"Distilling into {sg.name}…")
+    try:
+        res = train(
+            sg, out_dir=str(vdir / "run"), epochs=epochs, device=device,
+            teacher=Teacher(g, ck.path), on_event=on_event,
+        )  # fmt: skip
+    except TrainError as e:
+        raise CompressError(f"distillation failed: {e}") from None
+    saved = sg.copy()
+    _fix_paths(saved, sg)
+    save_project(saved, vdir / "project.json")
+    best = Path(res.best_checkpoint or res.last_checkpoint or vdir / "run")
+    onnx_of["distilled"] = export("distilled", sg, best)
+    model = compile_model(sg, check(sg))
+    from engine.train.checkpoint import load_checkpoint
+
+    sd = load_checkpoint(best).state_dict
+    params, nonzero = _count(sd, model)
+    return Variant(
+        "distilled", f"{sg.name} trained against the original ({len(res.history)} epochs)",
+        "distilled.onnx", project="distilled/project.json",
+        checkpoint=f"distilled/run/{best.name}", params=params, nonzero_params=nonzero,
+    )  # fmt: skip
+
+
+def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A ``report.json`` (or the folder holding one) as written by ``compress``."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / REPORT_FILE
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CompressError(f"{p}: not a readable compression report ({e})", file=p) from None
+    if not isinstance(doc, dict) or doc.get("format") != "torchwire-compression-report":
+        raise CompressError(f"{p}: not a Torchwire compression report", file=p)
+    return doc
