@@ -42,7 +42,7 @@ def test_two_processes_match_one(task: str, tmp_path) -> None:
 
 
 def test_sync_batchnorm_on_the_cpu_is_refused_with_the_reason() -> None:
-    from engine.runtime import Distributed, DistInfo, RunError
+    from engine.runtime import DistInfo, Distributed, RunError
 
     d = Distributed(DistInfo(0, 2, 0))  # as rank 0 of 2 sees it, before any collective
     with pytest.raises(RunError, match="sync_batchnorm needs CUDA"):
