@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -129,6 +129,8 @@ class TrainingSession:
 
     ``epochs`` and ``device`` override ``graph.settings["training"]``; ``resume`` is a
     checkpoint (``last.pt``) to continue from; ``settings`` overrides other settings.
+    ``callbacks`` are more ``engine.runtime.Callback``s for the loop, after the session's own
+    (a tuning trial's pruner, for one); they run on the training thread.
     """
 
     def __init__(
@@ -140,8 +142,10 @@ class TrainingSession:
         *,
         resume: str | os.PathLike[str] | None = None,
         settings: dict[str, Any] | None = None,
+        callbacks: Sequence[Any] = (),
     ) -> None:
         self.graph = _copy_graph(_as_graph(graph))
+        self.callbacks = list(callbacks)
         self.out_dir = str(out_dir) if out_dir is not None else None
         self.overrides = {**(settings or {}), "epochs": epochs, "device": device}
         self.resume_from = str(resume) if resume is not None else None
@@ -538,6 +542,7 @@ class TrainingSession:
         controls: list[Any] = [Controls(self._running, self._stop)]
         if dist.is_main and self._listeners:
             controls.append(Events(self._emit, device))
+        controls.extend(self.callbacks)
         try:
             return Trainer(
                 model,
