@@ -337,7 +337,7 @@ def _parse_value(s: str) -> Any:
     low = s.lower()
     if low in ("true", "false"):
         return low == "true"
-    if low in ("none", "null"):
+    if low == "null":  # "none" stays text: it is a choice of several parameters
         return None
     try:
         return int(s)

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import socket
 import threading
 import time
 import warnings
@@ -51,15 +52,17 @@ HEARTBEAT_S, GRACE_S = 10, 30
 
 
 class Pruning(Callback):
-    """Reports the monitored value every epoch; ends the run when the pruner says so."""
+    """Reports the monitored value every ``every`` epochs (the pruner reads the whole study
+    each time it is asked, so not after every short epoch); ends the run when the pruner
+    says so. All trials report at the same epochs, which is what pruners compare."""
 
-    def __init__(self, trial: optuna.Trial) -> None:
-        self.trial = trial
+    def __init__(self, trial: optuna.Trial, every: int = 1) -> None:
+        self.trial, self.every = trial, max(1, every)
         self.pruned_at: int | None = None
 
     def on_epoch_end(self, trainer: Trainer, info: EpochEnd) -> None:
         v = info.value
-        if v is None or not math.isfinite(v):
+        if v is None or not math.isfinite(v) or info.epoch % self.every:
             return
         self.trial.report(float(v), info.epoch)
         if self.trial.should_prune():
@@ -108,20 +111,48 @@ def make_storage(url: str) -> optuna.storages.BaseStorage:
     kw: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kw = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            try:
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise TuneError(f"storage {url}: cannot make its folder ({e})") from None
     last: Exception | None = None
     for attempt in range(8):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url, engine_kwargs=kw, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
                 )
+            if url.startswith("sqlite"):
+                _sqlite_pragmas(storage)
+            return storage
         except ImportError as e:  # a driver that is not installed (psycopg2, pymysql)
             raise TuneError(f"storage {url}: {e}") from None
         except Exception as e:  # sqlalchemy's OperationalError on a table-creation race
             last = e
             time.sleep(0.2 * (attempt + 1))
     raise TuneError(f"storage {_safe_url(url)} cannot be used ({_first_line(last)})")
+
+
+def _sqlite_pragmas(storage: optuna.storages.RDBStorage) -> None:
+    """WAL (readers never block the writer: several workers on one file) and no fsync per
+    commit (a trial reports every epoch; WAL stays consistent after a crash, a power cut
+    may lose the last commits). Set on every new connection of the storage's engine."""
+    import sqlalchemy
+
+    def pragmas(conn: Any, _record: Any) -> None:
+        cur = conn.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        except Exception:  # another process holds the lock: its connection set them
+            pass
+        finally:
+            cur.close()
+
+    sqlalchemy.event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # the connections opened to create the tables go
 
 
 def make_sampler(
@@ -145,13 +176,21 @@ def _startup(dims: Sequence[Resolved]) -> int:
     return max(4, min(10, 3 * len(dims) + 1))
 
 
+def report_interval(epochs: int) -> int:
+    """Trials report every this many epochs: about ten times a run."""
+    return max(1, epochs // 10)
+
+
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    """Optuna's pruner; ``epochs`` is the (shortest) number of epochs of a trial."""
+    every = report_interval(epochs)
     if name == "none":
         return optuna.pruners.NopPruner()
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs))
+        # no pruning in the first quarter of training: early epochs say little
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=max(1, epochs // 4))
+    if name == "hyperband":  # rungs at every·3^k epochs: all of them reported epochs
+        return optuna.pruners.HyperbandPruner(min_resource=every, max_resource=max(every, epochs))
     raise TuneError(f"unknown pruner {name!r} (one of {', '.join(PRUNERS)})")
 
 
@@ -218,6 +257,8 @@ class Study:
         self.storage_url = storage or storage_url(self.out_dir)
         self.on_trial, self.on_event = on_trial, on_event
         self.monitor = self._monitor()
+        self.min_epochs = self._min_epochs()
+        self.report_every = report_interval(self.min_epochs)
         self._stop = threading.Event()
         self._session: Any = None
         self._lock = threading.Lock()
@@ -251,19 +292,26 @@ class Study:
     def _epochs(self) -> int:
         return int(self.epochs or self._training()["epochs"])
 
+    def _min_epochs(self) -> int:
+        """The fewest epochs a trial trains (``training.epochs`` may be tuned)."""
+        for r in self.dims:
+            if r.node is None and r.param.name == "epochs":
+                d = r.dim
+                return int(min(d.choices) if d.choices is not None else d.low)  # type: ignore[type-var,arg-type]
+        return self._epochs()
+
     def _open(self) -> optuna.Study:
-        if self.storage_url.startswith("sqlite:///"):
-            Path(self.storage_url.removeprefix("sqlite:///")).parent.mkdir(
-                parents=True, exist_ok=True
-            )
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise TuneError(f"{self.out_dir}: cannot be made ({e.strerror or e})") from None
         storage = make_storage(self.storage_url)
         try:
             study = optuna.create_study(
                 storage=storage,
                 study_name=self.study_name,
                 sampler=make_sampler(self.sampler_name, self.dims, self.seed),
-                pruner=make_pruner(self.pruner_name, self._epochs()),
+                pruner=make_pruner(self.pruner_name, self.min_epochs),
                 direction=self.direction,
                 load_if_exists=True,
             )
@@ -331,23 +379,29 @@ class Study:
         values = self._suggest(trial)
         run_dir = self.out_dir / f"trial-{trial.number:04d}"
         trial.set_user_attr("run_dir", str(run_dir.resolve()))
-        pruning = Pruning(trial)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        pruning = Pruning(trial, self.report_every)
+        callbacks = [pruning] if self.pruner_name != "none" else []
         try:
             g = self.apply(values)
         except Exception as e:  # a value the graph refuses in combination
             trial.set_user_attr("error", _first_line(e))
             raise TrialFailed(_first_line(e)) from None
         s = TrainingSession(
-            g, out_dir=run_dir, epochs=self.epochs, device=self.device, callbacks=[pruning]
+            g, out_dir=run_dir, epochs=self.epochs, device=self.device, callbacks=callbacks
         )
         if self.on_event is not None:
             s.subscribe(self.on_event)
         with self._lock:
+            if self._stop.is_set():
+                raise _Stopped()
             self._session = s
-        if self._stop.is_set():
-            s.stop()
         try:
             res = s.run()
+        except RuntimeError:  # stop() came before the session started: it never ran
+            if self._stop.is_set():
+                raise _Stopped() from None
+            raise
         finally:
             with self._lock:
                 self._session = None
@@ -516,12 +570,14 @@ def _cell(v: Any) -> str:
 
 
 def importances(study: optuna.Study) -> tuple[dict[str, float], str]:
-    """Optuna's parameter importances (fANOVA), or an empty dict and why there are none."""
+    """Optuna's parameter importances (its default evaluator), or none and why not."""
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(done) < 2:
         return {}, "importances need at least two completed trials"
     try:
-        imp = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # "importances will be equal" is said in the result
+            warnings.simplefilter("ignore", UserWarning)
+            imp = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError) as e:
         return {}, f"no importances: {_first_line(e)}"
     return {k: float(v) for k, v in imp.items()}, ""
