@@ -1,18 +1,25 @@
 """What tuning itself costs: a 20-trial TPE study against 20 plain runs of the same project.
 
-For each project (iris, digits_mlp) it trains the project 20 times as it is, then runs a
-20-trial TPE study (Optuna, SQLite storage in a temporary folder) over the learning rate
-and the hidden width, once without pruning (the same work: the overhead is Optuna, the
-storage and the run folders) and once with the median pruner (what a study would use).
-Prints the wall times and the ratios. One warm-up run first, so torch's first-use cost
-falls on neither side.
+For each project (iris, digits_mlp), side by side in one process:
 
-    python bench/tune.py [--trials 20] [--projects iris digits_mlp]
+- 20 plain runs: the project trained 20 times as it is (``engine.train``);
+- "same work": a 20-trial TPE study (Optuna, SQLite storage, run folders, pruning off)
+  whose space is the project's own learning rate as the only choice, so every trial trains
+  exactly the plain project: the difference is the cost of tuning itself;
+- "real space": a 20-trial TPE study with the median pruner over the learning rate and the
+  hidden width (bigger or smaller models, some trials pruned): what a study costs in use.
+
+Each side is measured ``--repeat`` times, interleaved, and the median printed. One
+warm-up run first, so torch's first-use cost falls on neither side; the one-time import
+of SQLAlchemy/alembic by the first storage is printed on its own.
+
+    python bench/tune.py [--trials 20] [--repeat 3] [--projects iris digits_mlp]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -40,11 +47,12 @@ def plain(path: str, n: int, tmp: Path) -> float:
     return time.perf_counter() - t0
 
 
-def study(path: str, name: str, n: int, tmp: Path, pruner: str) -> tuple[float, dict[str, int]]:
-    out = tmp / f"tune-{pruner}"
+def study(
+    path: str, space: list[str], n: int, out: Path, pruner: str
+) -> tuple[float, dict[str, int]]:
     t0 = time.perf_counter()
-    res = Study(load_project(path), SPACE[name], trials=n, sampler="tpe", pruner=pruner,
-                out=out, seed=0).run()  # fmt: skip
+    res = Study(load_project(path), space, trials=n, sampler="tpe", pruner=pruner, out=out,
+                seed=0).run()  # fmt: skip
     wall = time.perf_counter() - t0
     states: dict[str, int] = {}
     for t in res.trials:
@@ -56,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--projects", nargs="+", default=["iris", "digits_mlp"])
+    ap.add_argument("--repeat", type=int, default=3, help="measurements per side (median)")
     a = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as d:
@@ -65,15 +74,22 @@ def main() -> None:
         make_storage(storage_url(tmp / "warmup-study"))
         print(f"first storage open (imports SQLAlchemy/alembic, once a process): "
               f"{time.perf_counter() - t0:.2f}s, on neither side below")  # fmt: skip
-        print(f"{'project':<11} {'20 plain runs':>14} {'TPE, no pruner':>15} {'ratio':>6} "
-              f"{'TPE + median':>13} {'ratio':>6}  trials (median pruner)")  # fmt: skip
+        print(f"{'project':<11} {'20 plain runs':>14} {'TPE same work':>14} {'ratio':>6} "
+              f"{'TPE real space':>15} {'ratio':>6}  trials (real space, median pruner)")  # fmt: skip
         for name in a.projects:
             path = str(ROOT / "resources/examples" / f"{name}.json")
-            base = plain(path, a.trials, tmp / name)
-            nop, _ = study(path, name, a.trials, tmp / name, "none")
-            med, states = study(path, name, a.trials, tmp / name, "median")
-            print(f"{name:<11} {base:>13.2f}s {nop:>14.2f}s {nop / base:>6.2f} {med:>12.2f}s "
-                  f"{med / base:>6.2f}  {states}", flush=True)  # fmt: skip
+            lr = load_project(path).nodes["adam"].params["lr"]
+            bases, sames, reals = [], [], []
+            for k in range(a.repeat):  # interleaved, the median taken: the machine is noisy
+                bases.append(plain(path, a.trials, tmp / name / f"{k}"))
+                sames.append(
+                    study(path, [f"adam.lr={lr}"], a.trials, tmp / name / f"same{k}", "none")[0]
+                )
+                wall, states = study(path, SPACE[name], a.trials, tmp / name / f"real{k}", "median")
+                reals.append(wall)
+            base, same, real = (statistics.median(x) for x in (bases, sames, reals))
+            print(f"{name:<11} {base:>13.2f}s {same:>13.2f}s {same / base:>6.2f} {real:>14.2f}s "
+                  f"{real / base:>6.2f}  {states}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.cli import EXIT_OK, EXIT_PROBLEMS, load
+from engine.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
 
 EPILOG = """\
 spaces: NODE.PARAM=LOW:HIGH (a range), NODE.PARAM=LOW:HIGH:log, NODE.PARAM=LOW:HIGH:STEP,
@@ -75,7 +75,7 @@ class _Progress:
 def _tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from engine.tune.study import Study, _safe_url, format_table
+    from engine.tune.study import StorageError, Study, _safe_url, format_table
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     g = load(args.file)
@@ -91,7 +91,10 @@ def _tune(args: argparse.Namespace) -> int:
         f"{_safe_url(st.storage_url)}",
         flush=True,
     )
-    res = st.run()
+    try:
+        res = st.run()
+    except StorageError as e:  # an input that cannot be used: exit 2, like a bad project
+        raise CliError(str(e), EXIT_UNREADABLE) from None
     names = [r.name for r in st.dims]
     print(format_table(res, names))
     print(f"trials: {res.csv_path}")

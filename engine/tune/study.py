@@ -71,6 +71,10 @@ class Pruning(Callback):
             trainer.state.finished = True
 
 
+class StorageError(TuneError):
+    """The study's storage cannot be opened (a bad URL, a missing driver, a locked file)."""
+
+
 class TrialFailed(Exception):
     """A trial's training failed (recorded as a failed trial; the study goes on)."""
 
@@ -115,7 +119,7 @@ def make_storage(url: str) -> optuna.storages.BaseStorage:
             try:
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise TuneError(f"storage {url}: cannot make its folder ({e})") from None
+                raise StorageError(f"storage {url}: cannot make its folder ({e})") from None
     last: Exception | None = None
     for attempt in range(8):
         try:
@@ -128,11 +132,11 @@ def make_storage(url: str) -> optuna.storages.BaseStorage:
                 _sqlite_pragmas(storage)
             return storage
         except ImportError as e:  # a driver that is not installed (psycopg2, pymysql)
-            raise TuneError(f"storage {url}: {e}") from None
+            raise StorageError(f"storage {_safe_url(url)}: {e}") from None
         except Exception as e:  # sqlalchemy's OperationalError on a table-creation race
             last = e
             time.sleep(0.2 * (attempt + 1))
-    raise TuneError(f"storage {_safe_url(url)} cannot be used ({_first_line(last)})")
+    raise StorageError(f"storage {_safe_url(url)} cannot be used ({_first_line(last)})")
 
 
 def _sqlite_pragmas(storage: optuna.storages.RDBStorage) -> None:

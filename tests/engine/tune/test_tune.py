@@ -124,6 +124,15 @@ def test_cli_refuses_a_space_with_the_reason(tmp_path: Path, capsys) -> None:
     assert "a grid needs choices" in capsys.readouterr().err
 
 
+def test_cli_an_unusable_storage_is_exit_2_without_its_password(tmp_path: Path, capsys) -> None:
+    url = "postgresql://me:secret@localhost:1/nowhere"
+    code = main(["tune", IRIS, "--space", "adam.lr=0.01,0.02", "--storage", url,
+                 "--out", str(tmp_path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "storage postgresql://me:***@localhost:1/nowhere" in err
+    assert "secret" not in err and "Traceback" not in err
+
+
 def test_parse_space_forms() -> None:
     assert parse_space("adam.lr=1e-4:0.1:log") == Dimension("adam.lr", 1e-4, 0.1, log=True)
     assert parse_space("linear.out_features=8:64:8") == Dimension(
