@@ -157,14 +157,6 @@ class Resolved:
         return [round(v) for v in vals] if self.kind == "int" else [round(v, 12) for v in vals]
 
 
-def tunable_params(graph: Any, node_id: str | None) -> list[Param]:
-    """The parameters of a node (or the training settings, for None) that can be tuned."""
-    from engine.train.settings import TRAINING_SETTINGS
-
-    params = TRAINING_SETTINGS if node_id is None else graph.nodes[node_id].spec.params
-    return [p for p in params if p.type in ("int", "float", "choice", "bool", "ints", "str")]
-
-
 def find_target(graph: Any, target: str) -> tuple[str | None, Param]:
     """(node id or None, declaration) of ``NODE.PARAM`` / ``training.SETTING``, or TuneError."""
     from engine.train.settings import TRAINING_SETTINGS
@@ -243,11 +235,6 @@ def check_limits(d: Dimension, p: Param) -> Dimension:
         if d.step is not None and not float(d.step).is_integer():
             raise TuneError(f"{d.target}: a whole-number parameter needs a whole-number step")
     return d
-
-
-def limits(p: Param) -> tuple[float | None, float | None]:
-    """The declared (min, max) of a numeric parameter (None: unbounded)."""
-    return p.min, p.max
 
 
 # -- the project's section -------------------------------------------------------------------

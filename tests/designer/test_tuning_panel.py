@@ -106,3 +106,19 @@ def test_dock_stop_ends_the_study_and_a_bad_space_says_why(qtbot, tmp_path: Path
         panel.start()
     assert done.args[0] is None
     assert "linear.out_features" in panel.status.text() and "at least 1" in panel.status.text()
+
+
+def test_main_window_has_the_tuning_dock_and_open_best_loads_the_project(
+    window, qtbot, tmp_path: Path
+) -> None:
+    qtbot.waitUntil(lambda: getattr(window, "tuning_panel", None) is not None, timeout=60000)
+    assert window.dock_tuning.toggleViewAction() in window.view_menu.actions()
+    g = load_project(EXAMPLES / "iris.json")
+    g.nodes["adam"].params["lr"] = 0.0421
+    best = tmp_path / "best.json"
+    from engine import save_project
+
+    save_project(g, best)
+    window.tuning_panel.openBest.emit(str(best))
+    assert Path(window.document.path) == best
+    assert window.document.graph.nodes["adam"].params["lr"] == 0.0421
