@@ -224,3 +224,14 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     assert len(workers) == 2  # both processes added trials
     assert len({t.number for t in trials}) == len(trials)
     assert len({t.user_attrs["run_dir"] for t in trials}) == len(trials)
+
+
+@pytest.mark.parametrize(("sampler", "pruner"), [("cmaes", "hyperband"), ("random", "median")])
+def test_other_samplers_and_pruners_run(tmp_path: Path, sampler: str, pruner: str) -> None:
+    res = engine.tune(IRIS, ["adam.lr=1e-3:0.1:log", "linear.out_features=4:16"],
+                      sampler=sampler, pruner=pruner, trials=3, out=tmp_path, epochs=2,
+                      seed=1)  # fmt: skip
+    assert len(res.trials) == 3
+    assert {t["state"] for t in res.trials} <= {"complete", "pruned"}
+    assert all(1e-3 <= t["params"]["adam.lr"] <= 0.1 for t in res.trials)
+    assert all(4 <= t["params"]["linear.out_features"] <= 16 for t in res.trials)
