@@ -71,6 +71,7 @@ def load_modules() -> None:
         "designer.panels.training",
         "designer.panels.predict",
         "designer.panels.export",
+        "designer.panels.tuning",
     ):
         try:
             __import__(optional)  # the run panels (pyqtgraph) load here, not on the GUI thread
@@ -211,6 +212,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.dock_training.toggleViewAction())
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
+        self._make_tuning_panel()
         self.dock_problems.raise_()
         self._size_docks()
         self._restore_layout()
@@ -267,6 +269,18 @@ class MainWindow(QMainWindow):
         )
         self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
+
+    def _make_tuning_panel(self) -> None:
+        """The Tuning dock (a study over the parameters marked "tune"), beside Training."""
+        from designer.panels.tuning import TuningPanel
+
+        self.tuning_panel = TuningPanel(self.document, self)
+        self.tuning_panel.openBest.connect(lambda path: self.open_path(path, ask=True))
+        self.dock_tuning = self._dock(
+            "Tuning", self.tuning_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
+        )
+        self._tabify(self.dock_training, self.dock_tuning)
+        self.view_menu.addAction(self.dock_tuning.toggleViewAction())
 
     # -- actions ----------------------------------------------------------------------------
     def _act(

@@ -30,6 +30,7 @@ _LAZY = {
     "train": "engine.train",
     "evaluate": "engine.train",
     "predict": "engine.train",
+    "tune": "engine.tune",
 }
 
 
@@ -38,5 +39,6 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        mod = importlib.import_module(_LAZY[name])
+        return mod if name == "tune" else getattr(mod, name)  # engine.tune is callable
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

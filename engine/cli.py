@@ -17,7 +17,12 @@ from typing import Any
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
 # Packages that add subcommands: each exposes ``register(subparsers)``.
-COMMAND_MODULES = ("engine.train.cli", "engine.export.cli", "engine.compress.cli")
+COMMAND_MODULES = (
+    "engine.train.cli",
+    "engine.export.cli",
+    "engine.compress.cli",
+    "engine.tune.cli",
+)
 
 
 class CliError(Exception):

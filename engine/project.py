@@ -222,6 +222,13 @@ def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
     training = settings.get("training")
     if training is not None and not isinstance(training, dict):
         raise _Bad(f"'settings.training' must be an object, got {_kind(training)}")
+    if settings.get("tuning") is not None:
+        from engine.tune.space import TuneError, check_tuning_settings
+
+        try:
+            check_tuning_settings(settings["tuning"])
+        except TuneError as e:
+            raise _Bad(str(e)) from None
     out["ui"] = _section(doc, "ui", dict, {})
     nodes = out["nodes"] = _section(doc, "nodes", list, [])
     ids: dict[str, int] = {}

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from designer import style
 from designer.document import Document
 from designer.widgets.param_editors import ParamEditor, make_editor
+from designer.widgets.tune_editor import TuneEditor, tunable
 from engine.graph import GraphError
 
 
@@ -35,6 +36,7 @@ class PropertiesPanel(QWidget):
         self.document = document
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.tune_editors: dict[str, TuneEditor] = {}
         self.name_edit: QLineEdit | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -61,6 +63,7 @@ class PropertiesPanel(QWidget):
         self._ids = [i for i in ids if i in self.document.graph.nodes]
         self.node_id = self._ids[0] if len(self._ids) == 1 else None
         self.editors = {}
+        self.tune_editors: dict[str, TuneEditor] = {}
         self.name_edit = None
         self.message.hide()
         body = QWidget()
@@ -142,6 +145,10 @@ class PropertiesPanel(QWidget):
             label = QLabel(p.name)
             label.setToolTip(p.doc)
             form.addRow(label, ed)
+            if tunable(p):  # "tune": a range or choices for the Tuning dock's study
+                te = TuneEditor(self.document, f"{nid}.{p.name}", p, node.params.get(p.name))
+                self.tune_editors[p.name] = te
+                form.addRow("", te)
         if spec.infer:
             inferred = QLabel("inferred: " + ", ".join(spec.infer))
             inferred.setStyleSheet("color: #80868f;")
@@ -192,6 +199,8 @@ class PropertiesPanel(QWidget):
                 ed.set_value(v)
         if self.name_edit is not None and not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
+        for te in self.tune_editors.values():
+            te.refresh()
 
     def _report(self, rep: Any) -> None:
         if self.node_id is None:

@@ -134,7 +134,8 @@ class TrainingSession:
     ``teacher`` (an ``engine.train.distill.Teacher``) trains this project as a student
     against it (``distill_alpha``, ``distill_temperature``); ``init_weights`` (a state dict)
     starts from those weights instead of fresh ones (fine-tuning a pruned model);
-    ``callbacks`` are more runtime ``Callback``s, run before the session's own.
+    ``callbacks`` are more runtime ``Callback``s (a tuning trial's pruner, compression's
+    pruning mask), run before the session's own, on the training thread.
     """
 
     def __init__(
