@@ -17,7 +17,7 @@ from typing import Any
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
 # Packages that add subcommands: each exposes ``register(subparsers)``.
-COMMAND_MODULES = ("engine.train.cli", "engine.export.cli")
+COMMAND_MODULES = ("engine.train.cli", "engine.export.cli", "engine.serve.cli")
 
 
 class CliError(Exception):

@@ -23,14 +23,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import protocol
 from .errors import RequestError
-from .model import ServedModel
+from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel
 
 log = logging.getLogger("torchwire.serve")
 
 VERSION = "1.0"
-DEFAULT_MAX_BODY = 64 * 1024 * 1024
-DEFAULT_MAX_BATCH = 4096
-CONFIG_ENV = "TORCHWIRE_SERVE_CONFIG"
 
 
 class BodyLimit:

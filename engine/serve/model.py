@@ -24,6 +24,10 @@ import numpy as np
 
 from .errors import RequestError, ServeError
 
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one request body
+DEFAULT_MAX_BATCH = 4096  # rows (samples) of one request
+CONFIG_ENV = "TORCHWIRE_SERVE_CONFIG"  # the settings a worker process reads (--workers N)
+
 # Open Inference Protocol data types ↔ numpy (BYTES has no ONNX model of ours).
 V2_TO_NUMPY = {
     "BOOL": np.bool_,

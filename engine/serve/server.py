@@ -11,13 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .app import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, app_from_env, create_app
 from .errors import ServeError
-from .model import ServedModel, default_name, default_threads, model_name
+from .model import (
+    CONFIG_ENV,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY,
+    ServedModel,
+    default_name,
+    default_threads,
+    model_name,
+)
 
 DRAIN_SECONDS = 30
 
@@ -39,6 +47,8 @@ def serve(
     """Serve ``model_path`` until SIGTERM/SIGINT; in-flight requests finish first."""
     import uvicorn
 
+    from .app import create_app
+
     if workers < 1:
         raise ServeError("--workers must be at least 1")
     if max_body < 1 or max_batch < 1:
@@ -50,24 +60,41 @@ def serve(
     else:
         model.name = model_name(name)
     say = announce or (lambda s: print(s, file=sys.stderr, flush=True))
+    sock = bind(host, port)  # an address in use fails here, as an OSError
+    port = sock.getsockname()[1]
     url = f"http://{_url_host(host)}:{port}"
     say(f"serving {model.name} ({model_path}) at {url}  —  docs: {url}/docs")
     say(f"  curl -s {url}/v2/models/{model.name}")
     common: dict[str, Any] = dict(
-        host=host, port=port, log_level=log_level, timeout_graceful_shutdown=drain,
-        server_header=False,
+        log_level=log_level, timeout_graceful_shutdown=drain, server_header=False,
     )  # fmt: skip
     if workers == 1:
         app = create_app(model, max_body=max_body, max_batch=max_batch)
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        uvicorn.Server(uvicorn.Config(app, **common)).run(sockets=[sock])
         return
     os.environ[CONFIG_ENV] = json.dumps({
         "model": os.path.abspath(model_path), "name": model.name, "threads": threads,
         "max_body": max_body, "max_batch": max_batch,
     })  # fmt: skip
     del model
-    uvicorn.run(f"{__package__}.app:{app_from_env.__name__}", factory=True, workers=workers,
-                **common)  # fmt: skip
+    sock.close()  # uvicorn's supervisor binds again and hands the socket to N processes
+    uvicorn.run(f"{__package__}.app:app_from_env", factory=True, workers=workers,
+                host=host, port=port, **common)  # fmt: skip
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port} ({e.strerror or e})") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _url_host(host: str) -> str:
@@ -79,7 +106,7 @@ def _url_host(host: str) -> str:
 def add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="model name in the URLs (default: the project's name)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: a free one, printed)")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--threads", type=int, help="onnxruntime threads per run (default: cores "
                    "shared among the workers, at most 4)")  # fmt: skip
