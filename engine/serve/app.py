@@ -210,13 +210,17 @@ def create_app(
                 "application/json": {
                     "examples": {
                         "objects": {"summary": "rows by feature name", "value": [example]},
-                        "lists": {"summary": "rows as lists, in feature order",
-                                  "value": [feats.example_list()]},  # fmt: skip
+                        "lists": {
+                            "summary": "rows as lists, in feature order",
+                            "value": [feats.example_list()],
+                        },
                     }
                 },
                 "text/csv": {
-                    "example": ",".join(_csv_cell(k) for k in example) + "\n"
-                    + ",".join(_csv_cell(str(v)) for v in example.values()) + "\n"
+                    "example": ",".join(_csv_cell(k) for k in example)
+                    + "\n"
+                    + ",".join(_csv_cell(str(v)) for v in example.values())
+                    + "\n"
                 },
             },
         },

@@ -112,9 +112,7 @@ class ServedModel:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(
-                self.path, opts, providers=["CPUExecutionProvider"]
-            )
+            self.session = ort.InferenceSession(self.path, opts, providers=["CPUExecutionProvider"])
         except Exception as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ServeError(f"{self.path}: not a model onnxruntime can load ({first})") from None
@@ -159,44 +157,50 @@ class ServedModel:
 
     def readout_of(self, out: np.ndarray) -> dict[str, Any]:
         """``torchwire predict``'s answer for the model's raw outputs, in numpy."""
-        out = np.asarray(out, dtype=np.float32)
-        n = len(out)
-        if self.task == "classification":
-            flat = out.reshape(n, -1)
-            if flat.shape[1] == 1:  # one logit: binary with a sigmoid
-                p = _sigmoid(flat[:, 0])
-                probs = np.stack([1 - p, p], 1)
-                idx = (flat[:, 0] > 0).astype(np.int64)
-            else:
-                if self.readout == "log_probs":
-                    probs = np.exp(flat)
-                elif self.readout == "sigmoid":
-                    probs = _sigmoid(flat)
-                else:
-                    probs = _softmax(flat)
-                idx = flat.argmax(1)
-            names = self.class_names or [str(i) for i in range(probs.shape[1])]
-            if idx.size and int(idx.max()) >= len(names):
-                raise ServeError(f"the model names {len(names)} classes, its output has more")
-            labels = [names[int(i)] for i in idx]
-            rows = []
-            for i, lab in enumerate(labels):
-                r: dict[str, Any] = {"prediction": lab}
-                for j, c in enumerate(names):
-                    r[f"p({c})"] = float(probs[i, j])
-                rows.append(r)
-            return {"task": "classification", "class_names": names, "predictions": rows}
-        vals = out.reshape(n, -1)
-        rows = [
-            {"prediction": float(v[0]) if vals.shape[1] == 1 else [float(a) for a in v]}
-            for v in vals
-        ]
-        return {"task": "regression", "predictions": rows}
+        return readout(self.task, self.readout, self.class_names, out)
 
     def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
         spec = self.inputs[0]
         (out, *_) = self.run({spec.name: rows.astype(spec.dtype, copy=False)})
         return self.readout_of(out)
+
+
+def readout(task: str, how: str, class_names: list[str], out: np.ndarray) -> dict[str, Any]:
+    """``torchwire predict``'s answer for raw model outputs, in numpy, as
+    ``engine.runtime.head.Head`` reads them: one logit → sigmoid (binary), else per the
+    loss's readout (``log_probs`` → exp, ``sigmoid``, else softmax); labels by argmax."""
+    out = np.asarray(out, dtype=np.float32)
+    n = len(out)
+    if task == "classification":
+        flat = out.reshape(n, -1)
+        if flat.shape[1] == 1:  # one logit: binary with a sigmoid
+            p = _sigmoid(flat[:, 0])
+            probs = np.stack([1 - p, p], 1)
+            idx = (flat[:, 0] > 0).astype(np.int64)
+        else:
+            if how == "log_probs":
+                probs = np.exp(flat)
+            elif how == "sigmoid":
+                probs = _sigmoid(flat)
+            else:
+                probs = _softmax(flat)
+            idx = flat.argmax(1)
+        names = class_names or [str(i) for i in range(probs.shape[1])]
+        if idx.size and int(idx.max()) >= len(names):
+            raise ServeError(f"the model names {len(names)} classes, its output has more")
+        labels = [names[int(i)] for i in idx]
+        rows = []
+        for i, lab in enumerate(labels):
+            r: dict[str, Any] = {"prediction": lab}
+            for j, c in enumerate(names):
+                r[f"p({c})"] = float(probs[i, j])
+            rows.append(r)
+        return {"task": "classification", "class_names": names, "predictions": rows}
+    vals = out.reshape(n, -1)
+    rows = [
+        {"prediction": float(v[0]) if vals.shape[1] == 1 else [float(a) for a in v]} for v in vals
+    ]
+    return {"task": "regression", "predictions": rows}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -313,9 +317,7 @@ class Features:
         rows = []
         for i, r in enumerate(body):
             if len(r) != len(header):
-                raise RequestError(
-                    f"CSV row {i + 1} has {len(r)} values, the header {len(header)}"
-                )
+                raise RequestError(f"CSV row {i + 1} has {len(r)} values, the header {len(header)}")
             rows.append(self._row(dict(zip(header, r)), i, csv_text=True))
         return self._rows(rows)
 
@@ -345,8 +347,7 @@ class Features:
                 return self._numbers(flat, i, self.feature_names)
             want = len(self.columns) if self.columns is not None else len(self.feature_names)
             raise RequestError(
-                f"row {i + 1} has {len(flat)} values, the model takes {want} "
-                f"({', '.join(names)})"
+                f"row {i + 1} has {len(flat)} values, the model takes {want} ({', '.join(names)})"
             )
         raise RequestError(f"row {i + 1} is {type(r).__name__}, not an object or a list")
 
@@ -365,9 +366,7 @@ class Features:
                     s = self.fill[c]
                 cats = self.categories.get(c)
                 if cats is None:
-                    raise RequestError(
-                        f"row {i + 1}: feature {c!r} is text the model cannot take"
-                    )
+                    raise RequestError(f"row {i + 1}: feature {c!r} is text the model cannot take")
                 out.extend(1.0 if s == cat else 0.0 for cat in cats)
             else:
                 out.append(_number(v, c, i))

@@ -71,9 +71,7 @@ def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
         except ValueError:
             raise RequestError(f"{HEADER_LENGTH} is {header_length!r}, not a number") from None
         if not 0 <= n <= len(body):
-            raise RequestError(
-                f"{HEADER_LENGTH} is {n}, but the body has {len(body)} bytes"
-            )
+            raise RequestError(f"{HEADER_LENGTH} is {n}, but the body has {len(body)} bytes")
         head, rest = body[:n], body[n:]
     if not head.strip():
         raise RequestError("the request body is empty: send a JSON inference request")
@@ -146,9 +144,7 @@ def parse_infer(
         _check_finite(m, name, arr)
         feeds[name] = arr
     if offset != len(binary):
-        raise RequestError(
-            f"{len(binary) - offset} bytes of binary data after the last input"
-        )
+        raise RequestError(f"{len(binary) - offset} bytes of binary data after the last input")
     missing = [i.name for i in m.inputs if i.name not in feeds]
     if missing:
         raise RequestError(f"input {missing[0]!r} is missing")
@@ -217,13 +213,13 @@ def _from_json(name: str, data: Any, dtype: np.dtype, shape: list[int], count: i
         else:
             good = isinstance(v, int | float) and not isinstance(v, bool)
         if not good:
-            raise RequestError(
-                f"input {name!r}: {v!r} in 'data' is not a {dtype.name} value"
-            )
+            raise RequestError(f"input {name!r}: {v!r} in 'data' is not a {dtype.name} value")
     try:
         arr = np.asarray(flat, dtype=dtype)
     except OverflowError:
-        raise RequestError(f"input {name!r}: a value in 'data' is out of {dtype.name}'s range") from None
+        raise RequestError(
+            f"input {name!r}: a value in 'data' is out of {dtype.name}'s range"
+        ) from None
     if kind in "iu" and any(int(a) != v for a, v in zip(arr.tolist(), flat)):
         raise RequestError(f"input {name!r}: a value in 'data' is out of {dtype.name}'s range")
     return arr.reshape(shape)

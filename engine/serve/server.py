@@ -106,7 +106,9 @@ def _url_host(host: str) -> str:
 def add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="model name in the URLs (default: the project's name)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: a free one, printed)")
+    p.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000; 0: a free one, printed)"
+    )
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--threads", type=int, help="onnxruntime threads per run (default: cores "
                    "shared among the workers, at most 4)")  # fmt: skip
