@@ -76,9 +76,11 @@ def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
     if not head.strip():
         raise RequestError("the request body is empty: send a JSON inference request")
     try:
-        return json.loads(head), rest
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError("the request is not UTF-8 JSON") from None
+    try:
+        return json.loads(text), rest
     except ValueError as e:
         raise RequestError(f"malformed JSON: {e}") from None
 

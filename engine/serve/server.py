@@ -9,11 +9,12 @@ processes that share the port, each with its own onnxruntime session.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .errors import ServeError
@@ -70,7 +71,7 @@ def serve(
     )  # fmt: skip
     if workers == 1:
         app = create_app(model, max_body=max_body, max_batch=max_batch)
-        uvicorn.Server(uvicorn.Config(app, **common)).run(sockets=[sock])
+        _server_class()(uvicorn.Config(app, **common)).run(sockets=[sock])
         return
     os.environ[CONFIG_ENV] = json.dumps({
         "model": os.path.abspath(model_path), "name": model.name, "threads": threads,
@@ -95,6 +96,22 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, exiting 0 after a signal's graceful shutdown (uvicorn raises
+        the signal again once drained, which would end the process by SIGTERM)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    return Server
 
 
 def _url_host(host: str) -> str:
