@@ -62,14 +62,22 @@ def _exists(args: argparse.Namespace) -> None:
         raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _model(args: argparse.Namespace, tmp: str) -> Any:
+    """An .onnx as it is; a run folder or project exported into ``tmp``."""
     from engine.serve.prepare import model_file
+
+    if args.file.lower().endswith(".onnx") and os.path.isfile(args.file) and not args.checkpoint:
+        return args.file
+    return model_file(args.file, os.path.join(tmp, "model.onnx"), checkpoint=args.checkpoint,
+                      progress=_progress)  # fmt: skip
+
+
+def _serve(args: argparse.Namespace) -> int:
     from engine.serve.server import options, serve
 
     _exists(args)
     with tempfile.TemporaryDirectory(prefix="torchwire-serve-") as tmp:
-        path = model_file(args.file, os.path.join(tmp, "model.onnx"),
-                          checkpoint=args.checkpoint, progress=_progress)  # fmt: skip
+        path = _model(args, tmp)
         opts = options(args)
         if not opts["name"]:
             from engine.serve.model import default_name
@@ -80,22 +88,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _meta(path: Any) -> dict[str, str]:
-    import onnxruntime as ort
+    from engine.serve.model import ServedModel
 
-    return dict(ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map)
+    return ServedModel(path, "model", threads=1).metadata  # a bad model: one clear line
 
 
 def _bundle(args: argparse.Namespace) -> int:
     from engine.serve.bundle import image_tag, write_bundle
     from engine.serve.model import default_name
-    from engine.serve.prepare import model_file
 
     _exists(args)
     if args.max_batch < 1:
         raise CliError("--max-batch must be at least 1", EXIT_UNREADABLE)
     with tempfile.TemporaryDirectory(prefix="torchwire-bundle-") as tmp:
-        path = model_file(args.file, os.path.join(tmp, "model.onnx"),
-                          checkpoint=args.checkpoint, progress=_progress)  # fmt: skip
+        path = _model(args, tmp)
         name = args.name or default_name(args.file, _meta(path))
         b = write_bundle(path, args.out, name=name, triton=args.triton,
                          max_batch=args.max_batch)  # fmt: skip

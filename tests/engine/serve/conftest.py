@@ -59,7 +59,9 @@ class Server:
 
     def __init__(self, args: list[str], cwd: Path | None = None, python: str | None = None,
                  env: dict[str, str] | None = None, module: str = "engine.serve") -> None:  # fmt: skip
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-{os.getpid()}-{id(self)}.log"
+        self.log_path = (
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-{os.getpid()}-{id(self)}.log"
+        )
         self.log_file = open(self.log_path, "w+b")  # noqa: SIM115
         full_env = dict(os.environ if env is None else env)
         if env is None:

@@ -127,22 +127,47 @@ def test_regression_equals_predict(servers, trained):
         ("iris", "", "application/json", 400, "the request body is empty"),
         ("iris", '"hello"', "application/json", 400, "the body must be a row"),
         ("iris", "[[1, 2, 3]]", "application/json", 400, "row 1 has 3 values, the model takes 4"),
-        ("iris", '[{"sepal length (cm)": 1}]', "application/json", 400,
-         "feature 'sepal width (cm)' is missing"),  # fmt: skip
-        ("iris", '[[1, 2, 3, 4], {"petal size": 1}]', "application/json", 400,
-         "row 2: no feature 'petal size'"),  # fmt: skip
+        (
+            "iris",
+            '[{"sepal length (cm)": 1}]',
+            "application/json",
+            400,
+            "feature 'sepal width (cm)' is missing",
+        ),  # fmt: skip
+        (
+            "iris",
+            '[[1, 2, 3, 4], {"petal size": 1}]',
+            "application/json",
+            400,
+            "row 2: no feature 'petal size'",
+        ),  # fmt: skip
         ("iris", '[[1, "abc", 3, 4]]', "application/json", 400, "'abc' is not a number"),
-        ("iris", "[[1, NaN, 3, 4]]", "application/json", 400,
-         "feature 'sepal width (cm)' is missing and the model's preprocessing does not fill it"),  # fmt: skip
+        (
+            "iris",
+            "[[1, NaN, 3, 4]]",
+            "application/json",
+            400,
+            "feature 'sepal width (cm)' is missing and the model's preprocessing does not fill it",
+        ),  # fmt: skip
         ("iris", "[[1, Infinity, 3, 4]]", "application/json", 400, "is infinite"),
         ("iris", "[[1, null, 3, 4]]", "application/json", 400, "is missing"),
         ("iris", "a,b\n1,2\n", "text/csv", 400, "no feature 'a'"),
         ("iris", "sepal length (cm)\n", "text/csv", 400, "the CSV has a header but no rows"),
         ("iris", "<rows/>", "application/xml", 415, "content type 'application/xml'"),
-        ("iris", json.dumps([[1, 2, 3, 4]] * 4097), "application/json", 413,
-         "4097 rows are more than this server takes at once (--max-batch 4096)"),  # fmt: skip
-        ("csv_tabular", '[{"age": 1, "income": 2, "plan": "pro", "region": "x", "visits": "many"}]',
-         "application/json", 400, "feature 'visits': 'many' is not a number"),  # fmt: skip
+        (
+            "iris",
+            json.dumps([[1, 2, 3, 4]] * 4097),
+            "application/json",
+            413,
+            "4097 rows are more than this server takes at once (--max-batch 4096)",
+        ),  # fmt: skip
+        (
+            "csv_tabular",
+            '[{"age": 1, "income": 2, "plan": "pro", "region": "x", "visits": "many"}]',
+            "application/json",
+            400,
+            "feature 'visits': 'many' is not a number",
+        ),  # fmt: skip
     ],
 )
 def test_bad_rows_get_their_4xx(servers, example, body, ctype, status, message):
@@ -150,7 +175,11 @@ def test_bad_rows_get_their_4xx(servers, example, body, ctype, status, message):
     assert code == status, out
     assert message in out["error"]
     code, out = _post(servers["iris"], "[[5.1, 3.5, 1.4, 0.2]]")  # still answering
-    assert code == 200 and out["predictions"][0]["prediction"] in ("setosa", "versicolor", "virginica")
+    assert code == 200 and out["predictions"][0]["prediction"] in (
+        "setosa",
+        "versicolor",
+        "virginica",
+    )
 
 
 def test_a_missing_number_is_filled_where_the_project_cleans(servers):

@@ -117,7 +117,11 @@ def _infer_body(inputs, **extra):
 GOOD = {"name": "features", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}
 
 BAD_INFER = [
-    ({**GOOD, "shape": [1, 3], "data": [1, 2, 3]}, 400, "has shape [1, 3], the model takes [-1, 4]"),
+    (
+        {**GOOD, "shape": [1, 3], "data": [1, 2, 3]},
+        400,
+        "has shape [1, 3], the model takes [-1, 4]",
+    ),
     ({**GOOD, "shape": [4]}, 400, "has shape [4]"),
     ({**GOOD, "datatype": "FP64"}, 400, "datatype 'FP64', the model takes FP32"),
     ({**GOOD, "datatype": "INT32", "data": [1, 2, 3, 4]}, 400, "the model takes FP32"),
@@ -162,13 +166,43 @@ def test_non_finite_values_are_refused_where_nothing_fills_them(iris_server, tra
         (b"[1, 2]", {}, 400, "must be a JSON object with 'inputs'"),
         (b'{"inputs": []}', {}, 400, "has no 'inputs'"),
         (b"\xff\xfe", {}, 400, "not UTF-8 JSON"),
-        (_infer_body([{**GOOD, "data": None, "parameters": {"binary_data_size": 16}}]) + b"\0" * 8,
-         {"Inference-Header-Content-Length": "X"}, 400, "not a number"),  # fmt: skip
-        (b'{"inputs": []}', {"Inference-Header-Content-Length": "999"}, 400, "the body has 14 bytes"),
-        (_infer_body([{k: v for k, v in GOOD.items() if k != "data"} | {"parameters": {"binary_data_size": 16}}]) + b"\0" * 8,
-         None, 400, "binary_data_size 16 runs past the end"),  # fmt: skip
-        (_infer_body([{k: v for k, v in GOOD.items() if k != "data"} | {"parameters": {"binary_data_size": 8}}]) + b"\0" * 8,
-         None, 400, "8 bytes of binary data, but shape [1, 4] of FP32 needs 16"),  # fmt: skip
+        (
+            _infer_body([{**GOOD, "data": None, "parameters": {"binary_data_size": 16}}])
+            + b"\0" * 8,
+            {"Inference-Header-Content-Length": "X"},
+            400,
+            "not a number",
+        ),  # fmt: skip
+        (
+            b'{"inputs": []}',
+            {"Inference-Header-Content-Length": "999"},
+            400,
+            "the body has 14 bytes",
+        ),
+        (
+            _infer_body(
+                [
+                    {k: v for k, v in GOOD.items() if k != "data"}
+                    | {"parameters": {"binary_data_size": 16}}
+                ]
+            )
+            + b"\0" * 8,
+            None,
+            400,
+            "binary_data_size 16 runs past the end",
+        ),  # fmt: skip
+        (
+            _infer_body(
+                [
+                    {k: v for k, v in GOOD.items() if k != "data"}
+                    | {"parameters": {"binary_data_size": 8}}
+                ]
+            )
+            + b"\0" * 8,
+            None,
+            400,
+            "8 bytes of binary data, but shape [1, 4] of FP32 needs 16",
+        ),  # fmt: skip
         (_infer_body([GOOD], outputs=[{"name": "softmax"}]), {}, 400, "no output 'softmax'"),
     ],
 )
