@@ -133,14 +133,14 @@ def test_regression_equals_predict(servers, trained):
             "application/json",
             400,
             "feature 'sepal width (cm)' is missing",
-        ),  # fmt: skip
+        ),
         (
             "iris",
             '[[1, 2, 3, 4], {"petal size": 1}]',
             "application/json",
             400,
             "row 2: no feature 'petal size'",
-        ),  # fmt: skip
+        ),
         ("iris", '[[1, "abc", 3, 4]]', "application/json", 400, "'abc' is not a number"),
         (
             "iris",
@@ -148,7 +148,7 @@ def test_regression_equals_predict(servers, trained):
             "application/json",
             400,
             "feature 'sepal width (cm)' is missing and the model's preprocessing does not fill it",
-        ),  # fmt: skip
+        ),
         ("iris", "[[1, Infinity, 3, 4]]", "application/json", 400, "is infinite"),
         ("iris", "[[1, null, 3, 4]]", "application/json", 400, "is missing"),
         ("iris", "a,b\n1,2\n", "text/csv", 400, "no feature 'a'"),
@@ -160,14 +160,14 @@ def test_regression_equals_predict(servers, trained):
             "application/json",
             413,
             "4097 rows are more than this server takes at once (--max-batch 4096)",
-        ),  # fmt: skip
+        ),
         (
             "csv_tabular",
             '[{"age": 1, "income": 2, "plan": "pro", "region": "x", "visits": "many"}]',
             "application/json",
             400,
             "feature 'visits': 'many' is not a number",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_rows_get_their_4xx(servers, example, body, ctype, status, message):

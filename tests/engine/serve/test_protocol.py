@@ -172,7 +172,7 @@ def test_non_finite_values_are_refused_where_nothing_fills_them(iris_server, tra
             {"Inference-Header-Content-Length": "X"},
             400,
             "not a number",
-        ),  # fmt: skip
+        ),
         (
             b'{"inputs": []}',
             {"Inference-Header-Content-Length": "999"},
@@ -190,7 +190,7 @@ def test_non_finite_values_are_refused_where_nothing_fills_them(iris_server, tra
             None,
             400,
             "binary_data_size 16 runs past the end",
-        ),  # fmt: skip
+        ),
         (
             _infer_body(
                 [
@@ -202,7 +202,7 @@ def test_non_finite_values_are_refused_where_nothing_fills_them(iris_server, tra
             None,
             400,
             "8 bytes of binary data, but shape [1, 4] of FP32 needs 16",
-        ),  # fmt: skip
+        ),
         (_infer_body([GOOD], outputs=[{"name": "softmax"}]), {}, 400, "no output 'softmax'"),
     ],
 )
