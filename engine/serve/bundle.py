@@ -323,6 +323,15 @@ def readme(model: ServedModel, name: str, triton: bool) -> str:
     return "\n".join(parts) + "\n"
 
 
+def curl_predict(model: ServedModel, url: str) -> str:
+    """A one-line ``curl`` that asks ``/predict`` about one example row (else the v2 API)."""
+    if model.predict_error is None:
+        row = json.dumps([model.features.example_object()])
+        return (f"curl -s -X POST {url}/predict -H 'Content-Type: application/json' "
+                f"-d {_sh(row)}")  # fmt: skip
+    return f"curl -s {url}/v2/models/{model.name}"
+
+
 def _md(s: str) -> str:
     """Text for Markdown: no markup, no raw HTML, one line."""
     out = []

@@ -53,7 +53,6 @@ def model_file(
 ) -> Path:
     """``target`` as an ONNX file to serve: an ``.onnx`` is copied to ``out``; a run folder
     (with its checkpoint) or a project file with ``checkpoint`` is exported to ``out``."""
-    from engine.export import export_onnx
     from engine.project import load_project
     from engine.train.checkpoint import load_checkpoint
 
@@ -83,8 +82,20 @@ def model_file(
     else:
         raise ServeError(f"{src}: expected a run folder, a model .onnx or a project .json",
                          file=src)  # fmt: skip
-    report = export_onnx(graph, out, checkpoint=ckpt, bake_preprocessing=True, progress=progress)
+    return export_for_serving(graph, ckpt, out, progress=progress)
+
+
+def export_for_serving(
+    graph: Any, checkpoint: Any, out: str | os.PathLike[str], *, progress: Any = None
+) -> Path:
+    """``graph`` with ``checkpoint``'s weights as the ONNX file a server serves: raw
+    features in (the preprocessing baked), parity-checked, ``readout`` in its metadata."""
+    from engine.export import export_onnx
+
+    out = Path(out)
+    report = export_onnx(graph, out, checkpoint=checkpoint, bake_preprocessing=True,
+                         progress=progress)  # fmt: skip
     if not report.ok:
-        raise ServeError(f"the export of {src} did not match torch: {report}")
+        raise ServeError(f"the export did not match torch: {report}")
     add_metadata(out, {"readout": readout_of(graph)})
     return out
