@@ -334,3 +334,21 @@ def test_several_workers_serve_and_stop(trained, start_server):
                                rtol=1e-6)  # fmt: skip
     assert all(np.array_equal(r, results[0]) for r in results)
     assert s.stop() == 0
+
+
+def test_keep_alive_requests_do_not_wait_for_delayed_acks(iris_server):
+    """Without TCP_NODELAY on the accepted sockets each response waited ~40 ms (Nagle
+    against the client's delayed ACK); a small request takes about a millisecond."""
+    host, port = iris_server.host.split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    body = _infer_body([GOOD])
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        c.request("POST", "/v2/models/iris/infer", body=body)
+        r = c.getresponse()
+        assert r.status == 200
+        r.read()
+        times.append(time.perf_counter() - t0)
+    c.close()
+    assert sorted(times)[len(times) // 2] < 0.025, times
