@@ -58,7 +58,8 @@ class Server:
     """A server process; ``url``; ``log()`` its output so far; ``stop()`` by SIGTERM."""
 
     def __init__(self, args: list[str], cwd: Path | None = None, python: str | None = None,
-                 env: dict[str, str] | None = None, module: str = "engine.serve") -> None:  # fmt: skip
+                 env: dict[str, str] | None = None, module: str = "engine.serve",
+                 command: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.log_path = (
             Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-{os.getpid()}-{id(self)}.log"
         )
@@ -67,7 +68,7 @@ class Server:
         if env is None:
             full_env["PYTHONPATH"] = str(ROOT)
         self.proc = subprocess.Popen(
-            [python or sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0",
+            [python or sys.executable, "-m", module, *command, "--host", "127.0.0.1", "--port", "0",
              "--log-level", "warning", *args],
             cwd=cwd, env=full_env, stdout=self.log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -352,3 +352,29 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(iris_server):
         times.append(time.perf_counter() - t0)
     c.close()
     assert sorted(times)[len(times) // 2] < 0.025, times
+
+
+def test_torchwire_serve_exports_a_run_folder_and_documents_the_api(trained, start_server):
+    s = start_server(module="engine", command=("serve", str(trained["iris"].run)))
+    log = s.log()
+    assert "Exported model.onnx" in log and "serving iris" in log
+    c = _client(s)
+    assert c.is_model_ready("iris")
+    code, out, _ = _post(s, "/openapi.json", None, method="GET")
+    assert code == 200
+    doc = json.loads(out)
+    assert "Classes: `setosa`, `versicolor`, `virginica`" in doc["info"]["description"]
+    predict = doc["paths"]["/predict"]["post"]
+    ex = predict["requestBody"]["content"]["application/json"]["examples"]["objects"]["value"]
+    assert list(ex[0]) == [
+        "sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"
+    ]  # fmt: skip
+    assert "text/csv" in predict["requestBody"]["content"]
+    resp = predict["responses"]["200"]["content"]["application/json"]["example"]
+    assert resp["class_names"] == ["setosa", "versicolor", "virginica"]
+    infer = doc["paths"]["/v2/models/{model_name}/infer"]["post"]["requestBody"]["content"]
+    assert infer["application/json"]["example"]["inputs"][0]["name"] == "features"
+    assert "application/octet-stream" in infer
+    code, out, _ = _post(s, "/docs", None, method="GET")
+    assert code == 200 and b"swagger" in out.lower()
+    assert s.stop() == 0
