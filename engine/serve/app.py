@@ -152,17 +152,21 @@ def create_app(
     def ready() -> Response:
         return JSONResponse({"ready": True})
 
+    def about(model_name: str, version: str | None, answer: Callable[[], Any]) -> Response:
+        def work() -> Response:
+            not_this(model_name, version)
+            return JSONResponse(answer())
+
+        return _guard(work)
+
     def meta(model_name: str, version: str | None = None) -> Response:
-        return _guard(lambda: (not_this(model_name, version),
-                               JSONResponse(protocol.model_metadata(model)))[1])  # fmt: skip
+        return about(model_name, version, lambda: protocol.model_metadata(model))
 
     def model_ready(model_name: str, version: str | None = None) -> Response:
-        return _guard(lambda: (not_this(model_name, version),
-                               JSONResponse({"name": name, "ready": True}))[1])  # fmt: skip
+        return about(model_name, version, lambda: {"name": name, "ready": True})
 
     def config(model_name: str, version: str | None = None) -> Response:
-        return _guard(lambda: (not_this(model_name, version),
-                               JSONResponse(protocol.model_config(model, max_batch)))[1])  # fmt: skip
+        return about(model_name, version, lambda: protocol.model_config(model, max_batch))
 
     tag = ["Open Inference Protocol"]
     for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}"):

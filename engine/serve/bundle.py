@@ -207,7 +207,6 @@ def config_pbtxt(model: ServedModel, name: str, max_batch: int) -> str:
         f"max_batch_size: {max_batch if batched else 0}",
         "input [\n" + ",\n".join(tensor(t) for t in model.inputs) + "\n]",
         "output [\n" + ",\n".join(tensor(t) for t in model.outputs) + "\n]",
-        "instance_group [ { kind: KIND_CPU, count: 1 } ]",
     ]
     if batched:
         lines.append("dynamic_batching {\n  max_queue_delay_microseconds: 100\n}")

@@ -1,8 +1,8 @@
 """``torchwire serve`` and ``torchwire bundle``.
 
 Exit codes as everywhere: 0 ok (``serve``: after SIGTERM/Ctrl-C, the requests in flight
-answered), 1 the model cannot be exported or served, 2 an input cannot be read or the
-address cannot be used. Never a traceback.
+answered), 1 the model cannot be exported or served (or the address is taken), 2 an input
+cannot be read (no such file, an unreadable project or checkpoint). Never a traceback.
 """
 
 from __future__ import annotations
