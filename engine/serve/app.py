@@ -241,9 +241,9 @@ def create_app(
         tags=["Predict"],
         summary="predict on raw feature rows (as torchwire predict)",
         description="Rows as JSON objects by feature name ("
-        + ", ".join(feats._names())
+        + ", ".join(_md(f) for f in feats._names())
         + "), as lists in that order, or CSV with a header line. "
-        + (f"Classes: {', '.join(classes)}." if classes else ""),
+        + (f"Classes: {', '.join(_md(c) for c in classes)}." if classes else ""),
         openapi_extra=predict_doc,
     )
     async def predict(request: Request) -> Response:
@@ -310,11 +310,29 @@ def _predict_example(m: ServedModel) -> dict[str, Any]:
     return {"task": m.task or "regression", "predictions": [{"prediction": 0.0}]}
 
 
+def _md(text: str) -> str:
+    """Text from the model (class, feature, tensor names) as inert Markdown: no markup, no
+    HTML, one line (the /docs page renders descriptions)."""
+    out = []
+    for c in " ".join(str(text).split()):
+        if c == "<":
+            out.append("&lt;")
+        elif c == ">":
+            out.append("&gt;")
+        elif c == "&":
+            out.append("&amp;")
+        elif c in "\\`*_{}[]()#+-!|~":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _description(m: ServedModel) -> str:
-    ins = ", ".join(f"{t.name} {t.datatype} {list(t.shape)}" for t in m.inputs)
-    outs = ", ".join(f"{t.name} {t.datatype} {list(t.shape)}" for t in m.outputs)
+    ins = ", ".join(f"{_md(t.name)} {t.datatype} {list(t.shape)}" for t in m.inputs)
+    outs = ", ".join(f"{_md(t.name)} {t.datatype} {list(t.shape)}" for t in m.outputs)
     lines = [
-        f"Model **{m.name}** on onnxruntime. Inputs: {ins}. Outputs: {outs}.",
+        f"Model **{_md(m.name)}** on onnxruntime. Inputs: {ins}. Outputs: {outs}.",
         "",
         "`/v2/…`: the Open Inference Protocol (KServe v2 / Triton HTTP), JSON tensors or the "
         "binary tensor data extension; any client of that protocol (e.g. `tritonclient.http`) "
@@ -323,7 +341,7 @@ def _description(m: ServedModel) -> str:
     if m.task:
         lines.append(f"\nTask: {m.task}.")
     if m.class_names:
-        lines.append("Classes: " + ", ".join(f"`{c}`" for c in m.class_names) + ".")
+        lines.append("Classes: " + ", ".join(_md(c) for c in m.class_names) + ".")
     return "\n".join(lines)
 
 

@@ -363,7 +363,7 @@ def test_torchwire_serve_exports_a_run_folder_and_documents_the_api(trained, sta
     code, out, _ = _post(s, "/openapi.json", None, method="GET")
     assert code == 200
     doc = json.loads(out)
-    assert "Classes: `setosa`, `versicolor`, `virginica`" in doc["info"]["description"]
+    assert "Classes: setosa, versicolor, virginica." in doc["info"]["description"]
     predict = doc["paths"]["/predict"]["post"]
     ex = predict["requestBody"]["content"]["application/json"]["examples"]["objects"]["value"]
     assert list(ex[0]) == [
@@ -378,3 +378,21 @@ def test_torchwire_serve_exports_a_run_folder_and_documents_the_api(trained, sta
     code, out, _ = _post(s, "/docs", None, method="GET")
     assert code == 200 and b"swagger" in out.lower()
     assert s.stop() == 0
+
+
+def test_names_from_the_model_reach_the_docs_page_inert(trained, tmp_path):
+    import shutil
+
+    from engine.serve.app import create_app
+    from engine.serve.model import ServedModel
+    from engine.serve.prepare import add_metadata
+
+    path = tmp_path / "m.onnx"
+    shutil.copyfile(trained["iris"].onnx, path)
+    hostile = ["<script>alert(1)</script>", "`x` **b** [l](javascript:x)", "ok"]
+    add_metadata(path, {"class_names": json.dumps(hostile)})
+    doc = create_app(ServedModel(path, "m")).app.openapi()
+    text = doc["info"]["description"] + doc["paths"]["/predict"]["post"]["description"]
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "`x`" not in text and "**b**" not in text and "[l](" not in text
+    assert "\\`x\\`" in text
