@@ -69,9 +69,20 @@ def model_file(
             atomic_write(out, src.read_bytes())
         return out
     if src.is_dir():
+        from engine.export import ExportError
+
         ckpt = load_checkpoint(checkpoint or src)
         graph = ckpt.project()
-    elif src.suffix.lower() == ".json":
+        try:
+            return export_for_serving(graph, ckpt, out, progress=progress)
+        except ExportError as e:
+            if "no such file" not in str(e):
+                raise
+            raise ServeError(
+                f"{e} — the run folder's copy of the project looks for its data beside the "
+                f"run; give the project file instead: PROJECT.json --checkpoint {src}"
+            ) from None
+    if src.suffix.lower() == ".json":
         if not checkpoint:
             raise ServeError(
                 f"{src}: a project needs --checkpoint (a run folder or best.pt) to be served",

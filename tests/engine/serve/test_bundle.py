@@ -110,6 +110,12 @@ def test_the_cli_refuses_what_it_cannot_use(trained, tmp_path, capsys):
     assert "no such run folder, model or project" in capsys.readouterr().err
     assert main(["bundle", str(trained["iris"].project), "--out", str(tmp_path / "o")]) == 1
     assert "needs --checkpoint" in capsys.readouterr().err
+    # a run whose data is a CSV beside the project: the error says to give the project
+    run = str(trained["csv_tabular"].run)
+    assert main(["bundle", run, "--out", str(tmp_path / "o")]) == 1
+    assert (
+        f"give the project file instead: PROJECT.json --checkpoint {run}" in capsys.readouterr().err
+    )
     full = tmp_path / "full"
     full.mkdir()
     (full / "x").write_text("keep me")
