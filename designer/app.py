@@ -209,6 +209,8 @@ class MainWindow(QMainWindow):
             if slot is not None:
                 r.addAction(self._act(name, text, self._show_training(slot), key))
         self._add_compress(r, tp)
+        r.addSeparator()
+        self._add_serve_actions(r)
         self.view_menu.addAction(self.dock_training.toggleViewAction())
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
@@ -461,6 +463,24 @@ class MainWindow(QMainWindow):
         a2.setObjectName("action_export_python")
         self.actions_by_name["export_onnx"] = a1
         self.actions_by_name["export_python"] = a2
+        self._add_serve_actions()
+
+    def _add_serve_actions(self, run_menu: QMenu | None = None) -> None:
+        """File ▸ Export ▸ Server bundle… (with the export menu), Run ▸ Serve… (with Run)."""
+        try:
+            from designer.panels import serve as serve_mod
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("designer"):
+                raise
+            return
+        if run_menu is None:
+            a = self.export_menu.addAction("Server &Bundle…", lambda: serve_mod.bundle_dialog(self))
+            a.setObjectName("action_export_bundle")
+            self.actions_by_name["export_bundle"] = a
+            return
+        a = run_menu.addAction("Ser&ve…", lambda: serve_mod.serve_dialog(self))
+        a.setObjectName("action_serve")
+        self.actions_by_name["serve"] = a
 
     def _add_compress(self, menu: QMenu, tp: Any) -> None:
         """Run ▸ Compress…: the Compress dialog on the last finished run."""

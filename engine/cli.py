@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "engine.export.cli",
     "engine.compress.cli",
     "engine.tune.cli",
+    "engine.serve.cli",
 )
 
 

@@ -1,0 +1,353 @@
+"""The FastAPI application: the Open Inference Protocol endpoints and ``/predict``.
+
+Every request is answered: a bad one with a 4xx and ``{"error": "…"}`` naming what was
+wrong (the shape Triton answers with), an unexpected failure with a 500 that carries an id
+which the server's log repeats with the traceback. A body over ``max_body`` bytes is refused
+while it arrives (413), before anything parses it. Model runs happen on worker threads, so
+requests are served concurrently (onnxruntime sessions are thread-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import protocol
+from .errors import RequestError
+from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel
+
+log = logging.getLogger("torchwire.serve")
+
+VERSION = "1.0"
+
+
+class BodyLimit:
+    """ASGI middleware: reads the whole body, refusing it (413) once it passes ``limit``."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                n = int(declared)
+            except ValueError:
+                await _send_error(send, 400, "Content-Length is not a number")
+                return
+            if n > self.limit:
+                await _send_error(send, 413, self._too_big(n))
+                return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            body = msg.get("body", b"")
+            total += len(body)
+            if total > self.limit:
+                await _send_error(send, 413, self._too_big(total, at_least=True))
+                return
+            chunks.append(body)
+            if not msg.get("more_body"):
+                break
+        data = b"".join(chunks)
+        done = False
+
+        async def replay() -> Any:
+            nonlocal done
+            if not done:
+                done = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_big(self, n: int, at_least: bool = False) -> str:
+        more = "more than " if at_least else ""
+        return (
+            f"the request body is {more}{n} bytes, more than this server takes "
+            f"(--max-body {self.limit})"
+        )
+
+
+async def _send_error(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _guard(work: Callable[[], Response]) -> Response:
+    try:
+        return work()
+    except RequestError as e:
+        return _error(e.status, e.message)
+    except Exception:
+        rid = uuid.uuid4().hex[:12]
+        log.exception("internal error %s", rid)
+        return JSONResponse(
+            {"error": f"internal server error (id {rid}; the server's log has the details)",
+             "id": rid},
+            status_code=500,
+        )  # fmt: skip
+
+
+def create_app(
+    model: ServedModel,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_batch: int = DEFAULT_MAX_BATCH,
+) -> Any:
+    """The ASGI application serving ``model`` (the body limit wrapped around FastAPI)."""
+    feats = model.features
+    classes = model.class_names
+    name = model.name
+    app = FastAPI(
+        title=f"{name} — Torchwire model server",
+        version=VERSION,
+        description=_description(model),
+    )
+    app.state.model = model
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    def not_this(model_name: str, version: str | None = None) -> None:
+        if model_name != name:
+            raise RequestError(f"no model {model_name!r} (this server serves {name!r})", 404)
+        if version not in (None, "1"):
+            raise RequestError(f"model {name!r} has no version {version!r} (only '1')", 404)
+
+    @app.get("/v2", tags=["Open Inference Protocol"], summary="server metadata")
+    def server_meta() -> Response:
+        return JSONResponse(protocol.server_metadata(VERSION))
+
+    @app.get("/v2/health/live", tags=["Open Inference Protocol"], summary="liveness")
+    def live() -> Response:
+        return JSONResponse({"live": True})
+
+    @app.get("/v2/health/ready", tags=["Open Inference Protocol"], summary="readiness")
+    def ready() -> Response:
+        return JSONResponse({"ready": True})
+
+    def about(model_name: str, version: str | None, answer: Callable[[], Any]) -> Response:
+        def work() -> Response:
+            not_this(model_name, version)
+            return JSONResponse(answer())
+
+        return _guard(work)
+
+    def meta(model_name: str, version: str | None = None) -> Response:
+        return about(model_name, version, lambda: protocol.model_metadata(model))
+
+    def model_ready(model_name: str, version: str | None = None) -> Response:
+        return about(model_name, version, lambda: {"name": name, "ready": True})
+
+    def config(model_name: str, version: str | None = None) -> Response:
+        return about(model_name, version, lambda: protocol.model_config(model, max_batch))
+
+    tag = ["Open Inference Protocol"]
+    for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}"):
+        app.get(prefix, tags=tag, summary="model metadata")(meta)
+        app.get(prefix + "/ready", tags=tag, summary="model readiness")(model_ready)
+        app.get(prefix + "/config", tags=tag, summary="model configuration")(config)
+
+    infer_doc = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"example": _infer_example(model)},
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "description": "binary tensor data extension: the JSON request (its "
+                    "length in the Inference-Header-Content-Length header), then the raw "
+                    "little-endian tensors of the inputs with parameters.binary_data_size",
+                },
+            },
+        }
+    }
+
+    async def infer(model_name: str, request: Request, version: str | None = None) -> Response:
+        body = await request.body()
+        header = request.headers.get(protocol.HEADER_LENGTH)
+
+        def work() -> Response:
+            not_this(model_name, version)
+            req, binary = protocol.split_body(body, header)
+            feeds, wanted, rid = protocol.parse_infer(model, req, binary, max_batch)
+            results = model.run(feeds, [w[0] for w in wanted])
+            data, headers = protocol.encode_response(model, results, wanted, rid)
+            return Response(data, headers=headers)
+
+        return await run_in_threadpool(_guard, work)
+
+    for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}"):
+        app.post(prefix + "/infer", tags=tag, summary="inference", openapi_extra=infer_doc)(infer)
+
+    example = feats.example_object()
+    predict_doc = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "objects": {"summary": "rows by feature name", "value": [example]},
+                        "lists": {
+                            "summary": "rows as lists, in feature order",
+                            "value": [feats.example_list()],
+                        },
+                    }
+                },
+                "text/csv": {
+                    "example": ",".join(_csv_cell(k) for k in example)
+                    + "\n"
+                    + ",".join(_csv_cell(str(v)) for v in example.values())
+                    + "\n"
+                },
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "per row, the prediction (and the class probabilities)",
+                "content": {"application/json": {"example": _predict_example(model)}},
+            }
+        },
+    }
+
+    @app.post(
+        "/predict",
+        tags=["Predict"],
+        summary="predict on raw feature rows (as torchwire predict)",
+        description="Rows as JSON objects by feature name ("
+        + ", ".join(_md(f) for f in feats._names())
+        + "), as lists in that order, or CSV with a header line. "
+        + (f"Classes: {', '.join(_md(c) for c in classes)}." if classes else ""),
+        openapi_extra=predict_doc,
+    )
+    async def predict(request: Request) -> Response:
+        body = await request.body()
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+
+        def work() -> Response:
+            why = model.predict_error
+            if why:
+                raise RequestError(why, 400)
+            if not body.strip():
+                raise RequestError("the request body is empty: send rows (JSON or CSV)")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RequestError("the body is not UTF-8 text") from None
+            if ctype in ("text/csv", "application/csv"):
+                x = feats.from_csv(text)
+            elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
+                try:
+                    rows = json.loads(text)
+                except ValueError as e:
+                    raise RequestError(f"malformed JSON: {e}") from None
+                x = feats.from_json(rows)
+            else:
+                raise RequestError(
+                    f"content type {ctype!r} is not served: send application/json or text/csv",
+                    415,
+                )
+            if len(x) > max_batch:
+                raise RequestError(
+                    f"{len(x)} rows are more than this server takes at once "
+                    f"(--max-batch {max_batch})",
+                    413,
+                )
+            return JSONResponse(model.predict_rows(x))
+
+        return await run_in_threadpool(_guard, work)
+
+    return BodyLimit(app, max_body)
+
+
+def _csv_cell(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',"\n\r') else s
+
+
+def _infer_example(m: ServedModel) -> dict[str, Any]:
+    t = m.inputs[0]
+    dims = [1 if d < 0 else d for d in t.shape]
+    n = 1
+    for d in dims:
+        n *= d
+    zero: Any = False if t.datatype == "BOOL" else (0.0 if t.datatype.startswith("FP") else 0)
+    return {"inputs": [{"name": t.name, "shape": dims, "datatype": t.datatype,
+                        "data": [zero] * n}]}  # fmt: skip
+
+
+def _predict_example(m: ServedModel) -> dict[str, Any]:
+    if m.task == "classification" and m.class_names:
+        k = len(m.class_names)
+        row: dict[str, Any] = {"prediction": m.class_names[0]}
+        row.update({f"p({c})": round(1 / k, 4) for c in m.class_names})
+        return {"task": "classification", "class_names": m.class_names, "predictions": [row]}
+    return {"task": m.task or "regression", "predictions": [{"prediction": 0.0}]}
+
+
+def _md(text: str) -> str:
+    """Text from the model (class, feature, tensor names) as inert Markdown: no markup, no
+    HTML, one line (the /docs page renders descriptions)."""
+    out = []
+    for c in " ".join(str(text).split()):
+        if c == "<":
+            out.append("&lt;")
+        elif c == ">":
+            out.append("&gt;")
+        elif c == "&":
+            out.append("&amp;")
+        elif c in "\\`*_{}[]()#+-!|~":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _description(m: ServedModel) -> str:
+    ins = ", ".join(f"{_md(t.name)} {t.datatype} {list(t.shape)}" for t in m.inputs)
+    outs = ", ".join(f"{_md(t.name)} {t.datatype} {list(t.shape)}" for t in m.outputs)
+    lines = [
+        f"Model **{_md(m.name)}** on onnxruntime. Inputs: {ins}. Outputs: {outs}.",
+        "",
+        "`/v2/…`: the Open Inference Protocol (KServe v2 / Triton HTTP), JSON tensors or the "
+        "binary tensor data extension; any client of that protocol (e.g. `tritonclient.http`) "
+        "works unchanged. `/predict`: raw feature rows, answered as `torchwire predict` does.",
+    ]
+    if m.task:
+        lines.append(f"\nTask: {m.task}.")
+    if m.class_names:
+        lines.append("Classes: " + ", ".join(_md(c) for c in m.class_names) + ".")
+    return "\n".join(lines)
+
+
+def app_from_env() -> Any:
+    """The application a uvicorn worker process builds (``--workers N``): its settings come
+    in ``TORCHWIRE_SERVE_CONFIG`` (JSON: model, name, threads, max_body, max_batch)."""
+    cfg = json.loads(os.environ[CONFIG_ENV])
+    model = ServedModel(cfg["model"], cfg["name"], threads=cfg.get("threads"))
+    return create_app(model, max_body=cfg["max_body"], max_batch=cfg["max_batch"])
