@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.i18n import translate
+
 APP_NAME = "Torchwire"
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
@@ -96,11 +98,11 @@ class MainWindow(QMainWindow):
         self.training_panel: QWidget | None = None
         self.predict_panel: QWidget | None = None
         self._initial_path = Path(path) if path is not None else None
-        self._splash = QLabel("Loading Torchwire…")
+        self._splash = QLabel(self.tr("Loading Torchwire…"))
         self._splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._splash.setStyleSheet("color: #9aa0aa; font-size: 16px;")
         self.setCentralWidget(self._splash)
-        self.statusBar().showMessage("Loading the engine…")
+        self.statusBar().showMessage(self.tr("Loading the engine…"))
         # Confirmation hooks: tests replace these instead of clicking modal boxes.
         self.ask_save_changes: Callable[[], str] = self._ask_save_changes
         self.ask_open_path: Callable[[], str | None] = self._ask_open_path
@@ -131,15 +133,17 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(doc)
         self.code = CodePanel(doc)
         self.dock_palette = self._dock(
-            "Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+            self.tr("Palette"), self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.dock_properties = self._dock(
-            "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea
+            self.tr("Properties"), self.properties, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.dock_problems = self._dock(
-            "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
+            self.tr("Problems"), self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.dock_code = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock_code = self._dock(
+            self.tr("Code"), self.code, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self._saved_layout = self._read_layout()
         self._tabify(self.dock_properties, self.dock_code)
         self.dock_code.visibilityChanged.connect(self.code.set_active)
@@ -158,7 +162,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
-        self.statusBar().showMessage("Ready", 3000)
+        self.statusBar().showMessage(self.tr("Ready"), 3000)
         if self._initial_path is not None:
             self.open_path(self._initial_path)
         self.loaded.emit()
@@ -172,7 +176,8 @@ class MainWindow(QMainWindow):
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
     ) -> QDockWidget:
         d = QDockWidget(title, self)
-        d.setObjectName(f"dock_{title.lower()}")
+        name = {w: n for n, w in self._dock_names().items()}.get(widget, title)
+        d.setObjectName(f"dock_{name.lower()}")
         if scroll:
             # a tall panel scrolls instead of taking the canvas's room
             area_w = QScrollArea()
@@ -184,6 +189,21 @@ class MainWindow(QMainWindow):
             d.setWidget(widget)
         self.addDockWidget(area, d)
         return d
+
+    def _dock_names(self) -> dict[str, Any]:
+        """Each dock's English name (its object name, kept across languages)."""
+        return {
+            n: getattr(self, a, None)
+            for n, a in (
+                ("Palette", "palette"),
+                ("Properties", "properties"),
+                ("Problems", "problems"),
+                ("Code", "code"),
+                ("Training", "training_panel"),
+                ("Predict", "predict_panel"),
+                ("Tuning", "tuning_panel"),
+            )
+        }
 
     def _add_run_panels(self) -> None:
         """Training and Predict docks and the Run menu, when the run panels' modules exist.
@@ -197,13 +217,13 @@ class MainWindow(QMainWindow):
         if self.training_panel is None:
             return
         tp = self.training_panel
-        r = QMenu("&Run", self)
+        r = QMenu(self.tr("&Run"), self)
         self.menuBar().insertMenu(self.help_menu.menuAction(), r)
         for name, text, key in (
-            ("train", "&Train", "Ctrl+R"),
-            ("pause", "&Pause", None),
-            ("resume", "Res&ume", None),
-            ("stop", "&Stop", "Ctrl+."),
+            ("train", self.tr("&Train"), "Ctrl+R"),
+            ("pause", self.tr("&Pause"), None),
+            ("resume", self.tr("Res&ume"), None),
+            ("stop", self.tr("&Stop"), "Ctrl+."),
         ):
             slot = getattr(tp, {"train": "start"}.get(name, name), None)
             if slot is not None:
@@ -255,7 +275,10 @@ class MainWindow(QMainWindow):
             return
         self.training_panel = TrainingPanel(self.document, self)
         self.dock_training = self._dock(
-            "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
+            self.tr("Training"),
+            self.training_panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            scroll=True,
         )
         self._tabify(self.dock_problems, self.dock_training)
         self.dock_problems.raise_()
@@ -267,7 +290,10 @@ class MainWindow(QMainWindow):
             return
         self.predict_panel = PredictPanel(self.document, self.training_panel, self)
         self.dock_predict = self._dock(
-            "Predict", self.predict_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
+            self.tr("Predict"),
+            self.predict_panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            scroll=True,
         )
         self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
@@ -279,7 +305,10 @@ class MainWindow(QMainWindow):
         self.tuning_panel = TuningPanel(self.document, self)
         self.tuning_panel.openBest.connect(lambda path: self.open_path(path, ask=True))
         self.dock_tuning = self._dock(
-            "Tuning", self.tuning_panel, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=True
+            self.tr("Tuning"),
+            self.tuning_panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            scroll=True,
         )
         self._tabify(self.dock_training, self.dock_tuning)
         self.view_menu.addAction(self.dock_tuning.toggleViewAction())
@@ -316,67 +345,76 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         S = QKeySequence.StandardKey
         c = self.canvas
-        self._act("new", "&New", self.new_file, S.New)
-        self._act("open", "&Open…", self.open_file, S.Open)
-        self._act("save", "&Save", self.save, S.Save)
-        self._act("save_as", "Save &As…", self.save_as, "Ctrl+Shift+S")
-        self._act("quit", "&Quit", self.close, S.Quit)
-        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self._act("new", self.tr("&New"), self.new_file, S.New)
+        self._act("open", self.tr("&Open…"), self.open_file, S.Open)
+        self._act("save", self.tr("&Save"), self.save, S.Save)
+        self._act("save_as", self.tr("Save &As…"), self.save_as, "Ctrl+Shift+S")
+        self._act("quit", self.tr("&Quit"), self.close, S.Quit)
+        undo = self.document.undo_stack.createUndoAction(self, self.tr("&Undo"))
         undo.setShortcuts([QKeySequence(S.Undo)])
-        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.document.undo_stack.createRedoAction(self, self.tr("&Redo"))
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for name, a in (("undo", undo), ("redo", redo)):
             a.setObjectName(f"action_{name}")
             self.addAction(a)
             self.actions_by_name[name] = a
-        self._act("cut", "Cu&t", c.cut_selected, S.Cut, canvas_only=True)
-        self._act("copy", "&Copy", c.copy_selected, S.Copy, canvas_only=True)
-        self._act("paste", "&Paste", c.paste, S.Paste, canvas_only=True)
-        self._act("duplicate", "&Duplicate", c.duplicate_selected, "Ctrl+D", canvas_only=True)
+        self._act("cut", self.tr("Cu&t"), c.cut_selected, S.Cut, canvas_only=True)
+        self._act("copy", self.tr("&Copy"), c.copy_selected, S.Copy, canvas_only=True)
+        self._act("paste", self.tr("&Paste"), c.paste, S.Paste, canvas_only=True)
+        self._act(
+            "duplicate", self.tr("&Duplicate"), c.duplicate_selected, "Ctrl+D", canvas_only=True
+        )
         self._act(
             "delete",
-            "De&lete",
+            self.tr("De&lete"),
             c.delete_selected,
             [Qt.Key.Key_Delete, Qt.Key.Key_Backspace],
             canvas_only=True,
         )
-        self._act("rename", "Re&name…", self.rename_selected, "F2", canvas_only=True)
-        self._act("select_all", "Select &All", c.select_all, S.SelectAll, canvas_only=True)
+        self._act("rename", self.tr("Re&name…"), self.rename_selected, "F2", canvas_only=True)
+        self._act("select_all", self.tr("Select &All"), c.select_all, S.SelectAll, canvas_only=True)
         self._act(
             "add_node",
-            "&Add Node…",
+            self.tr("&Add Node…"),
             c.show_search,
             Qt.Key.Key_Tab,
             canvas_only=True,
-            tip="Search the catalog and add a node (Tab on the canvas)",
+            tip=self.tr("Search the catalog and add a node (Tab on the canvas)"),
         )
-        self._act("fit", "&Fit to View", c.fit, Qt.Key.Key_F, canvas_only=True)
-        self._act("auto_layout", "Auto-&Layout", c.auto_layout, "Ctrl+L")
-        self._act("zoom_in", "Zoom &In", lambda: c.zoom(1.2), [S.ZoomIn, "Ctrl+="])
-        self._act("zoom_out", "Zoom &Out", lambda: c.zoom(1 / 1.2), S.ZoomOut)
-        self._act("zoom_reset", "&Actual Size", lambda: c.zoom(None), "Ctrl+0")
-        self._act("check", "Check &Now", self.document.schedule_check, "Ctrl+K")
-        self._act("find", "&Find in Palette", self._focus_palette, S.Find)
+        self._act("fit", self.tr("&Fit to View"), c.fit, Qt.Key.Key_F, canvas_only=True)
+        self._act("auto_layout", self.tr("Auto-&Layout"), c.auto_layout, "Ctrl+L")
+        self._act("zoom_in", self.tr("Zoom &In"), lambda: c.zoom(1.2), [S.ZoomIn, "Ctrl+="])
+        self._act("zoom_out", self.tr("Zoom &Out"), lambda: c.zoom(1 / 1.2), S.ZoomOut)
+        self._act("zoom_reset", self.tr("&Actual Size"), lambda: c.zoom(None), "Ctrl+0")
+        self._act("check", self.tr("Check &Now"), self.document.schedule_check, "Ctrl+K")
+        self._act(
+            "preferences",
+            self.tr("&Settings…"),
+            self.show_settings,
+            S.Preferences,
+            tip=self.tr("Language and other preferences"),
+        )
+        self._act("find", self.tr("&Find in Palette"), self._focus_palette, S.Find)
 
     def _build_menus(self) -> None:
         A = self.actions_by_name
         mb = self.menuBar()
-        f = mb.addMenu("&File")
+        f = mb.addMenu(self.tr("&File"))
         for n in ("new", "open"):
             f.addAction(A[n])
-        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu = f.addMenu(self.tr("Open &Recent"))
         self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self.examples_menu = f.addMenu("&Examples")
+        self.examples_menu = f.addMenu(self.tr("&Examples"))
         self._fill_examples()
         f.addSeparator()
         f.addAction(A["save"])
         f.addAction(A["save_as"])
         f.addSeparator()
-        self.export_menu = f.addMenu("E&xport")
+        self.export_menu = f.addMenu(self.tr("E&xport"))
         self._fill_export()
         f.addSeparator()
         f.addAction(A["quit"])
-        e = mb.addMenu("&Edit")
+        e = mb.addMenu(self.tr("&Edit"))
         for n in (
             "undo",
             "redo",
@@ -392,17 +430,19 @@ class MainWindow(QMainWindow):
             None,
             "add_node",
             "find",
+            None,
+            "preferences",
         ):
             e.addSeparator() if n is None else e.addAction(A[n])
-        v = self.view_menu = mb.addMenu("&View")
+        v = self.view_menu = mb.addMenu(self.tr("&View"))
         for n in ("fit", "zoom_in", "zoom_out", "zoom_reset", "auto_layout", "check"):
             v.addAction(A[n])
         v.addSeparator()
         for d in self.findChildren(QDockWidget):
             v.addAction(d.toggleViewAction())
-        h = self.help_menu = mb.addMenu("&Help")
-        h.addAction("Keyboard Shortcuts", self._show_shortcuts)
-        h.addAction(f"About {APP_NAME}", self._about)
+        h = self.help_menu = mb.addMenu(self.tr("&Help"))
+        h.addAction(self.tr("Keyboard Shortcuts"), self._show_shortcuts)
+        h.addAction(self.tr("About %1").replace("%1", APP_NAME), self._about)
 
     def _show_training(self, slot: Callable[[], Any]) -> Callable[[], Any]:
         def go() -> None:
@@ -423,10 +463,10 @@ class MainWindow(QMainWindow):
         for p in items:
             m.addAction(str(p), lambda p=p: self.open_path(p, ask=True))
         if not items:
-            m.addAction("(none)").setEnabled(False)
+            m.addAction(self.tr("(none)")).setEnabled(False)
         else:
             m.addSeparator()
-            m.addAction("Clear Recent", clear_recent)
+            m.addAction(self.tr("Clear Recent"), clear_recent)
 
     def _fill_examples(self) -> None:
         from designer.files import examples
@@ -438,7 +478,7 @@ class MainWindow(QMainWindow):
             a.setObjectName(f"example_{p.stem}")
             a.setData(str(p))
         if not m.actions():
-            m.addAction("(no examples found)").setEnabled(False)
+            m.addAction(self.tr("(no examples found)")).setEnabled(False)
 
     def _fill_export(self) -> None:
         try:
@@ -454,11 +494,12 @@ class MainWindow(QMainWindow):
             return getattr(tp, "last_checkpoint", None) if tp is not None else None
 
         a1 = self.export_menu.addAction(
-            "&ONNX…", lambda: export_mod.export_onnx_dialog(self, self.document, ckpt())
+            self.tr("&ONNX…"), lambda: export_mod.export_onnx_dialog(self, self.document, ckpt())
         )
         a1.setObjectName("action_export_onnx")
         a2 = self.export_menu.addAction(
-            "&Python Code…", lambda: export_mod.export_python_dialog(self, self.document, ckpt())
+            self.tr("&Python Code…"),
+            lambda: export_mod.export_python_dialog(self, self.document, ckpt()),
         )
         a2.setObjectName("action_export_python")
         self.actions_by_name["export_onnx"] = a1
@@ -474,11 +515,13 @@ class MainWindow(QMainWindow):
                 raise
             return
         if run_menu is None:
-            a = self.export_menu.addAction("Server &Bundle…", lambda: serve_mod.bundle_dialog(self))
+            a = self.export_menu.addAction(
+                self.tr("Server &Bundle…"), lambda: serve_mod.bundle_dialog(self)
+            )
             a.setObjectName("action_export_bundle")
             self.actions_by_name["export_bundle"] = a
             return
-        a = run_menu.addAction("Ser&ve…", lambda: serve_mod.serve_dialog(self))
+        a = run_menu.addAction(self.tr("Ser&ve…"), lambda: serve_mod.serve_dialog(self))
         a.setObjectName("action_serve")
         self.actions_by_name["serve"] = a
 
@@ -491,7 +534,7 @@ class MainWindow(QMainWindow):
             self.compress_dialog = compress_dialog(self, tp)
 
         menu.addSeparator()
-        a = menu.addAction("&Compress Last Run…", open_dialog)
+        a = menu.addAction(self.tr("&Compress Last Run…"), open_dialog)
         a.setObjectName("action_compress")
         a.setEnabled(tp.last_run_dir is not None)
         tp.runFinished.connect(lambda _ev: a.setEnabled(tp.last_run_dir is not None))
@@ -516,7 +559,7 @@ class MainWindow(QMainWindow):
         doc.modifiedChanged.connect(lambda _m: self._update_title())
         doc.pathChanged.connect(lambda _p: self._update_title())
         doc.graphChanged.connect(self._update_title)
-        doc.graphChanged.connect(lambda: self.status_check.setText("checking…"))
+        doc.graphChanged.connect(lambda: self.status_check.setText(self.tr("checking…")))
         doc.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
         c.refused.connect(lambda m: self.statusBar().showMessage(f"✖ {m}", 6000))
         c.selectionChanged.connect(self.properties.show_nodes)
@@ -531,31 +574,45 @@ class MainWindow(QMainWindow):
     def _on_report(self, rep: Any) -> None:
         from designer import style
 
-        self.status_params.setText(f"{rep.total_params:,} parameters")
+        self.status_params.setText(self.tr("%1 parameters").replace("%1", f"{rep.total_params:,}"))
         ne, nw = len(rep.errors), len(rep.warnings)
         if ne or nw:
             self.status_problems.setText(
-                f"<span style='color:#e0524a'>{ne} error{'s' if ne != 1 else ''}</span>, "
-                f"<span style='color:#e6b43c'>{nw} warning{'s' if nw != 1 else ''}</span>"
+                "<span style='color:#e0524a'>"
+                + (self.tr("%1 errors") if ne != 1 else self.tr("%1 error")).replace("%1", str(ne))
+                + "</span>, <span style='color:#e6b43c'>"
+                + (self.tr("%1 warnings") if nw != 1 else self.tr("%1 warning")).replace(
+                    "%1", str(nw)
+                )
+                + "</span>"
             )
         else:
-            self.status_problems.setText("<span style='color:#7fc98f'>no problems</span>")
+            self.status_problems.setText(
+                "<span style='color:#7fc98f'>" + self.tr("no problems") + "</span>"
+            )
         ready, why = ready_to_train(rep)
         if ready:
-            self.status_ready.setText("<span style='color:#7fc98f'>● ready to train</span>")
+            self.status_ready.setText(
+                "<span style='color:#7fc98f'>● " + self.tr("ready to train") + "</span>"
+            )
         else:
             first = why.splitlines()[0] if why else ""
             if len(first) > 60:
                 first = first[:57] + "…"
             self.status_ready.setText(
-                "<span style='color:#9aa0aa'>○ not ready to train"
+                "<span style='color:#9aa0aa'>○ "
+                + self.tr("not ready to train")
                 + (f": {html_escape(first)}" if first else "")
                 + "</span>"
             )
         self.status_ready.setToolTip(why)
         ms = self.document.check_seconds * 1000
-        self.status_check.setText(f"check {ms:.0f} ms" if ms >= 1 else "check <1 ms")
-        self.dock_problems.setWindowTitle(f"Problems ({ne + nw})" if ne + nw else "Problems")
+        self.status_check.setText(
+            self.tr("check %1 ms").replace("%1", f"{ms:.0f}") if ms >= 1 else self.tr("check <1 ms")
+        )
+        self.dock_problems.setWindowTitle(
+            f"{self.tr('Problems')} ({ne + nw})" if ne + nw else self.tr("Problems")
+        )
         del style
 
     def _update_title(self) -> None:
@@ -578,7 +635,7 @@ class MainWindow(QMainWindow):
         b = QMessageBox.question(
             self,
             APP_NAME,
-            f"Save changes to {self.document.title}?",
+            self.tr("Save changes to %1?").replace("%1", self.document.title),
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -591,16 +648,21 @@ class MainWindow(QMainWindow):
 
     def _ask_open_path(self) -> str | None:
         start = str(self.document.path.parent) if self.document.path else str(Path.cwd())
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open project"), start, self._filter())
         return path or None
 
     def _ask_save_path(self) -> str | None:
         d = self.document
         start = str(d.path) if d.path else str(Path.cwd() / f"{d.graph.name or 'model'}.json")
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", start, FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self, self.tr("Save project as"), start, self._filter()
+        )
         if path and not Path(path).suffix:
             path += ".json"
         return path or None
+
+    def _filter(self) -> str:
+        return self.tr("Torchwire projects (*.json);;All files (*)")
 
     def new_file(self) -> None:
         if self.maybe_save():
@@ -628,18 +690,20 @@ class MainWindow(QMainWindow):
         try:
             self.document.open(path)
         except TorchwireError as e:
-            self.show_error("Cannot open project", _naming(e, path))
+            self.show_error(self.tr("Cannot open project"), _naming(e, path))
             return False
         except Exception as e:  # an engine bug: still one message, the document kept
-            self.show_error("Cannot open project", f"{path}: {type(e).__name__}: {e}")
+            self.show_error(self.tr("Cannot open project"), f"{path}: {type(e).__name__}: {e}")
             return False
         try:
             add_recent(Path(path))
         except OSError:
             pass
         self.statusBar().showMessage(
-            f"Opened {Path(path).name} ({len(self.document.graph)} nodes, "
-            f"{(time.perf_counter() - t) * 1000:.0f} ms)",
+            self.tr("Opened %1 (%2 nodes, %3 ms)")
+            .replace("%1", Path(path).name)
+            .replace("%2", str(len(self.document.graph)))
+            .replace("%3", f"{(time.perf_counter() - t) * 1000:.0f}"),
             5000,
         )
         return True
@@ -674,19 +738,19 @@ class MainWindow(QMainWindow):
         try:
             saved = self.document.save(path)
         except TorchwireError as e:
-            self.show_error("Cannot save project", _naming(e, path))
+            self.show_error(self.tr("Cannot save project"), _naming(e, path))
             return False
         except OSError as e:
-            self.show_error("Cannot save project", f"{path}: {e.strerror or e}")
+            self.show_error(self.tr("Cannot save project"), f"{path}: {e.strerror or e}")
             return False
         except Exception as e:  # an engine bug must not lose the user's edits silently
-            self.show_error("Cannot save project", f"{path}: {type(e).__name__}: {e}")
+            self.show_error(self.tr("Cannot save project"), f"{path}: {type(e).__name__}: {e}")
             return False
         try:
             add_recent(saved)
         except OSError:
             pass
-        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(saved)), 4000)
         return True
 
     def show_error(self, title: str, message: str) -> None:
@@ -712,17 +776,17 @@ class MainWindow(QMainWindow):
         try:
             recover(self.document, rec)
         except (TorchwireError, OSError) as e:  # changed since it was offered: say so
-            self.show_error("Cannot recover unsaved work", _naming(e, rec.side_file))
+            self.show_error(self.tr("Cannot recover unsaved work"), _naming(e, rec.side_file))
             return False
-        self.statusBar().showMessage(f"Recovered {rec.label}", 6000)
+        self.statusBar().showMessage(self.tr("Recovered %1").replace("%1", rec.label), 6000)
         return True
 
     def _ask_recover(self, recs: list[Any]) -> Any:
         labels = [r.label for r in recs]
         item, ok = QInputDialog.getItem(
             self,
-            "Recover unsaved work",
-            "Torchwire did not close cleanly. Recover this unsaved work?",
+            self.tr("Recover unsaved work"),
+            self.tr("Torchwire did not close cleanly. Recover this unsaved work?"),
             labels,
             0,
             False,
@@ -742,7 +806,9 @@ class MainWindow(QMainWindow):
         if len(ids) != 1:
             return
         node = self.document.graph.nodes[ids[0]]
-        name, ok = QInputDialog.getText(self, "Rename node", "Name:", text=node.name)
+        name, ok = QInputDialog.getText(
+            self, self.tr("Rename node"), self.tr("Name:"), text=node.name
+        )
         if ok:
             from engine.graph import GraphError
 
@@ -779,21 +845,41 @@ class MainWindow(QMainWindow):
                 rows.append(f"<tr><td>{a.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>")
         QMessageBox.information(
             self,
-            "Keyboard shortcuts",
-            "<table cellspacing=6>" + "".join(rows) + "</table>"
-            "<p>Canvas: drag with the middle button or Alt to pan, wheel to zoom, drag on the "
-            "background to select, drag from a port to connect.</p>",
+            self.tr("Keyboard shortcuts"),
+            "<table cellspacing=6>"
+            + "".join(rows)
+            + "</table><p>"
+            + self.tr(
+                "Canvas: drag with the middle button or Alt to pan, wheel to zoom, drag on the "
+                "background to select, drag from a port to connect."
+            )
+            + "</p>",
         )
+
+    def show_settings(self) -> Any:
+        """The Settings dialog (language; takes effect on restart). Returns the dialog."""
+        from designer.widgets.settings_dialog import SettingsDialog
+
+        self.settings_dialog = d = SettingsDialog(self)
+        if QApplication.platformName() != "offscreen":
+            d.open()
+        return d
 
     def _about(self) -> None:
         from engine import __version__
 
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME} {__version__}</b><p>Design, train and ship PyTorch models "
-            "visually.</p>",
+        self.about_box = box = QMessageBox(self)
+        box.setObjectName("about_box")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle(self.tr("About %1").replace("%1", APP_NAME))
+        box.setText(
+            f"<b>{APP_NAME} {__version__}</b><p>"
+            + self.tr("Design, train and ship PyTorch models visually.")
+            + "</p>"
         )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        if QApplication.platformName() != "offscreen":
+            box.exec()
 
     # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -831,11 +917,13 @@ def ready_to_train(rep: Any) -> tuple[bool, str]:
             reasons = [reasons]
         why = "\n".join(str(r) for r in reasons)
         return bool(extra["ready_to_train"]), why or (
-            "ready" if extra["ready_to_train"] else "not ready"
+            translate("MainWindow", "ready")
+            if extra["ready_to_train"]
+            else translate("MainWindow", "not ready")
         )
     if rep.errors:
-        return False, "fix the errors first"
-    return False, "add a dataset, a loss and an optimizer to train"
+        return False, translate("MainWindow", "fix the errors first")
+    return False, translate("MainWindow", "add a dataset, a loss and an optimizer to train")
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -849,14 +937,18 @@ def run(argv: Sequence[str]) -> int:
     from designer import style
 
     style.apply_dark_palette(app)  # type: ignore[arg-type]
+    from designer import i18n
+
+    i18n.install(app)  # the setting, or Chinese on a Chinese system locale
     win = MainWindow(path, eager=False)
     win.show()
     loader = _Loader()
 
     def loaded(error: str | None) -> None:
         if error is not None:
-            win.statusBar().showMessage(f"✖ could not load the engine: {error}")
-            QMessageBox.critical(win, APP_NAME, f"Could not load the engine:\n{error}")
+            msg = translate("MainWindow", "Could not load the engine:")
+            win.statusBar().showMessage(f"✖ {msg} {error}")
+            QMessageBox.critical(win, APP_NAME, f"{msg}\n{error}")
             return
         win.defer_run_panels = True  # the canvas first, the plots one turn later
         win.load()
