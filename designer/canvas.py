@@ -41,8 +41,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import style
+from designer import i18n, style
 from designer.document import Document
+from designer.i18n import fmt, translate
 from engine import catalog
 from engine.catalog.base import NodeSpec
 from engine.check import Report
@@ -782,7 +783,7 @@ class Canvas(QWidget):
         node = self.document.graph.nodes.get(nid)
         if node is None:
             return ""
-        lines = [f"<b>{_esc(node.name)}</b> — {node.type}", _esc(node.spec.doc)]
+        lines = [f"<b>{_esc(node.name)}</b> — {node.type}", _esc(i18n.doc(node.spec.doc))]
         if report is not None and nid in report.shapes:
             lines.append(f"output: {style.format_shape(report.shapes[nid])}")
             if report.params.get(nid):
@@ -834,8 +835,12 @@ class Canvas(QWidget):
         menu = QMenu(self)
         if edge is None or edge not in self.document.graph.edges:
             return menu
-        menu.addAction("Insert Node on Wire…", lambda: self.insert_on_wire(edge))
-        menu.addAction("Delete Connection", lambda: self.document.disconnect([edge]))
+        menu.addAction(
+            translate("Canvas", "Insert Node on Wire…"), lambda: self.insert_on_wire(edge)
+        )
+        menu.addAction(
+            translate("Canvas", "Delete Connection"), lambda: self.document.disconnect([edge])
+        )
         return menu
 
     def build_context_menu(self, nid: str | None) -> QMenu:
@@ -849,7 +854,9 @@ class Canvas(QWidget):
             rep = self.document.report
             for d in rep.for_node(nid) if rep is not None else []:
                 if d.fix:
-                    a = menu.addAction(f"Fix: {describe_fix(d.fix, self.document)}")
+                    a = menu.addAction(
+                        fmt(translate("Canvas", "Fix: %1"), str(describe_fix(d.fix, self.document)))
+                    )
                     a.triggered.connect(lambda _=False, f=d.fix: self.apply_fix(f))
             if menu.actions():
                 menu.addSeparator()
@@ -986,7 +993,7 @@ class NodeSearchPopup(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.edit = QLineEdit()
-        self.edit.setPlaceholderText("Add node: type to search…")
+        self.edit.setPlaceholderText(translate("NodeSearchPopup", "Add node: type to search…"))
         self.list = QListWidget()
         self.list.setMinimumWidth(360)
         self.list.setMinimumHeight(320)
@@ -1017,9 +1024,11 @@ class NodeSearchPopup(QFrame):
         for spec in rank_specs(self._specs, text):
             it = QListWidgetItem(spec.type)
             it.setData(TYPE_ROLE, spec.type)
-            it.setData(DOC_ROLE, f"{spec.category} · {first_line(spec.doc)}")
+            it.setData(
+                DOC_ROLE, f"{i18n.category(spec.category)} · {first_line(i18n.doc(spec.doc))}"
+            )
             it.setData(CAT_ROLE, spec.category)
-            it.setToolTip(spec.doc)
+            it.setToolTip(i18n.doc(spec.doc))
             self.list.addItem(it)
         if self.list.count():
             self.list.setCurrentRow(0)

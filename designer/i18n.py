@@ -35,6 +35,13 @@ def translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
 
 
+def fmt(template: str, *args: object) -> str:
+    """Fill ``%1``, ``%2``… (Qt's placeholders, which a translation may reorder)."""
+    for i in range(len(args), 0, -1):
+        template = template.replace(f"%{i}", str(args[i - 1]))
+    return template
+
+
 def chosen_language() -> str:
     """The setting: ``"system"``, ``"en"`` or ``"zh_CN"``."""
     from designer.files import settings
@@ -88,7 +95,6 @@ def install(app: QCoreApplication, lang: str | None = None) -> str:
         app.installTranslator(qt)
         _state["translators"].append(qt)
     _state["lang"] = lang
-    catalog_translations.cache_clear()
     return lang
 
 
@@ -108,6 +114,28 @@ def _pick(entry: Any, en: str) -> str:
     if isinstance(entry, dict) and entry.get("en") == en and entry.get("zh"):
         return str(entry["zh"])
     return en
+
+
+@cache
+def _doc_index(lang: str) -> dict[str, str]:
+    tr = catalog_translations(lang)
+    out: dict[str, str] = {}
+    for n in (tr.get("nodes") or {}).values():
+        for e in [n, *(n.get("params") or {}).values()]:
+            if e.get("zh"):
+                out.setdefault(e["en"], e["zh"])
+    for e in (tr.get("settings") or {}).values():
+        if e.get("zh"):
+            out.setdefault(e["en"], e["zh"])
+    return out
+
+
+def doc(text: str) -> str:
+    """Any catalog doc (node, parameter, training setting) in the current language: the
+    translation made from exactly this English, else the English."""
+    if not text or current_language() == "en":
+        return text
+    return _doc_index(current_language()).get(text, text)
 
 
 def node_doc(spec: Any) -> str:
@@ -169,9 +197,66 @@ def release() -> None:
         )
 
 
-if __name__ == "__main__":  # python -m designer.i18n [--update] [--release]
-    args = sys.argv[1:] or ["--update", "--release"]
+def catalog_entries() -> dict[str, Any]:
+    """The catalog's English texts in the translation file's shape (no ``zh`` yet)."""
+    from engine import catalog
+    from engine.train.settings import TRAINING_SETTINGS
+
+    specs = list(catalog.all_specs())
+    return {
+        "categories": sorted({s.category for s in specs}),
+        "nodes": {
+            s.type: {"en": s.doc, "params": {p.name: {"en": p.doc} for p in s.params if p.doc}}
+            for s in specs
+        },
+        "settings": {p.name: {"en": p.doc} for p in TRAINING_SETTINGS if p.doc},
+    }
+
+
+def update_catalog(lang: str = "zh_CN") -> list[str]:
+    """Rewrite ``catalog_<lang>.json`` from the catalog: translations kept where their
+    English is unchanged, new or changed texts left with an empty ``zh`` (returned, to fill
+    in), entries for nodes or parameters that are gone dropped."""
+    f = I18N_DIR / f"catalog_{lang}.json"
+    old = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+    todo: list[str] = []
+
+    def keep(entry: dict[str, Any], before: Any, where: str) -> dict[str, Any]:
+        zh = (
+            before.get("zh", "")
+            if isinstance(before, dict) and before.get("en") == entry["en"]
+            else ""
+        )
+        if not zh:
+            todo.append(where)
+        return {"en": entry["en"], "zh": zh}
+
+    new = catalog_entries()
+    cats = old.get("categories", {})
+    out: dict[str, Any] = {"categories": {c: cats.get(c, "") for c in new["categories"]}}
+    todo += [f"category {c}" for c, zh in out["categories"].items() if not zh]
+    out["nodes"] = {}
+    for t, e in new["nodes"].items():
+        o = old.get("nodes", {}).get(t, {})
+        node = keep(e, o, t)
+        node["params"] = {
+            n: keep(pe, (o.get("params") or {}).get(n), f"{t}.{n}") for n, pe in e["params"].items()
+        }
+        out["nodes"][t] = node
+    out["settings"] = {
+        n: keep(e, old.get("settings", {}).get(n), f"settings.{n}")
+        for n, e in new["settings"].items()
+    }
+    f.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return todo
+
+
+if __name__ == "__main__":  # python -m designer.i18n [--update] [--release] [--catalog]
+    args = sys.argv[1:] or ["--update", "--release", "--catalog"]
     if "--update" in args:
         update()
+    if "--catalog" in args:
+        for where in update_catalog():
+            print(f"catalog_zh_CN.json: translate {where}")
     if "--release" in args:
         release()

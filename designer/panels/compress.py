@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,15 +41,46 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import run_task
+from designer.i18n import fmt, translate
 
 METHODS = (
-    ("Structured: whole channels/neurons, L1 norm", True, 1, "layer"),
-    ("Structured: whole channels/neurons, L2 norm", True, 2, "layer"),
-    ("Unstructured: smallest weights of each layer", False, 1, "layer"),
-    ("Unstructured: smallest weights over all layers", False, 1, "global"),
+    (
+        QT_TRANSLATE_NOOP("CompressDialog", "Structured: whole channels/neurons, L1 norm"),
+        True,
+        1,
+        "layer",
+    ),
+    (
+        QT_TRANSLATE_NOOP("CompressDialog", "Structured: whole channels/neurons, L2 norm"),
+        True,
+        2,
+        "layer",
+    ),
+    (
+        QT_TRANSLATE_NOOP("CompressDialog", "Unstructured: smallest weights of each layer"),
+        False,
+        1,
+        "layer",
+    ),
+    (
+        QT_TRANSLATE_NOOP("CompressDialog", "Unstructured: smallest weights over all layers"),
+        False,
+        1,
+        "global",
+    ),
 )
-COLUMNS = ("Variant", "Params", "Non-zero", "File", "Batch 1 (ms)", "Batch 32 (ms)", "Metric",
-           "Drop", "Agreement / error", "")  # fmt: skip
+COLUMNS = (
+    QT_TRANSLATE_NOOP("CompressDialog", "Variant"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Params"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Non-zero"),
+    QT_TRANSLATE_NOOP("CompressDialog", "File"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Batch 1 (ms)"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Batch 32 (ms)"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Metric"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Drop"),
+    QT_TRANSLATE_NOOP("CompressDialog", "Agreement / error"),
+    "",
+)
 
 
 def _compress_job(graph: Any, checkpoint: str, out: str, options: dict[str, Any],
@@ -81,7 +112,7 @@ class CompressDialog(QDialog):
         checkpoint: str | Path | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Compress the trained model")
+        self.setWindowTitle(translate("CompressDialog", "Compress the trained model"))
         self.setObjectName("CompressDialog")
         self.graph = graph
         self.run_dir = Path(run_dir) if run_dir else None
@@ -96,43 +127,57 @@ class CompressDialog(QDialog):
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         root = QVBoxLayout(self)
-        where = str(self.checkpoint) if self.checkpoint else "no finished run: train first"
-        self.run_label = QLabel(f"Run: {where}")
+        where = (
+            str(self.checkpoint)
+            if self.checkpoint
+            else translate("CompressDialog", "no finished run: train first")
+        )
+        self.run_label = QLabel(fmt(translate("CompressDialog", "Run: %1"), str(where)))
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         root.addWidget(self.run_label)
 
         steps = QHBoxLayout()
-        pg = QGroupBox("Prune")
+        pg = QGroupBox(translate("CompressDialog", "Prune"))
         pf = QFormLayout(pg)
-        self.prune_check = QCheckBox("Prune the trained weights")
+        self.prune_check = QCheckBox(translate("CompressDialog", "Prune the trained weights"))
         self.prune_check.setChecked(True)
         pf.addRow(self.prune_check)
         self.method_combo = QComboBox()
         for text, *_ in METHODS:
-            self.method_combo.addItem(text)
-        pf.addRow("Method", self.method_combo)
+            self.method_combo.addItem(translate("CompressDialog", text))
+        pf.addRow(translate("CompressDialog", "Method"), self.method_combo)
         self.amount_spin = QDoubleSpinBox()
         self.amount_spin.setRange(0.05, 0.95)
         self.amount_spin.setSingleStep(0.05)
         self.amount_spin.setValue(0.5)
-        self.amount_spin.setToolTip("fraction of the channels (structured) or weights removed")
-        pf.addRow("Amount", self.amount_spin)
+        self.amount_spin.setToolTip(
+            translate("CompressDialog", "fraction of the channels (structured) or weights removed")
+        )
+        pf.addRow(translate("CompressDialog", "Amount"), self.amount_spin)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 20)
-        self.steps_spin.setToolTip("iterative schedule: prune a little, fine-tune, repeat")
-        pf.addRow("Steps", self.steps_spin)
+        self.steps_spin.setToolTip(
+            translate("CompressDialog", "iterative schedule: prune a little, fine-tune, repeat")
+        )
+        pf.addRow(translate("CompressDialog", "Steps"), self.steps_spin)
         self.finetune_spin = QSpinBox()
         self.finetune_spin.setRange(0, 1000)
         self.finetune_spin.setValue(2)
-        pf.addRow("Fine-tune epochs / step", self.finetune_spin)
+        pf.addRow(translate("CompressDialog", "Fine-tune epochs / step"), self.finetune_spin)
         steps.addWidget(pg)
 
-        qg = QGroupBox("Quantize the ONNX export")
+        qg = QGroupBox(translate("CompressDialog", "Quantize the ONNX export"))
         qv = QVBoxLayout(qg)
         self.quant_checks: dict[str, QCheckBox] = {}
         for mode, text in (
-            ("int8-dynamic", "int8 dynamic (weights int8, activations per batch)"),
-            ("int8-static", "int8 static (QDQ, calibrated on the training split)"),
+            (
+                "int8-dynamic",
+                translate("CompressDialog", "int8 dynamic (weights int8, activations per batch)"),
+            ),
+            (
+                "int8-static",
+                translate("CompressDialog", "int8 static (QDQ, calibrated on the training split)"),
+            ),
             ("fp16", "fp16"),
         ):
             cb = QCheckBox(text)
@@ -140,11 +185,13 @@ class CompressDialog(QDialog):
             self.quant_checks[mode] = cb
             qv.addWidget(cb)
         dr = QHBoxLayout()
-        self.max_drop_check = QCheckBox("Refuse variants losing more than")
+        self.max_drop_check = QCheckBox(
+            translate("CompressDialog", "Refuse variants losing more than")
+        )
         self.max_drop_spin = QDoubleSpinBox()
         self.max_drop_spin.setRange(0.0, 100.0)
         self.max_drop_spin.setValue(2.0)
-        self.max_drop_spin.setSuffix(" points")
+        self.max_drop_spin.setSuffix(" " + translate("CompressDialog", "points"))
         dr.addWidget(self.max_drop_check)
         dr.addWidget(self.max_drop_spin)
         dr.addStretch(1)
@@ -154,16 +201,19 @@ class CompressDialog(QDialog):
         root.addLayout(steps)
 
         drow = QHBoxLayout()
-        drow.addWidget(QLabel("Distill into"))
+        drow.addWidget(QLabel(translate("CompressDialog", "Distill into")))
         self.student_edit = QLineEdit()
         self.student_edit.setPlaceholderText(
-            "optional: a student project (same data chain) trained against this model"
+            translate(
+                "CompressDialog",
+                "optional: a student project (same data chain) trained against this model",
+            )
         )
         drow.addWidget(self.student_edit, 1)
-        sb = QPushButton("Browse…")
+        sb = QPushButton(translate("CompressDialog", "Browse…"))
         sb.clicked.connect(self._browse_student)
         drow.addWidget(sb)
-        drow.addWidget(QLabel("epochs"))
+        drow.addWidget(QLabel(translate("CompressDialog", "epochs")))
         self.distill_spin = QSpinBox()
         self.distill_spin.setRange(1, 100000)
         self.distill_spin.setValue(20)
@@ -171,13 +221,13 @@ class CompressDialog(QDialog):
         root.addLayout(drow)
 
         orow = QHBoxLayout()
-        orow.addWidget(QLabel("Output folder"))
+        orow.addWidget(QLabel(translate("CompressDialog", "Output folder")))
         self.out_edit = QLineEdit(str(self.run_dir / "compressed") if self.run_dir else "")
         orow.addWidget(self.out_edit, 1)
-        browse = QPushButton("Browse…")
+        browse = QPushButton(translate("CompressDialog", "Browse…"))
         browse.clicked.connect(self._browse_out)
         orow.addWidget(browse)
-        self.compress_button = QPushButton("Compress")
+        self.compress_button = QPushButton(translate("CompressDialog", "Compress"))
         self.compress_button.setDefault(True)
         self.compress_button.clicked.connect(self.start)
         self.compress_button.setEnabled(self.checkpoint is not None)
@@ -193,7 +243,7 @@ class CompressDialog(QDialog):
         root.addWidget(self.status_label)
 
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([translate("CompressDialog", c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -213,12 +263,14 @@ class CompressDialog(QDialog):
         root.addWidget(self.log)
 
         brow = QHBoxLayout()
-        self.open_button = QPushButton("Open Project")
-        self.open_button.setToolTip("open the selected variant's project in the designer")
+        self.open_button = QPushButton(translate("CompressDialog", "Open Project"))
+        self.open_button.setToolTip(
+            translate("CompressDialog", "open the selected variant's project in the designer")
+        )
         self.open_button.clicked.connect(self.open_selected)
-        self.export_button = QPushButton("Export ONNX…")
+        self.export_button = QPushButton(translate("CompressDialog", "Export ONNX…"))
         self.export_button.clicked.connect(self._export_clicked)
-        close = QPushButton("Close")
+        close = QPushButton(translate("CompressDialog", "Close"))
         close.clicked.connect(self.reject)
         brow.addWidget(self.open_button)
         brow.addWidget(self.export_button)
@@ -251,13 +303,18 @@ class CompressDialog(QDialog):
 
     def _browse_student(self) -> None:
         f, _ = QFileDialog.getOpenFileName(
-            self, "Student project", self.student_edit.text(), "Torchwire projects (*.json)"
+            self,
+            translate("CompressDialog", "Student project"),
+            self.student_edit.text(),
+            "Torchwire projects (*.json)",
         )
         if f:
             self.student_edit.setText(f)
 
     def _browse_out(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Output folder", self.out_edit.text())
+        d = QFileDialog.getExistingDirectory(
+            self, translate("CompressDialog", "Output folder"), self.out_edit.text()
+        )
         if d:
             self.out_edit.setText(d)
 
@@ -286,7 +343,7 @@ class CompressDialog(QDialog):
         self.table.setRowCount(0)
         self.log.clear()
         self.status_label.setStyleSheet("")
-        self.status_label.setText("Compressing…")
+        self.status_label.setText(translate("CompressDialog", "Compressing…"))
         run_task(
             _compress_job, self.graph, str(self.checkpoint), out, opts,
             on_done=self._on_done, on_error=self._on_error, on_progress=self._on_progress,
@@ -306,12 +363,10 @@ class CompressDialog(QDialog):
         refused = [v.name for v in report.refused]
         if refused:
             self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
-            self.status_label.setText(f"Refused (too lossy): {', '.join(refused)}; the others "
-                                      f"are in {Path(report.out_dir).name}/")  # fmt: skip
+            self.status_label.setText(fmt(translate("CompressDialog", "Refused (too lossy): %1; the others are in %2/"), str(', '.join(refused)), str(Path(report.out_dir).name)))  # fmt: skip
         else:
             self.status_label.setStyleSheet("color: #3aa55d; font-weight: bold;")
-            self.status_label.setText(f"{len(report.variants)} variants in "
-                                      f"{Path(report.out_dir).name}/ (report.json)")  # fmt: skip
+            self.status_label.setText(fmt(translate("CompressDialog", "%1 variants in %2/ (report.json)"), str(len(report.variants)), str(Path(report.out_dir).name)))  # fmt: skip
         self.status_label.setToolTip(report.out_dir)
         if self.table.rowCount() > 1:
             self.table.selectRow(1)
@@ -384,7 +439,9 @@ class CompressDialog(QDialog):
         src = self._file(v.onnx) if v is not None else None
         if src is None:
             return
-        dst, _ = QFileDialog.getSaveFileName(self, "Export ONNX", str(src.name), "ONNX (*.onnx)")
+        dst, _ = QFileDialog.getSaveFileName(
+            self, translate("CompressDialog", "Export ONNX"), str(src.name), "ONNX (*.onnx)"
+        )
         if dst:
             self.export_selected(dst)
 
@@ -405,12 +462,16 @@ class CompressDialog(QDialog):
 
         atomic_write(dst, copy)
         self.status_label.setStyleSheet("")
-        self.status_label.setText(f"Exported {v.name} to {dst}")
+        self.status_label.setText(
+            fmt(translate("CompressDialog", "Exported %1 to %2"), str(v.name), str(dst))
+        )
         return dst
 
     def reject(self) -> None:
         if self.running:  # the worker finishes in the background; its files stay consistent
-            self.status_label.setText("Still compressing; close again when it is done")
+            self.status_label.setText(
+                translate("CompressDialog", "Still compressing; close again when it is done")
+            )
             return
         super().reject()
 

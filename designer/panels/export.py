@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,11 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import run_task
+from designer.i18n import fmt, translate
 
-WEIGHTS_INITIAL = "Untrained (initial weights)"
-WEIGHTS_BEST = "Best model of the last run"
-WEIGHTS_LAST = "Last model of the last run"
-WEIGHTS_FILE = "Checkpoint file…"
+WEIGHTS_INITIAL = QT_TRANSLATE_NOOP("ExportDialog", "Untrained (initial weights)")
+WEIGHTS_BEST = QT_TRANSLATE_NOOP("ExportDialog", "Best model of the last run")
+WEIGHTS_LAST = QT_TRANSLATE_NOOP("ExportDialog", "Last model of the last run")
+WEIGHTS_FILE = QT_TRANSLATE_NOOP("ExportDialog", "Checkpoint file…")
 OPSET_DEFAULT = 0  # the spin box's special value: the exporter's default opset
 
 
@@ -121,20 +122,22 @@ class ExportDialog(QDialog):
         self.path_edit.setObjectName("exportPath")
         browse = QToolButton()
         browse.setText("…")
-        browse.setToolTip("Choose where to write the file")
+        browse.setToolTip(translate("ExportDialog", "Choose where to write the file"))
         browse.clicked.connect(self._browse_path)
         prow.addWidget(self.path_edit, 1)
         prow.addWidget(browse)
-        form.addRow("Save to", prow)
+        form.addRow(translate("ExportDialog", "Save to"), prow)
 
         self.weights_combo = QComboBox()
         self.weights_combo.setObjectName("exportWeights")
         self.weights_combo.currentIndexChanged.connect(lambda *_: self._on_weights())
-        form.addRow("Weights", self.weights_combo)
+        form.addRow(translate("ExportDialog", "Weights"), self.weights_combo)
         crow = QHBoxLayout()
         self.checkpoint_edit = QLineEdit()
         self.checkpoint_edit.setObjectName("exportCheckpoint")
-        self.checkpoint_edit.setPlaceholderText("a checkpoint written by a training run")
+        self.checkpoint_edit.setPlaceholderText(
+            translate("ExportDialog", "a checkpoint written by a training run")
+        )
         self._ckpt_browse = QToolButton()
         self._ckpt_browse.setText("…")
         self._ckpt_browse.clicked.connect(self._browse_checkpoint)
@@ -143,7 +146,7 @@ class ExportDialog(QDialog):
         self._ckpt_row = QWidget()
         self._ckpt_row.setLayout(crow)
         crow.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Checkpoint", self._ckpt_row)
+        form.addRow(translate("ExportDialog", "Checkpoint"), self._ckpt_row)
         self._add_options(form)
         root.addLayout(form)
 
@@ -166,13 +169,15 @@ class ExportDialog(QDialog):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.report_view.setFont(mono)
         self.report_view.setPlaceholderText(
-            "The parity report (torch against the exported model) appears here."
+            translate(
+                "ExportDialog", "The parity report (torch against the exported model) appears here."
+            )
         )
         self.report_view.setMinimumHeight(180)
         root.addWidget(self.report_view, 1)
 
         buttons = QDialogButtonBox()
-        self.export_button = QPushButton("Export")
+        self.export_button = QPushButton(translate("ExportDialog", "Export"))
         self.export_button.setObjectName("exportRun")
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.export)
@@ -193,37 +198,37 @@ class ExportDialog(QDialog):
 
     def _init_weights(self, checkpoint: str | Path | None) -> None:
         best, last = self._run_checkpoints()
-        items = [WEIGHTS_INITIAL]
+        items = [translate("ExportDialog", WEIGHTS_INITIAL)]
         if best:
-            items.append(WEIGHTS_BEST)
+            items.append(translate("ExportDialog", WEIGHTS_BEST))
         if last:
-            items.append(WEIGHTS_LAST)
-        items.append(WEIGHTS_FILE)
+            items.append(translate("ExportDialog", WEIGHTS_LAST))
+        items.append(translate("ExportDialog", WEIGHTS_FILE))
         self.weights_combo.blockSignals(True)
         self.weights_combo.addItems(items)
         self.weights_combo.blockSignals(False)
         if checkpoint is not None:
             cp = Path(checkpoint)
             if best is not None and cp == Path(best):
-                self.weights_combo.setCurrentText(WEIGHTS_BEST)
+                self.weights_combo.setCurrentText(translate("ExportDialog", WEIGHTS_BEST))
             elif last is not None and cp == Path(last):
-                self.weights_combo.setCurrentText(WEIGHTS_LAST)
+                self.weights_combo.setCurrentText(translate("ExportDialog", WEIGHTS_LAST))
             else:
-                self.weights_combo.setCurrentText(WEIGHTS_FILE)
+                self.weights_combo.setCurrentText(translate("ExportDialog", WEIGHTS_FILE))
                 self.checkpoint_edit.setText(str(cp))
         elif best:
-            self.weights_combo.setCurrentText(WEIGHTS_BEST)
+            self.weights_combo.setCurrentText(translate("ExportDialog", WEIGHTS_BEST))
         self._on_weights()
 
     def _on_weights(self) -> None:
         choice = self.weights_combo.currentText()
         best, last = self._run_checkpoints()
-        self._ckpt_row.setEnabled(choice == WEIGHTS_FILE)
-        if choice == WEIGHTS_BEST and best:
+        self._ckpt_row.setEnabled(choice == translate("ExportDialog", WEIGHTS_FILE))
+        if choice == translate("ExportDialog", WEIGHTS_BEST) and best:
             self.checkpoint_edit.setText(str(best))
-        elif choice == WEIGHTS_LAST and last:
+        elif choice == translate("ExportDialog", WEIGHTS_LAST) and last:
             self.checkpoint_edit.setText(str(last))
-        elif choice == WEIGHTS_INITIAL:
+        elif choice == translate("ExportDialog", WEIGHTS_INITIAL):
             self.checkpoint_edit.setText("")
         self._on_options()
 
@@ -231,7 +236,7 @@ class ExportDialog(QDialog):
         """Subclasses enable options that need trained weights."""
 
     def checkpoint(self) -> str | None:
-        if self.weights_combo.currentText() == WEIGHTS_INITIAL:
+        if self.weights_combo.currentText() == translate("ExportDialog", WEIGHTS_INITIAL):
             return None
         text = self.checkpoint_edit.text().strip()
         return text or None
@@ -239,7 +244,11 @@ class ExportDialog(QDialog):
     def graph(self) -> Any:
         """The graph the weights belong to: the run's copy for its checkpoints, else the document's."""
         choice = self.weights_combo.currentText()
-        if choice in (WEIGHTS_BEST, WEIGHTS_LAST) and self.training_panel is not None:
+        if (
+            choice
+            in (translate("ExportDialog", WEIGHTS_BEST), translate("ExportDialog", WEIGHTS_LAST))
+            and self.training_panel is not None
+        ):
             g = getattr(self.training_panel, "last_graph", None)
             if g is not None:
                 return g
@@ -256,7 +265,10 @@ class ExportDialog(QDialog):
 
     def _browse_path(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {self.kind}", self.path_edit.text(), self.file_filter
+            self,
+            fmt(translate("ExportDialog", "Export %1"), str(self.kind)),
+            self.path_edit.text(),
+            self.file_filter,
         )
         if path:
             if not path.endswith(self.suffix):
@@ -266,7 +278,7 @@ class ExportDialog(QDialog):
     def _browse_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
-            "Choose a checkpoint",
+            translate("ExportDialog", "Choose a checkpoint"),
             self.checkpoint_edit.text(),
             "Checkpoints (*.safetensors *.pt *.pth *.json);;All files (*)",
         )
@@ -293,7 +305,10 @@ class ExportDialog(QDialog):
             self._fail(f"{path.parent}: no such folder")
             return
         ckpt = self.checkpoint()
-        if self.weights_combo.currentText() != WEIGHTS_INITIAL and ckpt is None:
+        if (
+            self.weights_combo.currentText() != translate("ExportDialog", WEIGHTS_INITIAL)
+            and ckpt is None
+        ):
             self._fail("choose a checkpoint, or export the untrained model")
             return
         if ckpt is not None and not Path(ckpt).exists():
@@ -306,7 +321,9 @@ class ExportDialog(QDialog):
         self.progress_bar.show()
         self.report_view.clear()
         self.status_label.setStyleSheet("")
-        self.status_label.setText(f"Exporting to {path.name}…")
+        self.status_label.setText(
+            fmt(translate("ExportDialog", "Exporting to %1…"), str(path.name))
+        )
         _preload_exporter()
         fn, args = self._job()
         run_task(
@@ -333,12 +350,19 @@ class ExportDialog(QDialog):
         if ok:
             self.status_label.setStyleSheet("color: #3aa55d; font-weight: bold;")
             self.status_label.setText(
-                f"Exported {path} — parity passed (max abs difference "
-                f"{getattr(report, 'max_abs', 0.0):.3g})"
+                fmt(
+                    translate(
+                        "ExportDialog", "Exported %1 — parity passed (max abs difference %2)"
+                    ),
+                    str(path),
+                    f"{getattr(report, 'max_abs', 0.0):.3g}",
+                )
             )
         else:
             self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
-            self.status_label.setText(f"Parity FAILED for {path}")
+            self.status_label.setText(
+                fmt(translate("ExportDialog", "Parity FAILED for %1"), str(path))
+            )
         self.exported.emit(report)
 
     def _on_error(self, message: str, details: str) -> None:
@@ -353,7 +377,7 @@ class ExportDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.error = message
         self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
-        self.status_label.setText(f"Export failed: {message}")
+        self.status_label.setText(fmt(translate("ExportDialog", "Export failed: %1"), str(message)))
         self.report_view.setPlainText(f"Export failed:\n{message}")
         self.failed.emit(message)
 
@@ -371,28 +395,37 @@ class OnnxExportDialog(ExportDialog):
         self, parent: QWidget | None, document: Any, checkpoint: str | Path | None = None
     ) -> None:
         super().__init__(parent, document, checkpoint)
-        self.setWindowTitle("Export to ONNX")
+        self.setWindowTitle(translate("OnnxExportDialog", "Export to ONNX"))
 
     def _add_options(self, form: QFormLayout) -> None:
         self.opset_spin = QSpinBox()
         self.opset_spin.setObjectName("exportOpset")
         self.opset_spin.setRange(OPSET_DEFAULT, 23)
-        self.opset_spin.setSpecialValueText("exporter's default")
+        self.opset_spin.setSpecialValueText(translate("OnnxExportDialog", "exporter's default"))
         self.opset_spin.setValue(OPSET_DEFAULT)
-        self.opset_spin.setToolTip("ONNX operator set version; older runtimes need lower ones")
-        form.addRow("Opset", self.opset_spin)
+        self.opset_spin.setToolTip(
+            translate(
+                "OnnxExportDialog", "ONNX operator set version; older runtimes need lower ones"
+            )
+        )
+        form.addRow(translate("OnnxExportDialog", "Opset"), self.opset_spin)
         self.bake_check = QCheckBox(
-            "Bake preprocessing into the model (it then takes raw features)"
+            translate(
+                "OnnxExportDialog", "Bake preprocessing into the model (it then takes raw features)"
+            )
         )
         self.bake_check.setObjectName("exportBake")
         self.bake_check.setToolTip(
-            "Puts the standardization / normalization fitted on the training split into the "
-            "ONNX graph; needs trained weights"
+            translate(
+                "OnnxExportDialog",
+                "Puts the standardization / normalization fitted on the training split into the "
+                "ONNX graph; needs trained weights",
+            )
         )
         form.addRow("", self.bake_check)
 
     def _on_options(self) -> None:
-        trained = self.weights_combo.currentText() != WEIGHTS_INITIAL
+        trained = self.weights_combo.currentText() != translate("ExportDialog", WEIGHTS_INITIAL)
         self.bake_check.setEnabled(trained)
         if not trained:
             self.bake_check.setChecked(False)
@@ -418,13 +451,20 @@ class PythonExportDialog(ExportDialog):
         self, parent: QWidget | None, document: Any, checkpoint: str | Path | None = None
     ) -> None:
         super().__init__(parent, document, checkpoint)
-        self.setWindowTitle("Export as Python code")
+        self.setWindowTitle(translate("PythonExportDialog", "Export as Python code"))
 
     def _add_options(self, form: QFormLayout) -> None:
-        self.training_check = QCheckBox("Include data loading, preprocessing and the training loop")
+        self.training_check = QCheckBox(
+            translate(
+                "PythonExportDialog", "Include data loading, preprocessing and the training loop"
+            )
+        )
         self.training_check.setObjectName("exportWithTraining")
         self.training_check.setToolTip(
-            "Without it the file holds the model class (and loads the checkpoint's weights)"
+            translate(
+                "PythonExportDialog",
+                "Without it the file holds the model class (and loads the checkpoint's weights)",
+            )
         )
         form.addRow("", self.training_check)
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import style
+from designer import i18n, style
 from designer.canvas import (
     CAT_ROLE,
     DOC_ROLE,
@@ -22,6 +22,7 @@ from designer.canvas import (
     first_line,
     rank_specs,
 )
+from designer.i18n import translate
 from engine import catalog
 from engine.catalog import CATEGORIES
 
@@ -49,7 +50,7 @@ class PalettePanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search nodes…")
+        self.search.setPlaceholderText(translate("PalettePanel", "Search nodes…"))
         self.search.setClearButtonEnabled(True)
         self.search.setObjectName("palette_search")
         self.tree = _Tree()
@@ -76,7 +77,7 @@ class PalettePanel(QWidget):
         for spec in sorted(self._specs, key=lambda s: (order.get(s.category, 99), s.group)):
             top = cats.get(spec.category)
             if top is None:
-                top = QTreeWidgetItem([spec.category])
+                top = QTreeWidgetItem([i18n.category(spec.category)])
                 top.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 f = top.font(0)
                 f.setBold(True)
@@ -86,9 +87,12 @@ class PalettePanel(QWidget):
                 cats[spec.category] = top
             it = QTreeWidgetItem([spec.type])
             it.setData(0, TYPE_ROLE, spec.type)
-            it.setData(0, DOC_ROLE, first_line(spec.doc))
+            it.setData(0, DOC_ROLE, first_line(i18n.doc(spec.doc)))
             it.setData(0, CAT_ROLE, spec.category)
-            it.setToolTip(0, f"<b>{spec.type}</b> ({spec.category})<br>{spec.doc}")
+            it.setToolTip(
+                0,
+                f"<b>{spec.type}</b> ({i18n.category(spec.category)})<br>{i18n.doc(spec.doc)}",
+            )
             it.setFlags(
                 Qt.ItemFlag.ItemIsEnabled
                 | Qt.ItemFlag.ItemIsSelectable

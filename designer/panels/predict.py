@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,11 +38,12 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import run_task
+from designer.i18n import fmt, translate
 from designer.widgets.plots import ProbabilityBars
 
-SOURCE_BEST = "Best model of the last run"
-SOURCE_LAST = "Last model of the last run"
-SOURCE_FILE = "Checkpoint file…"
+SOURCE_BEST = QT_TRANSLATE_NOOP("PredictPanel", "Best model of the last run")
+SOURCE_LAST = QT_TRANSLATE_NOOP("PredictPanel", "Last model of the last run")
+SOURCE_FILE = QT_TRANSLATE_NOOP("PredictPanel", "Checkpoint file…")
 MAX_TABLE_ROWS = 5000
 
 
@@ -157,32 +158,42 @@ class PredictPanel(QWidget):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
 
-        model_box = QGroupBox("Model")
+        model_box = QGroupBox(translate("PredictPanel", "Model"))
         mf = QFormLayout(model_box)
         self.source_combo = QComboBox()
         self.source_combo.setObjectName("predictSource")
-        self.source_combo.addItems([SOURCE_BEST, SOURCE_LAST, SOURCE_FILE])
+        self.source_combo.addItems(
+            [
+                translate("PredictPanel", SOURCE_BEST),
+                translate("PredictPanel", SOURCE_LAST),
+                translate("PredictPanel", SOURCE_FILE),
+            ]
+        )
         self.source_combo.currentIndexChanged.connect(lambda *_: self._refresh_source())
-        mf.addRow("Use", self.source_combo)
+        mf.addRow(translate("PredictPanel", "Use"), self.source_combo)
         row = QHBoxLayout()
         self.checkpoint_edit = QLineEdit()
         self.checkpoint_edit.setObjectName("predictCheckpoint")
-        self.checkpoint_edit.setPlaceholderText("a checkpoint written by a training run")
+        self.checkpoint_edit.setPlaceholderText(
+            translate("PredictPanel", "a checkpoint written by a training run")
+        )
         self.checkpoint_edit.textChanged.connect(lambda *_: self._update_buttons())
         browse = QToolButton()
         browse.setText("…")
-        browse.setToolTip("Choose a checkpoint file")
+        browse.setToolTip(translate("PredictPanel", "Choose a checkpoint file"))
         browse.clicked.connect(self._browse_checkpoint)
         self._ckpt_browse = browse
         row.addWidget(self.checkpoint_edit, 1)
         row.addWidget(browse)
-        mf.addRow("Checkpoint", row)
+        mf.addRow(translate("PredictPanel", "Checkpoint"), row)
         ll.addWidget(model_box)
 
-        input_box = QGroupBox("Input")
+        input_box = QGroupBox(translate("PredictPanel", "Input"))
         il = QVBoxLayout(input_box)
-        self.mode_row = QRadioButton("A row typed in")
-        self.mode_file = QRadioButton("A file: CSV, .npz, or an image folder")
+        self.mode_row = QRadioButton(translate("PredictPanel", "A row typed in"))
+        self.mode_file = QRadioButton(
+            translate("PredictPanel", "A file: CSV, .npz, or an image folder")
+        )
         self.mode_row.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.mode_row)
@@ -202,13 +213,15 @@ class PredictPanel(QWidget):
         frow = QHBoxLayout()
         self.file_edit = QLineEdit()
         self.file_edit.setObjectName("predictFile")
-        self.file_edit.setPlaceholderText("path to a CSV, a .npz, or a folder of images")
+        self.file_edit.setPlaceholderText(
+            translate("PredictPanel", "path to a CSV, a .npz, or a folder of images")
+        )
         self.file_edit.textEdited.connect(lambda *_: self.mode_file.setChecked(True))
         fbtn = QToolButton()
-        fbtn.setText("File…")
+        fbtn.setText(translate("PredictPanel", "File…"))
         fbtn.clicked.connect(self._browse_file)
         dbtn = QToolButton()
-        dbtn.setText("Folder…")
+        dbtn.setText(translate("PredictPanel", "Folder…"))
         dbtn.clicked.connect(self._browse_folder)
         frow.addWidget(self.file_edit, 1)
         frow.addWidget(fbtn)
@@ -220,7 +233,7 @@ class PredictPanel(QWidget):
         self.file_edit.textChanged.connect(lambda *_: self._update_buttons())
         ll.addWidget(input_box)
 
-        self.predict_button = QPushButton("Predict")
+        self.predict_button = QPushButton(translate("PredictPanel", "Predict"))
         self.predict_button.setObjectName("predictRun")
         self.predict_button.clicked.connect(self.run)
         ll.addWidget(self.predict_button)
@@ -235,7 +248,7 @@ class PredictPanel(QWidget):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        self.answer_label = QLabel("No prediction yet.")
+        self.answer_label = QLabel(translate("PredictPanel", "No prediction yet."))
         self.answer_label.setObjectName("predictAnswer")
         big = QFont()
         big.setPointSizeF(big.pointSizeF() * 1.5)
@@ -246,7 +259,9 @@ class PredictPanel(QWidget):
         inner = QSplitter(Qt.Orientation.Horizontal)
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("predictTable")
-        self.table.setHorizontalHeaderLabels(["#", "prediction", "confidence"])
+        self.table.setHorizontalHeaderLabels(
+            ["#", translate("PredictPanel", "prediction"), translate("PredictPanel", "confidence")]
+        )
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -262,9 +277,12 @@ class PredictPanel(QWidget):
         inner.addWidget(self.bars)
         inner.setSizes([320, 420])
         self._placeholder = QLabel(
-            "Choose a model and an input, then Predict.\n"
-            "One sample: its class and the probability of each class.\n"
-            "A file: one row per sample; select a row to see its probabilities."
+            translate(
+                "PredictPanel",
+                "Choose a model and an input, then Predict.\n"
+                "One sample: its class and the probability of each class.\n"
+                "A file: one row per sample; select a row to see its probabilities.",
+            )
         )
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setStyleSheet("color: gray;")
@@ -287,14 +305,19 @@ class PredictPanel(QWidget):
     def _refresh_source(self) -> None:
         best, last = self._run_checkpoints()
         src = self.source_combo.currentText()
-        from_file = src == SOURCE_FILE
+        from_file = src == translate("PredictPanel", SOURCE_FILE)
         self.checkpoint_edit.setReadOnly(not from_file)
         self._ckpt_browse.setEnabled(from_file)
         if not from_file:
-            path = (best or last) if src == SOURCE_BEST else (last or best)
+            path = (
+                (best or last) if src == translate("PredictPanel", SOURCE_BEST) else (last or best)
+            )
             self.checkpoint_edit.setText(str(path) if path else "")
             self.checkpoint_edit.setPlaceholderText(
-                "train the model first (Training panel), or choose a checkpoint file"
+                translate(
+                    "PredictPanel",
+                    "train the model first (Training panel), or choose a checkpoint file",
+                )
             )
         self._update_buttons()
 
@@ -304,7 +327,10 @@ class PredictPanel(QWidget):
 
     def _graph_for_checkpoint(self) -> Any:
         """The graph the checkpoint was trained from: the run's copy, else the checkpoint's own."""
-        if self.source_combo.currentText() != SOURCE_FILE and self.training_panel is not None:
+        if (
+            self.source_combo.currentText() != translate("PredictPanel", SOURCE_FILE)
+            and self.training_panel is not None
+        ):
             g = getattr(self.training_panel, "last_graph", None)
             if g is not None:
                 return g
@@ -313,7 +339,9 @@ class PredictPanel(QWidget):
     # -- input -----------------------------------------------------------------------------
     def _refresh_hint(self) -> None:
         hint = _input_hint(self.document)
-        self.hint_label.setText(f"Expected: {hint}" if hint else "")
+        self.hint_label.setText(
+            fmt(translate("PredictPanel", "Expected: %1"), str(hint)) if hint else ""
+        )
 
     def input_data(self) -> Any:
         """What goes to ``predict``: a list with one typed row, or a path."""
@@ -331,7 +359,7 @@ class PredictPanel(QWidget):
         start = str(self.checkpoint() or _runs_dir(self.document))
         path, _ = QFileDialog.getOpenFileName(
             self,
-            "Choose a checkpoint",
+            translate("PredictPanel", "Choose a checkpoint"),
             start,
             "Checkpoints (*.safetensors *.pt *.pth *.json);;All files (*)",
         )
@@ -340,14 +368,19 @@ class PredictPanel(QWidget):
 
     def _browse_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Data to predict on", "", "Data (*.csv *.tsv *.txt *.npz *.npy);;All files (*)"
+            self,
+            translate("PredictPanel", "Data to predict on"),
+            "",
+            "Data (*.csv *.tsv *.txt *.npz *.npy);;All files (*)",
         )
         if path:
             self.file_edit.setText(path)
             self.mode_file.setChecked(True)
 
     def _browse_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder of images to predict on")
+        path = QFileDialog.getExistingDirectory(
+            self, translate("PredictPanel", "Folder of images to predict on")
+        )
         if path:
             self.file_edit.setText(path)
             self.mode_file.setChecked(True)
@@ -361,11 +394,17 @@ class PredictPanel(QWidget):
         )
         self.predict_button.setEnabled(has_model and has_input and not self.busy)
         if not has_model:
-            self.predict_button.setToolTip("No model yet: train one, or choose a checkpoint file")
+            self.predict_button.setToolTip(
+                translate("PredictPanel", "No model yet: train one, or choose a checkpoint file")
+            )
         elif not has_input:
-            self.predict_button.setToolTip("Type a row or choose a file to predict on")
+            self.predict_button.setToolTip(
+                translate("PredictPanel", "Type a row or choose a file to predict on")
+            )
         else:
-            self.predict_button.setToolTip("Run the model on this input (Enter)")
+            self.predict_button.setToolTip(
+                translate("PredictPanel", "Run the model on this input (Enter)")
+            )
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -387,7 +426,7 @@ class PredictPanel(QWidget):
         self.busy = True
         self._update_buttons()
         self.status_label.setStyleSheet("")
-        self.status_label.setText("Predicting…")
+        self.status_label.setText(translate("PredictPanel", "Predicting…"))
         run_task(
             _predict_job,
             self._graph_for_checkpoint(),
@@ -406,7 +445,9 @@ class PredictPanel(QWidget):
     def _show_error(self, message: str) -> None:
         self.last_error = message
         self.status_label.setStyleSheet("color: #e0524a;")
-        self.status_label.setText(f"Could not predict: {message}")
+        self.status_label.setText(
+            fmt(translate("PredictPanel", "Could not predict: %1"), str(message))
+        )
         self.failed.emit(message)
 
     def _on_done(self, result: Any) -> None:
@@ -418,7 +459,12 @@ class PredictPanel(QWidget):
         self.status_label.setStyleSheet("")
         labels = list(getattr(pred, "labels", []) or [])
         self.status_label.setText(
-            f"{len(labels)} sample{'s' if len(labels) != 1 else ''} in {seconds * 1000:.0f} ms"
+            fmt(
+                translate("PredictPanel", "%1 sample%2 in %3 ms"),
+                str(len(labels)),
+                str("s" if len(labels) != 1 else ""),
+                f"{seconds * 1000:.0f}",
+            )
         )
         self._show_prediction(pred)
         self.predicted.emit(pred)
@@ -433,9 +479,11 @@ class PredictPanel(QWidget):
         sources = list(getattr(pred, "sources", None) or [])
         self.table.setHorizontalHeaderLabels(
             [
-                "file" if sources else "#",
-                "class" if classification else "value",
-                "confidence" if probs is not None else "",
+                translate("PredictPanel", "file") if sources else "#",
+                translate("PredictPanel", "class")
+                if classification
+                else translate("PredictPanel", "value"),
+                translate("PredictPanel", "confidence") if probs is not None else "",
             ]
         )
         shown = min(len(labels), MAX_TABLE_ROWS)
@@ -463,11 +511,19 @@ class PredictPanel(QWidget):
                 values, counts = np.unique(np.asarray([str(x) for x in labels]), return_counts=True)
                 top = sorted(zip(counts, values), reverse=True)[:3]
                 summary = ", ".join(f"{v} ×{c}" for c, v in top)
-                self.answer_label.setText(f"{len(labels)} samples: {summary}")
+                self.answer_label.setText(
+                    fmt(translate("PredictPanel", "%1 samples: %2"), str(len(labels)), str(summary))
+                )
             else:
                 arr = np.asarray(labels, dtype=float).reshape(len(labels), -1)
                 self.answer_label.setText(
-                    f"{len(labels)} samples: mean {arr.mean():.4g}, range {arr.min():.4g} – {arr.max():.4g}"
+                    fmt(
+                        translate("PredictPanel", "%1 samples: mean %2, range %3 – %4"),
+                        str(len(labels)),
+                        f"{arr.mean():.4g}",
+                        f"{arr.min():.4g}",
+                        f"{arr.max():.4g}",
+                    )
                 )
         self._classes = classes
 
@@ -491,7 +547,9 @@ class PredictPanel(QWidget):
             if len(labels) == 1:
                 self.answer_label.setText(f"{_fmt_label(labels[i])}  ({float(p.max()):.1%})")
         elif len(labels) == 1:
-            self.answer_label.setText(f"Predicted value: {_fmt_label(labels[i])}")
+            self.answer_label.setText(
+                fmt(translate("PredictPanel", "Predicted value: %1"), str(_fmt_label(labels[i])))
+            )
 
 
 def _fmt_label(v: Any) -> str:

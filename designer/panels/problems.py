@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QStyle, QTreeWidget, QTreeWidgetItem, QVBox
 
 from designer import style
 from designer.document import Document
+from designer.i18n import fmt, translate
 from engine.check import Report
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
@@ -27,7 +28,9 @@ class ProblemsPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.tree = QTreeWidget()
         self.tree.setObjectName("problems_tree")
-        self.tree.setHeaderLabels(["", "Node", "Problem"])
+        self.tree.setHeaderLabels(
+            ["", translate("ProblemsPanel", "Node"), translate("ProblemsPanel", "Problem")]
+        )
         self.tree.setRootIsDecorated(False)
         self.tree.setColumnWidth(0, 26)
         self.tree.setColumnWidth(1, 120)
@@ -82,10 +85,13 @@ class ProblemsPanel(QWidget):
         menu = QMenu(self)
         nid = it.data(0, NODE_ROLE)
         if nid:
-            menu.addAction("Select node", lambda: self.nodeRequested.emit(nid))
+            menu.addAction(
+                translate("ProblemsPanel", "Select node"), lambda: self.nodeRequested.emit(nid)
+            )
         fix = it.data(0, FIX_ROLE)
         if fix:
             menu.addAction(
-                f"Fix: {describe_fix(fix, self.document)}", lambda: self.fixRequested.emit(fix)
+                fmt(translate("ProblemsPanel", "Fix: %1"), str(describe_fix(fix, self.document))),
+                lambda: self.fixRequested.emit(fix),
             )
         menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import style
+from designer import i18n, style
 from designer.document import Document
+from designer.i18n import fmt, translate
 from designer.widgets.param_editors import ParamEditor, make_editor
 from designer.widgets.tune_editor import TuneEditor, tunable
 from engine.graph import GraphError
@@ -79,16 +80,18 @@ class PropertiesPanel(QWidget):
     def _summary(self, lay: QVBoxLayout) -> None:
         g = self.document.graph
         if self._ids:
-            lbl = QLabel(f"<b>{len(self._ids)} nodes selected</b>")
+            lbl = QLabel(
+                fmt(translate("PropertiesPanel", "<b>%1 nodes selected</b>"), str(len(self._ids)))
+            )
             lay.addWidget(lbl)
             return
-        title = QLabel("<b>Project</b>")
+        title = QLabel(translate("PropertiesPanel", "<b>Project</b>"))
         lay.addWidget(title)
         form = QFormLayout()
         name = QLineEdit(g.name)
         name.setObjectName("project_name")
         name.editingFinished.connect(lambda: self.document.set_name(name.text().strip()))
-        form.addRow("name", name)
+        form.addRow(translate("PropertiesPanel", "name"), name)
         lay.addLayout(form)
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
@@ -96,8 +99,11 @@ class PropertiesPanel(QWidget):
         lay.addWidget(self.summary_label)
         self._update_summary()
         hint = QLabel(
-            "Select a node to edit its parameters. Drag entries from the palette, or press "
-            "<b>Tab</b> on the canvas to add a node."
+            translate(
+                "PropertiesPanel",
+                "Select a node to edit its parameters. Drag entries from the palette, or press "
+                "<b>Tab</b> on the canvas to add a node.",
+            )
         )
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #80868f;")
@@ -125,10 +131,10 @@ class PropertiesPanel(QWidget):
         rgb = style.category_color(spec.category)
         head = QLabel(
             f"<span style='color:rgb({rgb[0] + 60},{rgb[1] + 60},{rgb[2] + 60})'>"
-            f"<b>{spec.type}</b></span> <span style='color:#888'>· {spec.category}</span>"
+            f"<b>{spec.type}</b></span> <span style='color:#888'>· {i18n.category(spec.category)}</span>"
         )
         lay.addWidget(head)
-        doc = QLabel(spec.doc)
+        doc = QLabel(i18n.doc(spec.doc))
         doc.setWordWrap(True)
         doc.setStyleSheet("color: #9aa0aa;")
         lay.addWidget(doc)
@@ -137,22 +143,24 @@ class PropertiesPanel(QWidget):
         self.name_edit = QLineEdit(node.name)
         self.name_edit.setObjectName("node_name")
         self.name_edit.editingFinished.connect(self._rename)
-        form.addRow("name", self.name_edit)
+        form.addRow(translate("PropertiesPanel", "name"), self.name_edit)
         for p in spec.params:
             ed = make_editor(p, node.params.get(p.name), self._setter(nid, p.name))
             assert isinstance(ed, ParamEditor)
             self.editors[p.name] = ed
             label = QLabel(p.name)
-            label.setToolTip(p.doc)
+            label.setToolTip(i18n.doc(p.doc))
             form.addRow(label, ed)
             if tunable(p):  # "tune": a range or choices for the Tuning dock's study
                 te = TuneEditor(self.document, f"{nid}.{p.name}", p, node.params.get(p.name))
                 self.tune_editors[p.name] = te
                 form.addRow("", te)
         if spec.infer:
-            inferred = QLabel("inferred: " + ", ".join(spec.infer))
+            inferred = QLabel(translate("PropertiesPanel", "inferred: ") + ", ".join(spec.infer))
             inferred.setStyleSheet("color: #80868f;")
-            inferred.setToolTip("filled from the incoming shape; not a parameter")
+            inferred.setToolTip(
+                translate("PropertiesPanel", "filled from the incoming shape; not a parameter")
+            )
             form.addRow("", inferred)
         lay.addLayout(form)
         self.info = QLabel()
@@ -235,7 +243,12 @@ class PropertiesPanel(QWidget):
 
         for d in rep.for_node(nid):
             if d.fix:
-                b = QPushButton(f"Fix: {describe_fix(d.fix, self.document)}")
+                b = QPushButton(
+                    fmt(
+                        translate("PropertiesPanel", "Fix: %1"),
+                        str(describe_fix(d.fix, self.document)),
+                    )
+                )
                 b.setObjectName("fix_button")
                 b.clicked.connect(lambda _=False, f=d.fix: self.fixRequested.emit(f))
                 self.fix_box.addWidget(b)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -34,8 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import run_task
+from designer.i18n import fmt, translate
 
-NO_RUN = "Train the model first (Run ▸ Train): a server serves the last run's best checkpoint."
+NO_RUN = QT_TRANSLATE_NOOP(
+    "ServeDialog",
+    "Train the model first (Run ▸ Train): a server serves the last run's best checkpoint.",
+)
 
 
 def _mono() -> QFont:
@@ -108,10 +112,10 @@ class _RunDialog(QDialog):
         run = QLabel(self.checkpoint or "—")
         run.setObjectName("serveRun")
         run.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.form.addRow("Model", run)
+        self.form.addRow(translate("_RunDialog", "Model"), run)
 
     def _add_status(self) -> None:
-        self.status_label = QLabel(NO_RUN if not self.has_run else "")
+        self.status_label = QLabel(translate("ServeDialog", NO_RUN) if not self.has_run else "")
         self.status_label.setObjectName("serveStatus")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -133,7 +137,7 @@ class _RunDialog(QDialog):
     def _fail(self, message: str, _details: str = "") -> None:
         self.error = message
         self.running = False
-        self.status_label.setText(f"error: {message}")
+        self.status_label.setText(fmt(translate("_RunDialog", "error: %1"), str(message)))
         self._say(f"error: {message}")
         self._update()
 
@@ -149,7 +153,7 @@ class BundleDialog(_RunDialog):
     def __init__(self, parent: QWidget | None, graph: Any, checkpoint: str | Path | None,
                  default_dir: str | Path | None = None) -> None:  # fmt: skip
         super().__init__(parent, graph, checkpoint)
-        self.setWindowTitle("Export a server bundle")
+        self.setWindowTitle(translate("BundleDialog", "Export a server bundle"))
         self.result: Any = None
         name = _safe(getattr(graph, "name", "") or "model")
         row = QHBoxLayout()
@@ -157,29 +161,31 @@ class BundleDialog(_RunDialog):
         self.out_edit.setObjectName("bundleOut")
         browse = QToolButton()
         browse.setText("…")
-        browse.setToolTip("Choose the new folder")
+        browse.setToolTip(translate("BundleDialog", "Choose the new folder"))
         browse.clicked.connect(self._browse)
         row.addWidget(self.out_edit, 1)
         row.addWidget(browse)
-        self.form.addRow("New folder", row)
+        self.form.addRow(translate("BundleDialog", "New folder"), row)
         self.name_edit = QLineEdit(name)
         self.name_edit.setObjectName("bundleName")
-        self.name_edit.setToolTip("The model's name in the URLs (letters, digits, _ - .)")
-        self.form.addRow("Model name", self.name_edit)
-        self.triton_check = QCheckBox("Also an NVIDIA Triton model repository and a KServe "
-                                      "InferenceService")  # fmt: skip
+        self.name_edit.setToolTip(
+            translate("BundleDialog", "The model's name in the URLs (letters, digits, _ - .)")
+        )
+        self.form.addRow(translate("BundleDialog", "Model name"), self.name_edit)
+        self.triton_check = QCheckBox(translate("BundleDialog", "Also an NVIDIA Triton model repository and a KServe "
+                                      "InferenceService"))  # fmt: skip
         self.triton_check.setObjectName("bundleTriton")
         self.triton_check.setChecked(True)
         self.form.addRow("", self.triton_check)
-        note = QLabel("The bundle holds model.onnx (preprocessing inside), a small server "
+        note = QLabel(translate("BundleDialog", "The bundle holds model.onnx (preprocessing inside), a small server "
                       "(onnxruntime, FastAPI, uvicorn; no torch), requirements.txt, a "
-                      "Dockerfile and a README with the docker and curl lines.")  # fmt: skip
+                      "Dockerfile and a README with the docker and curl lines."))  # fmt: skip
         note.setWordWrap(True)
         note.setStyleSheet("color: #80868f;")
         self.root.addWidget(note)
         self._add_status()
         buttons = QDialogButtonBox()
-        self.bundle_button = QPushButton("Write bundle")
+        self.bundle_button = QPushButton(translate("BundleDialog", "Write bundle"))
         self.bundle_button.setObjectName("bundleRun")
         self.bundle_button.setDefault(True)
         self.bundle_button.clicked.connect(self.write)
@@ -192,7 +198,9 @@ class BundleDialog(_RunDialog):
         self.bundle_button.setEnabled(self.has_run and not self.running)
 
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Bundle into", self.out_edit.text())
+        path = QFileDialog.getExistingDirectory(
+            self, translate("BundleDialog", "Bundle into"), self.out_edit.text()
+        )
         if path:
             self.out_edit.setText(str(Path(path) / f"{_safe(self.name_edit.text())}-server"))
 
@@ -207,7 +215,9 @@ class BundleDialog(_RunDialog):
             self._fail(f"{out} exists and is not an empty folder; choose a new one")
             return
         self.error, self.result, self.running = None, None, True
-        self.status_label.setText("exporting (parity check) and writing the bundle…")
+        self.status_label.setText(
+            translate("BundleDialog", "exporting (parity check) and writing the bundle…")
+        )
         self._update()
         run_task(_bundle_job, self.graph, self.checkpoint, str(out),
                  _safe(self.name_edit.text()), self.triton_check.isChecked(),
@@ -218,7 +228,7 @@ class BundleDialog(_RunDialog):
 
         self.running = False
         self.result = bundle
-        self.status_label.setText(f"wrote {bundle.path}")
+        self.status_label.setText(fmt(translate("BundleDialog", "wrote %1"), str(bundle.path)))
         self._say(str(bundle))
         self._say(f"docker build -t {image_tag(bundle.name)} {bundle.path}")
         self._update()
@@ -236,7 +246,7 @@ class ServeDialog(_RunDialog):
     def __init__(self, parent: QWidget | None, graph: Any, checkpoint: str | Path | None,
                  port: int = 8000) -> None:  # fmt: skip
         super().__init__(parent, graph, checkpoint)
-        self.setWindowTitle("Serve the model")
+        self.setWindowTitle(translate("ServeDialog", "Serve the model"))
         self.server: Any = None
         self.url: str | None = None
         self.folder = tempfile.mkdtemp(prefix="torchwire-serve-")
@@ -244,36 +254,38 @@ class ServeDialog(_RunDialog):
         self.port_spin.setObjectName("servePort")
         self.port_spin.setRange(0, 65535)
         self.port_spin.setValue(port)
-        self.port_spin.setSpecialValueText("any free port")
-        self.port_spin.setToolTip("The port on 127.0.0.1 (this computer only)")
-        self.form.addRow("Port", self.port_spin)
+        self.port_spin.setSpecialValueText(translate("ServeDialog", "any free port"))
+        self.port_spin.setToolTip(
+            translate("ServeDialog", "The port on 127.0.0.1 (this computer only)")
+        )
+        self.form.addRow(translate("ServeDialog", "Port"), self.port_spin)
         self.url_edit = QLineEdit()
         self.url_edit.setObjectName("serveUrl")
         self.url_edit.setReadOnly(True)
-        self.url_edit.setPlaceholderText("not serving")
-        self.form.addRow("URL", self.url_edit)
+        self.url_edit.setPlaceholderText(translate("ServeDialog", "not serving"))
+        self.form.addRow(translate("ServeDialog", "URL"), self.url_edit)
         crow = QHBoxLayout()
         self.curl_edit = QLineEdit()
         self.curl_edit.setObjectName("serveCurl")
         self.curl_edit.setReadOnly(True)
         self.curl_edit.setFont(_mono())
         self.curl_edit.setCursorPosition(0)
-        self.copy_button = QPushButton("Copy")
+        self.copy_button = QPushButton(translate("ServeDialog", "Copy"))
         self.copy_button.setObjectName("serveCopy")
-        self.copy_button.setToolTip("Copy the curl line to the clipboard")
+        self.copy_button.setToolTip(translate("ServeDialog", "Copy the curl line to the clipboard"))
         self.copy_button.clicked.connect(self.copy_curl)
         crow.addWidget(self.curl_edit, 1)
         crow.addWidget(self.copy_button)
-        self.form.addRow("Try it", crow)
-        note = QLabel("The server listens on 127.0.0.1 (this computer only) and runs while "
+        self.form.addRow(translate("ServeDialog", "Try it"), crow)
+        note = QLabel(translate("ServeDialog", "The server listens on 127.0.0.1 (this computer only) and runs while "
                       "this window is open. For other machines: File ▸ Export ▸ Server "
-                      "bundle…, or torchwire serve --host.")  # fmt: skip
+                      "bundle…, or torchwire serve --host."))  # fmt: skip
         note.setWordWrap(True)
         note.setStyleSheet("color: #80868f;")
         self.root.addWidget(note)
         self._add_status()
         buttons = QDialogButtonBox()
-        self.start_button = QPushButton("Start")
+        self.start_button = QPushButton(translate("ServeDialog", "Start"))
         self.start_button.setObjectName("serveStart")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.toggle)
@@ -287,7 +299,9 @@ class ServeDialog(_RunDialog):
         return self.url is not None
 
     def _update(self) -> None:
-        self.start_button.setText("Stop" if self.serving else "Start")
+        self.start_button.setText(
+            translate("ServeDialog", "Stop") if self.serving else translate("ServeDialog", "Start")
+        )
         self.start_button.setEnabled(self.has_run and not self.running)
         self.port_spin.setEnabled(not self.serving and not self.running)
         self.copy_button.setEnabled(bool(self.curl_edit.text()))
@@ -302,7 +316,9 @@ class ServeDialog(_RunDialog):
         if self.running or self.serving or not self.has_run:
             return
         self.error, self.running = None, True
-        self.status_label.setText("exporting the model (parity check) and starting the server…")
+        self.status_label.setText(
+            translate("ServeDialog", "exporting the model (parity check) and starting the server…")
+        )
         self._update()
         name = _safe(getattr(self.graph, "name", "") or "model")
         run_task(_prepare_job, self.graph, self.checkpoint, self.folder, name,
@@ -316,7 +332,9 @@ class ServeDialog(_RunDialog):
         self.url_edit.setText(url)
         self.curl_edit.setText(curl)
         self.curl_edit.setCursorPosition(0)
-        self.status_label.setText(f"serving at {url} — API page {url}/docs")
+        self.status_label.setText(
+            fmt(translate("ServeDialog", "serving at %1 — API page %2/docs"), str(url), str(url))
+        )
         self._say(f"serving at {url}")
         self._update()
         self.started.emit(url)
@@ -326,13 +344,13 @@ class ServeDialog(_RunDialog):
         if self.server is not None:
             self.server.should_exit = True
             self.running = True
-            self.status_label.setText("stopping…")
+            self.status_label.setText(translate("ServeDialog", "stopping…"))
             self._update()
 
     def _ended(self, _result: Any = None) -> None:
         self.server, self.url, self.running = None, None, False
         self.url_edit.clear()
-        self.status_label.setText("stopped")
+        self.status_label.setText(translate("ServeDialog", "stopped"))
         self._say("stopped")
         self._update()
         self.stopped.emit()

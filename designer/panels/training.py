@@ -46,7 +46,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer import i18n
 from designer.bridge import TrainingBridge, readable_error, run_task
+from designer.i18n import fmt, translate
 from designer.widgets.plots import (
     EXTRA,
     FAINT,
@@ -139,10 +141,14 @@ def _detect_devices() -> dict[str, str | None]:
     import torch
 
     out: dict[str, str | None] = {"auto": None, "cpu": None}
-    out["cuda"] = None if torch.cuda.is_available() else "no CUDA device on this machine"
+    out["cuda"] = (
+        None
+        if torch.cuda.is_available()
+        else translate("TrainingPanel", "no CUDA device on this machine")
+    )
     mps = getattr(torch.backends, "mps", None)
     ok = bool(mps is not None and mps.is_available())
-    out["mps"] = None if ok else "no Apple GPU (MPS) on this machine"
+    out["mps"] = None if ok else translate("TrainingPanel", "no Apple GPU (MPS) on this machine")
     return out
 
 
@@ -158,10 +164,18 @@ def _detect_processes() -> tuple[int, str | None]:
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if n >= 2:
         return n, None
-    have = "one CUDA device" if n == 1 else "no CUDA device"
-    return 1, (
-        f"Several processes need two or more CUDA devices; this machine has {have}. "
-        "On the CPU: torchwire train FILE --nproc-per-node N"
+    have = (
+        translate("TrainingPanel", "one CUDA device")
+        if n == 1
+        else translate("TrainingPanel", "no CUDA device")
+    )
+    return 1, fmt(
+        translate(
+            "TrainingPanel",
+            "Several processes need two or more CUDA devices; this machine has %1. "
+            "On the CPU: torchwire train FILE --nproc-per-node N",
+        ),
+        have,
     )
 
 
@@ -222,7 +236,7 @@ class TrainingPanel(QWidget):
         self._env_loaded = False
         self._editors: dict[str, QWidget] = {}
         self._ready = False
-        self._ready_reason = "The graph is being checked…"
+        self._ready_reason = translate("TrainingPanel", "The graph is being checked…")
         self._popup: QMessageBox | None = None
         self._saved_switch: float | None = None
         self._continuing = False
@@ -256,22 +270,29 @@ class TrainingPanel(QWidget):
         bar = QHBoxLayout()
         bar.setSpacing(6)
         icon = self.style().standardIcon
-        self.start_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaPlay), "Train")
+        self.start_button = QPushButton(
+            icon(QStyle.StandardPixmap.SP_MediaPlay), translate("TrainingPanel", "Train")
+        )
         self.start_button.setObjectName("trainStart")
         self.start_button.clicked.connect(self.start)
         self._play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
         self._pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
-        self.pause_button = QPushButton(self._pause_icon, "Pause")
+        self.pause_button = QPushButton(self._pause_icon, translate("TrainingPanel", "Pause"))
         self.pause_button.setObjectName("trainPause")
         self.pause_button.clicked.connect(self._toggle_pause)
-        self.stop_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.stop_button = QPushButton(
+            icon(QStyle.StandardPixmap.SP_MediaStop), translate("TrainingPanel", "Stop")
+        )
         self.continue_button = QPushButton(
-            icon(QStyle.StandardPixmap.SP_MediaSeekForward), "Continue"
+            icon(QStyle.StandardPixmap.SP_MediaSeekForward), translate("TrainingPanel", "Continue")
         )
         self.continue_button.setObjectName("trainContinue")
         self.continue_button.setToolTip(
-            "Resume the last run from its last checkpoint with the current settings "
-            "(e.g. more epochs, a lower learning rate)"
+            translate(
+                "TrainingPanel",
+                "Resume the last run from its last checkpoint with the current settings "
+                "(e.g. more epochs, a lower learning rate)",
+            )
         )
         self.continue_button.clicked.connect(self.continue_run)
         self.stop_button.setObjectName("trainStop")
@@ -280,20 +301,24 @@ class TrainingPanel(QWidget):
             b.setMinimumWidth(84)
             bar.addWidget(b)
         bar.addSpacing(12)
-        bar.addWidget(QLabel("Device"))
+        bar.addWidget(QLabel(translate("TrainingPanel", "Device")))
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("trainDevice")
         self.device_combo.addItems(list(DEVICES))
-        self.device_combo.setToolTip("Where to train; 'auto' picks CUDA or MPS when present")
+        self.device_combo.setToolTip(
+            translate("TrainingPanel", "Where to train; 'auto' picks CUDA or MPS when present")
+        )
         self.device_combo.currentTextChanged.connect(self._on_device_changed)
         bar.addWidget(self.device_combo)
-        self.processes_label = QLabel("Processes")
+        self.processes_label = QLabel(translate("TrainingPanel", "Processes"))
         bar.addWidget(self.processes_label)
         self.processes_spin = QSpinBox()
         self.processes_spin.setObjectName("trainProcesses")
         self.processes_spin.setRange(1, 1)
         self.processes_spin.setEnabled(False)
-        self.processes_spin.setToolTip("Checking the machine's devices…")
+        self.processes_spin.setToolTip(
+            translate("TrainingPanel", "Checking the machine's devices…")
+        )
         self._max_processes = 1
         bar.addWidget(self.processes_spin)
         bar.addSpacing(12)
@@ -302,17 +327,21 @@ class TrainingPanel(QWidget):
         self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.status_label, 1)
         self.folder_button = QToolButton()
-        self.folder_button.setText("Run folder")
+        self.folder_button.setText(translate("TrainingPanel", "Run folder"))
         self.folder_button.setObjectName("trainFolder")
-        self.folder_button.setToolTip("Open the last run's folder (checkpoints, metrics, history)")
+        self.folder_button.setToolTip(
+            translate("TrainingPanel", "Open the last run's folder (checkpoints, metrics, history)")
+        )
         self.folder_button.setEnabled(False)
         self.folder_button.clicked.connect(self.open_run_folder)
         bar.addWidget(self.folder_button)
         self.settings_toggle = QToolButton()
-        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setText(translate("TrainingPanel", "Settings"))
         self.settings_toggle.setCheckable(True)
         self.settings_toggle.setChecked(True)
-        self.settings_toggle.setToolTip("Show or hide the training settings")
+        self.settings_toggle.setToolTip(
+            translate("TrainingPanel", "Show or hide the training settings")
+        )
         bar.addWidget(self.settings_toggle)
         root.addLayout(bar)
 
@@ -321,7 +350,7 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
-        self.progress.setFormat("Not started")
+        self.progress.setFormat(translate("TrainingPanel", "Not started"))
         root.addWidget(self.progress)
 
         self.banner = QLabel("")
@@ -346,7 +375,7 @@ class TrainingPanel(QWidget):
         self.settings_form = QFormLayout(holder)
         self.settings_form.setContentsMargins(2, 2, 8, 2)
         self.settings_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._settings_note = QLabel("Loading the training settings…")
+        self._settings_note = QLabel(translate("TrainingPanel", "Loading the training settings…"))
         self._settings_note.setWordWrap(True)
         self.settings_form.addRow(self._settings_note)
         self.settings_area.setWidget(holder)
@@ -360,25 +389,36 @@ class TrainingPanel(QWidget):
         pl = QHBoxLayout(plots)
         pl.setContentsMargins(0, 0, 0, 0)
         pl.setSpacing(4)
-        self.loss_plot = SeriesPlot("Loss", "epoch", "")
+        self.loss_plot = SeriesPlot(
+            translate("TrainingPanel", "Loss"), translate("TrainingPanel", "epoch"), ""
+        )
         self.loss_plot.add_series("train (batch)", FAINT, width=1.0)
         self.loss_plot.add_series("train", TRAIN, symbol="o")
         self.loss_plot.add_series("validation", VAL, symbol="s")
-        self.metric_plot = SeriesPlot("Accuracy", "epoch", "", legend_at="bottom")
+        self.metric_plot = SeriesPlot(
+            translate("TrainingPanel", "Accuracy"),
+            translate("TrainingPanel", "epoch"),
+            "",
+            legend_at="bottom",
+        )
         self.metric_plot.add_series("train", TRAIN, symbol="o")
         self.metric_plot.add_series("validation", VAL, symbol="s")
-        self.lr_plot = SeriesPlot("Learning rate", "epoch", "")
+        self.lr_plot = SeriesPlot(
+            translate("TrainingPanel", "Learning rate"), translate("TrainingPanel", "epoch"), ""
+        )
         self.lr_plot.add_series("lr", EXTRA, symbol="t", legend=False)
         for p in (self.loss_plot, self.metric_plot, self.lr_plot):
             pl.addWidget(p, 1)
-        self.tabs.addTab(plots, "Progress")
+        self.tabs.addTab(plots, translate("TrainingPanel", "Progress"))
         # results
         results = QWidget()
         rl = QHBoxLayout(results)
         rl.setContentsMargins(0, 0, 0, 0)
         self.metrics_table = QTableWidget(0, 2)
         self.metrics_table.setObjectName("trainMetrics")
-        self.metrics_table.setHorizontalHeaderLabels(["Test metric", "Value"])
+        self.metrics_table.setHorizontalHeaderLabels(
+            [translate("TrainingPanel", "Test metric"), translate("TrainingPanel", "Value")]
+        )
         self.metrics_table.verticalHeader().setVisible(False)
         self.metrics_table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.Stretch
@@ -391,14 +431,16 @@ class TrainingPanel(QWidget):
         self.metrics_table.setMaximumWidth(320)
         rl.addWidget(self.metrics_table)
         self.result_stack = QStackedWidget()
-        self._no_result = QLabel("Test results appear here when a run finishes.")
+        self._no_result = QLabel(
+            translate("TrainingPanel", "Test results appear here when a run finishes.")
+        )
         self._no_result.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confusion_view = ConfusionMatrixView()
         self.scatter_view = ScatterView()
         for w in (self._no_result, self.confusion_view, self.scatter_view):
             self.result_stack.addWidget(w)
         rl.addWidget(self.result_stack, 1)
-        self.tabs.addTab(results, "Results")
+        self.tabs.addTab(results, translate("TrainingPanel", "Results"))
         # log
         self.log_view = QPlainTextEdit()
         self.log_view.setObjectName("trainLog")
@@ -408,7 +450,7 @@ class TrainingPanel(QWidget):
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.log_view.setFont(mono)
-        self.tabs.addTab(self.log_view, "Log")
+        self.tabs.addTab(self.log_view, translate("TrainingPanel", "Log"))
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
@@ -436,7 +478,7 @@ class TrainingPanel(QWidget):
     @staticmethod
     def _readiness(report: Any) -> tuple[bool, str]:
         if report is None:
-            return False, "The graph is being checked…"
+            return False, translate("TrainingPanel", "The graph is being checked…")
         extra = getattr(report, "extra", None) or {}
         reasons: list[str] = []
         if "ready_to_train" in extra:
@@ -453,11 +495,15 @@ class TrainingPanel(QWidget):
             if not reasons:
                 reasons = [d.message for d in report.errors]
         if ready:
-            return True, "Train the current graph"
+            return True, translate("TrainingPanel", "Train the current graph")
         if not reasons:
-            reasons = ["the graph is not ready to train"]
-        shown = reasons[:6] + ([f"… and {len(reasons) - 6} more"] if len(reasons) > 6 else [])
-        return False, "Cannot train yet:\n• " + "\n• ".join(shown)
+            reasons = [translate("TrainingPanel", "the graph is not ready to train")]
+        shown = reasons[:6] + (
+            [fmt(translate("TrainingPanel", "… and %1 more"), len(reasons) - 6)]
+            if len(reasons) > 6
+            else []
+        )
+        return False, translate("TrainingPanel", "Cannot train yet:") + "\n• " + "\n• ".join(shown)
 
     def _on_graph_replaced(self) -> None:
         self._load_settings_values()
@@ -475,9 +521,13 @@ class TrainingPanel(QWidget):
         most, why = devices.pop("processes", (1, None))
         self._max_processes = int(most)
         self.processes_spin.setRange(1, max(1, self._max_processes))
-        tip = why or (
-            f"Train on up to {most} processes, one GPU each (DistributedDataParallel); "
-            "the batch size stays the global batch"
+        tip = why or fmt(
+            translate(
+                "TrainingPanel",
+                "Train on up to %1 processes, one GPU each (DistributedDataParallel); "
+                "the batch size stays the global batch",
+            ),
+            most,
         )
         self.processes_spin.setToolTip(tip)
         self.processes_label.setToolTip(tip)
@@ -488,14 +538,18 @@ class TrainingPanel(QWidget):
                 item = model.item(i)
                 problem = devices.get(name)
                 item.setEnabled(problem is None)
-                item.setToolTip(problem or f"train on {name}")
+                item.setToolTip(
+                    problem or fmt(translate("TrainingPanel", "train on %1"), str(name))
+                )
         self._settings_params = tuple(p for p in params if p.name != "device")
         self._build_settings_form()
         self._update_buttons()
 
     def _on_environment_error(self, message: str, details: str) -> None:
         self._env_loaded = True
-        self._settings_note.setText(f"Training is unavailable: {message}")
+        self._settings_note.setText(
+            fmt(translate("TrainingPanel", "Training is unavailable: %1"), str(message))
+        )
         self.log(f"could not load the training engine: {message}")
         self._update_buttons()
 
@@ -505,7 +559,9 @@ class TrainingPanel(QWidget):
             form.removeRow(0)
         self._editors = {}
         if not self._settings_params:
-            self._settings_note = QLabel("The engine declares no training settings.")
+            self._settings_note = QLabel(
+                translate("TrainingPanel", "The engine declares no training settings.")
+            )
             form.addRow(self._settings_note)
             return
         make_editor = _editor_factory()
@@ -517,8 +573,8 @@ class TrainingPanel(QWidget):
             except Exception as e:  # a declaration the editors do not know yet
                 ed = QLabel(f"{value!r} ({readable_error(e)})")
             label = QLabel(p.name.replace("_", " "))
-            label.setToolTip(p.doc)
-            ed.setToolTip(p.doc)
+            label.setToolTip(i18n.doc(p.doc))
+            ed.setToolTip(i18n.doc(p.doc))
             form.addRow(label, ed)
             self._editors[p.name] = ed
         self._load_settings_values()
@@ -575,14 +631,20 @@ class TrainingPanel(QWidget):
         active = self.state in _ACTIVE
         can_start = not active and self._ready
         self.start_button.setEnabled(can_start)
-        self.start_button.setToolTip(self._ready_reason if not active else "A run is in progress")
+        self.start_button.setToolTip(
+            self._ready_reason if not active else translate("TrainingPanel", "A run is in progress")
+        )
         several = self._processes() > 1
         self.pause_button.setEnabled(self.state in ("running", "paused") and not several)
         self.pause_button.setToolTip(
-            "Several processes cannot pause; Stop keeps last.pt" if several else ""
+            translate("TrainingPanel", "Several processes cannot pause; Stop keeps last.pt")
+            if several
+            else ""
         )
         paused = self.state == "paused"
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setText(
+            translate("TrainingPanel", "Resume") if paused else translate("TrainingPanel", "Pause")
+        )
         self.pause_button.setIcon(self._play_icon if paused else self._pause_icon)
         self.stop_button.setEnabled(self.state in ("starting", "running", "paused"))
         self.continue_button.setEnabled(self.can_continue)
@@ -593,7 +655,9 @@ class TrainingPanel(QWidget):
         if not active:
             if self.state == "idle":
                 self.status_label.setText(
-                    "Ready to train" if self._ready else self._ready_reason.split("\n")[0]
+                    translate("TrainingPanel", "Ready to train")
+                    if self._ready
+                    else self._ready_reason.split("\n")[0]
                 )
             self.status_label.setToolTip("" if self._ready else self._ready_reason)
 
@@ -648,7 +712,7 @@ class TrainingPanel(QWidget):
             extra["processes"] = self._processes()
         self._stop_requested = False
         self._set_state("starting")
-        self.status_label.setText("Preparing the data and the model…")
+        self.status_label.setText(translate("TrainingPanel", "Preparing the data and the model…"))
         self.progress.setRange(0, 0)  # busy until Started
         self.log(f"starting: {graph.name}, device {device}")
         self.bridge.reset()
@@ -685,7 +749,7 @@ class TrainingPanel(QWidget):
             self.session.pause()
             self._paused_at = time.monotonic()
             self._set_state("paused")
-            self.status_label.setText("Paused")
+            self.status_label.setText(translate("TrainingPanel", "Paused"))
             self.log("paused")
 
     def resume(self) -> None:
@@ -695,7 +759,7 @@ class TrainingPanel(QWidget):
                 self._paused_total += time.monotonic() - self._paused_at
             self._paused_at = None
             self._set_state("running")
-            self.status_label.setText("Training…")
+            self.status_label.setText(translate("TrainingPanel", "Training…"))
             self.log("resumed")
 
     def _toggle_pause(self) -> None:
@@ -714,7 +778,7 @@ class TrainingPanel(QWidget):
                 self.session.resume()  # let the loop reach its stop check
             self.session.stop()
         self._set_state("stopping")
-        self.status_label.setText("Stopping at the next batch…")
+        self.status_label.setText(translate("TrainingPanel", "Stopping at the next batch…"))
         self.log("stop requested")
 
     def open_run_folder(self) -> None:
@@ -764,7 +828,7 @@ class TrainingPanel(QWidget):
         self._frac0 = (start_epoch - 1) / self._epochs if self._epochs else 0.0
         if self.state == "starting":
             self._set_state("running")
-            self.status_label.setText("Training…")
+            self.status_label.setText(translate("TrainingPanel", "Training…"))
         self._choose_metric(None)
         if self._epochs:
             lo = 0.0 if self._continuing else float(start_epoch - 1)
@@ -772,7 +836,9 @@ class TrainingPanel(QWidget):
                 plot.set_x_range(lo, float(self._epochs))
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
-        self.progress.setFormat(f"Epoch 1/{self._epochs} · starting")
+        self.progress.setFormat(
+            fmt(translate("TrainingPanel", "Epoch 1/%1 · starting"), str(self._epochs))
+        )
         self.log(
             f"started on {getattr(ev, 'device', '?')}: {self._epochs} epochs × "
             f"{self._batches} batches, task {self.task}, run folder {run_dir}"
@@ -810,12 +876,27 @@ class TrainingPanel(QWidget):
         elapsed = time.monotonic() - self._run_started_at - self._paused_total
         progressed = frac - self._frac0
         if progressed > 0 and elapsed > 0.5:
-            left = f" · {_fmt_duration(elapsed * (1 - frac) / progressed)} left"
+            left = " · " + fmt(
+                translate("TrainingPanel", "%1 left"),
+                _fmt_duration(elapsed * (1 - frac) / progressed),
+            )
         speed = getattr(ev, "samples_per_s", None)
-        sp = f" · {speed:,.0f} samples/s" if isinstance(speed, (int, float)) and speed else ""
+        sp = (
+            " · " + fmt(translate("TrainingPanel", "%1 samples/s"), f"{speed:,.0f}")
+            if isinstance(speed, (int, float)) and speed
+            else ""
+        )
         self.progress.setFormat(
-            f"Epoch {epoch}/{self._epochs} · batch {batch}/{batches}{left}"
-            f" · loss {_fmt_num(float(getattr(ev, 'loss', float('nan'))))}{sp}"
+            fmt(
+                translate("TrainingPanel", "Epoch %1/%2 · batch %3/%4%5 · loss %6%7"),
+                str(epoch),
+                str(self._epochs),
+                str(batch),
+                str(batches),
+                str(left),
+                str(_fmt_num(float(getattr(ev, "loss", float("nan"))))),
+                str(sp),
+            )
         )
 
     def _on_epoch(self, ev: Any) -> None:
@@ -894,11 +975,16 @@ class TrainingPanel(QWidget):
         elapsed = time.monotonic() - self._run_started_at - self._paused_total
         summary = self._summary(metrics)
         what = "Stopped" if stopped else "Finished"
+        shown = (
+            translate("TrainingPanel", "Stopped")
+            if stopped
+            else translate("TrainingPanel", "Finished")
+        )
         self.progress.setFormat(
-            f"{what} · {_fmt_duration(elapsed)}" + (f" · {summary}" if summary else "")
+            f"{shown} · {_fmt_duration(elapsed)}" + (f" · {summary}" if summary else "")
         )
         self._set_state("stopped" if stopped else "finished")
-        self.status_label.setText(f"{what}. {summary}".strip())
+        self.status_label.setText(f"{shown}. {summary}".strip())
         self.log(f"{what.lower()}: {summary or 'no test metrics'}; run folder {run_dir}")
         if metrics and not stopped:
             self.tabs.setCurrentIndex(1)
@@ -957,21 +1043,28 @@ class TrainingPanel(QWidget):
         self.bridge.detach()
         self._prefer_ui_thread(False)
         self.progress.setRange(0, 1000)
-        self.progress.setFormat("Failed")
+        self.progress.setFormat(translate("TrainingPanel", "Failed"))
         self._set_state("failed")
         self._show_failure(reason, popup=self.show_failure_popup)
-        self.status_label.setText("Training failed")
+        self.status_label.setText(translate("TrainingPanel", "Training failed"))
         self.log(f"FAILED: {reason}")
         self.runFailed.emit(reason)
 
     def _show_failure(self, reason: str, popup: bool) -> None:
         self.last_error = reason
-        self.banner.setText(f"<b>Training failed.</b> {_html(reason)}")
+        self.banner.setText(
+            fmt(translate("TrainingPanel", "<b>Training failed.</b> %1"), str(_html(reason)))
+        )
         self.banner.show()
         if popup and self.isVisible():
             if self._popup is not None:
                 self._popup.close()
-            box = QMessageBox(QMessageBox.Icon.Warning, "Training failed", reason, parent=self)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                translate("TrainingPanel", "Training failed"),
+                reason,
+                parent=self,
+            )
             box.setModal(False)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.show()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import run_task
+from designer.i18n import fmt, translate
 from designer.widgets.tune_editor import (
     default_dimension,
     set_dimension,
@@ -95,11 +96,13 @@ class TuningPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
-        ll.addWidget(QLabel("<b>Search space</b> <span style='color:#888'>(mark parameters "
-                            "\u201ctune\u201d in Properties)</span>"))  # fmt: skip
+        ll.addWidget(QLabel(translate("TuningPanel", "<b>Search space</b> <span style='color:#888'>(mark parameters "
+                            "\u201ctune\u201d in Properties)</span>")))  # fmt: skip
         self.space_table = QTableWidget(0, 2)
         self.space_table.setObjectName("tuning_space")
-        self.space_table.setHorizontalHeaderLabels(["target", "values"])
+        self.space_table.setHorizontalHeaderLabels(
+            [translate("TuningPanel", "target"), translate("TuningPanel", "values")]
+        )
         self.space_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.space_table.verticalHeader().hide()
         self.space_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -112,9 +115,9 @@ class TuningPanel(QWidget):
 
         self._settings = {p.name: p for p in TRAINING_SETTINGS if tunable(p)}
         self.setting_combo.addItems([f"training.{n}" for n in self._settings])
-        add = QPushButton("Add setting")
+        add = QPushButton(translate("TuningPanel", "Add setting"))
         add.clicked.connect(self.add_setting)
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(translate("TuningPanel", "Remove"))
         self.remove_button.clicked.connect(self.remove_selected)
         row.addWidget(self.setting_combo, 1)
         row.addWidget(add)
@@ -133,21 +136,21 @@ class TuningPanel(QWidget):
         self.trials.setRange(1, 100000)
         self.timeout = QDoubleSpinBox()
         self.timeout.setRange(0, 1e7)
-        self.timeout.setSpecialValueText("none")
+        self.timeout.setSpecialValueText(translate("TuningPanel", "none"))
         self.timeout.setSuffix(" s")
         self.epochs = QSpinBox()
         self.epochs.setObjectName("tuning_epochs")
         self.epochs.setRange(0, 1_000_000)
-        self.epochs.setSpecialValueText("project's")
+        self.epochs.setSpecialValueText(translate("TuningPanel", "project's"))
         self.out_edit = QLineEdit()
         self.out_edit.setObjectName("tuning_out")
-        self.out_edit.setPlaceholderText("runs/tune-<project>")
-        form.addRow("sampler", self.sampler)
-        form.addRow("pruner", self.pruner)
-        form.addRow("trials", self.trials)
-        form.addRow("timeout", self.timeout)
-        form.addRow("epochs", self.epochs)
-        form.addRow("folder", self.out_edit)
+        self.out_edit.setPlaceholderText(translate("TuningPanel", "runs/tune-<project>"))
+        form.addRow(translate("TuningPanel", "sampler"), self.sampler)
+        form.addRow(translate("TuningPanel", "pruner"), self.pruner)
+        form.addRow(translate("TuningPanel", "trials"), self.trials)
+        form.addRow(translate("TuningPanel", "timeout"), self.timeout)
+        form.addRow(translate("TuningPanel", "epochs"), self.epochs)
+        form.addRow(translate("TuningPanel", "folder"), self.out_edit)
         ll.addLayout(form)
         self.sampler.currentTextChanged.connect(lambda v: set_option(self.document, "sampler", v))
         self.pruner.currentTextChanged.connect(lambda v: set_option(self.document, "pruner", v))
@@ -158,14 +161,14 @@ class TuningPanel(QWidget):
             lambda: set_option(self.document, "timeout", self.timeout.value() or None)
         )
         buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start")
+        self.start_button = QPushButton(translate("TuningPanel", "Start"))
         self.start_button.setObjectName("tuning_start")
         self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(translate("TuningPanel", "Stop"))
         self.stop_button.setObjectName("tuning_stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        self.best_button = QPushButton("Open best")
+        self.best_button = QPushButton(translate("TuningPanel", "Open best"))
         self.best_button.setObjectName("tuning_open_best")
         self.best_button.setEnabled(False)
         self.best_button.clicked.connect(self._open_best)
@@ -189,7 +192,7 @@ class TuningPanel(QWidget):
         self.best_plot = pg.PlotWidget()
         self.best_plot.setObjectName("tuning_best_plot")
         self.best_plot.setMinimumSize(220, 160)
-        self.best_plot.setTitle("best so far", size="10pt")
+        self.best_plot.setTitle(translate("TuningPanel", "best so far"), size="10pt")
         self.best_plot.setLabel("bottom", "trial")
         self.best_plot.showGrid(x=True, y=True, alpha=0.15)
         self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=6,
@@ -198,7 +201,9 @@ class TuningPanel(QWidget):
         self.parallel = pg.PlotWidget()
         self.parallel.setObjectName("tuning_parallel")
         self.parallel.setMinimumSize(260, 160)
-        self.parallel.setTitle("parameters against the objective", size="10pt")
+        self.parallel.setTitle(
+            translate("TuningPanel", "parameters against the objective"), size="10pt"
+        )
         self.parallel.getPlotItem().hideAxis("left")
         self.parallel_lines: list[Any] = []
         plots.addWidget(self.best_plot)
@@ -282,7 +287,7 @@ class TuningPanel(QWidget):
         self.stop_button.setEnabled(True)
         out = self.out_dir()
         self.status.setStyleSheet("")
-        self.status.setText(f"starting a study in {out} …")
+        self.status.setText(fmt(translate("TuningPanel", "starting a study in %1 …"), str(out)))
         opts = {
             "trials": self.trials.value(),
             "sampler": self.sampler.currentText(),
@@ -321,7 +326,9 @@ class TuningPanel(QWidget):
         st = self.study
         if st is not None:
             st.stop()
-        self.status.setText("stopping after the running trial's next batch …")
+        self.status.setText(
+            translate("TuningPanel", "stopping after the running trial's next batch …")
+        )
 
     def _progress(self, text: str) -> None:
         msg = json.loads(text)
@@ -331,7 +338,14 @@ class TuningPanel(QWidget):
                             "direction": s["direction"], "done": 0}  # fmt: skip
             self._names = s["names"]
             self._columns()
-            self.status.setText(f"{s['trials']} trials, {s['direction']} {s['monitor']} …")
+            self.status.setText(
+                fmt(
+                    translate("TuningPanel", "%1 trials, %2 %3 …"),
+                    str(s["trials"]),
+                    str(s["direction"]),
+                    str(s["monitor"]),
+                )
+            )
             return
         self.rows.append(msg["row"])
         self.summary = msg["summary"]
@@ -343,7 +357,14 @@ class TuningPanel(QWidget):
             if s["best_value"] is None
             else f", best {s['best_value']:.4g} (trial {s['best_trial']})"
         )
-        self.status.setText(f"trial {s['done']} of {s['trials']}{best}")
+        self.status.setText(
+            fmt(
+                translate("TuningPanel", "trial %1 of %2%3"),
+                str(s["done"]),
+                str(s["trials"]),
+                str(best),
+            )
+        )
 
     def _columns(self) -> None:
         names = getattr(self, "_names", [])
@@ -381,17 +402,26 @@ class TuningPanel(QWidget):
         self.result = res
         self.stop_button.setEnabled(False)
         self.refresh_space()
-        word = "stopped" if res.stopped else "done"
+        word = (
+            translate("TuningPanel", "stopped") if res.stopped else translate("TuningPanel", "done")
+        )
         if res.best_trial is None:
-            self.status.setText(f"{word}: no trial completed")
+            self.status.setText(fmt(translate("TuningPanel", "%1: no trial completed"), str(word)))
         else:
             self.best_path = res.best_path
             self.best_button.setEnabled(True)
             imp = ", ".join(f"{self._label(k)} {v:.2f}" for k, v in res.importances.items())
             self.status.setText(
-                f"{word}: best {res.monitor} {res.best_value:.5g} (trial {res.best_trial}); "
-                f"{len(res.trials)} trials in {res.out_dir}"
-                + (f"<br>importances: {imp}" if imp else "")
+                fmt(
+                    translate("TuningPanel", "%1: best %2 %3 (trial %4); %5 trials in %6"),
+                    str(word),
+                    str(res.monitor),
+                    f"{res.best_value:.5g}",
+                    str(res.best_trial),
+                    str(len(res.trials)),
+                    str(res.out_dir),
+                )
+                + (fmt(translate("TuningPanel", "<br>importances: %1"), str(imp)) if imp else "")
             )
         self.finished.emit(res)
 
@@ -460,7 +490,10 @@ class TuningPanel(QWidget):
         self.parallel.setXRange(-0.35, len(axes) - 0.65, padding=0)
         self.parallel.setYRange(-0.05, 1.05, padding=0)
         self.parallel.setTitle(
-            f"parameters against {self.summary.get('monitor', 'the objective')} (yellow: best)",
+            fmt(
+                translate("TuningPanel", "parameters against %1 (yellow: best)"),
+                str(self.summary.get("monitor", "the objective")),
+            ),
             size="10pt",
         )
         ax = self.parallel.getPlotItem().getAxis("bottom")

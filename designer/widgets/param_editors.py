@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer import i18n
+from designer.i18n import fmt, translate
 from engine.catalog.base import Param, ParamError
 
 INT_LIMIT = 2**31 - 1
@@ -113,7 +115,7 @@ def _same(a: Any, b: Any) -> bool:
 def _tooltip(p: Param) -> str:
     bits = [f"<b>{p.name}</b>"]
     if p.doc:
-        bits.append(p.doc)
+        bits.append(i18n.doc(p.doc))
     rng = []
     if p.min is not None:
         rng.append(f"≥ {_num(p.min)}")
@@ -303,12 +305,13 @@ class _TextEditor(ParamEditor):
         super().__init__(param, on_change)
         self.edit = QLineEdit()
         if param.type == "shape":
-            self.edit.setPlaceholderText("sizes, e.g. 1, 28, 28")
+            self.edit.setPlaceholderText(translate("_TextEditor", "sizes, e.g. 1, 28, 28"))
         elif param.type == "ints":
             n = param.length or 1
             eg = ", ".join(["3"] * n)
             self.edit.setPlaceholderText(
-                (f"{_NONE_TEXT} · " if param.optional else "") + f"one number or {eg}"
+                (f"{_NONE_TEXT} · " if param.optional else "")
+                + fmt(translate("_TextEditor", "one number or %1"), str(eg))
             )
         elif param.optional:
             self.edit.setPlaceholderText(_NONE_TEXT)
@@ -317,7 +320,7 @@ class _TextEditor(ParamEditor):
         if param.type == "path":
             btn = QToolButton()
             btn.setText("…")
-            btn.setToolTip("Choose a file")
+            btn.setToolTip(translate("_TextEditor", "Choose a file"))
             btn.clicked.connect(self._browse)
             self.layout().addWidget(btn)
 
@@ -333,7 +336,9 @@ class _TextEditor(ParamEditor):
             self.edit.setText(format_value(value))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, f"Choose {self.param.name}", self.edit.text())
+        path, _ = QFileDialog.getOpenFileName(
+            self, fmt(translate("_TextEditor", "Choose %1"), str(self.param.name)), self.edit.text()
+        )
         if path:
             self.edit.setText(path)
             self._edited()

@@ -17,6 +17,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+from designer.i18n import fmt, translate
+
 # Colour-blind-safe (Okabe-Ito) series colours: train, validation, and extras.
 TRAIN = "#0072B2"
 VAL = "#D55E00"
@@ -280,7 +282,11 @@ class ConfusionMatrixView(pg.PlotWidget):
         super().__init__(parent, background=base)
         self._text_color = text
         item = self.getPlotItem()
-        item.setTitle("Confusion matrix (test)", color=text.name(), size="10pt")
+        item.setTitle(
+            translate("ConfusionMatrixView", "Confusion matrix (test)"),
+            color=text.name(),
+            size="10pt",
+        )
         item.setLabel("bottom", "predicted", color=text.name())
         item.setLabel("left", "true", color=text.name())
         for side in ("bottom", "left"):
@@ -335,7 +341,10 @@ class ConfusionMatrixView(pg.PlotWidget):
         self.getPlotItem().getViewBox().setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
         acc = np.trace(m) / m.sum() if m.sum() else 0.0
         self.getPlotItem().setTitle(
-            f"Confusion matrix (test) · accuracy {acc:.3f}",
+            fmt(
+                translate("ConfusionMatrixView", "Confusion matrix (test) · accuracy %1"),
+                f"{acc:.3f}",
+            ),
             color=self._text_color.name(),
             size="10pt",
         )
@@ -356,7 +365,9 @@ class ScatterView(pg.PlotWidget):
         super().__init__(parent, background=base)
         self._text_color = text
         item = self.getPlotItem()
-        item.setTitle("Predicted vs true (test)", color=text.name(), size="10pt")
+        item.setTitle(
+            translate("ScatterView", "Predicted vs true (test)"), color=text.name(), size="10pt"
+        )
         item.setLabel("bottom", "true", color=text.name())
         item.setLabel("left", "predicted", color=text.name())
         for side in ("bottom", "left"):
@@ -384,7 +395,11 @@ class ScatterView(pg.PlotWidget):
             ss = float(((t - t.mean()) ** 2).sum())
             r2 = 1.0 - float(((t - p) ** 2).sum()) / ss if ss > 0 else float("nan")
             self.getPlotItem().setTitle(
-                f"Predicted vs true (test) · R² {r2:.3f} · {n} samples",
+                fmt(
+                    translate("ScatterView", "Predicted vs true (test) · R² %1 · %2 samples"),
+                    f"{r2:.3f}",
+                    str(n),
+                ),
                 color=self._text_color.name(),
                 size="10pt",
             )
@@ -398,7 +413,9 @@ class ProbabilityBars(pg.PlotWidget):
         super().__init__(parent, background=base)
         self._text_color = text
         item = self.getPlotItem()
-        item.setTitle("Class probabilities", color=text.name(), size="10pt")
+        item.setTitle(
+            translate("ProbabilityBars", "Class probabilities"), color=text.name(), size="10pt"
+        )
         item.setLabel("bottom", "probability", color=text.name())
         for side in ("bottom", "left"):
             item.getAxis(side).setTextPen(text)

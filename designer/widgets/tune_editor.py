@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.i18n import fmt, translate
 from engine.catalog.base import Param
 from engine.tune.space import (
     Dimension,
@@ -112,9 +113,11 @@ class TuneEditor(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.check = QCheckBox("tune")
+        self.check = QCheckBox(translate("TuneEditor", "tune"))
         self.check.setObjectName(f"tune_{param.name}")
-        self.check.setToolTip("try several values of this parameter in a study (Tuning dock)")
+        self.check.setToolTip(
+            translate("TuneEditor", "try several values of this parameter in a study (Tuning dock)")
+        )
         lay.addWidget(self.check)
         self.fields = QWidget()
         row = QHBoxLayout(self.fields)
@@ -131,7 +134,7 @@ class TuneEditor(QWidget):
             for s in (self.low, self.high):
                 s.editingFinished.connect(self._write)
             if param.type == "float":
-                self.log = QCheckBox("log")
+                self.log = QCheckBox(translate("TuneEditor", "log"))
                 self.log.toggled.connect(self._write)
                 row.addWidget(self.log)
         else:
@@ -161,7 +164,7 @@ class TuneEditor(QWidget):
             hi = int(min(p.max, INT_BIG)) if p.max is not None else INT_BIG
             s.setRange(lo, hi)
         s.setKeyboardTracking(False)
-        s.setToolTip(f"declared limits: {_limits(p)}")
+        s.setToolTip(fmt(translate("TuneEditor", "declared limits: %1"), str(_limits(p))))
         return s
 
     def refresh(self) -> None:
