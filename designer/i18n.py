@@ -31,7 +31,7 @@ _state: dict[str, Any] = {"lang": "en", "translators": []}
 
 
 def translate(context: str, text: str) -> str:
-    """``QCoreApplication.translate`` (``pyside6-lupdate`` finds ``translate("Ctx", "...")``)."""
+    """``QCoreApplication.translate``; ``pyside6-lupdate`` finds these calls by name."""
     return QCoreApplication.translate(context, text)
 
 

@@ -201,7 +201,7 @@ class PredictPanel(QWidget):
         il.addWidget(self.mode_row)
         self.row_edit = QLineEdit()
         self.row_edit.setObjectName("predictRow")
-        self.row_edit.setPlaceholderText("e.g. 5.1, 3.5, 1.4, 0.2")
+        self.row_edit.setPlaceholderText(translate("PredictPanel", "e.g. 5.1, 3.5, 1.4, 0.2"))
         self.row_edit.returnPressed.connect(self.run)
         self.row_edit.textEdited.connect(lambda *_: self.mode_row.setChecked(True))
         il.addWidget(self.row_edit)

@@ -115,11 +115,22 @@ class PropertiesPanel(QWidget):
             return
         g = self.document.graph
         rep = self.document.report
-        bits = [f"{len(g.nodes)} nodes, {len(g.edges)} connections"]
+        bits = [
+            fmt(
+                translate("PropertiesPanel", "%1 nodes, %2 connections"),
+                len(g.nodes),
+                len(g.edges),
+            )
+        ]
         if rep is not None:
-            bits.append(f"{rep.total_params:,} parameters")
+            bits.append(fmt(translate("PropertiesPanel", "%1 parameters"), f"{rep.total_params:,}"))
             if rep.total_macs:
-                bits.append(f"{style.format_count(rep.total_macs)} MACs per sample")
+                bits.append(
+                    fmt(
+                        translate("PropertiesPanel", "%1 MACs per sample"),
+                        style.format_count(rep.total_macs),
+                    )
+                )
         try:
             lbl.setText("<br>".join(bits))
         except RuntimeError:  # the label was replaced

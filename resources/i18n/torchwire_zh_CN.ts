@@ -783,6 +783,10 @@
         <translation>文件：CSV、.npz 或图像文件夹</translation>
     </message>
     <message>
+        <source>e.g. 5.1, 3.5, 1.4, 0.2</source>
+        <translation>例如 5.1, 3.5, 1.4, 0.2</translation>
+    </message>
+    <message>
         <source>path to a CSV, a .npz, or a folder of images</source>
         <translation>CSV、.npz 文件或图像文件夹的路径</translation>
     </message>
@@ -930,6 +934,18 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Select a node to edit its parameters. Drag entries from the palette, or press &lt;b&gt;Tab&lt;/b&gt; on the canvas to add a node.</source>
         <translation>选中一个节点以编辑其参数。从节点库拖入条目，或在画布上按 &lt;b&gt;Tab&lt;/b&gt; 添加节点。</translation>
+    </message>
+    <message>
+        <source>%1 nodes, %2 connections</source>
+        <translation>%1 个节点，%2 条连线</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 个参数</translation>
+    </message>
+    <message>
+        <source>%1 MACs per sample</source>
+        <translation>每个样本 %1 次乘加（MACs）</translation>
     </message>
     <message>
         <source>inferred: </source>
