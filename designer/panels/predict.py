@@ -111,12 +111,14 @@ def _input_hint(document: Any) -> str:
     shape = shapes[0] if shapes and shapes[0] is not None else None
     if names:
         shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
-        return f"{len(names)} values: {shown}"
+        return fmt(translate("PredictPanel", "%1 values: %2"), len(names), shown)
     if shape is not None:
         n = int(np.prod(shape))
         if len(shape) == 1:
-            return f"{n} numbers"
-        return f"{n} numbers (reshaped to {tuple(shape)}), or use a file"
+            return fmt(translate("PredictPanel", "%1 numbers"), n)
+        return fmt(
+            translate("PredictPanel", "%1 numbers (reshaped to %2), or use a file"), n, tuple(shape)
+        )
     return ""
 
 

@@ -232,11 +232,20 @@ class PropertiesPanel(QWidget):
             return
         lines = []
         if nid in rep.shapes:
-            lines.append(f"output <b>{style.format_shape(rep.shapes[nid])}</b>")
+            lines.append(
+                fmt(
+                    translate("PropertiesPanel", "output %1"),
+                    f"<b>{style.format_shape(rep.shapes[nid])}</b>",
+                )
+            )
             if rep.params.get(nid):
-                lines.append(f"{rep.params[nid]:,} parameters")
+                lines.append(
+                    fmt(translate("PropertiesPanel", "%1 parameters"), f"{rep.params[nid]:,}")
+                )
             if rep.macs.get(nid):
-                lines.append(f"{rep.macs[nid]:,} MACs per sample")
+                lines.append(
+                    fmt(translate("PropertiesPanel", "%1 MACs per sample"), f"{rep.macs[nid]:,}")
+                )
         elif nid in rep.data:
             lines.extend(data_lines(rep.data[nid]))
         for d in rep.for_node(nid):

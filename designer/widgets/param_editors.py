@@ -122,8 +122,8 @@ def _tooltip(p: Param) -> str:
     if p.max is not None:
         rng.append(f"≤ {_num(p.max)}")
     if rng:
-        bits.append("range " + ", ".join(rng))
-    bits.append(f"default: {format_value(p.default)}")
+        bits.append(fmt(translate("ParamEditor", "range %1"), ", ".join(rng)))
+    bits.append(fmt(translate("ParamEditor", "default: %1"), format_value(p.default)))
     return "<br>".join(bits)
 
 

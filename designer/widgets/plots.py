@@ -13,11 +13,18 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from designer.i18n import fmt, translate
+
+# The training panel's series names, for pyside6-lupdate (shown translated in legends).
+_SERIES_NAMES = (
+    QT_TRANSLATE_NOOP("SeriesPlot", "train (batch)"),
+    QT_TRANSLATE_NOOP("SeriesPlot", "train"),
+    QT_TRANSLATE_NOOP("SeriesPlot", "validation"),
+)
 
 # Colour-blind-safe (Okabe-Ito) series colours: train, validation, and extras.
 TRAIN = "#0072B2"
@@ -166,7 +173,8 @@ class SeriesPlot(pg.PlotWidget):
         pen = pg.mkPen(color, width=width)
         if dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
-        kw: dict[str, Any] = {"pen": pen, "name": name if legend else None}
+        # the legend shows the series' name translated (the name itself stays the key)
+        kw: dict[str, Any] = {"pen": pen, "name": translate("SeriesPlot", name) if legend else None}
         if symbol:
             kw.update(symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=color)
         curve = self.getPlotItem().plot([], [], **kw)

@@ -737,6 +737,17 @@
     </message>
 </context>
 <context>
+    <name>ParamEditor</name>
+    <message>
+        <source>range %1</source>
+        <translation>范围 %1</translation>
+    </message>
+    <message>
+        <source>default: %1</source>
+        <translation>默认值：%1</translation>
+    </message>
+</context>
+<context>
     <name>PredictPanel</name>
     <message>
         <source>Best model of the last run</source>
@@ -749,6 +760,18 @@
     <message>
         <source>Checkpoint file…</source>
         <translation>检查点文件…</translation>
+    </message>
+    <message>
+        <source>%1 values: %2</source>
+        <translation>%1 个值：%2</translation>
+    </message>
+    <message>
+        <source>%1 numbers</source>
+        <translation>%1 个数</translation>
+    </message>
+    <message>
+        <source>%1 numbers (reshaped to %2), or use a file</source>
+        <translation>%1 个数（变形为 %2），或使用文件</translation>
     </message>
     <message>
         <source>Model</source>
@@ -956,6 +979,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>由输入形状自动填写；不是可设置的参数</translation>
     </message>
     <message>
+        <source>output %1</source>
+        <translation>输出 %1</translation>
+    </message>
+    <message>
         <source>Fix: %1</source>
         <translation>修复：%1</translation>
     </message>
@@ -984,6 +1011,21 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Predicted vs true (test) · R² %1 · %2 samples</source>
         <translation>预测值与真实值（测试集）· R² %1 · %2 个样本</translation>
+    </message>
+</context>
+<context>
+    <name>SeriesPlot</name>
+    <message>
+        <source>train (batch)</source>
+        <translation>训练（每批）</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>训练集</translation>
+    </message>
+    <message>
+        <source>validation</source>
+        <translation>验证集</translation>
     </message>
 </context>
 <context>

@@ -101,6 +101,9 @@ ALLOWED = {
     "MB",
     "ms",
     "nan",
+    "true",
+    "false",
+    "MACs",
 }
 
 
@@ -112,6 +115,7 @@ def _names() -> set[str]:
     for s in catalog.all_specs():
         out.add(s.type)
         out.update(p.name for p in s.params)
+        out.update(s.infer)
         out.update(str(c) for p in s.params for c in (p.choices or ()))
     out.update(p.name for p in TRAINING_SETTINGS)
     return out
@@ -123,7 +127,8 @@ def untranslated(text: str, allowed: set[str]) -> bool:
     text = re.sub(r"\(&?[A-Za-z]\)|&(?=\w)", "", text)  # mnemonics: 文件(&F), &Python
     text = re.sub(r"\S+\.(json|onnx|py|csv|npz|pt|qm|ts)\b|\S*/\S*", " ", text)  # paths
     words = re.findall(r"[A-Za-z][A-Za-z0-9_²]*", text)
-    return any(w not in allowed and w.lower() not in allowed for w in words)
+    # one- and two-letter tokens are symbols and units (y = xWᵀ + b, cm, A, B, C)
+    return any(len(w) > 2 and w not in allowed and w.lower() not in allowed for w in words)
 
 
 @pytest.fixture
@@ -280,10 +285,20 @@ def test_the_chinese_interface_has_no_english_left(zh, qtbot, tmp_path) -> None:
     win.ask_save_changes = lambda: "discard"
     assert win.open_path(next(p for p in examples() if p.stem == "iris"))
     win._fill_recent()
+    # a node's form in Properties (labels, editors' tooltips, the shape and parameter lines)
+    lin = next(nid for nid, n in win.document.graph.nodes.items() if n.type == "Linear")
+    win.properties.show_nodes([lin])
+    win.properties._report(win.document.check_now())
     # the examples' file names (Examples menu) and the project's own node names are data
     allowed = ALLOWED | _names() | {w for p in examples() for w in p.stem.split("_")}
     allowed |= {w for n in win.document.graph.nodes.values() for w in re.findall(r"\w+", n.name)}
     allowed |= set(re.findall(r"\w+", win.document.graph.name or ""))
+    for info in win.document.check_now().data.values():  # the dataset's column names
+        allowed |= {
+            w
+            for c in getattr(info, "feature_names", None) or ()
+            for w in re.findall(r"\w+", str(c))
+        }
     found: list[tuple[str, str]] = []
     for a in win.menuBar().actions():
         found.append(("menu bar", a.text()))
