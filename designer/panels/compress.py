@@ -363,10 +363,22 @@ class CompressDialog(QDialog):
         refused = [v.name for v in report.refused]
         if refused:
             self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
-            self.status_label.setText(fmt(translate("CompressDialog", "Refused (too lossy): %1; the others are in %2/"), str(', '.join(refused)), str(Path(report.out_dir).name)))  # fmt: skip
+            self.status_label.setText(
+                fmt(
+                    translate("CompressDialog", "Refused (too lossy): %1; the others are in %2/"),
+                    str(", ".join(refused)),
+                    str(Path(report.out_dir).name),
+                )
+            )
         else:
             self.status_label.setStyleSheet("color: #3aa55d; font-weight: bold;")
-            self.status_label.setText(fmt(translate("CompressDialog", "%1 variants in %2/ (report.json)"), str(len(report.variants)), str(Path(report.out_dir).name)))  # fmt: skip
+            self.status_label.setText(
+                fmt(
+                    translate("CompressDialog", "%1 variants in %2/ (report.json)"),
+                    str(len(report.variants)),
+                    str(Path(report.out_dir).name),
+                )
+            )
         self.status_label.setToolTip(report.out_dir)
         if self.table.rowCount() > 1:
             self.table.selectRow(1)

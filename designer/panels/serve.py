@@ -172,14 +172,23 @@ class BundleDialog(_RunDialog):
             translate("BundleDialog", "The model's name in the URLs (letters, digits, _ - .)")
         )
         self.form.addRow(translate("BundleDialog", "Model name"), self.name_edit)
-        self.triton_check = QCheckBox(translate("BundleDialog", "Also an NVIDIA Triton model repository and a KServe "
-                                      "InferenceService"))  # fmt: skip
+        self.triton_check = QCheckBox(
+            translate(
+                "BundleDialog",
+                "Also an NVIDIA Triton model repository and a KServe InferenceService",
+            )
+        )
         self.triton_check.setObjectName("bundleTriton")
         self.triton_check.setChecked(True)
         self.form.addRow("", self.triton_check)
-        note = QLabel(translate("BundleDialog", "The bundle holds model.onnx (preprocessing inside), a small server "
-                      "(onnxruntime, FastAPI, uvicorn; no torch), requirements.txt, a "
-                      "Dockerfile and a README with the docker and curl lines."))  # fmt: skip
+        note = QLabel(
+            translate(
+                "BundleDialog",
+                "The bundle holds model.onnx (preprocessing inside), a small server "
+                "(onnxruntime, FastAPI, uvicorn; no torch), requirements.txt, a "
+                "Dockerfile and a README with the docker and curl lines.",
+            )
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color: #80868f;")
         self.root.addWidget(note)
@@ -277,9 +286,14 @@ class ServeDialog(_RunDialog):
         crow.addWidget(self.curl_edit, 1)
         crow.addWidget(self.copy_button)
         self.form.addRow(translate("ServeDialog", "Try it"), crow)
-        note = QLabel(translate("ServeDialog", "The server listens on 127.0.0.1 (this computer only) and runs while "
-                      "this window is open. For other machines: File ▸ Export ▸ Server "
-                      "bundle…, or torchwire serve --host."))  # fmt: skip
+        note = QLabel(
+            translate(
+                "ServeDialog",
+                "The server listens on 127.0.0.1 (this computer only) and runs while "
+                "this window is open. For other machines: File ▸ Export ▸ Server "
+                "bundle…, or torchwire serve --host.",
+            )
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color: #80868f;")
         self.root.addWidget(note)

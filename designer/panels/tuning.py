@@ -96,8 +96,15 @@ class TuningPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
-        ll.addWidget(QLabel(translate("TuningPanel", "<b>Search space</b> <span style='color:#888'>(mark parameters "
-                            "\u201ctune\u201d in Properties)</span>")))  # fmt: skip
+        ll.addWidget(
+            QLabel(
+                translate(
+                    "TuningPanel",
+                    "<b>Search space</b> <span style='color:#888'>(mark parameters "
+                    "\u201ctune\u201d in Properties)</span>",
+                )
+            )
+        )
         self.space_table = QTableWidget(0, 2)
         self.space_table.setObjectName("tuning_space")
         self.space_table.setHorizontalHeaderLabels(
