@@ -276,6 +276,7 @@ class Task(QObject):
 
     def start(self) -> Task:
         """Start the worker (call on the GUI thread)."""
+        gui_thread_gc()
         Task._running.add(self)
         self._poll.start()
         threading.Thread(target=self._run, name="torchwire-task", daemon=True).start()
@@ -320,6 +321,25 @@ class Task(QObject):
         else:
             self.message, self.details = value, details
             self.error.emit(value, details)
+
+
+_collector: Any = None
+
+
+def gui_thread_gc() -> None:
+    """Let Python's cyclic garbage collector run on the GUI thread only (once per process).
+
+    A collection that happens on a worker thread (during an import, say) can destroy a
+    PySide object left in a reference cycle; its QObject destructor then waits for the GIL
+    while the GUI thread waits for the worker: both threads hang (seen in the Compress
+    dialog's first export). pyqtgraph's ``GarbageCollector`` turns automatic collection off
+    and collects, generation by generation at the usual thresholds, from a GUI timer.
+    """
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=0.5)
 
 
 # Packages the engine's background jobs import on first use. A first import of such a large

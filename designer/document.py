@@ -59,6 +59,9 @@ class Document(QObject):
         self._change_timer.timeout.connect(self._flush_change)
         self._check_timer = QTimer(self, singleShot=True, interval=CHECK_DEBOUNCE_MS)
         self._check_timer.timeout.connect(self._start_check)
+        from designer.bridge import gui_thread_gc
+
+        gui_thread_gc()  # the live check runs on a worker thread
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchwire-check")
         self._running: Future[Any] | None = None
         self._rerun = False
