@@ -626,6 +626,7 @@ def snapshot_graph(graph: Graph) -> Graph:
             {k: (list(v) if isinstance(v, list) else v) for k, v in n.params.items()},
             n.name,
             n.pos,
+            dict(n.silenced),
         )
         for nid, n in graph.nodes.items()
     }

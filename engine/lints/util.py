@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -104,9 +105,10 @@ def prepared(ctx: CheckContext, data_id: str) -> Any:
     from engine.data.pipeline import chain_of, prepare
 
     try:
-        return prepare(chain_of(ctx.graph, data_id), fit_streaming=False, finite=False)
+        prep = prepare(chain_of(ctx.graph, data_id), fit_streaming=False, finite=False)
     except DataError:
         return None
+    return None if prep.problem is not None else prep  # NaN or inf: an error already
 
 
 def stats(prep: Any) -> Stats:
@@ -121,6 +123,12 @@ def stats(prep: Any) -> Stats:
 
 
 def _compute(prep: Any) -> Stats:
+    with warnings.catch_warnings():  # all-NaN columns: said by the data check, not here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compute_quietly(prep)
+
+
+def _compute_quietly(prep: Any) -> Stats:
     info = prep.info
     fstd = None
     x = prep.x.get("train")
