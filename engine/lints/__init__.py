@@ -8,7 +8,8 @@ needs, and optionally a ``fix`` dict (see ``engine.check.Diagnostic``).
 
 Every sentence a lint shows lives in its declaration: the message template is one whole
 sentence with named placeholders (``{node}`` is the node's name), filled in one place
-(``run_lints``), so it can be translated as a whole later.
+(``run_lints``), so it can be translated as a whole later. A value that is itself words
+("above" / "below") is a ``Part``: a key into the lint's own ``parts``, declared with it.
 
 A lint silenced on a node (``Node.silenced[lint_id] = reason``, saved in the project) is
 not a diagnostic: it goes to ``Report.silenced`` with its reason, so the designer and
@@ -20,7 +21,7 @@ not a diagnostic: it goes to ``Report.silenced`` with its reason, so the designe
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,6 +42,14 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A value of a message that is itself words: the lint's ``parts[key]``, filled in."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Lint:
     id: str
     severity: Severity
@@ -49,9 +58,19 @@ class Lint:
     doc: str  # what is wrong, and why it matters
     fix: str  # what the one-click fix does ("" when there is none)
     find: Callable[[CheckContext], Iterable[Finding]]
+    # the words a message may take as values (see Part), declared with the lint
+    parts: Mapping[str, str] = field(default_factory=dict)
 
     def format(self, values: dict[str, Any]) -> str:
-        return self.message.format(**values)
+        return self.message.format(**{k: self._words(v) for k, v in values.items()})
+
+    def _words(self, v: Any) -> Any:
+        if isinstance(v, Part):
+            return self.parts[v.key].format(**{k: self._words(x) for k, x in v.values.items()})
+        if isinstance(v, list):  # several parts: "a and b"
+            words = [str(self._words(x)) for x in v]
+            return self.parts.get("and", " and ").join(words)
+        return v
 
 
 LINTS: dict[str, Lint] = {}
@@ -61,14 +80,21 @@ RULE_MODULES = ("engine.lints.model", "engine.lints.training", "engine.lints.dat
 
 
 def lint(
-    id: str, severity: Severity, title: str, message: str, doc: str, fix: str = ""
+    id: str,
+    severity: Severity,
+    title: str,
+    message: str,
+    doc: str,
+    fix: str = "",
+    parts: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Callable[..., Any]]:
     """Declare a lint; decorates the function that finds it."""
 
     def register(fn: Callable[[CheckContext], Iterable[Finding]]) -> Callable[..., Any]:
         if id in LINTS and LINTS[id].find is not fn:
             raise ValueError(f"lint {id!r} is declared twice")
-        LINTS[id] = Lint(id, severity, title, message, " ".join(doc.split()), fix, fn)
+        doc_text = " ".join(doc.split())
+        LINTS[id] = Lint(id, severity, title, message, doc_text, fix, fn, dict(parts or {}))
         return fn
 
     return register
@@ -144,4 +170,4 @@ def markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["LINTS", "Finding", "Lint", "all_lints", "lint", "markdown", "run_lints"]
+__all__ = ["LINTS", "Finding", "Lint", "Part", "all_lints", "lint", "markdown", "run_lints"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.lints import Finding, lint
+from engine.lints import Finding, Part, lint
 from engine.lints.util import (
     chain_nodes,
     explicit_setting,
@@ -247,13 +247,19 @@ def too_few_to_stratify(ctx: CheckContext) -> Iterator[Finding]:
     "validation-metric-without-validation",
     "warning",
     "early stopping or monitor on validation, with no validation split",
-    "{node}: the training settings {what}, but the data has no validation split, so "
-    "training watches the training loss instead; give the Split a validation fraction",
+    "{node}: training is set to {what}, but the data has no validation split, so it "
+    "watches the training loss instead; give the Split a validation fraction",
     """Early stopping, the best checkpoint and the plateau schedule watch a validation
     metric (monitor). Without a validation split they fall back to the training loss,
     which keeps falling while the model overfits: early stopping never stops at the right
     time and the "best" model is simply the last one.""",
     fix="sets the Split's validation fraction to 0.15",
+    parts={
+        "early": "stop early",
+        "monitor": "monitor {metric}",
+        "plateau": "lower the learning rate on a plateau",
+        "and": " and ",
+    },
 )
 def validation_metric_without_validation(ctx: CheckContext) -> Iterator[Finding]:
     p = plan(ctx)
@@ -265,13 +271,13 @@ def validation_metric_without_validation(ctx: CheckContext) -> Iterator[Finding]
         return
     monitor = str(s["monitor"])
     opt = ctx.graph.nodes[p.optimizer]
-    uses: list[str] = []
+    uses: list[Part] = []
     if s.get("early_stopping"):
-        uses.append("stop early")
+        uses.append(Part("early"))
     if monitor.startswith("val_") and explicit_setting(ctx, "monitor"):
-        uses.append(f"monitor {monitor}")
+        uses.append(Part("monitor", {"metric": monitor}))
     if opt.params.get("lr_schedule") == "plateau":
-        uses.append("lower the learning rate on a plateau")
+        uses.append(Part("plateau"))
     if not uses:
         return
     split = next((n for n in chain_nodes(ctx, p.data) if n.type == "Split"), None)
@@ -279,7 +285,7 @@ def validation_metric_without_validation(ctx: CheckContext) -> Iterator[Finding]
     if split is not None:
         fix = {"action": "set", "node": split.id, "params": {"val": 0.15}}
     where = split.id if split is not None else p.data
-    yield Finding(where, {"what": " and ".join(uses)}, fix)
+    yield Finding(where, {"what": uses}, fix)
 
 
 __all__ = ["IMBALANCE", "SCALE_RATIO", "TARGET_SCALE"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from engine.lints import Finding, lint
+from engine.lints import Finding, Part, lint
 from engine.lints.util import is_model, model_out, single_source
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ SEE_THROUGH = frozenset(
     silence the lint on the node with that reason. (A Linear fed images directly is first
     told to add a Flatten; this lint speaks once the Flatten is there.)""",
     fix="inserts a ReLU just before the second layer",
+    parts={"between": " (only {names})"},
 )
 def linear_collapse(ctx: CheckContext) -> Iterator[Finding]:
     g = ctx.graph
@@ -79,7 +80,9 @@ def linear_collapse(ctx: CheckContext) -> Iterator[Finding]:
             nid,
             {
                 "first": g.nodes[cur].name,
-                "between": f" (only {', '.join(reversed(passed))})" if passed else "",
+                "between": Part("between", {"names": ", ".join(reversed(passed))})
+                if passed
+                else "",
             },
             fix={
                 "action": "insert",

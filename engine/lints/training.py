@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from engine.lints import Finding, lint
+from engine.lints import Finding, Part, lint
 from engine.lints.util import (
     chain_nodes,
     edge_src,
@@ -169,6 +169,7 @@ def kl_div_log_target(ctx: CheckContext) -> Iterator[Finding]:
     weights, the loss is 0 and its gradient is 0. A yes/no problem needs either two
     outputs with CrossEntropyLoss or one output with BCEWithLogitsLoss.""",
     fix="sets the last Linear's out_features to the number of classes",
+    parts={"classes": " (the data has {n} classes)"},
 )
 def cross_entropy_one_output(ctx: CheckContext) -> Iterator[Finding]:
     for loss, src, info in _losses(ctx):
@@ -178,7 +179,7 @@ def cross_entropy_one_output(ctx: CheckContext) -> Iterator[Finding]:
         fix = None
         if src.type == "Linear":
             fix = {"action": "set", "node": src.id, "params": {"out_features": c or 2}}
-        classes = f" (the data has {c} classes)" if c else ""
+        classes = Part("classes", {"n": c}) if c else ""
         yield Finding(loss.id, {"src": src.name, "classes": classes}, fix)
 
 
@@ -225,6 +226,10 @@ _DEAD = ("ReLU", "ReLU6")  # zero gradient below 0: an output stuck there stops 
     activations cap the predictions: the check warns about them when the training targets
     go beyond their range (standardized targets are centred on 0, so they usually do).""",
     fix="removes the activation and wires its input to the loss",
+    parts={
+        "dead": " and an output stuck at 0 gets no gradient",
+        "beyond": ", but the training targets go from {lo} to {hi}",
+    },
 )
 def bounded_regression_output(ctx: CheckContext) -> Iterator[Finding]:
     p = plan(ctx)
@@ -232,16 +237,16 @@ def bounded_regression_output(ctx: CheckContext) -> Iterator[Finding]:
         if info is None or info.task != "regression" or src.type not in _RANGE:
             continue
         lo, hi = _RANGE[src.type]
-        why = ""
+        why: Any = ""
         if src.type in _DEAD:
-            why = " and an output stuck at 0 gets no gradient"
+            why = Part("dead")
         else:
             st = stats(prepared(ctx, p.data)) if p is not None else None
             if st is None or st.target_min is None or st.target_max is None:
                 continue
             if (lo is None or st.target_min >= lo) and (hi is None or st.target_max <= hi):
                 continue  # the targets fit the range: a deliberate choice
-            why = f", but the training targets go from {fmt(st.target_min)} to {fmt(st.target_max)}"
+            why = Part("beyond", {"lo": fmt(st.target_min), "hi": fmt(st.target_max)})
         rng = f"[{fmt(lo)}, {'∞' if hi is None else fmt(hi)}]" if lo is not None else ""
         fix = _remove(src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
         yield Finding(
@@ -269,12 +274,12 @@ def dropout_before_loss(ctx: CheckContext) -> Iterator[Finding]:
 
 
 # (usual range shown to the user, warn below, warn above), per optimizer
-LR_RANGES: dict[str, tuple[str, float, float]] = {
-    "SGD": ("0.001 to 0.5", 1e-4, 1.0),
-    "Adam": ("0.00001 to 0.01", 1e-6, 0.03),
-    "AdamW": ("0.00001 to 0.01", 1e-6, 0.03),
-    "RMSprop": ("0.0001 to 0.01", 1e-6, 0.03),
-    "Adagrad": ("0.001 to 0.1", 1e-4, 1.0),
+LR_RANGES: dict[str, tuple[tuple[str, str], float, float]] = {
+    "SGD": (("0.001", "0.5"), 1e-4, 1.0),
+    "Adam": (("0.00001", "0.01"), 1e-6, 0.03),
+    "AdamW": (("0.00001", "0.01"), 1e-6, 0.03),
+    "RMSprop": (("0.0001", "0.01"), 1e-6, 0.03),
+    "Adagrad": (("0.001", "0.1"), 1e-4, 1.0),
 }
 
 
@@ -290,6 +295,13 @@ LR_RANGES: dict[str, tuple[str, float, float]] = {
     or above 0.03 for Adam, AdamW and RMSprop: too high diverges (the loss jumps or becomes
     NaN), too low barely moves the weights in the epochs given.""",
     fix="sets lr to the optimizer's default",
+    parts={
+        "above": "above",
+        "below": "below",
+        "range": "{lo} to {hi}",
+        "diverge": "training will likely diverge",
+        "barely": "the weights will barely change",
+    },
 )
 def learning_rate_out_of_range(ctx: CheckContext) -> Iterator[Finding]:
     for opt in nodes_of_kind(ctx, "optimizer"):
@@ -305,12 +317,10 @@ def learning_rate_out_of_range(ctx: CheckContext) -> Iterator[Finding]:
             opt.id,
             {
                 "lr": fmt(lr),
-                "side": "above" if high else "below",
+                "side": Part("above" if high else "below"),
                 "type": opt.type,
-                "usual": usual,
-                "effect": "training will likely diverge"
-                if high
-                else "the weights will barely change",
+                "usual": Part("range", {"lo": usual[0], "hi": usual[1]}),
+                "effect": Part("diverge" if high else "barely"),
             },
             {"action": "set", "node": opt.id, "params": {"lr": default}},
         )

@@ -200,6 +200,8 @@ def test_learning_rate_ranges_per_optimizer(opt: str, lr: float, bad: bool) -> N
     assert bool(found) is bad
     if bad:
         assert found[0].fix["params"]["lr"] in (1e-3, 0.01) and opt in found[0].message
+        assert ("far above" if lr > 0.1 else "far below") in found[0].message
+        assert " to " in found[0].message  # the usual range, e.g. 0.001 to 0.5
 
 
 def test_adam_weight_decay_means_adamw() -> None:
@@ -285,6 +287,10 @@ def test_validation_metric_without_validation() -> None:
     g = pipeline(IRIS, mlp(3), early_stopping=True, **no_val)
     (d,) = fires(g, "validation-metric-without-validation")
     assert d.fix == {"action": "set", "node": node_of(g, "Split"), "params": {"val": 0.15}}
+    assert "training is set to stop early, but" in d.message
+    g = pipeline(IRIS, mlp(3), early_stopping=True, monitor="val_accuracy", **no_val)
+    (d,) = fires(g, "validation-metric-without-validation")
+    assert "stop early and monitor val_accuracy" in d.message
     assert not fires(pipeline(IRIS, mlp(3), **no_val), "validation-metric-without-validation")
     assert not fires(pipeline(IRIS, mlp(3), early_stopping=True, **GOOD), d.lint)
 
