@@ -89,6 +89,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, path: str | Path | None = None, *, eager: bool = True) -> None:
         super().__init__()
+        from designer.bridge import gui_thread_gc
+
+        gui_thread_gc()  # the app runs engine work on threads: collect only on this one
         self.setWindowTitle(APP_NAME)
         self.resize(1500, 920)
         self.setDockNestingEnabled(True)

@@ -276,6 +276,7 @@ class Task(QObject):
 
     def start(self) -> Task:
         """Start the worker (call on the GUI thread)."""
+        gui_thread_gc()
         Task._running.add(self)
         self._poll.start()
         threading.Thread(target=self._run, name="torchwire-task", daemon=True).start()
@@ -322,15 +323,72 @@ class Task(QObject):
             self.error.emit(value, details)
 
 
+_collector: Any = None
+
+
+def gui_thread_gc() -> None:
+    """Let Python's cyclic garbage collector run on the GUI thread only (once per process).
+
+    A collection that happens on a worker thread (during an import, say) can destroy a
+    PySide object left in a reference cycle; its QObject destructor then waits for the GIL
+    while the GUI thread waits for the worker: both threads hang (seen in the Compress
+    dialog's first export). pyqtgraph's ``GarbageCollector`` turns automatic collection off
+    and collects, generation by generation at the usual thresholds, from a GUI timer.
+    """
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=0.5)
+
+
+# Packages the engine's background jobs import on first use. A first import of such a large
+# package on a worker thread while Qt runs its event loop was seen to deadlock (both threads
+# parked: the import lock against PySide's import hook), so they are imported on the GUI
+# thread before a job that needs them starts.
+EXPORTER = (
+    "onnx", "onnx.reference", "onnxscript", "onnxruntime",
+    "torch.onnx._internal.exporter._registration", "engine.export",
+)  # fmt: skip
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` on the GUI thread (once; a busy cursor while it takes)."""
+    import importlib
+    import sys
+
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass  # the job itself reports what is missing
+    finally:
+        QGuiApplication.restoreOverrideCursor()
+
+
 def run_task(
     fn: Callable[..., Any],
     *args: Any,
     on_done: Callable[[Any], Any] | None = None,
     on_error: Callable[[str, str], Any] | None = None,
     on_progress: Callable[[str], Any] | None = None,
+    imports: tuple[str, ...] = (),
     **kw: Any,
 ) -> Task:
-    """Run ``fn(*args, **kw)`` off the GUI thread; the callbacks run on the GUI thread."""
+    """Run ``fn(*args, **kw)`` off the GUI thread; the callbacks run on the GUI thread.
+
+    ``imports``: packages the job needs, imported here on the GUI thread first (see
+    ``preload``)."""
+    if imports:
+        preload(imports)
     task = Task(fn, *args, with_progress=on_progress is not None, **kw)
     if on_done is not None:
         task.done.connect(on_done)

@@ -924,6 +924,9 @@ def describe_fix(fix: dict[str, Any], document: Document) -> str:
         a = g.nodes[fix["src"]].name if fix.get("src") in g.nodes else fix.get("src")
         b = g.nodes[fix["dst"]].name if fix.get("dst") in g.nodes else fix.get("dst")
         return f"insert {fix['type']} between {a} and {b}"
+    if fix.get("action") == "remove":
+        n = g.nodes[fix["node"]].name if fix.get("node") in g.nodes else fix.get("node")
+        return f"remove {n} (its input goes straight on)"
     if fix.get("action") == "set":
         kv = ", ".join(f"{k} = {v}" for k, v in fix.get("params", {}).items())
         return f"set {kv}"

@@ -26,7 +26,7 @@ from designer import undo
 from engine import catalog
 from engine.check import Report, check
 from engine.graph import Edge, Graph, GraphError
-from engine.project import load_project, save_project, to_json
+from engine.project import MAX_REASON, load_project, save_project, to_json
 
 CHECK_DEBOUNCE_MS = 15
 GRID_X, GRID_Y = 240.0, 130.0
@@ -59,6 +59,9 @@ class Document(QObject):
         self._change_timer.timeout.connect(self._flush_change)
         self._check_timer = QTimer(self, singleShot=True, interval=CHECK_DEBOUNCE_MS)
         self._check_timer.timeout.connect(self._start_check)
+        from designer.bridge import gui_thread_gc
+
+        gui_thread_gc()  # the live check runs on a worker thread
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchwire-check")
         self._running: Future[Any] | None = None
         self._rerun = False
@@ -365,8 +368,35 @@ class Document(QObject):
         if fix.get("action") == "set":
             self.set_params(fix["node"], **fix["params"])
             return None
+        if fix.get("action") == "remove":
+            self.remove_bridging(fix["node"])
+            return None
         self._refuse(f"unknown fix {fix.get('action')!r}")
         return None
+
+    def remove_bridging(self, node_id: str) -> None:
+        """Delete a node with one input, wiring that input to its consumers; one undo step."""
+        g = self.graph
+        node = g.node(node_id)
+        ins = g.in_edges(node_id)
+        if len(ins) != 1:
+            self._refuse(f"{node.name}: only a node with one input can be removed this way")
+        src = ins[0]
+        bridges = [Edge(src.src, src.src_port, e.dst, e.dst_port) for e in g.out_edges(node_id)]
+        self._push(undo.RemoveBridging(g, node_id, bridges, after=self._after))
+
+    def silence(self, node_id: str, lint_id: str, reason: str | None) -> None:
+        """Silence lint ``lint_id`` on a node with a reason (None: let it speak again); undoable."""
+        node = self.graph.node(node_id)
+        if reason is not None:
+            reason = reason.strip()
+            if not reason:
+                self._refuse("say why the lint does not apply here (the reason is saved)")
+            if len(reason) > MAX_REASON:
+                self._refuse(f"the reason is too long (at most {MAX_REASON} characters)")
+        if node.silenced.get(lint_id) == reason:
+            return
+        self._push(undo.SetSilenced(self.graph, node_id, lint_id, reason, after=self._after))
 
     # -- clipboard --------------------------------------------------------------------------
     def fragment(self, node_ids: Iterable[str]) -> dict[str, Any]:
@@ -599,6 +629,7 @@ def snapshot_graph(graph: Graph) -> Graph:
             {k: (list(v) if isinstance(v, list) else v) for k, v in n.params.items()},
             n.name,
             n.pos,
+            dict(n.silenced),
         )
         for nid, n in graph.nodes.items()
     }

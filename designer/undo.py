@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoCommand
 from engine.graph import Edge, Graph
 
 MERGE_WINDOW_S = 1.0  # spin-box steps of one parameter within this window undo as one
-NodeRecord = dict[str, Any]  # {"id", "type", "name", "pos", "params"}
+NodeRecord = dict[str, Any]  # {"id", "type", "name", "pos", "params"[, "silenced"]}
 
 
 def node_record(graph: Graph, node_id: str) -> NodeRecord:
@@ -28,11 +28,14 @@ def node_record(graph: Graph, node_id: str) -> NodeRecord:
         "name": n.name,
         "pos": tuple(n.pos),
         "params": copy.deepcopy(n.params),
+        "silenced": dict(n.silenced),
     }
 
 
 def _add_record(graph: Graph, rec: NodeRecord) -> None:
     graph.add(rec["type"], id=rec["id"], name=rec["name"], pos=tuple(rec["pos"]), **rec["params"])
+    if rec.get("silenced"):
+        graph.nodes[rec["id"]].silenced = dict(rec["silenced"])
 
 
 def _restore_order(graph: Graph, node_order: list[str], edge_order: list[Edge]) -> None:
@@ -124,6 +127,59 @@ class RemoveNodes(GraphCommand):
             g.connect(e.src, e.dst, e.src_port, e.dst_port, allow_cycle=True)
         if self._orders is not None:
             _restore_order(g, *self._orders)
+        self._done()
+
+
+class RemoveBridging(GraphCommand):
+    """Remove one node and wire its input to each of its consumers (the "remove" fix)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        node_id: str,
+        bridges: list[Edge],
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(graph, f"Remove {graph.node(node_id).name}", after)
+        self.remove = RemoveNodes(graph, [node_id])
+        self.bridges = list(bridges)
+
+    def redo(self) -> None:
+        self.remove.redo()
+        for e in self.bridges:
+            self.graph.connect(e.src, e.dst, e.src_port, e.dst_port, allow_cycle=True)
+        self._done()
+
+    def undo(self) -> None:
+        for e in self.bridges:
+            if e in self.graph.edges:
+                self.graph.disconnect(e)
+        self.remove.undo()
+        self._done()
+
+
+class SetSilenced(GraphCommand):
+    """Silence a lint on a node with a reason, or let it speak again (reason None)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        node_id: str,
+        lint_id: str,
+        reason: str | None,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        verb = "Silence" if reason is not None else "Unsilence"
+        super().__init__(graph, f"{verb} {lint_id}", after)
+        self.node_id, self.lint_id, self.new = node_id, lint_id, reason
+        self.old = graph.node(node_id).silenced.get(lint_id)
+
+    def redo(self) -> None:
+        self.graph.silence(self.node_id, self.lint_id, self.new)
+        self._done()
+
+    def undo(self) -> None:
+        self.graph.silence(self.node_id, self.lint_id, self.old)
         self._done()
 
 

@@ -46,6 +46,8 @@ class Diagnostic:
     message: str
     port: str | None = None
     fix: dict[str, Any] | None = None
+    lint: str | None = None  # the id of the lint that found it (engine.lints), if one did
+    silenced: str | None = None  # the user's reason, for a lint silenced on its node
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.message}"
@@ -56,6 +58,10 @@ class Diagnostic:
             d["port"] = self.port
         if self.fix:
             d["fix"] = self.fix
+        if self.lint:
+            d["lint"] = self.lint
+        if self.silenced is not None:
+            d["silenced"] = self.silenced
         return d
 
 
@@ -64,6 +70,8 @@ class Report:
     """What ``check`` found. Shapes are per sample (batch excluded)."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # lints the user silenced on their node (with the reason): listed, never counted
+    silenced: list[Diagnostic] = field(default_factory=list)
     shapes: dict[str, Shape] = field(default_factory=dict)
     dtypes: dict[str, torch.dtype] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
@@ -152,6 +160,7 @@ class Report:
                 for nid in self.order
             },
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "silenced": [d.to_dict() for d in self.silenced],
         }
 
 
@@ -223,6 +232,9 @@ def _check(graph: Graph) -> Report:
     _check_memory(ctx)
     for fn in _FINISHERS:
         fn(ctx)
+    from engine.lints import run_lints
+
+    run_lints(ctx)
     _no_silent_drops(ctx)
     return rep
 
@@ -525,13 +537,7 @@ def _find_outputs(ctx: CheckContext) -> None:
 
     if explicit:
         rep.outputs = [nid for nid in explicit if nid in rep.shapes]
-        for nid in model:
-            if g.nodes[nid].type not in ("Output",) and not consumers(nid) and nid in rep.shapes:
-                if g.nodes[nid].type == "Input":
-                    rep.warn(nid, f"{g.nodes[nid].name}: this input is not used")
-                elif not ctx.out_edges[nid]:
-                    rep.warn(nid, f"{g.nodes[nid].name}: output is not used")
-        return
+        return  # unused nodes and inputs: the lints unused-output, unused-input
     sinks = [nid for nid in model if not consumers(nid) and g.nodes[nid].type != "Input"]
     if len(sinks) > 1:
         names = ", ".join(g.nodes[n].name for n in sinks)
@@ -547,9 +553,6 @@ def _find_outputs(ctx: CheckContext) -> None:
         return
     if not any(g.nodes[n].type == "Input" for n in model):
         rep.error(None, "the model has no Input node")
-    for nid in model:
-        if g.nodes[nid].type == "Input" and not consumers(nid) and nid in rep.shapes:
-            rep.warn(nid, f"{g.nodes[nid].name}: this input is not used")
 
 
 # -- memory --------------------------------------------------------------------------------

@@ -128,10 +128,45 @@ def format_report(g: Any, rep: Any, title: str) -> str:
             label = g.nodes[node].name if node in g.nodes else "(graph)"
             lines.append(f"  {label}:")
             for d in ds:
-                lines.append(f"    {d.severity}: {d.message}")
+                lint = f" [{d.lint}]" if d.lint else ""
+                lines.append(f"    {d.severity}{lint}: {d.message}")
     else:
         lines.append("ok: no problems")
+    silenced = getattr(rep, "silenced", [])
+    if silenced:
+        lines.append("")
+        lines.append(f"{len(silenced)} silenced lint(s):")
+        for d in silenced:
+            label = g.nodes[d.node].name if d.node in g.nodes else "(graph)"
+            lines.append(f"  {label}: [{d.lint}] silenced ({d.silenced}): {d.message}")
     return "\n".join(lines)
+
+
+def _lints(args: argparse.Namespace) -> int:
+    from engine.lints import all_lints, markdown
+
+    if args.markdown:
+        sys.stdout.write(markdown())
+        return EXIT_OK
+    lints = all_lints()
+    if args.json:
+        rows = [
+            {
+                "id": ln.id,
+                "severity": ln.severity,
+                "title": ln.title,
+                "message": ln.message,
+                "doc": ln.doc,
+                "fix": ln.fix or None,
+            }
+            for ln in lints
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    width = max(len(ln.id) for ln in lints)
+    for ln in lints:
+        print(f"{ln.id.ljust(width)}  {ln.severity:<7}  {ln.title}")
+    return EXIT_OK
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -194,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_check)
+
+    p = sub.add_parser("lints", help="list the lints check runs (--markdown: docs/lints.md)")
+    p.add_argument("--markdown", action="store_true", help="print the documentation page")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_lints)
 
     p = sub.add_parser("compile", help="write the generated PyTorch module source")
     p.add_argument("file")

@@ -40,6 +40,8 @@ class Node:
     params: dict[str, Any]
     name: str
     pos: tuple[float, float] = (0.0, 0.0)
+    # lint id -> the user's reason for silencing that lint on this node (engine.lints)
+    silenced: dict[str, str] = field(default_factory=dict)
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key == "name" and "name" in self.__dict__:
@@ -444,6 +446,17 @@ class Graph:
             raise GraphError(f"{node.name}: {e}") from None
         self._emit("params_changed", node=node_id, names=sorted(params))
 
+    def silence(self, node_id: str, lint_id: str, reason: str | None) -> None:
+        """Silence lint ``lint_id`` on a node with the user's ``reason`` (None: speak again)."""
+        node = self.node(node_id)
+        silenced = dict(node.silenced)
+        if reason is None:
+            silenced.pop(lint_id, None)
+        else:
+            silenced[lint_id] = reason
+        node.silenced = silenced
+        self._emit("silenced_changed", node=node_id, lint=lint_id)
+
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
         name = name.strip()
@@ -620,7 +633,7 @@ class Graph:
     def copy(self) -> Graph:
         g = Graph(
             nodes={
-                k: Node(v.id, v.type, _plain(v.params), v.name, v.pos)
+                k: Node(v.id, v.type, _plain(v.params), v.name, v.pos, dict(v.silenced))
                 for k, v in self.nodes.items()
             },
             edges=list(self.edges),
@@ -640,6 +653,7 @@ class Graph:
                     "name": n.name,
                     "pos": [n.pos[0], n.pos[1]],
                     "params": _plain(n.params),
+                    **({"silenced": dict(n.silenced)} if n.silenced else {}),
                 }
                 for n in self.nodes.values()
             ],
@@ -677,6 +691,10 @@ class Graph:
                 )
             except GraphError as e:
                 raise GraphError(f"node {nd['id']!r}: {e}") from None
+            silenced = nd.get("silenced") or {}
+            if not isinstance(silenced, dict):
+                raise GraphError(f"node {nd['id']!r}: 'silenced' must be an object")
+            g.nodes[str(nd["id"])].silenced = {str(k): str(v) for k, v in silenced.items()}
         for i, ed in enumerate(data.get("edges") or []):
             try:
                 src, dst = str(ed["from"]), str(ed["to"])

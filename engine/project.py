@@ -31,7 +31,7 @@ from engine.fileio import WriteError, atomic_write
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: nodes may carry "silenced" (lint id -> reason); see engine.lints
 
 MAX_DEPTH = 32  # a project needs about 6 levels; deeper is a broken or hostile file
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what torch and every consumer can hold
@@ -64,6 +64,18 @@ class _Bad(Exception):
 
 # MIGRATIONS[n] turns a schema-n document into a schema-(n+1) one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 only added the optional per-node "silenced"; a version-1 file has none."""
+    for nd in doc.get("nodes") or []:
+        if isinstance(nd, dict) and "silenced" in nd:
+            raise _Bad(f"node {nd.get('id')!r}: 'silenced' needs schema version 2")
+    return doc
+
+
+MIGRATIONS[1] = _v1_to_v2
+MAX_REASON = 2000  # characters of a silencing reason
 
 
 # -- strict JSON ------------------------------------------------------------------------------
@@ -284,6 +296,18 @@ def _check_node(nd: Any, i: int, ids: dict[str, int]) -> None:
         for k in params:
             if k in _RESERVED_PARAMS and k not in declared:
                 raise _Bad(f"{label}: {nd['type']} has no parameter {k!r}")
+    silenced = nd.get("silenced")
+    if silenced is not None:
+        if not isinstance(silenced, dict):
+            raise _Bad(f"{label}: 'silenced' must be an object, got {_kind(silenced)}")
+        for lint_id, reason in silenced.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", lint_id):
+                raise _Bad(f"{label}: 'silenced' has a bad lint id {_short(lint_id)}")
+            if not isinstance(reason, str) or len(reason) > MAX_REASON:
+                raise _Bad(
+                    f"{label}: the reason for silencing {lint_id} must be text of at most "
+                    f"{MAX_REASON} characters, got {_kind(reason)}"
+                )
     version = nd.get("version")
     if version is not None and (
         not isinstance(version, int) or isinstance(version, bool) or version < 0

@@ -7,3 +7,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # `kill -USR1 <pid>` prints every thread's stack: how a hung test run is diagnosed.
 if hasattr(signal, "SIGUSR1"):
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+import gc
+
+import pytest
+
+_tests_run = [0]
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread():
+    """Once a designer test has moved garbage collection to the GUI thread's timer
+    (``designer.bridge.gui_thread_gc``), tests without an event loop would never collect:
+    do it here, on the main thread, every few tests."""
+    yield
+    _tests_run[0] += 1
+    if not gc.isenabled() and _tests_run[0] % 20 == 0:
+        gc.collect()

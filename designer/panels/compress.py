@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.bridge import run_task
+from designer.bridge import EXPORTER, run_task
 from designer.i18n import fmt, translate
 
 METHODS = (
@@ -347,6 +347,7 @@ class CompressDialog(QDialog):
         run_task(
             _compress_job, self.graph, str(self.checkpoint), out, opts,
             on_done=self._on_done, on_error=self._on_error, on_progress=self._on_progress,
+            imports=(*EXPORTER, "onnxruntime.quantization", "engine.compress"),
         )  # fmt: skip
 
     def _on_progress(self, text: str) -> None:

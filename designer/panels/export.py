@@ -478,40 +478,11 @@ class PythonExportDialog(ExportDialog):
         )
 
 
-_EXPORTER_MODULES = (
-    "onnx",
-    "onnx.reference",
-    "onnxscript",
-    "onnxruntime",
-    "torch.onnx._internal.exporter._registration",
-    "engine.export",
-)
-
-
 def _preload_exporter() -> None:
-    """Import the exporter's packages on the GUI thread, once (about 1.5 s, with a busy cursor).
+    """The exporter's packages on the GUI thread before the export's worker starts."""
+    from designer.bridge import EXPORTER, preload
 
-    A first import of these large packages on a worker thread while Qt runs its event loop
-    was seen to deadlock (both threads parked, import lock against PySide's import hook),
-    so the worker only ever finds them already imported.
-    """
-    import importlib
-    import sys
-
-    missing = [m for m in _EXPORTER_MODULES if m not in sys.modules]
-    if not missing:
-        return
-    from PySide6.QtGui import QGuiApplication
-
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        for name in missing:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                pass  # the export itself reports what is missing, in the dialog
-    finally:
-        QGuiApplication.restoreOverrideCursor()
+    preload(EXPORTER)
 
 
 def export_onnx_dialog(

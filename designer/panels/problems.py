@@ -1,11 +1,24 @@
-"""The problems list: every diagnostic of the live check; double-click selects the node."""
+"""The problems list: every diagnostic of the live check; double-click selects the node.
+
+Right-click a lint ▸ "Silence…" asks why it does not apply and silences it on its node
+(undoable; the reason is saved in the project). Silenced lints stay listed, greyed, with
+their reason, and "Unsilence" lets them speak again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QMenu, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QMenu,
+    QStyle,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from designer import style
 from designer.document import Document
@@ -14,6 +27,8 @@ from engine.check import Report
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
 FIX_ROLE = Qt.ItemDataRole.UserRole + 1
+LINT_ROLE = Qt.ItemDataRole.UserRole + 2
+SILENCED_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 class ProblemsPanel(QWidget):
@@ -43,7 +58,8 @@ class ProblemsPanel(QWidget):
         self._last: list[Any] = []
 
     def show_report(self, rep: Report) -> None:
-        key = [(d.node, d.severity, d.message) for d in rep.diagnostics]
+        key = [(d.node, d.severity, d.message, d.silenced) for d in rep.diagnostics]
+        key += [(d.node, d.severity, d.message, d.silenced) for d in rep.silenced]
         g = self.document.graph
         if key == self._last:
             return
@@ -59,8 +75,20 @@ class ProblemsPanel(QWidget):
             it.setData(0, NODE_ROLE, d.node)
             it.setData(0, FIX_ROLE, d.fix)
             it.setToolTip(2, d.message)
+            it.setData(0, LINT_ROLE, d.lint)
             color = style.ERROR if d.severity == "error" else style.WARNING
             it.setForeground(1, style.qcolor(color))
+            self.tree.addTopLevelItem(it)
+        for d in rep.silenced:
+            name = g.nodes[d.node].name if d.node in g.nodes else "—"
+            it = QTreeWidgetItem(["", name, f"{d.message}   (silenced: {d.silenced})"])
+            it.setData(0, NODE_ROLE, d.node)
+            it.setData(0, LINT_ROLE, d.lint)
+            it.setData(0, SILENCED_ROLE, True)
+            it.setToolTip(2, f"{d.lint} is silenced here: {d.silenced}")
+            grey = self.palette().color(self.palette().ColorRole.PlaceholderText)
+            for col in (1, 2):
+                it.setForeground(col, grey)
             self.tree.addTopLevelItem(it)
         self.countChanged.emit(len(rep.errors), len(rep.warnings))
 
@@ -94,4 +122,21 @@ class ProblemsPanel(QWidget):
                 fmt(translate("ProblemsPanel", "Fix: %1"), str(describe_fix(fix, self.document))),
                 lambda: self.fixRequested.emit(fix),
             )
+        lint = it.data(0, LINT_ROLE)
+        if lint and nid in self.document.graph.nodes:
+            if it.data(0, SILENCED_ROLE):
+                menu.addAction("Unsilence", lambda: self.document.silence(nid, lint, None))
+            else:
+                menu.addAction("Silence…", lambda: self.ask_silence(nid, lint))
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def ask_silence(self, node_id: str, lint_id: str) -> None:
+        """Ask why the lint does not apply here, then silence it on the node (undoable)."""
+        name = self.document.graph.node(node_id).name
+        reason, ok = QInputDialog.getText(
+            self,
+            "Silence lint",
+            f"Why does {lint_id} not apply to {name}? (saved in the project)",
+        )
+        if ok and reason.strip():
+            self.document.silence(node_id, lint_id, reason)

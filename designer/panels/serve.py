@@ -33,7 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.bridge import run_task
+from designer.bridge import EXPORTER, run_task
+
+# what the bundle and serve jobs import (on the GUI thread first: see bridge.preload)
+_SERVE_IMPORTS = (*EXPORTER, "fastapi", "uvicorn", "engine.serve")
 from designer.i18n import fmt, translate
 
 NO_RUN = QT_TRANSLATE_NOOP(
@@ -230,7 +233,8 @@ class BundleDialog(_RunDialog):
         self._update()
         run_task(_bundle_job, self.graph, self.checkpoint, str(out),
                  _safe(self.name_edit.text()), self.triton_check.isChecked(),
-                 on_done=self._done, on_error=self._fail, on_progress=self._say)  # fmt: skip
+                 on_done=self._done, on_error=self._fail, on_progress=self._say,
+                 imports=_SERVE_IMPORTS)  # fmt: skip
 
     def _done(self, bundle: Any) -> None:
         from engine.serve.bundle import image_tag
@@ -337,7 +341,7 @@ class ServeDialog(_RunDialog):
         name = _safe(getattr(self.graph, "name", "") or "model")
         run_task(_prepare_job, self.graph, self.checkpoint, self.folder, name,
                  self.port_spin.value(), on_done=self._ready, on_error=self._fail,
-                 on_progress=self._say)  # fmt: skip
+                 on_progress=self._say, imports=_SERVE_IMPORTS)  # fmt: skip
 
     def _ready(self, prepared: Any) -> None:
         server, sock, url, curl = prepared

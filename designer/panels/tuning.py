@@ -306,6 +306,7 @@ class TuningPanel(QWidget):
         self.task = run_task(
             self._work, graph, opts,
             on_done=self._done, on_error=self._failed, on_progress=self._progress,
+            imports=("optuna", "sqlalchemy", "engine.tune"),
         )  # fmt: skip
 
     def _work(self, graph: Any, opts: dict[str, Any], progress: Any) -> Any:

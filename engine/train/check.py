@@ -65,7 +65,8 @@ def loss_problems(
                 )
             )
             return out
-        if out_shape[0] != c:
+        if out_shape[0] != c and not (loss_type == "CrossEntropyLoss" and out_shape == (1,)):
+            # (one output with CrossEntropyLoss: the lint cross-entropy-one-output says why)
             extra = " (or 1 for BCEWithLogitsLoss on two classes)" if target == "binary" else ""
             out.append(
                 (
@@ -78,15 +79,7 @@ def loss_problems(
         w = params.get("weight") or []
         if w and len(w) != c:
             out.append(("error", f"weight has {len(w)} values, one per class needs {c}"))
-        if target == "onehot" and spec.group == "regression":
-            out.append(
-                (
-                    "warning",
-                    "a regression loss on class labels (compared to one-hot vectors); "
-                    "CrossEntropyLoss usually trains better",
-                )
-            )
-        return out
+        return out  # a regression loss on class labels: the lint regression-loss-on-labels
     # regression
     if target in ("index",) or loss_type in ("BCEWithLogitsLoss", "KLDivLoss"):
         out.append(
@@ -142,19 +135,8 @@ def check_loss(ctx: CheckContext, node: Node) -> None:
         (rep.error if sev == "error" else rep.warn)(node.id, f"{node.name}: {msg}")
         if sev == "error":
             ctx.failed.add(node.id)
-    src_node = ctx.graph.nodes[src]
-    if node.type == "CrossEntropyLoss" and src_node.type == "Softmax":
-        rep.warn(
-            node.id,
-            f"{node.name}: {src_node.name} (Softmax) comes right before CrossEntropyLoss, which "
-            "applies softmax itself; remove it (predictions still get probabilities)",
-        )
-    if node.type in ("NLLLoss", "KLDivLoss") and src_node.type != "LogSoftmax":
-        rep.warn(
-            node.id,
-            f"{node.name}: expects log-probabilities; put a LogSoftmax before it "
-            f"(it gets {src_node.name}, a {src_node.type})",
-        )
+    # The classic mistakes (Softmax before CrossEntropyLoss, no LogSoftmax before NLLLoss…)
+    # are lints: engine.lints.training.
 
 
 def check_optimizer(ctx: CheckContext, node: Node) -> None:

@@ -233,3 +233,27 @@ def test_run_task_delivers_result_and_error_on_the_gui_thread(qtbot, qapp):
 )
 def test_readable_error(exc, text):
     assert readable_error(exc) == text
+
+
+def test_garbage_cycles_are_collected_on_the_gui_thread_only(qtbot) -> None:
+    """A cycle freed on a worker thread could run a QObject destructor there (a hang)."""
+    import gc
+    import threading
+
+    from designer.bridge import gui_thread_gc
+
+    gui_thread_gc()
+    assert not gc.isenabled()  # automatic collection is off: only the GUI timer collects
+    freed: list[str] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            freed.append(threading.current_thread().name)
+
+    for _ in range(2000):  # past generation 0's threshold
+        Cycle()
+    qtbot.waitUntil(lambda: bool(freed), timeout=10000)
+    assert set(freed) == {threading.main_thread().name}

@@ -197,9 +197,12 @@ def test_insert_flatten_fix(canvas: Canvas) -> None:
     doc = canvas.document
     a = doc.add_node("Input", shape=[1, 8, 8])
     conv = doc.add_node("Conv2d", out_channels=2)
+    # a ReLU keeps Conv2d → Flatten → Linear from being the lint linear-collapse
+    relu = doc.add_node("ReLU")
     lin = doc.add_node("Linear", out_features=3)
     doc.connect(a, "output", conv, "input")
-    doc.connect(conv, "output", lin, "input")
+    doc.connect(conv, "output", relu, "input")
+    doc.connect(relu, "output", lin, "input")
     rep = doc.wait_checked()
     assert rep is not None
     fixes = [d.fix for d in rep.for_node(lin) if d.fix]
@@ -212,7 +215,7 @@ def test_insert_flatten_fix(canvas: Canvas) -> None:
     assert rep is not None and rep.shapes[lin] == (3,) and rep.shapes[flat] == (2 * 6 * 6,)
     assert not rep.for_node(lin)
     doc.undo_stack.undo()
-    assert Edge(conv, "output", lin, "input") in doc.graph.edges and flat not in doc.graph.nodes
+    assert Edge(relu, "output", lin, "input") in doc.graph.edges and flat not in doc.graph.nodes
 
 
 def test_wire_menu_inserts_a_node_or_deletes_the_wire(canvas: Canvas) -> None:
