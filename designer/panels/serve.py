@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from designer.bridge import EXPORTER, run_task
+from designer.i18n import fmt, translate
 
 # what the bundle and serve jobs import (on the GUI thread first: see bridge.preload)
 _SERVE_IMPORTS = (*EXPORTER, "fastapi", "uvicorn", "engine.serve")
-from designer.i18n import fmt, translate
 
 NO_RUN = QT_TRANSLATE_NOOP(
     "ServeDialog",
