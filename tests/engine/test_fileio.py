@@ -26,9 +26,8 @@ def test_atomic_write_text_bytes_and_callable(tmp_path):
     assert p.read_bytes() == b"cb" and temporaries(p.parent) == []
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
 def test_published_files_get_ordinary_permissions(tmp_path):
-    if os.name == "nt":
-        pytest.skip("POSIX modes")
     p = tmp_path / "a.txt"
     atomic_write(p, "x")
     assert p.stat().st_mode & 0o777 == 0o666 & ~fileio._UMASK  # not mkstemp's 0600
