@@ -1,0 +1,174 @@
+"""Layered layout of a graph: where each node goes so that a drawing reads left to right.
+
+Used by the designer's auto-layout, by the bundled examples and by model import, so a graph
+laid out anywhere looks the same. The rules, in the spirit of Sugiyama's layered drawing:
+
+- nodes are split into *lanes*: the data chain (datasets, preprocessing), the model (inputs,
+  layers, outputs) and training (loss, optimizer), drawn as horizontal bands, data on top;
+- in a lane, a node's column is its longest path from a source of that lane, so a wire always
+  runs to the right; branches in one column are stacked, ordered by the mean row of what feeds
+  them (one barycentre pass), so parallel paths stay side by side;
+- a lane longer than the drawing's aspect allows is *wrapped* into several bands, like text,
+  so a 50-layer chain fits a screen at a readable scale instead of one thin row;
+- training nodes go in their own lane under the model's last columns.
+
+Positions are scene coordinates (top-left of each node), spaced by ``spacing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.graph import Graph
+
+SPACING = (240.0, 130.0)
+LANE_GAP = 0.6  # extra empty rows between lanes and between wrapped bands
+
+
+@dataclass(frozen=True)
+class _Lane:
+    members: list[str]
+    column: dict[str, int]
+    row: dict[str, float]
+    columns: dict[int, list[str]]
+
+
+def _lane_of(graph: Graph, nid: str) -> int:
+    """0: data chain, 1: model, 2: training (loss, optimizer)."""
+    try:
+        kind = graph.nodes[nid].spec.kind
+    except KeyError:  # a type unknown here (a missing plugin): draw it with the model
+        return 1
+    if kind == "data":
+        return 0
+    if kind in ("loss", "optimizer", "target"):
+        return 2
+    return 1
+
+
+def _topo(ids: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> list[str]:
+    indeg = {n: len(preds[n]) for n in ids}
+    ready = [n for n in ids if indeg[n] == 0]
+    out: list[str] = []
+    i = 0
+    while i < len(ready):
+        n = ready[i]
+        i += 1
+        out.append(n)
+        for s in succs[n]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    seen = set(out)
+    out += [n for n in ids if n not in seen]  # cycles: keep them, in graph order
+    return out
+
+
+def _lay_lane(graph: Graph, ids: list[str]) -> _Lane:
+    inside = set(ids)
+    preds: dict[str, list[str]] = {n: [] for n in ids}
+    succs: dict[str, list[str]] = {n: [] for n in ids}
+    for e in graph.edges:
+        if e.src in inside and e.dst in inside and e.src != e.dst:
+            preds[e.dst].append(e.src)
+            succs[e.src].append(e.dst)
+    topo = _topo(ids, preds, succs)
+    rank = {n: i for i, n in enumerate(topo)}
+    column: dict[str, int] = {}
+    for n in topo:
+        column[n] = max((column[p] + 1 for p in preds[n] if p in column), default=0)
+    columns: dict[int, list[str]] = {}
+    for n in topo:
+        columns.setdefault(column[n], []).append(n)
+    row: dict[str, float] = {}
+    for c in sorted(columns):
+        members = columns[c]
+        if c > 0:
+
+            def key(n: str) -> tuple[float, int]:
+                placed = [row[p] for p in preds[n] if p in row]
+                return (sum(placed) / len(placed) if placed else math.inf, rank[n])
+
+            members.sort(key=key)
+        for i, n in enumerate(members):
+            row[n] = float(i)
+    return _Lane(topo, column, row, columns)
+
+
+def layered_positions(
+    graph: Graph,
+    ids: Iterable[str] | None = None,
+    *,
+    spacing: tuple[float, float] = SPACING,
+    aspect: float = 1.6,
+    origin: tuple[float, float] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """New positions for ``ids`` (all nodes by default), laid out in lanes and columns.
+
+    ``aspect`` is the width/height the drawing aims for when a lane has to be wrapped;
+    ``origin`` is the top-left corner (default: the top-left of the nodes' current
+    positions, so laying out a selection keeps it where it is).
+    """
+    wanted = set(graph.nodes) if ids is None else set(ids) & set(graph.nodes)
+    order = [n for n in graph.nodes if n in wanted]
+    if not order:
+        return {}
+    if origin is None:
+        if ids is None:
+            origin = (0.0, 0.0)
+        else:
+            origin = (
+                min(graph.nodes[n].pos[0] for n in order),
+                min(graph.nodes[n].pos[1] for n in order),
+            )
+    gx, gy = spacing
+    lanes: dict[int, list[str]] = {}
+    for n in order:
+        lanes.setdefault(_lane_of(graph, n), []).append(n)
+    laid = {k: _lay_lane(graph, v) for k, v in lanes.items()}
+
+    # One wrap width for every lane, so bands line up: the columns that make the whole
+    # drawing closest to ``aspect`` (at least 4, and never more than the longest lane).
+    longest = max(len(lane.columns) for lane in laid.values())
+    tallest = max(len(m) for lane in laid.values() for m in lane.columns.values())
+    wrap = longest
+    if longest > 6:
+        best = None
+        for w in range(4, longest + 1):
+            bands = sum(math.ceil(len(lane.columns) / w) for lane in laid.values())
+            height = bands * (tallest + LANE_GAP) * gy
+            score = abs(math.log((w * gx) / max(height, gy) / aspect))
+            if best is None or score < best[0] - 1e-9:
+                best = (score, w)
+        assert best is not None
+        wrap = best[1]
+
+    out: dict[str, tuple[float, float]] = {}
+    y = origin[1]
+    model_cols = len(laid[1].columns) if 1 in laid else 0
+    for k in sorted(laid):
+        lane = laid[k]
+        ncols = len(lane.columns)
+        # training nodes sit under the end of the model, where the loss reads its output
+        shift = 0
+        if k == 2 and model_cols:
+            shift = max(0, min(model_cols, wrap) - ncols)
+        for band in range(math.ceil(ncols / wrap)):
+            cols = [c for c in range(band * wrap, min(ncols, (band + 1) * wrap))]
+            height = max(len(lane.columns[c]) for c in cols)
+            for c in cols:
+                members = lane.columns[c]
+                top = (height - len(members)) / 2  # centre short columns in the band
+                for n in members:
+                    x = origin[0] + (c - band * wrap + shift) * gx
+                    out[n] = (x, y + (top + lane.row[n]) * gy)
+            y += (height + LANE_GAP) * gy
+    return out
+
+
+def lay_out(graph: Graph, ids: Iterable[str] | None = None, **kwargs: object) -> None:
+    """Move the nodes to :func:`layered_positions` (through ``Graph.move``)."""
+    for nid, pos in layered_positions(graph, ids, **kwargs).items():  # type: ignore[arg-type]
+        graph.move(nid, pos)
