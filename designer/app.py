@@ -8,14 +8,13 @@ once they are in. ``run(argv)`` is what ``torchwire [FILE]`` calls.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -36,22 +35,6 @@ from designer.i18n import translate
 APP_NAME = "Torchwire"
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
-
-
-class _Loader(QObject):
-    """Imports the heavy modules off the GUI thread and reports back (queued)."""
-
-    done = Signal(object)  # None or an error text
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="torchwire-load", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            load_modules()
-            self.done.emit(None)
-        except Exception as e:  # shown in the window, never a crash
-            self.done.emit(f"{type(e).__name__}: {e}")
 
 
 def load_modules() -> None:
@@ -945,7 +928,7 @@ def run(argv: Sequence[str]) -> int:
     i18n.install(app)  # the setting, or Chinese on a Chinese system locale
     win = MainWindow(path, eager=False)
     win.show()
-    loader = _Loader()
+    from designer.workers import submit
 
     def loaded(error: str | None) -> None:
         if error is not None:
@@ -957,9 +940,13 @@ def run(argv: Sequence[str]) -> int:
         win.load()
         QTimer.singleShot(0, win.offer_recovery)  # also when FILE is what crashed
 
-    loader.done.connect(loaded, Qt.ConnectionType.QueuedConnection)
-    loader.start()
-    win._loader = loader  # type: ignore[attr-defined]
+    # the heavy imports on a worker; the window is live meanwhile (designer.workers)
+    submit(
+        load_modules,
+        on_done=lambda _: loaded(None),
+        on_error=lambda e: loaded(f"{type(e).__name__}: {e}"),
+        thread_name="torchwire-load",
+    )
     return app.exec()
 
 

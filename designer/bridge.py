@@ -1,27 +1,27 @@
 """The one place engine events become Qt signals.
 
-Engine callbacks run on the training thread and must never wait for the GUI, so they touch
-no Qt at all: ``post`` appends to a list under a lock and returns. The GUI thread collects
-that list on a timer (every ``poll_ms``) and re-emits it as signals: high-rate
-``BatchEnded`` events coalesced (the latest kept, plus the (step, loss) pairs in between)
-and delivered at most ``batch_hz`` times a second; every other event (epoch ends,
-checkpoints, finished, failed) delivered, in order. Polling rather than a queued signal
-from the worker keeps a foreign thread out of Qt's event machinery entirely (a queued
-emit from a plain Python thread was seen to stall inside nested event loops).
+Engine callbacks run on the training thread and must never wait for the GUI, so ``post``
+only puts the event in a ``designer.workers.Inbox`` (a list under a lock, and one posted
+wake-up per burst) and returns. On the GUI thread the inbox delivers bursts, which are
+re-emitted as signals: high-rate ``BatchEnded`` events coalesced (the latest kept, plus the
+(step, loss) pairs in between) and delivered at most ``batch_hz`` times a second; every
+other event (epoch ends, checkpoints, finished, failed) delivered, in order.
 
-Events are recognised by their class name, so this module needs neither torch nor the
-training engine to import (the window opens before torch has loaded).
+Events are matched by their class from ``engine.train.events``, imported on first delivery
+(an event can only arrive once the engine runs), so this module needs neither torch nor the
+training engine to import: the window opens before torch has loaded.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from designer.workers import Inbox, submit
 
 TERMINAL_STATES = frozenset({"finished", "stopped", "failed"})
 
@@ -67,6 +67,25 @@ def failure_text(ev: Any) -> str:
     return reason
 
 
+def _events() -> Any:
+    from engine.train import events
+
+    return events
+
+
+def _coalesce(pending: list[Any], ev: Any) -> list[Any]:
+    """Inbox coalescing: consecutive BatchEnded events become one ``_BatchRun``."""
+    if type(ev) is _events().BatchEnded:
+        run = pending[-1] if pending else None
+        if not isinstance(run, _BatchRun):
+            run = _BatchRun()
+            pending.append(run)
+        run.add(ev)
+    else:
+        pending.append(ev)
+    return pending
+
+
 class TrainingBridge(QObject):
     """Re-emits one training session's events as Qt signals on the GUI thread.
 
@@ -84,43 +103,37 @@ class TrainingBridge(QObject):
     failed = Signal(str)
     event = Signal(object)
 
-    def __init__(
-        self, parent: QObject | None = None, *, batch_hz: float = 20.0, poll_ms: int = 25
-    ) -> None:
+    def __init__(self, parent: QObject | None = None, *, batch_hz: float = 20.0) -> None:
         super().__init__(parent)
         self.batch_interval = 1.0 / batch_hz if batch_hz > 0 else 0.0
-        self._lock = threading.Lock()
-        self._queue: list[Any] = []
-        self._last_batch_emit = 0.0
+        self._inbox = Inbox(self._deliver, min_interval=self.batch_interval, coalesce=_coalesce)
+        self._inbox.close()  # nothing is collected before reset()/attach()
         self._unsubscribe: Callable[[], Any] | None = None
         self._session: Any = None
         self._ended = False
         self._ended_seen_at: float | None = None
         # statistics (tests and the benchmark read them)
-        self.posted = 0
-        self.batch_events = 0
         self.batch_signals = 0
-        self._poll = QTimer(self)
-        self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self._drain)
         self._watchdog = QTimer(self)
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._watch)
 
+    @property
+    def posted(self) -> int:
+        return self._inbox.posted
+
+    @property
+    def batch_events(self) -> int:
+        return self._batch_events
+
+    _batch_events = 0
+
     # -- any thread ------------------------------------------------------------------------
     def post(self, ev: Any) -> None:
         """Take one engine event; called on the training thread, returns at once, no Qt."""
-        with self._lock:
-            self.posted += 1
-            if type(ev).__name__ == "BatchEnded":
-                self.batch_events += 1
-                run = self._queue[-1] if self._queue else None
-                if not isinstance(run, _BatchRun):
-                    run = _BatchRun()
-                    self._queue.append(run)
-                run.add(ev)
-            else:
-                self._queue.append(ev)
+        if type(ev).__name__ == "BatchEnded":
+            self._batch_events += 1  # a statistic; a lost increment under a race is harmless
+        self._inbox.put(ev)
 
     # -- GUI thread ------------------------------------------------------------------------
     def attach(self, session: Any) -> None:
@@ -133,11 +146,9 @@ class TrainingBridge(QObject):
     def reset(self) -> None:
         """Forget the previous run and start collecting (call before a session posts)."""
         self.detach()
-        with self._lock:
-            self._queue = []
         self._ended = False
         self._ended_seen_at = None
-        self._poll.start()
+        self._inbox.reopen()
 
     def adopt(self, session: Any, unsubscribe: Callable[[], Any] | None) -> None:
         """Watch a session that was subscribed to ``post`` and started on another thread."""
@@ -149,7 +160,7 @@ class TrainingBridge(QObject):
 
     def detach(self) -> None:
         """Stop listening and collecting (the run is over, or the panel gives it up)."""
-        self._poll.stop()
+        self._inbox.close()
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()
@@ -161,51 +172,39 @@ class TrainingBridge(QObject):
 
     @property
     def collecting(self) -> bool:
-        return self._poll.isActive()
+        """Whether events are still expected (a finished run leaves nothing waiting)."""
+        return not self._ended and not self._inbox.closed
 
     def report_exception(self, exc: BaseException) -> None:
         """A failure outside the session's own events (e.g. it could not be created)."""
+        self._inbox.reopen()
         self.post(_Failure(readable_error(exc), None, "".join(traceback.format_exception(exc))))
-        self._poll.start()
 
     def flush(self) -> None:
         """Deliver everything queued now, ignoring the batch rate limit."""
-        self._drain(force=True)
+        self._inbox.flush()
 
-    def _drain(self, force: bool = False) -> None:
-        now = time.monotonic()
-        with self._lock:
-            items = self._queue
-            if not items:
-                return
-            only_batches = all(isinstance(i, _BatchRun) for i in items)
-            if only_batches and not force and now < self._last_batch_emit + self.batch_interval:
-                return  # the next tick will take them, with whatever arrives meanwhile
-            self._queue = []
+    def _deliver(self, items: list[Any]) -> None:
+        ev = _events()
         for item in items:
             if isinstance(item, _BatchRun):
-                self._last_batch_emit = now
                 self.batch_signals += 1
                 self.batch.emit(item.latest, item.points)
                 continue
-            name = type(item).__name__
             self.event.emit(item)
-            if name == "Started":
+            kind = type(item)
+            if kind is ev.Started:
                 self.started.emit(item)
-            elif name == "EpochEnded":
+            elif kind is ev.EpochEnded:
                 self.epochEnded.emit(item)
-            elif name == "CheckpointSaved":
+            elif kind is ev.CheckpointSaved:
                 self.checkpointSaved.emit(item)
-            elif name == "Finished":
+            elif kind is ev.Finished:
                 self._ended = True
                 self.finished.emit(item)
-            elif name in ("Failed", "_Failure"):
+            elif kind is ev.Failed or kind is _Failure:
                 self._ended = True
                 self.failed.emit(failure_text(item))
-        if self._ended:
-            with self._lock:
-                if not self._queue:
-                    self._poll.stop()  # the run is over; nothing more will come
 
     def _watch(self) -> None:
         """A session whose thread died without a Finished/Failed event still ends in the UI."""
@@ -223,10 +222,10 @@ class TrainingBridge(QObject):
             return
         if now - self._ended_seen_at < 1.0:
             return
-        self._drain(force=True)
+        self.flush()
         if not self._ended:
             self.post(_Failure(f"training ended ({state}) without reporting a result", None, ""))
-            self._drain(force=True)
+            self.flush()
         self._watchdog.stop()
 
 
@@ -242,24 +241,18 @@ class _Failure:
 class Task(QObject):
     """A function run on a worker thread; its result, error and progress arrive as signals.
 
-    Like the bridge, the worker touches no Qt: it leaves its progress, result or error in
-    fields, and a GUI-thread timer (every ``poll_ms``) emits them, so every callback runs
-    on the GUI thread and the GUI never waits for the worker.
+    A thin signal face over ``designer.workers.submit``: the worker touches no Qt, and
+    every callback runs on the GUI thread.
     """
 
     done = Signal(object)
     error = Signal(str, str)  # readable message, traceback
     progress = Signal(str)
-    _running: ClassVar[set[Task]] = set()  # keeps tasks alive until they report
+    _running: set[Task] = set()  # noqa: RUF012  keeps tasks alive until they report
 
     def __init__(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        with_progress: bool = False,
-        poll_ms: int = 20,
-        **kw: Any,
-    ):
+        self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kw: Any
+    ) -> None:
         super().__init__()
         self._fn, self._args, self._kw = fn, args, kw
         self._with_progress = with_progress
@@ -267,60 +260,34 @@ class Task(QObject):
         self.message: str | None = None
         self.details = ""
         self.finished = False
-        self._lock = threading.Lock()
-        self._progress_texts: list[str] = []
-        self._outcome: tuple[str, Any, Any] | None = None
-        self._poll = QTimer(self)
-        self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self._collect)
 
     def start(self) -> Task:
         """Start the worker (call on the GUI thread)."""
         gui_thread_gc()
         Task._running.add(self)
-        self._poll.start()
-        threading.Thread(target=self._run, name="torchwire-task", daemon=True).start()
+        submit(
+            self._fn,
+            *self._args,
+            on_done=self._on_done,
+            on_error=self._on_error,
+            on_progress=(lambda t: self.progress.emit(str(t))) if self._with_progress else None,
+            thread_name="torchwire-task",
+            **self._kw,
+        )
         return self
 
-    def _say(self, text: str) -> None:
-        with self._lock:
-            self._progress_texts.append(str(text))
-
-    def _run(self) -> None:
-        kw = dict(self._kw)
-        if self._with_progress:
-            kw["progress"] = self._say
-        try:
-            outcome = ("done", self._fn(*self._args, **kw), None)
-        except BaseException as e:
-            outcome = ("error", readable_error(e), "".join(traceback.format_exception(e)))
-        with self._lock:
-            self._outcome = outcome
-
-    def _collect(self) -> None:
-        # Never block the GUI thread on the worker: if the worker holds the lock, the
-        # next tick collects.
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            texts, self._progress_texts = self._progress_texts, []
-            outcome = self._outcome
-        finally:
-            self._lock.release()
-        for t in texts:
-            self.progress.emit(t)
-        if outcome is None:
-            return
-        self._poll.stop()
+    def _on_done(self, value: Any) -> None:
         self.finished = True
         Task._running.discard(self)
-        kind, value, details = outcome
-        if kind == "done":
-            self.result = value
-            self.done.emit(value)
-        else:
-            self.message, self.details = value, details
-            self.error.emit(value, details)
+        self.result = value
+        self.done.emit(value)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.finished = True
+        Task._running.discard(self)
+        self.message = readable_error(exc)
+        self.details = "".join(traceback.format_exception(exc))
+        self.error.emit(self.message, self.details)
 
 
 _collector: Any = None

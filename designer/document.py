@@ -69,10 +69,11 @@ class Document(QObject):
         self.want_source = False  # the code view sets this while it is shown
         self.source: str | None = None
         # The worker never touches Qt (a signal emitted from a Python worker thread was
-        # seen to deadlock PySide6 and to crash when the Document died first): it returns
-        # its result through the Future, and this GUI-thread timer collects it.
-        self._collect_timer = QTimer(self, interval=5)
-        self._collect_timer.timeout.connect(self._collect_check)
+        # seen to deadlock PySide6 and to crash when the Document died first): the finished
+        # Future goes into an inbox (designer.workers), delivered on the GUI thread.
+        from designer.workers import Inbox
+
+        self._checked = Inbox(self._collect_check)
         self.check_seconds: float = 0.0  # duration of the last live check (bench reads it)
         self.schedule_check()
 
@@ -525,17 +526,14 @@ class Document(QObject):
         rev = self.graph.revision
         gid = id(self.graph)
         self._running = self._executor.submit(self._run_check, snapshot, rev, gid, self.want_source)
-        self._collect_timer.start()
+        self._running.add_done_callback(self._checked.put)
 
-    def _collect_check(self) -> None:
-        running = self._running
-        if running is None or not running.done():
-            return
-        self._collect_timer.stop()
-        if running.cancelled():
-            return
-        rev, gid, rep, source = running.result()
-        self._on_checked(rev if gid == id(self.graph) else -1, rep, source)
+    def _collect_check(self, done: list[Future[Any]]) -> None:
+        for running in done:
+            if running.cancelled():
+                continue
+            rev, gid, rep, source = running.result()
+            self._on_checked(rev if gid == id(self.graph) else -1, rep, source)
 
     def _run_check(
         self, snapshot: Graph, rev: int, gid: int, want_source: bool
@@ -585,7 +583,7 @@ class Document(QObject):
                 self.report is not None
                 and not self._check_timer.isActive()
                 and (self._running is None or self._running.done())
-                and not self._collect_timer.isActive()
+                and not self._checked.pending
                 and self.graph.revision == target
                 and self._last_rev_ok(target)
             ):
@@ -611,6 +609,7 @@ class Document(QObject):
 
     def close(self) -> None:
         self._check_timer.stop()
+        self._checked.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

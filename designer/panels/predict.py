@@ -140,11 +140,13 @@ class PredictPanel(QWidget):
         self.busy = False
         self._build()
         if training_panel is not None and hasattr(training_panel, "runFinished"):
-            training_panel.runFinished.connect(lambda *_: self._refresh_source())
+            training_panel.runFinished.connect(
+                self._refresh_source
+            )  # a method: disconnected when the panel dies
         for name in ("reportReady", "graphReplaced"):
             sig = getattr(document, name, None)
             if sig is not None:
-                sig.connect(lambda *_: self._refresh_hint())
+                sig.connect(self._refresh_hint)  # a method: disconnected when the panel dies
         self._refresh_source()
         self._refresh_hint()
 

@@ -4,57 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QThread
 
 from designer.bridge import TrainingBridge, readable_error, run_task
+from engine.train.events import BatchEnded, EpochEnded, Failed, Finished, Started
 
-
-# Minimal stand-ins with the engine's event names and fields (engine.train.events).
-@dataclass(frozen=True)
-class Started:
-    epochs: int
-    batches_per_epoch: int
-    device: str = "cpu"
-    run_dir: str = "/tmp/run"
-    task: str = "classification"
-    class_names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BatchEnded:
-    epoch: int
-    batch: int
-    batches: int
-    loss: float
-    samples_per_s: float
-    step: int
-
-
-@dataclass(frozen=True)
-class EpochEnded:
-    epoch: int
-    epochs: int
-    train: dict
-    val: dict
-    lr: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Finished:
-    run_dir: str
-    test_metrics: dict
-    stopped: bool
-    history: list
-
-
-@dataclass(frozen=True)
-class Failed:
-    reason: str
-    step: int | None
+# The engine's own event classes: the bridge matches events by class, not by name.
 
 
 class Recorder:
@@ -76,7 +33,7 @@ class Recorder:
 
 
 def _emit_run(bridge: TrainingBridge, epochs: int, batches: int, delay: float = 0.0) -> None:
-    bridge.post(Started(epochs, batches))
+    bridge.post(Started(epochs, batches, "cpu", "/tmp/run", "classification", ()))
     step = 0
     for ep in range(1, epochs + 1):
         for b in range(1, batches + 1):
