@@ -74,7 +74,8 @@ def _events() -> Any:
 
 
 def _coalesce(pending: list[Any], ev: Any) -> list[Any]:
-    """Inbox coalescing: consecutive BatchEnded events become one ``_BatchRun``."""
+    """Inbox coalescing (under the inbox's lock): consecutive BatchEnded events become one
+    ``_BatchRun``."""
     if type(ev) is _events().BatchEnded:
         run = pending[-1] if pending else None
         if not isinstance(run, _BatchRun):
@@ -106,7 +107,7 @@ class TrainingBridge(QObject):
     def __init__(self, parent: QObject | None = None, *, batch_hz: float = 20.0) -> None:
         super().__init__(parent)
         self.batch_interval = 1.0 / batch_hz if batch_hz > 0 else 0.0
-        self._inbox = Inbox(self._deliver, min_interval=self.batch_interval, coalesce=_coalesce)
+        self._inbox = Inbox(self._deliver, min_interval=self.batch_interval, coalesce=self._merge)
         self._inbox.close()  # nothing is collected before reset()/attach()
         self._unsubscribe: Callable[[], Any] | None = None
         self._session: Any = None
@@ -114,6 +115,7 @@ class TrainingBridge(QObject):
         self._ended_seen_at: float | None = None
         # statistics (tests and the benchmark read them)
         self.batch_signals = 0
+        self.batch_events = 0
         self._watchdog = QTimer(self)
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._watch)
@@ -122,17 +124,14 @@ class TrainingBridge(QObject):
     def posted(self) -> int:
         return self._inbox.posted
 
-    @property
-    def batch_events(self) -> int:
-        return self._batch_events
-
-    _batch_events = 0
+    def _merge(self, pending: list[Any], ev: Any) -> list[Any]:
+        if type(ev) is _events().BatchEnded:
+            self.batch_events += 1
+        return _coalesce(pending, ev)
 
     # -- any thread ------------------------------------------------------------------------
     def post(self, ev: Any) -> None:
         """Take one engine event; called on the training thread, returns at once, no Qt."""
-        if type(ev).__name__ == "BatchEnded":
-            self._batch_events += 1  # a statistic; a lost increment under a race is harmless
         self._inbox.put(ev)
 
     # -- GUI thread ------------------------------------------------------------------------
