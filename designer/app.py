@@ -358,6 +358,10 @@ class MainWindow(QMainWindow):
             canvas_only=True,
         )
         self._act("rename", self.tr("Re&name…"), self.rename_selected, "F2", canvas_only=True)
+        self._act("freeze", self.tr("Free&ze"), lambda: c.freeze_selected(True), canvas_only=True)
+        self._act(
+            "unfreeze", self.tr("Un&freeze"), lambda: c.freeze_selected(False), canvas_only=True
+        )
         self._act("select_all", self.tr("Select &All"), c.select_all, S.SelectAll, canvas_only=True)
         self._act(
             "add_node",
@@ -413,6 +417,9 @@ class MainWindow(QMainWindow):
             None,
             "rename",
             "select_all",
+            None,
+            "freeze",
+            "unfreeze",
             None,
             "add_node",
             "find",

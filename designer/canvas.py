@@ -84,6 +84,11 @@ class CatalogNode(BaseNode):
         self.set_color(*style.category_color(spec.category))
 
 
+# Frozen nodes (transfer learning): a blue-grey body and a snowflake before the name.
+FROZEN_COLOR = (72, 92, 112)
+FROZEN_MARK = "❄ "
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "other"
 
@@ -340,13 +345,21 @@ class Canvas(QWidget):
         vn = self.ng.create_node(
             view_type_of(node.type), name=node.name, selected=False, pos=node.pos, push_undo=False
         )
-        self._set_title(vn, node.name)
         self._views[nid] = vn
         self._ids[vn.id] = nid
+        self._show_training(nid)
         tag = _Tag(vn.view)
         self._tags[nid] = tag
         self._place_tag(nid)
         vn.view.setToolTip(self._tooltip(nid, []))
+
+    def _show_training(self, nid: str) -> None:
+        """A frozen node: blue-grey, its title marked ❄ (``FROZEN_MARK``); others as made."""
+        vn, node = self._views.get(nid), self.document.graph.nodes.get(nid)
+        if vn is None or node is None:
+            return
+        self._set_title(vn, FROZEN_MARK + node.name if node.frozen else node.name)
+        vn.set_color(*(FROZEN_COLOR if node.frozen else style.category_color(node.spec.category)))
 
     def _set_title(self, vn: BaseNode, name: str) -> None:
         vn.model.name = name
@@ -414,11 +427,10 @@ class Canvas(QWidget):
                     vn.model.pos = pos
                     if vn.view.xy_pos != pos:
                         vn.view.xy_pos = pos
-            elif event == "renamed":
+            elif event in ("renamed", "training_changed"):
                 nid = data["node"]
-                vn = self._views.get(nid)
-                if vn is not None:
-                    self._set_title(vn, g.nodes[nid].name)
+                if nid in self._views:
+                    self._show_training(nid)
                     self._place_tag(nid)
         finally:
             self._syncing = False
@@ -506,10 +518,10 @@ class Canvas(QWidget):
         if nid is None:
             return
         try:
-            self.document.rename(nid, name)
+            self.document.rename(nid, name.removeprefix(FROZEN_MARK))
         except GraphError as e:
             self._refuse(str(e))
-            self._set_title(self._views[nid], self.document.graph.nodes[nid].name)
+        self._show_training(nid)
 
     def _refuse(self, message: str) -> None:
         self.refused.emit(message)
@@ -863,11 +875,30 @@ class Canvas(QWidget):
             for key in ("rename", "duplicate", "copy", "cut", "delete"):
                 if key in acts:
                     menu.addAction(acts[key])
+            self._freeze_actions(menu)
         else:
             for key in ("add_node", "paste", "select_all", "auto_layout", "fit"):
                 if key in acts:
                     menu.addAction(acts[key])
         return menu
+
+    def freeze_selected(self, frozen: bool = True) -> None:
+        """Freeze (or unfreeze) the selected model layers; one undo step."""
+        self.document.freeze(self.selected_ids(), frozen)
+
+    def _freeze_actions(self, menu: QMenu) -> None:
+        g = self.document.graph
+        sel = [g.nodes[n] for n in self.selected_ids() if n in g.nodes]
+        layers = [n for n in sel if n.spec.kind == "model"]
+        if not layers:
+            return
+        menu.addSeparator()
+        if any(not n.frozen for n in layers):
+            a = menu.addAction(translate("Canvas", "Freeze"))
+            a.triggered.connect(lambda _=False: self.freeze_selected(True))
+        if any(n.frozen for n in layers):
+            a = menu.addAction(translate("Canvas", "Unfreeze"))
+            a.triggered.connect(lambda _=False: self.freeze_selected(False))
 
     def apply_fix(self, fix: dict[str, Any]) -> None:
         try:

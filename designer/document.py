@@ -400,6 +400,30 @@ class Document(QObject):
         self._push(undo.SetSilenced(self.graph, node_id, lint_id, reason, after=self._after))
 
     # -- clipboard --------------------------------------------------------------------------
+    def freeze(self, node_ids: Iterable[str], frozen: bool = True) -> None:
+        """Freeze (or unfreeze) the model layers among ``node_ids``; one undo step."""
+        g = self.graph
+        ids = [n for n in node_ids if n in g.nodes and g.nodes[n].spec.kind == "model"]
+        new = {n: (frozen, g.nodes[n].lr_scale) for n in ids if g.nodes[n].frozen != frozen}
+        if new:
+            text = ("Freeze" if frozen else "Unfreeze") + (
+                f" {g.nodes[ids[0]].name}" if len(new) == 1 else f" {len(new)} nodes"
+            )
+            self._push(undo.SetTraining(g, new, text, after=self._after))
+
+    def set_lr_scale(self, node_id: str, scale: float) -> None:
+        """A model layer's learning-rate multiplier (> 0); undoable."""
+        from engine.graph import check_lr_scale
+
+        node = self.graph.node(node_id)
+        try:
+            scale = check_lr_scale(scale, node.name)
+        except GraphError as e:
+            self._refuse(str(e))
+        if node.lr_scale != scale:
+            new = {node_id: (node.frozen, scale)}
+            self._push(undo.SetTraining(self.graph, new, f"lr_scale of {node.name}", self._after))
+
     def fragment(self, node_ids: Iterable[str]) -> dict[str, Any]:
         """The selected nodes and the edges among them, as plain data (copy/duplicate)."""
         ids = [nid for nid in self.graph.nodes if nid in set(node_ids)]

@@ -29,6 +29,8 @@ def node_record(graph: Graph, node_id: str) -> NodeRecord:
         "pos": tuple(n.pos),
         "params": copy.deepcopy(n.params),
         "silenced": dict(n.silenced),
+        "frozen": n.frozen,
+        "lr_scale": n.lr_scale,
     }
 
 
@@ -36,6 +38,10 @@ def _add_record(graph: Graph, rec: NodeRecord) -> None:
     graph.add(rec["type"], id=rec["id"], name=rec["name"], pos=tuple(rec["pos"]), **rec["params"])
     if rec.get("silenced"):
         graph.nodes[rec["id"]].silenced = dict(rec["silenced"])
+    if rec.get("frozen"):
+        graph.freeze(rec["id"], True)
+    if rec.get("lr_scale", 1.0) != 1.0:
+        graph.set_lr_scale(rec["id"], rec["lr_scale"])
 
 
 def _restore_order(graph: Graph, node_order: list[str], edge_order: list[Edge]) -> None:
@@ -181,6 +187,33 @@ class SetSilenced(GraphCommand):
     def undo(self) -> None:
         self.graph.silence(self.node_id, self.lint_id, self.old)
         self._done()
+
+
+class SetTraining(GraphCommand):
+    """Freeze/unfreeze nodes or set their lr_scale (transfer learning); one step for all."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        new: dict[str, tuple[bool, float]],
+        text: str,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(graph, text, after)
+        self.new = dict(new)
+        self.old = {nid: (graph.node(nid).frozen, graph.node(nid).lr_scale) for nid in new}
+
+    def _apply(self, values: dict[str, tuple[bool, float]]) -> None:
+        for nid, (frozen, scale) in values.items():
+            self.graph.freeze(nid, frozen)
+            self.graph.set_lr_scale(nid, scale)
+        self._done()
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
 
 
 class SetParams(GraphCommand):

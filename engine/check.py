@@ -79,6 +79,8 @@ class Report:
     # bytes of each model node's weights (parameters and buffers), from the meta device
     param_bytes: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    # model nodes the user froze (transfer learning): their weights are not trained
+    frozen: set[str] = field(default_factory=set)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     model_nodes: list[str] = field(default_factory=list)
@@ -106,6 +108,15 @@ class Report:
     @property
     def total_params(self) -> int:
         return sum(self.params.values())
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters training changes: all but those of frozen nodes."""
+        return sum(n for nid, n in self.params.items() if nid not in self.frozen)
+
+    @property
+    def frozen_params(self) -> int:
+        return self.total_params - self.trainable_params
 
     @property
     def total_macs(self) -> int:
@@ -141,6 +152,7 @@ class Report:
         return {
             "ok": self.ok,
             "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
             "total_macs": self.total_macs,
             "total_param_bytes": self.total_param_bytes,
             "inputs": self.inputs,
@@ -206,6 +218,7 @@ def _check(graph: Graph) -> Report:
     rep = Report()
     rep._names = {nid: n.name for nid, n in graph.nodes.items()}
     rep._types = {nid: n.type for nid, n in graph.nodes.items()}
+    rep.frozen = {nid for nid, n in graph.nodes.items() if n.frozen}
     ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
     outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
     for e in graph.edges:

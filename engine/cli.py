@@ -118,6 +118,8 @@ def format_report(g: Any, rep: Any, title: str) -> str:
             )
         )
     lines.append(f"total parameters: {rep.total_params:,}   MACs per sample: {rep.total_macs:,}")
+    if rep.frozen_params:
+        lines.append(f"trainable: {rep.trainable_params:,}   frozen: {rep.frozen_params:,}")
     by_node: dict[Any, list[Any]] = {}
     for d in rep.diagnostics:
         by_node.setdefault(d.node, []).append(d)

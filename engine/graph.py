@@ -42,6 +42,10 @@ class Node:
     pos: tuple[float, float] = (0.0, 0.0)
     # lint id -> the user's reason for silencing that lint on this node (engine.lints)
     silenced: dict[str, str] = field(default_factory=dict)
+    # transfer learning: a frozen node's weights are not trained (no gradient, not given to
+    # the optimizer, its BatchNorm statistics kept); lr_scale multiplies the learning rate
+    frozen: bool = False
+    lr_scale: float = 1.0
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key == "name" and "name" in self.__dict__:
@@ -457,6 +461,33 @@ class Graph:
         node.silenced = silenced
         self._emit("silenced_changed", node=node_id, lint=lint_id)
 
+    def freeze(self, node_id: str, frozen: bool = True) -> None:
+        """Freeze (or unfreeze) a model node: training keeps its weights as they are.
+
+        Why on the node and not in the training settings: the canvas shows it, and it
+        travels with the node when the graph is edited, copied or saved.
+        """
+        node = self._trainable(node_id)
+        if not isinstance(frozen, bool):
+            raise GraphError(f"{node.name}: frozen must be true or false, got {frozen!r}")
+        node.frozen = frozen
+        self._emit("training_changed", node=node_id)
+
+    def set_lr_scale(self, node_id: str, scale: float) -> None:
+        """Multiply the optimizer's learning rate by ``scale`` (> 0) for this node's weights."""
+        node = self._trainable(node_id)
+        node.lr_scale = check_lr_scale(scale, node.name)
+        self._emit("training_changed", node=node_id)
+
+    def _trainable(self, node_id: str) -> Node:
+        node = self.node(node_id)
+        if node.spec.kind != "model":
+            raise GraphError(
+                f"{node.name}: only model layers can be frozen or have an lr_scale "
+                f"({node.type} is a {node.spec.kind} node)"
+            )
+        return node
+
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
         name = name.strip()
@@ -633,7 +664,16 @@ class Graph:
     def copy(self) -> Graph:
         g = Graph(
             nodes={
-                k: Node(v.id, v.type, _plain(v.params), v.name, v.pos, dict(v.silenced))
+                k: Node(
+                    v.id,
+                    v.type,
+                    _plain(v.params),
+                    v.name,
+                    v.pos,
+                    dict(v.silenced),
+                    v.frozen,
+                    v.lr_scale,
+                )
                 for k, v in self.nodes.items()
             },
             edges=list(self.edges),
@@ -654,6 +694,8 @@ class Graph:
                     "pos": [n.pos[0], n.pos[1]],
                     "params": _plain(n.params),
                     **({"silenced": dict(n.silenced)} if n.silenced else {}),
+                    **({"frozen": True} if n.frozen else {}),
+                    **({"lr_scale": n.lr_scale} if n.lr_scale != 1.0 else {}),
                 }
                 for n in self.nodes.values()
             ],
@@ -695,6 +737,13 @@ class Graph:
             if not isinstance(silenced, dict):
                 raise GraphError(f"node {nd['id']!r}: 'silenced' must be an object")
             g.nodes[str(nd["id"])].silenced = {str(k): str(v) for k, v in silenced.items()}
+            try:
+                if nd.get("frozen", False) is not False:
+                    g.freeze(str(nd["id"]), nd["frozen"])
+                if nd.get("lr_scale", 1.0) != 1.0:
+                    g.set_lr_scale(str(nd["id"]), nd["lr_scale"])
+            except GraphError as e:
+                raise GraphError(f"node {nd['id']!r}: {e}") from None
         for i, ed in enumerate(data.get("edges") or []):
             try:
                 src, dst = str(ed["from"]), str(ed["to"])
@@ -714,6 +763,19 @@ class Graph:
                 raise GraphError(f"edge #{i + 1} ({src} → {dst}): {e}") from None
         g.revision = 0
         return g
+
+
+MAX_LR_SCALE = 1e6  # a multiplier beyond this is a typo, not a learning rate
+
+
+def check_lr_scale(scale: Any, name: str = "lr_scale") -> float:
+    """``scale`` as a learning-rate multiplier (a finite number > 0), or GraphError."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float):
+        raise GraphError(f"{name}: lr_scale must be a number, got {scale!r}")
+    v = float(scale)
+    if not (v > 0 and v <= MAX_LR_SCALE):
+        raise GraphError(f"{name}: lr_scale must be above 0 and at most {MAX_LR_SCALE:g}, got {v}")
+    return v
 
 
 def _find_port(ports: tuple[Port, ...], name: str) -> Port | None:

@@ -31,7 +31,9 @@ from engine.fileio import WriteError, atomic_write
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
-SCHEMA_VERSION = 2  # 2: nodes may carry "silenced" (lint id -> reason); see engine.lints
+# 2: nodes may carry "silenced" (lint id -> reason); see engine.lints
+# 3: model nodes may carry "frozen" (true) and "lr_scale" (a number > 0); transfer learning
+SCHEMA_VERSION = 3
 
 MAX_DEPTH = 32  # a project needs about 6 levels; deeper is a broken or hostile file
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what torch and every consumer can hold
@@ -74,7 +76,18 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 only added the optional per-node "frozen" and "lr_scale"; a version-2 file
+    has neither (every node trains, at the optimizer's rate), so it loads unchanged."""
+    for nd in doc.get("nodes") or []:
+        for key in ("frozen", "lr_scale"):
+            if isinstance(nd, dict) and key in nd:
+                raise _Bad(f"node {nd.get('id')!r}: {key!r} needs schema version 3")
+    return doc
+
+
 MIGRATIONS[1] = _v1_to_v2
+MIGRATIONS[2] = _v2_to_v3
 MAX_REASON = 2000  # characters of a silencing reason
 
 
@@ -308,6 +321,17 @@ def _check_node(nd: Any, i: int, ids: dict[str, int]) -> None:
                     f"{label}: the reason for silencing {lint_id} must be text of at most "
                     f"{MAX_REASON} characters, got {_kind(reason)}"
                 )
+    frozen = nd.get("frozen")
+    if frozen is not None and not isinstance(frozen, bool):
+        raise _Bad(f"{label}: 'frozen' must be true or false, got {_kind(frozen)}")
+    scale = nd.get("lr_scale")
+    if scale is not None:
+        from engine.graph import check_lr_scale
+
+        try:
+            check_lr_scale(scale, label)
+        except GraphError as e:
+            raise _Bad(str(e)) from None
     version = nd.get("version")
     if version is not None and (
         not isinstance(version, int) or isinstance(version, bool) or version < 0

@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QFrame,
     QLabel,
@@ -26,7 +27,8 @@ from designer.document import Document
 from designer.i18n import fmt, translate
 from designer.widgets.param_editors import ParamEditor, make_editor
 from designer.widgets.tune_editor import TuneEditor, tunable
-from engine.graph import GraphError
+from engine.catalog.base import Param
+from engine.graph import MAX_LR_SCALE, GraphError
 
 
 class PropertiesPanel(QWidget):
@@ -66,6 +68,8 @@ class PropertiesPanel(QWidget):
         self.editors = {}
         self.tune_editors: dict[str, TuneEditor] = {}
         self.name_edit = None
+        self.lr_editor: ParamEditor | None = None
+        self.frozen_box: QCheckBox | None = None
         self.message.hide()
         body = QWidget()
         lay = QVBoxLayout(body)
@@ -166,6 +170,8 @@ class PropertiesPanel(QWidget):
                 te = TuneEditor(self.document, f"{nid}.{p.name}", p, node.params.get(p.name))
                 self.tune_editors[p.name] = te
                 form.addRow("", te)
+        if spec.kind == "model":
+            self._training_rows(form, nid)
         if spec.infer:
             inferred = QLabel(translate("PropertiesPanel", "inferred: ") + ", ".join(spec.infer))
             inferred.setStyleSheet("color: #80868f;")
@@ -182,6 +188,28 @@ class PropertiesPanel(QWidget):
         lay.addLayout(self.fix_box)
         if self.document.report is not None:
             self._report(self.document.report)
+
+    def _training_rows(self, form: QFormLayout, nid: str) -> None:
+        """Transfer learning, per layer: frozen, and its learning-rate multiplier."""
+        node = self.document.graph.nodes[nid]
+        box = self.frozen_box = QCheckBox()
+        box.setObjectName("node_frozen")
+        box.setChecked(node.frozen)
+        box.setToolTip(
+            translate("PropertiesPanel", "frozen: training keeps this layer's weights as loaded")
+        )
+        box.toggled.connect(lambda on: self.document.freeze([nid], bool(on)))
+        form.addRow(translate("PropertiesPanel", "frozen"), box)
+        param = Param("lr_scale", "float", 1.0, min=1e-12, max=MAX_LR_SCALE)
+        ed = self.lr_editor = make_editor(
+            param, node.lr_scale, lambda v: self.document.set_lr_scale(nid, v)
+        )
+        ed.setObjectName("node_lr_scale")
+        label = QLabel("lr_scale")
+        label.setToolTip(
+            translate("PropertiesPanel", "multiplies the optimizer's learning rate for this layer")
+        )
+        form.addRow(label, ed)
 
     def _setter(self, nid: str, name: str) -> Any:
         def on_change(value: Any) -> None:
@@ -218,6 +246,14 @@ class PropertiesPanel(QWidget):
                 ed.set_value(v)
         if self.name_edit is not None and not self.name_edit.hasFocus():
             self.name_edit.setText(node.name)
+        if node.spec.kind == "model" and getattr(self, "lr_editor", None) is not None:
+            try:
+                if self.frozen_box.isChecked() != node.frozen:
+                    self.frozen_box.setChecked(node.frozen)
+                if self.lr_editor.error() is None and self.lr_editor.value() != node.lr_scale:
+                    self.lr_editor.set_value(node.lr_scale)
+            except RuntimeError:  # the form was replaced
+                pass
         for te in self.tune_editors.values():
             te.refresh()
 

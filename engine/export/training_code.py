@@ -57,7 +57,9 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
         "SEED": literal(int(settings["seed"])),
         "CPU_THREADS": literal(int(settings.get("cpu_threads", 0))),
         "LOSS": _literal(dataclasses.asdict(loss_spec(lnode.type, lnode.params))),
-        "OPTIMIZER": _literal(dataclasses.asdict(optimizer_spec(onode.type, onode.params))),
+        "OPTIMIZER": _literal(
+            dataclasses.asdict(optimizer_spec(onode.type, onode.params, g, src.info.node_of_attr))
+        ),
         "OUTPUT_SHAPE": literal(tuple(int(d) for d in rep.shapes[plan.output])),
     }
     code = _TEMPLATE

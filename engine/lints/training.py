@@ -488,3 +488,24 @@ def batchnorm_last_batch_of_one(ctx: CheckContext) -> Iterator[Finding]:
 
 
 __all__ = ["LR_RANGES", "MIN_UPDATES", "PARAMS_PER_SAMPLE"]
+
+
+@lint(
+    "nothing-to-train",
+    "warning",
+    "every layer with weights is frozen",
+    "{node}: every layer with weights is frozen ({frozen} parameters), so training would "
+    "change nothing; unfreeze at least one layer (for feature extraction: the new head)",
+    """Transfer learning freezes the layers that were already trained (their weights get no
+    gradient and are not given to the optimizer). When every layer that has weights is
+    frozen, the optimizer has nothing to change: training would refuse to start. Unfreeze
+    the layers that should learn, usually the new head at the end of the model. A frozen
+    node without weights (ReLU, Flatten) is fine and does not count.""",
+)
+def nothing_to_train(ctx: CheckContext) -> Iterator[Finding]:
+    rep = ctx.report
+    if not rep.frozen or rep.total_params == 0 or rep.trainable_params > 0:
+        return
+    opts = nodes_of_kind(ctx, "optimizer")
+    where = opts[0].id if opts else min(rep.frozen)
+    yield Finding(where, {"frozen": f"{rep.frozen_params:,}"})

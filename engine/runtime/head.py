@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import TorchwireError
+from .errors import RunError, TorchwireError
 
 TENSOR_KWARGS = ("weight", "pos_weight")
 
@@ -49,22 +49,86 @@ class LossSpec:
 @dataclass(frozen=True)
 class OptimizerSpec:
     """A ``torch.optim`` optimizer by class name, its arguments, and its schedule's
-    parameters (``lr_schedule``, ``warmup_epochs``, ``step_size`` … as the node has them)."""
+    parameters (``lr_schedule``, ``warmup_epochs``, ``step_size`` … as the node has them).
+
+    Transfer learning, by the model's submodule (attribute) names: ``frozen`` ones get no
+    gradient, are not given to the optimizer and keep their BatchNorm statistics;
+    ``lr_scales`` maps a submodule to its learning-rate multiplier (a parameter group at
+    ``lr × scale``, which every schedule scales along). Plain names and numbers, so an
+    exported script writes them as literals.
+    """
 
     type: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] = field(default_factory=dict)
+    frozen: tuple[str, ...] | list[str] = ()
+    lr_scales: dict[str, float] = field(default_factory=dict)
 
     @property
     def lr(self) -> float:
         return float(self.kwargs["lr"])
 
     def build(self, params: Any) -> torch.optim.Optimizer:
+        """The optimizer on ``params`` (tensors, or parameter groups as torch takes them)."""
         cls = getattr(torch.optim, self.type, None)
         if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
             raise TorchwireError(f"{self.type!r} is not an optimizer of torch.optim")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in self.kwargs.items()}
         return cls(params, **kw)
+
+    def freeze(self, model: nn.Module) -> None:
+        """Turn off the gradients of the frozen submodules' parameters (before DDP wraps)."""
+        for p in self._frozen_params(model):
+            p.requires_grad_(False)
+
+    def _frozen_params(self, model: nn.Module) -> list[nn.Parameter]:
+        out: list[nn.Parameter] = []
+        for name in self.frozen:
+            sub = getattr(model, name, None)
+            if isinstance(sub, nn.Module):
+                out.extend(sub.parameters())
+        return out
+
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
+        """The model's trainable parameters as groups, one per learning-rate scale.
+
+        Each group carries ``lr_scale``; its ``lr`` is the base rate times that. Frozen
+        submodules' parameters are left out (and get ``requires_grad=False``).
+        """
+        self.freeze(model)
+        frozen = {id(p) for p in self._frozen_params(model)}
+        groups: dict[float, list[nn.Parameter]] = {}
+        for name, p in model.named_parameters():
+            if id(p) in frozen or not p.requires_grad:
+                continue
+            scale = float(self.lr_scales.get(name.split(".", 1)[0], 1.0))
+            groups.setdefault(scale, []).append(p)
+        if not groups:
+            raise RunError(
+                "nothing to train: every layer with weights is frozen (unfreeze at least one)",
+                kind="project",
+            )
+        lr = self.lr if "lr" in self.kwargs else None
+        return [
+            {"params": ps, "lr_scale": s, **({"lr": lr * s} if lr is not None else {})}
+            for s, ps in groups.items()
+        ]
+
+    def build_for(self, model: nn.Module) -> torch.optim.Optimizer:
+        """The optimizer on ``model``'s trainable parameters, grouped by ``param_groups``."""
+        if not self.frozen and not self.lr_scales:
+            return self.build(model.parameters())  # one group, exactly as before
+        return self.build(self.param_groups(model))
+
+    def keep_frozen_eval(self, model: nn.Module) -> None:
+        """Put the frozen submodules' BatchNorm layers back in eval mode: after each
+        ``model.train()``, so their running statistics stay the loaded ones."""
+        for name in self.frozen:
+            sub = getattr(model, name, None)
+            if isinstance(sub, nn.Module):
+                for m in sub.modules():
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                        m.eval()
 
 
 class Head:

@@ -174,12 +174,17 @@ class Trainer:
         self.model, self.head, self.device = model, head, device
         self.objective: Objective = objective or (lambda out, y, x: head.loss(out, y))
         self.dist = dist or Distributed()
+        self.optimizer_spec = optimizer
+        optimizer.freeze(model)  # before DDP wraps it: frozen weights take no gradient
         self.net = self.dist.wrap(model, settings.sync_batchnorm)
         self.settings = settings
         self.train_batches, self.val_batches = train, val
         self.task, self.n_classes, self.n_targets = task, n_classes, n_targets
         self.augment = augment
-        self.opt = optimizer.build(model.parameters())
+        self.opt = optimizer.build_for(model)
+        # each group's multiplier of the scheduled rate (the project's, even after a resume
+        # loads saved groups): lr_scale in transfer learning, 1 otherwise
+        self.lr_scales = [float(pg.get("lr_scale", 1.0)) for pg in self.opt.param_groups]
         self.n_batches = len(train)
         if self.n_batches == 0:
             raise RunError(
@@ -313,6 +318,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_start(self, epoch)
         self.net.train()
+        self.optimizer_spec.keep_frozen_eval(self.model)
         seen, sync_each = 0, self.device.type == "cpu"
         # on the CPU every rank reads its loss anyway: stop and NaN agree in one all-reduce
         merged = dist.enabled and sync_each
@@ -329,8 +335,8 @@ class Trainer:
             new_lr = self.schedule.lr(s.step)
             if new_lr != self.lr or s.step == 0 or b == first:
                 self.lr = new_lr
-                for pg in self.opt.param_groups:
-                    pg["lr"] = new_lr
+                for pg, scale in zip(self.opt.param_groups, self.lr_scales, strict=True):
+                    pg["lr"] = new_lr * scale
             xb, yb = dist.shard(xg, yg)
             pre = (torch.get_rng_state(), self.aug_gen.get_state()) if merged else None
             if self.augment is not None:

@@ -24,6 +24,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.pt checkpoint")
     p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument(
+        "--init-from", metavar="WEIGHTS",
+        help="start from these weights (run folder, checkpoint, .safetensors, state_dict .pt), "
+        "matched to the nodes by name: overrides the init_from setting",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--teacher", metavar="TEACHER.json",
@@ -117,6 +122,8 @@ class _Printer:
                 self.cols = list(row)
                 print("  ".join(c.rjust(max(len(c), 8)) for c in self.cols), flush=True)
             print("  ".join(row.get(c, "").rjust(max(len(c), 8)) for c in self.cols), flush=True)
+        elif isinstance(ev, E.InitReport):
+            print(f"init_from: {ev.summary()}", flush=True)
         elif isinstance(ev, E.Failed) and self.tty:
             sys.stderr.write("\n")
 
@@ -124,7 +131,8 @@ class _Printer:
 def _worker_args(args: argparse.Namespace) -> list[str]:
     """The ``train`` arguments each worker runs: the parsed options, without the launch's."""
     out = [args.file]
-    for flag in ("epochs", "device", "out", "resume", "seed", "teacher", "teacher_checkpoint"):
+    flags = ("epochs", "device", "out", "resume", "seed", "teacher", "teacher_checkpoint")
+    for flag in (*flags, "init_from"):
         value = getattr(args, flag)
         if value is not None:
             out += [f"--{flag.replace('_', '-')}", str(value)]
@@ -162,7 +170,11 @@ def _train(args: argparse.Namespace) -> int:
         return _launch(args)
     dist = from_env()
     g = load(args.file)
-    settings = {"seed": args.seed} if args.seed is not None else None
+    settings: dict[str, Any] = {}
+    if args.seed is not None:
+        settings["seed"] = args.seed
+    if args.init_from:  # relative to where the command runs, as every path on its line
+        settings["init_from"] = os.path.abspath(args.init_from)
     teacher = None
     if bool(args.teacher) != bool(args.teacher_checkpoint):
         raise CliError("--teacher and --teacher-checkpoint go together", EXIT_PROBLEMS)
@@ -178,7 +190,7 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         device=args.device,
         resume=args.resume,
-        settings=settings,
+        settings=settings or None,
         teacher=teacher,
     )
     log = None

@@ -63,11 +63,51 @@ class Failed:
     kind: str = "project"  # "project" (fix the graph/settings), "data" (an input file), "runtime"
 
 
-Event = Started | BatchEnded | EpochEnded | CheckpointSaved | Finished | Failed
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    """What the training setting ``init_from`` loaded, by the model's tensor names.
+
+    ``missing``: the model's tensors the file lacks (freshly initialised, e.g. a new head);
+    ``unexpected``: the file's tensors this model has no place for; ``wrong_shape``: names
+    in both whose shapes differ (kept fresh), each as (name, shape in the file, shape here).
+    """
+
+    source: str
+    loaded: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    wrong_shape: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = ()
+    prefix: str = ""  # stripped from the file's names to match ("model.", "module." …)
+
+    def summary(self) -> str:
+        """One or two lines for a log: counts, and the first few names of each kind."""
+
+        def few(names: tuple[str, ...] | list[str]) -> str:
+            shown = ", ".join(names[:4])
+            return shown + (f" … ({len(names) - 4} more)" if len(names) > 4 else "")
+
+        parts = [f"loaded {len(self.loaded)} tensors from {self.source}"]
+        if self.prefix:
+            parts[0] += f" (names without {self.prefix!r})"
+        if self.missing:
+            parts.append(f"freshly initialised {len(self.missing)}: {few(self.missing)}")
+        if self.wrong_shape:
+            shapes = [
+                f"{k} {'×'.join(map(str, a))} there, {'×'.join(map(str, b))} here"
+                for k, a, b in self.wrong_shape
+            ]
+            parts.append(f"wrong shape {len(shapes)} (kept fresh): {few(shapes)}")
+        if self.unexpected:
+            parts.append(f"not used from the file {len(self.unexpected)}: {few(self.unexpected)}")
+        return "; ".join(parts)
+
+
+Event = Started | BatchEnded | EpochEnded | CheckpointSaved | Finished | Failed | InitReport
 
 
 _TYPES: dict[str, type] = {
-    t.__name__: t for t in (Started, BatchEnded, EpochEnded, CheckpointSaved, Finished, Failed)
+    t.__name__: t
+    for t in (Started, BatchEnded, EpochEnded, CheckpointSaved, Finished, Failed, InitReport)
 }
 
 
@@ -89,6 +129,12 @@ def from_json(line: str) -> Event | None:
         cls = _TYPES[d.pop("event")]
         if cls is Started:
             d["class_names"] = tuple(d.get("class_names") or ())
+        if cls is InitReport:
+            for k in ("loaded", "missing", "unexpected"):
+                d[k] = tuple(d.get(k) or ())
+            d["wrong_shape"] = tuple(
+                (str(k), tuple(a), tuple(b)) for k, a, b in d.get("wrong_shape") or ()
+            )
         return cls(**d)  # type: ignore[no-any-return]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -73,7 +73,9 @@ _MOVES: dict[SessionState, frozenset[SessionState]] = {
 # on stop and on early stopping), so that checkpointing never dominates a fast epoch.
 SAVE_INTERVAL_S = _SAVE_INTERVAL_S
 # The files a training writes in its run folder.
-RUN_FILES = ("best.pt", "last.pt", "model.safetensors", "metrics.json", "history.csv")
+RUN_FILES = (
+    "best.pt", "last.pt", "model.safetensors", "metrics.json", "history.csv", "init.json",
+)  # fmt: skip
 
 
 class TrainError(TorchwireError, RuntimeError):
@@ -356,6 +358,7 @@ class TrainingSession:
         loaders = split_batches(prep, device)
         run_dir = self._open(resume) if dist.is_main else None
         trainer = self._trainer(settings, model, head, loaders, prep, device, dist, resume)
+        init = self.init_report
         self._trainer_ref = trainer
         meta = self._meta_base(settings, prep, plan)
         if run_dir is not None:
@@ -371,6 +374,10 @@ class TrainingSession:
                 trainer.state.resume_epoch,
             )
         )
+        if init is not None and dist.is_main:
+            if run_dir is not None:
+                atomic_write(run_dir / "init.json", json.dumps(_init_json(init), indent=2) + "\n")
+            self._emit(init)
         try:
             state = trainer.fit()
         except NonFiniteLoss as e:
@@ -477,11 +484,7 @@ class TrainingSession:
         if device.type == "cuda":
             torch.cuda.manual_seed_all(seed)
         model = compile_model(g, rep)
-        if self.init_weights is not None:
-            try:
-                model.load_state_dict(self.init_weights)
-            except RuntimeError:
-                raise TrainError("the initial weights do not fit this project's model") from None
+        self._init_weights(model, settings)
         model = model.to(device)
         self._model = model
         self._out_shape = tuple(rep.shapes[plan.output])
@@ -501,6 +504,35 @@ class TrainingSession:
             tt.y_std if tt else None,
         )
         return model, head
+
+    def _init_weights(self, model: torch.nn.Module, settings: dict[str, Any]) -> None:
+        """The starting weights: ``init_weights`` (all of them, from Python: fine-tuning a
+        pruned model), else the ``init_from`` setting (what fits by name, reported in
+        ``self.init_report``), else fresh ones. A resumed run takes its checkpoint's weights
+        instead, so neither is read then."""
+        from engine.train.weights import WeightsError, init_from
+
+        self.init_report: events.InitReport | None = None
+        if self.resume_from:
+            return
+        if self.init_weights is not None:
+            try:
+                model.load_state_dict(self.init_weights)
+            except RuntimeError:
+                raise TrainError("the initial weights do not fit this project's model") from None
+            return
+        path = settings.get("init_from") or ""
+        if not path:
+            return
+        from engine.data.pipeline import base_dir_of
+        from engine.runtime.errors import DataError
+        from engine.runtime.sources import resolve_path
+
+        try:
+            path = resolve_path(path, base_dir_of(self.graph))
+            self.init_report = init_from(model, path)
+        except (WeightsError, DataError) as e:
+            raise TrainError(f"init_from: {e}", kind="data", file=path) from None
 
     def _open(self, resume: Any) -> Path:
         """The run folder, ours alone while we write it (released in ``_run``)."""
@@ -554,7 +586,7 @@ class TrainingSession:
             return Trainer(
                 model,
                 head,
-                optimizer_spec(onode.type, onode.params),
+                optimizer_spec(onode.type, onode.params, self.graph, model.torchwire.node_of_attr),
                 loaders["train"],
                 loaders.get("val"),
                 loop_settings(settings),
@@ -657,6 +689,7 @@ class TrainingSession:
             device=str(trainer.device),
             epochs_completed=len(state.history),
             extra={
+                "init": getattr(self, "init_report", None),
                 "best_epoch": state.best_epoch,
                 "monitor": trainer.monitor,
                 "model": trainer.model,
@@ -962,6 +995,20 @@ def _first_difference(mine: dict[str, str], theirs: dict[str, str]) -> str:
         if mine[k] != theirs[k]:
             return f"node {k} is a {theirs[k]} there, a {mine[k]} here"
     return "?"
+
+
+def _init_json(r: events.InitReport) -> dict[str, Any]:
+    """``init.json`` in the run folder: what ``init_from`` loaded, missed and left out."""
+    return {
+        "source": r.source,
+        "prefix": r.prefix,
+        "loaded": list(r.loaded),
+        "missing": list(r.missing),
+        "unexpected": list(r.unexpected),
+        "wrong_shape": [
+            {"name": k, "file": list(a), "model": list(b)} for k, a, b in r.wrong_shape
+        ],
+    }
 
 
 def _slug(name: str) -> str:

@@ -92,6 +92,15 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         max=100.0,
     ),
     Param(
+        "init_from",
+        "path",
+        "",
+        "transfer learning: start from these weights (a run folder, a checkpoint, a "
+        ".safetensors or a PyTorch state_dict .pt), matched to the nodes by name; layers "
+        "the file lacks start fresh (relative paths: from the project file's folder; empty: "
+        "fresh weights)",
+    ),
+    Param(
         "max_model_memory_gb",
         "float",
         0.0,

@@ -34,8 +34,18 @@ def loss_spec(loss_type: str, params: dict[str, Any]) -> LossSpec:
     )
 
 
-def optimizer_spec(opt_type: str, params: dict[str, Any]) -> OptimizerSpec:
-    """The optimizer node as a spec: constructor arguments, then its schedule's parameters."""
+def optimizer_spec(
+    opt_type: str,
+    params: dict[str, Any],
+    graph: Any = None,
+    node_of_attr: dict[str, str] | None = None,
+) -> OptimizerSpec:
+    """The optimizer node as a spec: constructor arguments, then its schedule's parameters.
+
+    With the ``graph`` and the compiled model's ``node_of_attr`` (attribute → node id), the
+    nodes' ``frozen`` and ``lr_scale`` become the spec's ``frozen`` / ``lr_scales``, by the
+    attribute names the runtime sees (it knows nothing of nodes).
+    """
     spec = catalog.get(opt_type)
     kw: dict[str, Any] = {}
     schedule: dict[str, Any] = {}
@@ -45,7 +55,27 @@ def optimizer_spec(opt_type: str, params: dict[str, Any]) -> OptimizerSpec:
             kw[p.name] = list(v) if isinstance(v, list | tuple) else v
         else:
             schedule[p.name] = v
-    return OptimizerSpec(type=opt_type, kwargs=kw, schedule=schedule)
+    frozen, scales = node_training(graph, node_of_attr) if graph is not None else ((), {})
+    return OptimizerSpec(
+        type=opt_type, kwargs=kw, schedule=schedule, frozen=frozen, lr_scales=scales
+    )
+
+
+def node_training(
+    graph: Any, node_of_attr: dict[str, str] | None
+) -> tuple[tuple[str, ...], dict[str, float]]:
+    """The frozen attributes and the attributes' learning-rate scales (non-default only)."""
+    frozen: list[str] = []
+    scales: dict[str, float] = {}
+    for attr, nid in (node_of_attr or {}).items():
+        node = graph.nodes.get(nid)
+        if node is None:
+            continue
+        if node.frozen:
+            frozen.append(attr)
+        elif node.lr_scale != 1.0:
+            scales[attr] = float(node.lr_scale)
+    return tuple(frozen), scales
 
 
 def make_head(

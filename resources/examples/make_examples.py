@@ -204,6 +204,79 @@ def build() -> dict[str, Graph]:
         ("Adam", {"lr": 3e-3}),
         {"epochs": 40},
     )
+    write_backbone(split)
+    ex.update(transfer_examples(split))
+    return ex
+
+
+BACKBONE = HERE / "weights" / "digits_backbone.safetensors"
+
+
+def backbone(head: str) -> list[tuple[str, dict[str, Any]]]:
+    """The digits MLP the transfer examples share: ``fc1`` and ``fc2`` carry the bundled
+    weights (matched by name); ``head`` names the last layer."""
+    return [
+        ("Flatten", {}),
+        ("Linear", {"name": "fc1", "out_features": 64}),
+        ("ReLU", {}),
+        ("Linear", {"name": "fc2", "out_features": 32}),
+        ("ReLU", {}),
+        ("Linear", {"name": head, "out_features": 10}),
+    ]
+
+
+def write_backbone(split: tuple[str, dict[str, Any]]) -> None:
+    """The bundled starting weights: the backbone trained briefly (3 epochs) on digits with
+    its own classifier, saved as a plain .safetensors (a stand-in for a model someone else
+    trained). Its ``classifier`` tensors are in the file too; the examples' new ``head``
+    does not match them, so the run reports them as unused."""
+    from safetensors.torch import save_file
+
+    from engine.train import train
+
+    g = pipeline(
+        "digits_backbone",
+        [("Digits", {}), split, ("Standardize", {}), ("Batch", {"batch_size": 64})],
+        backbone("classifier"),
+        ("CrossEntropyLoss", {}),
+        ("Adam", {"lr": 2e-3}),
+        {"epochs": 3, "checkpoint": "last"},
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        res = train(g, out_dir=d, device="cpu")
+    sd = {k: v.detach().cpu().contiguous() for k, v in res.extra["model"].state_dict().items()}
+    BACKBONE.parent.mkdir(parents=True, exist_ok=True)
+    save_file(sd, str(BACKBONE))
+
+
+def transfer_examples(split: tuple[str, dict[str, Any]]) -> dict[str, Graph]:
+    """Transfer learning's three ways, each starting from the bundled backbone weights."""
+    data = [("Digits", {}), split, ("Standardize", {}), ("Batch", {"batch_size": 64})]
+    init = {"init_from": "weights/digits_backbone.safetensors"}
+    ex: dict[str, Graph] = {}
+    # feature extraction: the backbone frozen, only the new head learns
+    g = pipeline(
+        "transfer_feature_extraction", data, backbone("head"), ("CrossEntropyLoss", {}),
+        ("Adam", {"lr": 1e-2}), {"epochs": 10, **init},
+    )  # fmt: skip
+    g.freeze(g.by_name("fc1").id)
+    g.freeze(g.by_name("fc2").id)
+    ex[g.name] = g
+    # fine-tuning: everything learns, the backbone at a tenth of the rate
+    g = pipeline(
+        "transfer_fine_tuning", data, backbone("head"), ("CrossEntropyLoss", {}),
+        ("Adam", {"lr": 3e-3}), {"epochs": 10, **init},
+    )  # fmt: skip
+    g.set_lr_scale(g.by_name("fc1").id, 0.1)
+    g.set_lr_scale(g.by_name("fc2").id, 0.1)
+    ex[g.name] = g
+    # end-to-end retraining: the weights are only a starting point, all at the full rate
+    ex["transfer_end_to_end"] = pipeline(
+        "transfer_end_to_end", data, backbone("head"), ("CrossEntropyLoss", {}),
+        ("Adam", {"lr": 2e-3}), {"epochs": 10, **init},
+    )  # fmt: skip
     return ex
 
 

@@ -62,6 +62,14 @@
         <source>Fix: %1</source>
         <translation>修复：%1</translation>
     </message>
+    <message>
+        <source>Freeze</source>
+        <translation>冻结</translation>
+    </message>
+    <message>
+        <source>Unfreeze</source>
+        <translation>解冻</translation>
+    </message>
 </context>
 <context>
     <name>CompressDialog</name>
@@ -445,6 +453,14 @@
     <message>
         <source>Re&amp;name…</source>
         <translation>重命名(&amp;N)…</translation>
+    </message>
+    <message>
+        <source>Free&amp;ze</source>
+        <translation>冻结(&amp;Z)</translation>
+    </message>
+    <message>
+        <source>Un&amp;freeze</source>
+        <translation>解冻(&amp;F)</translation>
     </message>
     <message>
         <source>Select &amp;All</source>
@@ -977,6 +993,18 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>filled from the incoming shape; not a parameter</source>
         <translation>由输入形状自动填写；不是可设置的参数</translation>
+    </message>
+    <message>
+        <source>frozen: training keeps this layer&apos;s weights as loaded</source>
+        <translation>冻结：训练时保持该层加载的权重不变</translation>
+    </message>
+    <message>
+        <source>frozen</source>
+        <translation>冻结</translation>
+    </message>
+    <message>
+        <source>multiplies the optimizer&apos;s learning rate for this layer</source>
+        <translation>该层的学习率为优化器学习率乘以此值</translation>
     </message>
     <message>
         <source>output %1</source>

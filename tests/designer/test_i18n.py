@@ -118,6 +118,7 @@ def _names() -> set[str]:
         out.update(s.infer)
         out.update(str(c) for p in s.params for c in (p.choices or ()))
     out.update(p.name for p in TRAINING_SETTINGS)
+    out.add("lr_scale")  # a node's own attribute, named like the parameters
     return out
 
 

@@ -309,7 +309,7 @@ def test_silenced_lint_is_listed_not_counted_and_saved(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     save_project(g, path)
     doc = json.loads(path.read_text())
-    assert doc["version"] == 2
+    assert doc["version"] >= 2
     assert next(n for n in doc["nodes"] if n["id"] == second)["silenced"]
     back = load_project(path)
     assert back.nodes[second].silenced == {
