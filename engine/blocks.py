@@ -416,14 +416,41 @@ def load_library(path: str | os.PathLike[str]) -> list[Graph]:
     return out
 
 
-def library_names(path: str | os.PathLike[str]) -> list[str]:
-    """Lines describing each block of a library file (for ``torchwire blocks list``)."""
-    lines = []
-    for g in load_library(path):
-        ins = [n.name for n in g.nodes.values() if n.type == "Input"]
-        params = ", ".join(g.exposed) or "no parameters"
-        lines.append(f"{g.name} (version {g.block_version}): inputs {', '.join(ins)}; {params}")
-    return lines
+def describe(blk: Graph) -> str:
+    """One line about a block: name, version, inputs, parameters."""
+    ins = [blk.nodes[i].name for i in _port_order(blk, "Input")]
+    params = ", ".join(blk.exposed) or "no parameters"
+    return f"{blk.name} (version {blk.block_version}): inputs {', '.join(ins)}; {params}"
+
+
+def blocks_of_file(path: str | os.PathLike[str]) -> list[Graph]:
+    """The blocks of a library file, or of a project file's ``blocks`` section."""
+    from engine.project import FORMAT, load_project, read_blocks_file
+
+    if read_blocks_file(path).get("format") != FORMAT:
+        return load_library(path)
+    g = load_project(path)
+    out = []
+    for d in dependency_order(g.blocks.values()):
+        b = d.graph.copy()
+        b.exposed, b.block_version = d.expose, d.version
+        out.append(b)
+    return out
+
+
+def register(sub: Any) -> None:
+    """``torchwire blocks list FILE`` (engine.cli)."""
+    p = sub.add_parser("blocks", help="blocks of a block library or project file")
+    bs = p.add_subparsers(dest="blocks_command", metavar="ACTION", required=True)
+    q = bs.add_parser("list", help="list the blocks: name, version, inputs, parameters")
+    q.add_argument("file")
+    q.set_defaults(func=_list_command)
+
+
+def _list_command(args: Any) -> int:
+    for b in blocks_of_file(args.file):
+        print(describe(b))
+    return 0
 
 
 __all__ = [
