@@ -324,7 +324,7 @@ def test_project_round_trip_with_blocks(tmp_path: Path) -> None:
         loads_project(json.dumps({**old, "version": 3, "blocks": doc["blocks"]}))
     bad = json.loads(text)
     bad["blocks"][0]["expose"] = {"channels": "conv1.out_channels"}
-    with pytest.raises(ProjectError, match="must be a list of 'node.param'"):
+    with pytest.raises(ProjectError, match=r"must be a list of 'node\.param'"):
         loads_project(json.dumps(bad))
     bad = json.loads(text)
     bad["blocks"][0]["expose"] = {"channels": ["nope.out_channels"]}
