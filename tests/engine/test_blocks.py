@@ -411,3 +411,23 @@ def test_onnx_export_of_a_block_model_matches_onnxruntime(tmp_path: Path) -> Non
     with torch.no_grad():
         want = model(x).numpy()
     assert np.abs(got - want).max() <= 1e-5
+
+
+def test_onnx_refuses_a_block_by_its_inner_node_that_cannot_export() -> None:
+    from engine.export.onnx import unexportable
+    from engine.export.source import resolve
+
+    blk = Graph(name="Pair")
+    x = blk.add("Input", name="x")
+    bil = blk.add("Bilinear", name="bil", out_features=3)
+    blk.connect(x, bil)
+    blk.connect(x, bil)
+    chain(blk, bil, ("Output", "out", {}))
+    g = Graph()
+    g.add_block(blk)
+    chain(g, g.add("Input", shape=[4]), ("Pair", "pair", {}))
+    src = resolve(g, None, None)
+    assert unexportable(src, "dynamo") == []
+    [(nid, msg)] = unexportable(src, "torchscript")
+    assert nid == g.by_name("pair").id
+    assert msg.startswith("node 'pair' (Pair)") and "bil › the TorchScript exporter has no" in msg
