@@ -653,6 +653,7 @@ def snapshot_graph(graph: Graph) -> Graph:
             n.name,
             n.pos,
             dict(n.silenced),
+            n.block_spec,
         )
         for nid, n in graph.nodes.items()
     }
@@ -662,6 +663,7 @@ def snapshot_graph(graph: Graph) -> Graph:
         name=graph.name,
         settings=copy.deepcopy(graph.settings),
         ui=dict(graph.ui),
+        blocks=dict(graph.blocks),  # block definitions never change: shared
     )
     if getattr(graph, "path", None):
         snap.path = graph.path  # type: ignore[attr-defined]  # data paths resolve from here

@@ -86,6 +86,12 @@ class Report:
     model_nodes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # block instance id -> the Report of its inner graph, checked with the shapes that
+    # arrive at the instance (inner ids are the block's own node ids; nested instances
+    # have their own ``inner``). Its ``graph`` is the inner graph with the instance's
+    # parameters set.
+    inner: dict[str, Report] = field(default_factory=dict)
+    graph: Graph | None = field(default=None, repr=False, compare=False)
     _names: dict[str, str] = field(default_factory=dict, repr=False)
     _types: dict[str, str] = field(default_factory=dict, repr=False)
     # node id -> its diagnostics, so for_node is O(1) for a GUI asking about every node;
@@ -200,6 +206,7 @@ class CheckContext:
     in_edges: dict[str, list[Edge]]
     out_edges: dict[str, list[Edge]]
     failed: set[str] = field(default_factory=set)
+    feed: dict[str, tuple[Shape, torch.dtype]] | None = None
 
     def label(self, node_id: str) -> str:
         return self.graph.nodes[node_id].name
@@ -211,11 +218,13 @@ def check(graph: Graph) -> Report:
         return _check(graph)
 
 
-def _check(graph: Graph) -> Report:
+def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = None) -> Report:
+    """``feed``: shapes and dtypes for the Input nodes of a block's inner graph; such a
+    check (of one instance) skips the whole-model passes: memory, finishers and lints."""
     from engine import catalog
 
     catalog.all_specs()  # make sure every declaration module has registered
-    rep = Report()
+    rep = Report(graph=graph)
     rep._names = {nid: n.name for nid, n in graph.nodes.items()}
     rep._types = {nid: n.type for nid, n in graph.nodes.items()}
     rep.frozen = {nid for nid, n in graph.nodes.items() if n.frozen}
@@ -227,7 +236,7 @@ def _check(graph: Graph) -> Report:
     for nid, lst in ins.items():
         order = {p.name: i for i, p in enumerate(graph.nodes[nid].spec.inputs)}
         lst.sort(key=lambda e: order.get(e.dst_port, 99))
-    ctx = CheckContext(graph, rep, ins, outs)
+    ctx = CheckContext(graph, rep, ins, outs, feed=feed)
 
     order, cyclic = _topo(graph, ins, outs)
     rep.order = order
@@ -242,6 +251,9 @@ def _check(graph: Graph) -> Report:
             _CHECKERS[spec.kind](ctx, node)
 
     _find_outputs(ctx)
+    if feed is not None:
+        _no_silent_drops(ctx)
+        return rep
     _check_memory(ctx)
     for fn in _FINISHERS:
         fn(ctx)
@@ -444,6 +456,9 @@ def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
             return
     in_shapes = [rep.shapes[e.src] for e in tensor_edges]
     in_dtypes = [rep.dtypes[e.src] for e in tensor_edges]
+    if "block" in spec.extra:
+        _check_instance(ctx, node, spec, in_shapes, in_dtypes)
+        return
 
     problems: list[str] = []
     if spec.ranks is not None:
@@ -487,10 +502,53 @@ def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
     _warnings(ctx, node, spec, tensor_edges, in_shapes)
 
 
+def _check_instance(
+    ctx: CheckContext,
+    node: Node,
+    spec: NodeSpec,
+    in_shapes: list[Shape],
+    in_dtypes: list[torch.dtype],
+) -> None:
+    """A block instance: its inner graph checked with the arriving shapes (cached per
+    definition); its errors are the instance's, named "instance › inner node: …"."""
+    rep, nid = ctx.report, node.id
+    d = ctx.graph.blocks.get(node.type)
+    if d is None or d.spec is not spec:
+        rep.error(nid, f"{node.name}: the block {node.type} is not registered in this graph")
+        ctx.failed.add(nid)
+        return
+    key = (freeze(node.params), tuple(map(tuple, in_shapes)), tuple(in_dtypes))
+    inner = d.cache.get(key)
+    if inner is None:
+        feed = dict(zip(d.inputs, zip(in_shapes, in_dtypes, strict=True), strict=True))
+        inner = _check(d.instantiate(node.params), feed)
+        d.cache[key] = inner
+    rep.inner[nid] = inner
+    if not inner.ok:
+        from engine.blocks import SEP
+
+        for diag in inner.errors:
+            rep.error(nid, f"{node.name}{SEP}{diag.message}")
+        ctx.failed.add(nid)
+        return
+    out = inner.outputs[0]
+    rep.shapes[nid], rep.dtypes[nid] = inner.shapes[out], inner.dtypes[out]
+    rep.params[nid], rep.macs[nid] = inner.total_params, inner.total_macs
+    rep.param_bytes[nid] = inner.total_param_bytes
+    rep.model_nodes.append(nid)
+
+
 def _check_input(ctx: CheckContext, node: Node) -> None:
     rep, nid = ctx.report, node.id
     shape = tuple(node.params["shape"])
     dtype = torch.int64 if node.params["dtype"] == "int64" else torch.float32
+    if ctx.feed is not None and nid in ctx.feed:  # a block's input: what arrives
+        fed, fed_dtype = ctx.feed[nid]
+        rep.shapes[nid], rep.dtypes[nid] = tuple(fed), fed_dtype
+        rep.params[nid] = rep.macs[nid] = rep.param_bytes[nid] = 0
+        rep.inputs.append(nid)
+        rep.model_nodes.append(nid)
+        return
     data_edges = [e for e in ctx.in_edges[nid] if e.dst_port == "data"]
     if data_edges:
         src = data_edges[0].src

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from engine import names
+from engine.blocks import BlockDef, is_block
 from engine.check import Report, check
 from engine.graph import Graph, GraphError
 from engine.modules import CUSTOM_MODULES
@@ -62,14 +63,18 @@ def class_name_for(name: str, taken: set[str] | None = None) -> str:
 def generate_source(
     graph: Graph, report: Report | None = None, class_name: str | None = None
 ) -> tuple[str, ModelInfo]:
-    """The module source for the graph's model part, and what it needs to be used."""
+    """The module source for the graph's model part, and what it needs to be used.
+
+    Block instances become attributes holding an instance of their block's generated
+    class (one class per block type, before the model's), so weights nest as in a
+    hand-written model: ``layer1_0.conv1.weight``.
+    """
     report = report or check(graph)
     if not report.ok:
         raise GraphError(_error_text(graph, report), problems=report.errors)
     if not report.outputs:
         raise GraphError("the model has no output")
-    needed = _ancestors(graph, report)
-    order = [nid for nid in report.order if nid in needed]
+    order = _needed_order(graph, report)
     # The class name first: no node may take it. Both come from the one sanitizer, and an
     # explicit class_name goes through it too (``torchwire compile --class-name``).
     taken: set[str] = set()
@@ -77,27 +82,28 @@ def generate_source(
         cls = names.identifier(class_name, taken, fallback="Model", suffix="Model")
     else:
         cls = names.class_name(graph.name, taken)
+    custom: list[str] = []
+    blocks = _BlockClasses(graph, report, taken, custom)
     var = {nid: names.identifier(graph.nodes[nid].name, taken) for nid in order}
 
     init: list[str] = []
     body: list[tuple[str, str]] = []  # (line, node id)
-    custom: list[str] = []
-    in_edges: dict[str, list[Any]] = {nid: graph.in_edges(nid) for nid in order}
     inputs = [nid for nid in order if graph.nodes[nid].type == "Input"]
     for nid in order:
         node = graph.nodes[nid]
         spec = node.spec
         if node.type == "Input":
             continue
-        srcs = [e.src for e in in_edges[nid] if _is_tensor_port(spec, e.dst_port)]
+        srcs = [e.src for e in graph.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
         in_shapes = [report.shapes[s] for s in srcs]
         m = None
-        if spec.has_module:
+        if is_block(spec):
+            init.append(f"        self.{var[nid]} = {blocks.construct(report.inner[nid])}")
+            m = f"self.{var[nid]}"
+        elif spec.has_module:
             init.append(f"        self.{var[nid]} = {spec.ctor_source(node.params, in_shapes)}")
             m = f"self.{var[nid]}"
-            mod_name = spec.module.__name__  # type: ignore[union-attr]
-            if mod_name in CUSTOM_MODULES and mod_name not in custom:
-                custom.append(mod_name)
+            _note_custom(spec, custom)
         for line in spec.call(m, [var[s] for s in srcs], var[nid], node.params):
             body.append((f"        {line}", nid))
 
@@ -114,7 +120,10 @@ def generate_source(
     ]
     for name in custom:
         header += ["", inspect.getsource(CUSTOM_MODULES[name]).rstrip(), ""]
-    lines = [*header, "", f"class {cls}(nn.Module):", "    def __init__(self):"]
+    lines = [*header]
+    for block_lines in blocks.sources:
+        lines += ["", *block_lines, ""]
+    lines += ["", f"class {cls}(nn.Module):", "    def __init__(self):"]
     lines.append("        super().__init__()")
     lines += init
     lines += ["", f"    def forward({args}):"]
@@ -136,6 +145,257 @@ def generate_source(
         graph_name=graph.name,
     )
     return source, info
+
+
+def _needed_order(graph: Graph, report: Report) -> list[str]:
+    needed = _ancestors(graph, report)
+    return [nid for nid in report.order if nid in needed]
+
+
+def _note_custom(spec: Any, custom: list[str]) -> None:
+    mod_name = spec.module.__name__
+    if mod_name in CUSTOM_MODULES and mod_name not in custom:
+        custom.append(mod_name)
+
+
+def _value_src(v: Any) -> str:
+    return names.literal(tuple(v) if isinstance(v, list) else v)
+
+
+@dataclass
+class _Resolved:
+    """How one block instance is constructed: its class and its constructor's arguments."""
+
+    cls: str
+    args: dict[str, Any]
+
+
+class _BlockClasses:
+    """The generated classes of a model's blocks, innermost first.
+
+    Every instance (at any depth) is one *occurrence* of its block, identified by its inner
+    Report (the check caches one per distinct parameters and input shapes). Occurrences
+    whose ``forward`` is the same share a class; a constructor argument of an inner layer
+    that differs between them becomes an argument of the class's ``__init__``: the block's
+    exposed parameter when it sets it (or equals it in every occurrence), else an input
+    size (``in_channels``), else an argument named after the layer (``conv1_in_channels``).
+    Occurrences whose ``forward`` differs (an exposed parameter that changes a line of it)
+    get a class each: ``BasicBlock``, ``BasicBlock_2``.
+    """
+
+    def __init__(self, graph: Graph, report: Report, taken: set[str], custom: list[str]) -> None:
+        self.taken = taken
+        self.custom = custom
+        self.sources: list[list[str]] = []
+        self.resolved: dict[int, _Resolved] = {}
+        self._arg_names: dict[str, dict[str, str]] = {}  # class -> {argument: parameter}
+        occ: dict[str, list[tuple[dict[str, Any], Report]]] = {}
+        seen: set[int] = set()
+
+        def walk(g: Graph, r: Report) -> None:
+            for nid in _needed_order(g, r):
+                n = g.nodes[nid]
+                if not is_block(n.spec):
+                    continue
+                inner = r.inner[nid]
+                if id(inner) not in seen:
+                    seen.add(id(inner))
+                    occ.setdefault(n.type, []).append((n.params, inner))
+                    walk(inner.graph, inner)  # type: ignore[arg-type]
+
+        walk(graph, report)
+        from engine.blocks import dependency_order
+
+        for d in dependency_order(graph.blocks.values()):
+            if d.name in occ:
+                self._emit(d, occ[d.name])
+
+    def construct(self, inner: Report) -> str:
+        r = self.resolved[id(inner)]
+        return f"{r.cls}({', '.join(f'{k}={_value_src(v)}' for k, v in r.args.items())})"
+
+    # -- one block type ----------------------------------------------------------------
+    def _emit(self, d: BlockDef, occs: list[tuple[dict[str, Any], Report]]) -> None:
+        g0 = d.graph
+        local: set[str] = set(self.taken)
+        arg_of = {e.name: names.identifier(e.name, local) for e in d.exposed}
+        order = _needed_order(occs[0][1].graph, occs[0][1])  # type: ignore[arg-type]
+        var = {nid: names.identifier(g0.nodes[nid].name, local) for nid in order}
+        # per occurrence: node id -> (ctor kwargs, forward lines)
+        plans: list[dict[str, tuple[dict[str, Any], list[str]]]] = []
+        for _params, r in occs:
+            g = r.graph
+            assert g is not None
+            plan: dict[str, tuple[dict[str, Any], list[str]]] = {}
+            for nid in order:
+                node = g.nodes[nid]
+                spec = node.spec
+                if node.type == "Input":
+                    continue
+                srcs = [e.src for e in g.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
+                ins = [var[s] for s in srcs]
+                if is_block(spec):
+                    res = self.resolved[id(r.inner[nid])]
+                    kw: dict[str, Any] = {"": res.cls, **res.args}
+                    lines = spec.call(f"self.{var[nid]}", ins, var[nid], node.params)
+                elif spec.has_module:
+                    kw = spec.ctor_kwargs(node.params, [r.shapes[s] for s in srcs])
+                    lines = spec.call(f"self.{var[nid]}", ins, var[nid], node.params)
+                    _note_custom(spec, self.custom)
+                else:
+                    kw = {}
+                    lines = spec.call(None, ins, var[nid], node.params)
+                plan[nid] = (kw, lines)
+            plans.append(plan)
+        groups: dict[Any, list[int]] = {}
+        for i, plan in enumerate(plans):
+            key = tuple(
+                (nid, tuple(lines), kw.get(""), tuple(kw)) for nid, (kw, lines) in plan.items()
+            )
+            groups.setdefault(key, []).append(i)
+        for members in groups.values():
+            self._emit_class(
+                d,
+                [occs[i] for i in members],
+                [plans[i] for i in members],
+                var,
+                arg_of,
+                local,
+                order,
+            )
+
+    def _emit_class(
+        self,
+        d: BlockDef,
+        occs: list[tuple[dict[str, Any], Report]],
+        plans: list[dict[str, tuple[dict[str, Any], list[str]]]],
+        var: dict[str, str],
+        arg_of: dict[str, str],
+        local: set[str],
+        order: list[str],
+    ) -> None:
+        cls = names.class_name(d.name, self.taken)
+        local = set(local) | {cls}
+        exposed_of = {t: e.name for e in d.exposed for t in e.targets}
+        defaults = {p.name: p.default for p in d.spec.params}
+
+        def exposed_values(name: str) -> list[Any]:
+            return [params.get(name, defaults[name]) for params, _r in occs]
+
+        derived: dict[str, list[Any]] = {}  # arg -> values per occurrence (required args)
+        used_exposed: list[str] = []
+        inputs = list(d.inputs)
+        in_shapes = [[r.shapes[i] for _p, r in occs] for i in inputs]
+
+        def input_arg(values: list[Any]) -> str | None:
+            for k, nid in enumerate(inputs):
+                shapes = in_shapes[k]
+                rank = len(shapes[0])
+                if any(len(s) != rank for s in shapes):
+                    continue
+                for dim in range(rank):
+                    if [s[dim] for s in shapes] == values:
+                        what = (
+                            "channels"
+                            if dim == 0 and rank >= 2
+                            else "features"
+                            if dim == rank - 1
+                            else f"size{dim + 1}"
+                        )
+                        prefix = "in" if len(inputs) == 1 else var[nid]
+                        for a, vals in derived.items():
+                            if vals == values and a.endswith(what):
+                                return a
+                        a = names.identifier(f"{prefix}_{what}", local)
+                        derived[a] = values
+                        return a
+            return None
+
+        def expr(nid: str, key: str, pname: str | None, values: list[Any]) -> str | None:
+            if pname is not None and (nid, pname) in exposed_of:
+                e = exposed_of[(nid, pname)]
+                if e not in used_exposed:
+                    used_exposed.append(e)
+                return arg_of[e]
+            if all(_same(v, values[0]) for v in values):
+                return None
+            for e in arg_of:
+                if [_canon(v) for v in exposed_values(e)] == [_canon(v) for v in values]:
+                    if e not in used_exposed:
+                        used_exposed.append(e)
+                    return arg_of[e]
+            a = input_arg(values)
+            if a is not None:
+                return a
+            for a, vals in derived.items():
+                if vals == values and a.startswith(f"{var[nid]}_"):
+                    return a
+            a = names.identifier(f"{var[nid]}_{key}", local)
+            derived[a] = values
+            return a
+
+        init: list[str] = []
+        body: list[str] = []
+        first = occs[0][1].graph
+        assert first is not None
+        for nid in order:
+            if nid not in plans[0]:
+                continue
+            kw0, lines = plans[0][nid]
+            node = first.nodes[nid]
+            spec = node.spec
+            if is_block(spec):
+                pmap = self._arg_names[kw0[""]]  # nested class: its argument -> parameter
+                parts = []
+                for a in kw0:
+                    if a == "":
+                        continue
+                    e = expr(nid, a, pmap.get(a), [plan[nid][0][a] for plan in plans])
+                    parts.append(f"{a}={e if e is not None else _value_src(kw0[a])}")
+                init.append(f"        self.{var[nid]} = {kw0['']}({', '.join(parts)})")
+            elif spec.has_module:
+                params_ctor = {p.name for p in spec.params if p.ctor}
+                exprs = {}
+                for k in kw0:
+                    e = expr(nid, k, k if k in params_ctor else None, [p[nid][0][k] for p in plans])
+                    if e is not None:
+                        exprs[k] = e
+                srcs = [e.src for e in first.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
+                shapes = [occs[0][1].shapes[s] for s in srcs]
+                init.append(
+                    f"        self.{var[nid]} = {spec.ctor_source(node.params, shapes, exprs)}"
+                )
+            body += [f"        {ln}" for ln in lines]
+        exposed_args = [e.name for e in d.exposed if e.name in used_exposed]
+        sig = ["self", *derived, *(f"{arg_of[e]}={_value_src(defaults[e])}" for e in exposed_args)]
+        out = var[d.outputs[0]]
+        lines = [
+            f"class {cls}(nn.Module):",
+            f"    {names.docstring(f'Block {d.name!r} (version {d.version}), generated by Torchwire.')}",
+            "",
+            f"    def __init__({', '.join(sig)}):",
+            "        super().__init__()",
+            *init,
+            "",
+            f"    def forward({', '.join(['self', *(var[i] for i in inputs)])}):",
+            *body,
+            f"        return {out}",
+        ]
+        self.sources.append(lines)
+        self._arg_names[cls] = {arg_of[e]: e for e in exposed_args}
+        for i, (params, r) in enumerate(occs):
+            args = {a: vals[i] for a, vals in derived.items()}
+            for e in exposed_args:
+                args[arg_of[e]] = params.get(e, defaults[e])
+            self.resolved[id(r)] = _Resolved(cls, args)
+
+
+def _canon(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and _canon(a) == _canon(b)
 
 
 def _is_tensor_port(spec: Any, port: str) -> bool:
@@ -198,6 +458,7 @@ def node_for_exception(model: nn.Module, exc: BaseException) -> str | None:
     found = None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.startswith("<torchwire:"):
-            found = node_at(model, tb.tb_lineno)
+            # a line of a block's class maps to no node: keep the instance that called it
+            found = node_at(model, tb.tb_lineno) or found
         tb = tb.tb_next
     return found

@@ -12,11 +12,14 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import catalog
 from engine.catalog.base import NodeSpec, ParamError, Port
 from engine.errors import TorchwireError
+
+if TYPE_CHECKING:
+    from engine.blocks import BlockDef
 
 
 class GraphError(TorchwireError, ValueError):
@@ -46,6 +49,9 @@ class Node:
     # the optimizer, its BatchNorm statistics kept); lr_scale multiplies the learning rate
     frozen: bool = False
     lr_scale: float = 1.0
+    # the spec of a block instance (engine.blocks): block types live in their graph's
+    # registry, not in the catalog
+    block_spec: NodeSpec | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, key: str, value: Any) -> None:
         if key == "name" and "name" in self.__dict__:
@@ -55,6 +61,8 @@ class Node:
 
     @property
     def spec(self) -> NodeSpec:
+        if self.block_spec is not None:
+            return self.block_spec
         return catalog.get(self.type)
 
 
@@ -311,6 +319,12 @@ class Graph:
     name: str = "model"
     settings: dict[str, Any] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
+    # block types usable in this graph (engine.blocks), by type name
+    blocks: dict[str, BlockDef] = field(default_factory=dict, compare=False)
+    # what this graph exposes when it is registered as a block (``add_block`` without
+    # ``expose``; set by ``engine.blocks.load_library``), and its block version
+    exposed: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    block_version: int = field(default=1, compare=False)
     revision: int = field(default=0, compare=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
     # name -> node id, valid while _names_stamp matches (id(nodes), nodes.changes, epoch)
@@ -416,10 +430,14 @@ class Graph:
         pos: tuple[float, float] | None = None,
         **params: Any,
     ) -> str:
-        """Add a node of ``type_name`` with ``params`` (the rest default); return its id."""
-        if not catalog.has(type_name):
+        """Add a node of ``type_name`` with ``params`` (the rest default); return its id.
+
+        ``type_name`` is a catalog type or a block registered with ``add_block``.
+        """
+        block = self.blocks.get(type_name)
+        if block is None and not catalog.has(type_name):
             raise GraphError(f"unknown node type {type_name!r}")
-        spec = catalog.get(type_name)
+        spec = block.spec if block is not None else catalog.get(type_name)
         try:
             values = spec.coerce_params(params)
         except ParamError as e:
@@ -435,6 +453,8 @@ class Graph:
         if pos is None:
             pos = (len(self.nodes) * 220.0, 0.0)
         node = Node(node_id, type_name, values, name, (float(pos[0]), float(pos[1])))
+        if block is not None:
+            node.block_spec = block.spec
         dict.__setitem__(self.nodes, node_id, node)  # the Graph's own change: index kept
         names[name] = node_id
         self._emit("node_added", node=node_id)
@@ -660,6 +680,49 @@ class Graph:
     def out_edges(self, node_id: str) -> list[Edge]:
         return self._ix.out_of(node_id)
 
+    # -- blocks ------------------------------------------------------------------------
+    def add_block(
+        self,
+        blk: Graph,
+        expose: dict[str, list[str]] | None = None,
+        *,
+        version: int | None = None,
+    ) -> BlockDef:
+        """Register ``blk`` as the node type ``blk.name`` in this graph (see engine.blocks).
+
+        ``expose`` maps the block's parameter names to inner ``"node.param"`` references
+        (default: ``blk.exposed``). The blocks ``blk`` uses are registered too. The same
+        definition registered twice is fine; a different one under a taken name is not.
+        """
+        from engine.blocks import BlockError, define
+
+        if blk is self:
+            raise GraphError(f"block {blk.name} contains itself: a graph cannot be its own block")
+        try:
+            d = define(
+                blk,
+                blk.exposed if expose is None else expose,
+                blk.block_version if version is None else version,
+            )
+            for dep in [*d.graph.blocks.values(), d]:
+                self._register_block(dep)
+        except BlockError as e:
+            raise GraphError(str(e)) from None
+        return self.blocks[d.name]
+
+    def _register_block(self, d: BlockDef) -> None:
+        from engine.blocks import BlockError
+
+        have = self.blocks.get(d.name)
+        if have is not None:
+            if not have.same_as(d):
+                raise BlockError(
+                    f"a different block named {d.name!r} is already registered in this graph"
+                )
+            return
+        self.blocks[d.name] = d
+        self._emit("block_added", block=d.name)
+
     # -- whole graph -------------------------------------------------------------------
     def copy(self) -> Graph:
         g = Graph(
@@ -673,6 +736,7 @@ class Graph:
                     dict(v.silenced),
                     v.frozen,
                     v.lr_scale,
+                    v.block_spec,
                 )
                 for k, v in self.nodes.items()
             },
@@ -680,6 +744,9 @@ class Graph:
             name=self.name,
             settings=copy.deepcopy(self.settings),
             ui=copy.deepcopy(self.ui),
+            blocks=dict(self.blocks),  # definitions never change: shared, not copied
+            exposed=copy.deepcopy(self.exposed),
+            block_version=self.block_version,
         )
         return g
 
@@ -705,15 +772,33 @@ class Graph:
             ],
             "settings": copy.deepcopy(self.settings),
             "ui": copy.deepcopy(self.ui),
+            **({"blocks": self.blocks_to_list()} if self.blocks else {}),
         }
 
+    def blocks_to_list(self) -> list[dict[str, Any]]:
+        """The block definitions, each after the blocks it uses (a project's ``blocks``)."""
+        from engine.blocks import dependency_order
+
+        return [d.to_dict() for d in dependency_order(self.blocks.values())]
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Graph:
+    def from_dict(cls, data: dict[str, Any], *, blocks: dict[str, BlockDef] | None = None) -> Graph:
         """Build a graph from its plain form; every problem raises GraphError.
 
         Cycles are allowed here (a saved project may hold one); ``check`` reports them.
+        Block types come from ``data["blocks"]`` (and ``blocks``, already made).
         """
         g = cls(name=str(data.get("name", "model")))
+        if blocks:
+            g.blocks.update(blocks)
+        if data.get("blocks"):
+            from engine.blocks import BlockError, defs_from_list
+
+            try:
+                for d in defs_from_list(data["blocks"]):
+                    g._register_block(d)
+            except BlockError as e:
+                raise GraphError(str(e)) from None
         g.settings = dict(data.get("settings") or {})
         g.ui = dict(data.get("ui") or {})
         for i, nd in enumerate(data.get("nodes") or []):

@@ -33,7 +33,8 @@ from engine.graph import Graph, GraphError
 FORMAT = "torchwire-project"
 # 2: nodes may carry "silenced" (lint id -> reason); see engine.lints
 # 3: model nodes may carry "frozen" (true) and "lr_scale" (a number > 0); transfer learning
-SCHEMA_VERSION = 3
+# 4: a top-level "blocks" section: block definitions (engine.blocks), stored once
+SCHEMA_VERSION = 4
 
 MAX_DEPTH = 32  # a project needs about 6 levels; deeper is a broken or hostile file
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what torch and every consumer can hold
@@ -88,6 +89,18 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
 
 MIGRATIONS[1] = _v1_to_v2
 MIGRATIONS[2] = _v2_to_v3
+
+
+def _v3_to_v4(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 added the "blocks" section; an older file has none (an empty one)."""
+    if doc.get("blocks"):
+        raise _Bad("'blocks' needs schema version 4")
+    doc["blocks"] = []
+    return doc
+
+
+MIGRATIONS[3] = _v3_to_v4
+MAX_BLOCK_NAME = 200  # characters of a block's name
 MAX_REASON = 2000  # characters of a silencing reason
 
 
@@ -255,6 +268,13 @@ def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
         except TuneError as e:
             raise _Bad(str(e)) from None
     out["ui"] = _section(doc, "ui", dict, {})
+    _check_body(doc, out)
+    out["blocks"] = check_blocks_section(_section(doc, "blocks", list, []))
+    return out
+
+
+def _check_body(doc: dict[str, Any], out: dict[str, Any]) -> None:
+    """The nodes and edges of a graph (the project's, or a block's), into ``out``."""
     nodes = out["nodes"] = _section(doc, "nodes", list, [])
     ids: dict[str, int] = {}
     for i, nd in enumerate(nodes, 1):
@@ -269,6 +289,56 @@ def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
         for k in keys:
             if not isinstance(ed[k], str):
                 raise _Bad(f"edge #{i}: {k!r} must be text, got {_kind(ed[k])}")
+
+
+def check_blocks_section(blocks: list[Any]) -> list[dict[str, Any]]:
+    """The type of every part of a ``blocks`` list (project section or library file).
+
+    Each block is ``{"name", "version", "expose", "graph"}``; its graph is checked like
+    the project's own nodes and edges. What the blocks mean (ports, exposed parameters,
+    blocks containing themselves) is checked when they are built (engine.blocks).
+    """
+    out = []
+    names: set[str] = set()
+    for i, b in enumerate(blocks, 1):
+        if not isinstance(b, dict):
+            raise _Bad(f"block #{i} must be an object, got {_kind(b)}")
+        name = b.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_BLOCK_NAME:
+            raise _Bad(f"block #{i}: 'name' must be non-empty text, got {_kind(name)}")
+        label = f"block {name!r}"
+        if name in names:
+            raise _Bad(f"{label} is defined twice")
+        names.add(name)
+        if catalog.has(name):
+            raise _Bad(
+                f"{label}: {name!r} is a node type of the catalog; a block needs its own name"
+            )
+        version = b.get("version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise _Bad(f"{label}: bad 'version' {_short(version)}")
+        expose = b.get("expose", {})
+        if not isinstance(expose, dict):
+            raise _Bad(f"{label}: 'expose' must be an object, got {_kind(expose)}")
+        for k, refs in expose.items():
+            if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+                raise _Bad(f"{label}: 'expose.{k}' must be a list of 'node.param' texts")
+        body = b.get("graph")
+        if not isinstance(body, dict):
+            raise _Bad(f"{label}: 'graph' must be an object, got {_kind(body)}")
+        graph: dict[str, Any] = {}
+        try:
+            _check_body(body, graph)
+        except _Bad as e:
+            raise _Bad(f"{label}: {e}") from None
+        for k in ("settings", "ui"):
+            if body.get(k) is not None and not isinstance(body[k], dict):
+                raise _Bad(f"{label}: {k!r} must be an object, got {_kind(body[k])}")
+        unknown = set(body) - {"name", "nodes", "edges", "settings", "ui"}
+        if unknown:
+            raise _Bad(f"{label}: the graph has unknown part(s) {', '.join(sorted(unknown))}")
+        graph.update({k: body[k] for k in ("settings", "ui") if body.get(k)})
+        out.append({"name": name, "version": version, "expose": expose, "graph": graph})
     return out
 
 
@@ -340,9 +410,30 @@ def _check_node(nd: Any, i: int, ids: dict[str, int]) -> None:
 
 
 def _migrate_nodes(doc: dict[str, Any]) -> None:
-    """Per node type: bring parameters saved by an older declaration up to date."""
-    for nd in doc.get("nodes") or []:
-        if not isinstance(nd, dict) or not catalog.has(str(nd.get("type"))):
+    """Per node type: bring parameters saved by an older declaration up to date.
+
+    The nodes inside blocks too. An instance of a block records the block's version; one
+    newer than the block's definition in the file is refused (a block is data: an older
+    instance's parameters are checked against the block's exposed ones, as they are).
+    """
+    blocks = doc.get("blocks") or []
+    versions = {b["name"]: b["version"] for b in blocks}
+    for nodes in [doc.get("nodes") or [], *(b["graph"]["nodes"] for b in blocks)]:
+        _migrate_list(nodes, versions)
+
+
+def _migrate_list(nodes: list[Any], block_versions: dict[str, int]) -> None:
+    for nd in nodes:
+        t = str(nd.get("type")) if isinstance(nd, dict) else ""
+        if t in block_versions:
+            saved = nd.get("version")
+            if saved is not None and int(saved) > block_versions[t]:
+                raise GraphError(
+                    f"node {nd.get('id')!r}: block {t} version {saved} is newer than the "
+                    f"block's definition in this file ({block_versions[t]})"
+                )
+            continue
+        if not isinstance(nd, dict) or not catalog.has(t):
             continue
         spec = catalog.get(str(nd["type"]))
         saved = nd.get("version")
@@ -376,9 +467,13 @@ def _check_header(doc: Any) -> int:
 def project_to_dict(graph: Graph) -> dict[str, Any]:
     """The project document of ``graph`` (not validated; ``to_json`` validates)."""
     body = graph.to_dict()
-    for nd in body["nodes"]:
-        nd["version"] = catalog.get(nd["type"]).version
-    return {"format": FORMAT, "version": SCHEMA_VERSION, **body}
+    blocks = body.pop("blocks", [])
+    versions = {b["name"]: b["version"] for b in blocks}
+    for nodes in [body["nodes"], *(b["graph"]["nodes"] for b in blocks)]:
+        for nd in nodes:
+            t = nd["type"]
+            nd["version"] = versions[t] if t in versions else catalog.get(t).version
+    return {"format": FORMAT, "version": SCHEMA_VERSION, **body, "blocks": blocks}
 
 
 def project_from_dict(doc: Any, path: str | os.PathLike[str] = "<project>") -> Graph:
@@ -447,6 +542,11 @@ def _loads_project(text: str | bytes, path: str | os.PathLike[str]) -> Graph:
             raise ProjectError(path, "not a text file (not UTF-8)") from None
     if not isinstance(text, str):
         raise ProjectError(path, f"not project text ({type(text).__name__})")
+    return project_from_dict(_parse(text, path), path)
+
+
+def _parse(text: str, path: str | os.PathLike[str]) -> Any:
+    """Strict JSON (see the module docstring); any problem raises ProjectError."""
     try:
         doc = json.loads(
             text,
@@ -465,7 +565,26 @@ def _loads_project(text: str | bytes, path: str | os.PathLike[str]) -> Graph:
         ) from None
     except Exception as e:  # the parser's hooks are ours; anything else is a bug, said cleanly
         raise ProjectError(path, f"not valid JSON ({type(e).__name__}: {e})", internal=True) from e
-    return project_from_dict(doc, path)
+    return doc
+
+
+def read_blocks_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A block library file (engine.blocks), parsed and checked as strictly as a project:
+    the document with its ``blocks`` list checked; any problem raises ProjectError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ProjectError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ProjectError(path, f"cannot be read ({type(e).__name__}: {e})") from None
+    try:
+        doc = _clean(_parse(text, path))
+        if not isinstance(doc, dict):
+            raise _Bad("not a Torchwire block library (the top level is not an object)")
+        doc["blocks"] = check_blocks_section(_section(doc, "blocks", list, []))
+    except _Bad as e:
+        raise ProjectError(path, str(e)) from None
+    return doc
 
 
 # -- writing --------------------------------------------------------------------------------------

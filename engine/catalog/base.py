@@ -257,8 +257,17 @@ class NodeSpec:
             return None
         return self.module(**self.ctor_kwargs(params, in_shapes))
 
-    def ctor_source(self, params: dict[str, Any], in_shapes: Sequence[Shape]) -> str:
-        """``nn.Conv2d(1, 6, kernel_size=5, padding=2)``: arguments equal to torch's defaults left out."""
+    def ctor_source(
+        self,
+        params: dict[str, Any],
+        in_shapes: Sequence[Shape],
+        exprs: dict[str, str] | None = None,
+    ) -> str:
+        """``nn.Conv2d(1, 6, kernel_size=5, padding=2)``: arguments equal to torch's defaults left out.
+
+        ``exprs`` gives source expressions for some arguments (a block class passes its
+        own constructor arguments through: ``nn.Conv2d(in_channels, channels, …)``).
+        """
         assert self.module is not None
         kw = self.ctor_kwargs(params, in_shapes)
         defaults = _signature_defaults(self.module)
@@ -266,14 +275,18 @@ class NodeSpec:
         args: list[str] = []
         positional = True
         for k, v in kw.items():
-            if k in defaults and _same(defaults[k], v):
+            if exprs and k in exprs:
+                text = exprs[k]
+            elif k in defaults and _same(defaults[k], v):
                 positional = False
                 continue
+            else:
+                text = _src(v)
             if positional and k in required:
-                args.append(_src(v))
+                args.append(text)
             else:
                 positional = False
-                args.append(f"{k}={_src(v)}")
+                args.append(f"{k}={text}")
         ref = self.module_ref or f"nn.{self.module.__name__}"
         return f"{ref}({', '.join(args)})"
 

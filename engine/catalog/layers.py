@@ -592,6 +592,11 @@ def _fmt_shape(s: Shape) -> str:
 
 
 def _elementwise_validate(p: dict[str, Any], s: Sequence[Shape], n: Sequence[str]) -> list[str]:
+    """numpy broadcasting, per sample: sizes equal or one of them 1, dimension by dimension.
+
+    Samples must have the same number of dimensions: with the batch dimension in front,
+    a shorter one would line its batch up with a feature dimension.
+    """
     if len(s) < 2:
         return [f"needs at least 2 inputs, has {len(s)}"]
     first = s[0]
@@ -602,10 +607,12 @@ def _elementwise_validate(p: dict[str, Any], s: Sequence[Shape], n: Sequence[str
                 "of dimensions"
             ]
         for i, (a, b) in enumerate(zip(first, other, strict=True)):
-            if a != b:
+            if a != b and 1 not in (a, b):
                 return [
-                    f"inputs {_fmt_shape(first)} and {_fmt_shape(other)} differ in dimension {i + 1}"
+                    f"inputs {_fmt_shape(first)} and {_fmt_shape(other)} differ in dimension "
+                    f"{i + 1} ({a} and {b}); sizes must be equal or one of them 1"
                 ]
+        first = tuple(max(a, b) for a, b in zip(first, other, strict=True))
     return []
 
 
@@ -621,7 +628,7 @@ register(
     NodeSpec(
         type="Add",
         category="Merges",
-        doc="Element-wise sum of any number of inputs of the same shape (skip connections).",
+        doc="Element-wise sum of any number of inputs, broadcast like numpy (skip connections).",
         inputs=MERGE_IN,
         call=_op_call("+"),
         validate=_elementwise_validate,
@@ -631,7 +638,7 @@ register(
     NodeSpec(
         type="Mul",
         category="Merges",
-        doc="Element-wise product of any number of inputs of the same shape (gating).",
+        doc="Element-wise product of any number of inputs, broadcast like numpy (gating, squeeze-excitation).",
         inputs=MERGE_IN,
         call=_op_call("*"),
         validate=_elementwise_validate,

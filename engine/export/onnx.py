@@ -196,8 +196,14 @@ def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
     info = src.info
     used = set(info.node_of_attr.values())
     out: list[tuple[str, str]] = []
+    blocks = src.graph.blocks if src.graph is not None else {}
     for nid in sorted(used, key=lambda n: src.node_names.get(n, n)):
         t = src.node_types.get(nid)
+        if t is not None and t in blocks:  # a block: the first inner node that cannot go
+            inner = _unexportable_inside(blocks[t], kind)
+            if inner:
+                out.append((nid, f"node {src.label(nid)} cannot be exported to ONNX: {inner}"))
+            continue
         if t is None or not catalog.has(t):
             continue
         spec = catalog.get(t)
@@ -209,6 +215,28 @@ def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
         if why:
             out.append((nid, f"node {src.label(nid)} cannot be exported to ONNX: {why}"))
     return out
+
+
+def _unexportable_inside(block: Any, kind: str) -> str:
+    """Why a block's inner graph cannot be exported ("inner › node: why"), or ""."""
+    from engine import catalog
+    from engine.blocks import SEP
+
+    for n in block.graph.nodes.values():
+        if n.type in block.graph.blocks:
+            why = _unexportable_inside(block.graph.blocks[n.type], kind)
+        elif not catalog.has(n.type):
+            continue
+        else:
+            spec = catalog.get(n.type)
+            why = ""
+            if not spec.exportable:
+                why = spec.export_note or "this node type cannot be exported to ONNX"
+            elif kind == "torchscript" and n.type in TORCHSCRIPT_UNSUPPORTED:
+                why = TORCHSCRIPT_UNSUPPORTED[n.type]
+        if why:
+            return f"{n.name}{SEP}{why}"
+    return ""
 
 
 def refuse_unexportable(src: Source, kind: str = "dynamo") -> None:

@@ -52,7 +52,8 @@ def test_add_with_different_inputs_names_the_dimension() -> None:
     g.connect(b, add)
     rep = check(g)
     assert [d.message for d in rep.errors] == [
-        "Add: inputs (64, 8, 8) and (32, 8, 8) differ in dimension 1"
+        "Add: inputs (64, 8, 8) and (32, 8, 8) differ in dimension 1 (64 and 32); "
+        "sizes must be equal or one of them 1"
     ]
     assert rep.errors[0].node == add
 
