@@ -140,8 +140,9 @@ _act([F.gelu], "GELU", [("approximate", "none")])
 _act([F.elu], "ELU", [("alpha", 1.0), ("inplace", False)])
 _act([F.leaky_relu], "LeakyReLU", [("negative_slope", 0.01), ("inplace", False)])
 _act([F.softplus], "Softplus", [("beta", 1.0), ("threshold", 20.0)])
-_act([F.softmax, torch.softmax, "softmax"], "Softmax", [("dim", None)])
-_act([F.log_softmax, torch.log_softmax, "log_softmax"], "LogSoftmax", [("dim", None)])
+_SM = [("dim", None), ("_stacklevel", 3), ("dtype", None)]
+_act([F.softmax, torch.softmax, "softmax"], "Softmax", _SM)
+_act([F.log_softmax, torch.log_softmax, "log_softmax"], "LogSoftmax", _SM)
 _act([F.dropout], "Dropout", [("p", 0.5), ("training", True), ("inplace", False)])
 
 ADD = {operator.add, operator.iadd, torch.add, "add"}
@@ -230,6 +231,8 @@ class _Fx:
         t = n.target
         if t is operator.getitem:
             return self.getitem(n)
+        if t in ("size", "dim") or t is getattr:
+            return None  # x.size(0), x.shape: plain values the reshape calls read
         if not any(self.is_tensor(a) for a in n.all_input_nodes) and not any(
             a in self.rnn_nid for a in n.all_input_nodes
         ):
@@ -241,6 +244,9 @@ class _Fx:
             a.pop("inplace", None)
             if type_name == "Dropout":
                 a.pop("training")
+            a.pop("_stacklevel", None)
+            if a.pop("dtype", None) is not None:
+                raise Unsupported("dtype=")
             if type_name in ("Softmax", "LogSoftmax") and (
                 a["dim"] is None or a["dim"] % (len(self.shape(n)) or 1) == 0
             ):
