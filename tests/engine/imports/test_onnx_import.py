@@ -124,9 +124,8 @@ def _light_matches(name: str, tmp_path: Path) -> None:
 
 
 LIGHT_FAST = ["light_squeezenet", "light_shufflenet"]
-LIGHT_SLOW = ["light_resnet50"]
-# Large (60-140 M parameters, 10-40 s each on 2 cores): TORCHWIRE_IMPORT_ALL=1 runs them.
-LIGHT_LARGE = ["light_bvlc_alexnet", "light_zfnet512", "light_vgg19"]
+# Large (25-140 M parameters, 10-40 s each on 2 cores): TORCHWIRE_IMPORT_ALL=1 runs them.
+LIGHT_LARGE = ["light_resnet50", "light_bvlc_alexnet", "light_zfnet512", "light_vgg19"]
 LIGHT_UNSUPPORTED = {
     "light_densenet121": "Mul",  # batch-norm's scale as a broadcast Mul by a constant
     "light_inception_v2": "Mul",
@@ -136,12 +135,6 @@ LIGHT_UNSUPPORTED = {
 
 @pytest.mark.parametrize("name", LIGHT_FAST)
 def test_light_model_matches_onnxruntime(name: str, tmp_path: Path) -> None:
-    _light_matches(name, tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", LIGHT_SLOW)
-def test_light_model_matches_onnxruntime_slow(name: str, tmp_path: Path) -> None:
     _light_matches(name, tmp_path)
 
 
