@@ -31,6 +31,9 @@ _LAZY = {
     "evaluate": "engine.train",
     "predict": "engine.train",
     "tune": "engine.tune",
+    "import_onnx": "engine.imports",
+    "import_module": "engine.imports",
+    "ModelImportError": "engine.imports",
 }
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "engine.tune.cli",
     "engine.serve.cli",
     "engine.blocks",
+    "engine.imports.cli",
 )
 
 

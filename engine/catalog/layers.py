@@ -334,6 +334,21 @@ layer(
     ranks=(3,),
 )
 
+layer(
+    nn.LocalResponseNorm,
+    "Layers",
+    "Normalization",
+    "Local response normalization across neighbouring channels (AlexNet, GoogLeNet): "
+    "x / (k + alpha/size · Σ x²)^beta over size channels.",
+    [
+        P("size", "int", 5, "number of neighbouring channels summed over", min=1),
+        P("alpha", "float", 1e-4, "multiplicative factor", min=0.0),
+        P("beta", "float", 0.75, "exponent", min=0.0),
+        P("k", "float", 1.0, "additive factor", min=0.0),
+    ],
+    ranks=(2, 3, 4),
+)
+
 # -- dropout -----------------------------------------------------------------------------
 DROP_P = P("p", "float", 0.5, "probability of zeroing an element", min=0.0, max=1.0)
 layer(nn.Dropout, "Layers", "Dropout", "Zeroes random elements while training.", [DROP_P])

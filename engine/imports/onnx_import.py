@@ -1,0 +1,1040 @@
+"""ONNX file → graph of catalog nodes + state dict.
+
+Three passes: (1) shape inference on the original (a symbolic batch is fixed at 2 so that
+reshapes that would mix the batch are seen), (2) constant folding — initializers,
+``Constant``, ``ConstantOfShape``, ``Cast``, ``Shape`` of a tensor whose shape is known,
+and every op whose inputs are all constants, evaluated by ``onnx.reference`` — so weights
+that come from constant subgraphs become tensors and the ``Shape→Gather→Concat→Reshape``
+chains of exporters become plain reshapes, (3) shape inference on the folded model and one
+mapping rule per op (``RULES``). The import is then checked against onnxruntime on the
+original file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.imports.builder import Builder, ImportResult, Unsupported, check_parity
+from engine.imports.report import ImportReport, ModelImportError
+
+
+@dataclass(frozen=True)
+class OpRule:
+    op: str
+    node_types: str  # what it becomes, for the README table
+    note: str
+    fn: Callable[[Ctx, Any], None]
+
+
+RULES: dict[str, OpRule] = {}
+
+
+def rule(op: str, node_types: str, note: str = "") -> Callable[[Any], Any]:
+    def deco(fn: Callable[[Ctx, Any], None]) -> Callable[[Ctx, Any], None]:
+        RULES[op] = OpRule(op, node_types, note, fn)
+        return fn
+
+    return deco
+
+
+FOLDED = (
+    "Constant, ConstantOfShape, Cast, Shape, Gather, Unsqueeze, Concat, … whose inputs are "
+    "all constant (and Shape of a tensor of known shape)"
+)
+NONDETERMINISTIC = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike"}
+NONDETERMINISTIC |= {"Multinomial", "Bernoulli"}
+
+
+# -- context ----------------------------------------------------------------------------
+class Ctx:
+    """Everything a rule needs: constants, shapes, the tensor → node map, the builder."""
+
+    def __init__(
+        self,
+        b: Builder,
+        consts: dict[str, np.ndarray],
+        shapes: dict[str, tuple[int, ...]],
+        opset: int,
+    ) -> None:
+        self.b = b
+        self.consts = consts
+        self.shapes = shapes
+        self.opset = opset
+        self.val: dict[str, str] = {}
+        self.consumers: dict[str, list[Any]] = {}
+        self.graph_outputs: set[str] = set()
+        self.done: set[int] = set()  # ids of nodes another rule already mapped
+
+    def x(self, node: Any, i: int = 0) -> str:
+        """The graph node producing tensor input ``i`` (it must not be a constant)."""
+        name = node.input[i]
+        if name in self.consts:
+            raise Unsupported(f"input {i} ({name}) is a constant where a computed tensor is needed")
+        return self.val[name]
+
+    def c(self, node: Any, i: int, required: bool = True) -> np.ndarray | None:
+        """Constant input ``i`` (None when absent and not required)."""
+        if i >= len(node.input) or not node.input[i]:
+            if required:
+                raise Unsupported(f"input {i} is missing")
+            return None
+        name = node.input[i]
+        if name not in self.consts:
+            raise Unsupported(f"input {i} ({name}) must be a constant (a weight)")
+        return self.consts[name]
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        s = self.shapes.get(name)
+        if s is None:
+            raise Unsupported(f"the shape of {name} is unknown after shape inference")
+        return s
+
+    def unused(self, node: Any, *outs: int) -> None:
+        for i in outs:
+            if (
+                i < len(node.output)
+                and node.output[i]
+                and (self.consumers.get(node.output[i]) or node.output[i] in self.graph_outputs)
+            ):
+                raise Unsupported(f"its output {i} ({node.output[i]}) is used")
+
+    def put(self, node: Any, nid: str) -> None:
+        self.val[node.output[0]] = nid
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _s(v: Any) -> Any:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _sym_pads(pads: list[int] | None, dims: int) -> int | list[int]:
+    if not pads:
+        return 0
+    begin, end = list(pads[:dims]), list(pads[dims:])
+    if begin != end:
+        raise Unsupported(f"asymmetric padding {list(pads)} (Torchwire has no Pad node type)")
+    return begin if len(set(begin)) > 1 else begin[0]
+
+
+def _auto_pads(
+    a: dict[str, Any], in_spatial: tuple[int, ...], k: list[int], s: list[int], d: list[int]
+) -> list[int] | None:
+    mode = _s(a.get("auto_pad", "NOTSET"))
+    if mode in ("NOTSET", ""):
+        return a.get("pads")
+    if mode == "VALID":
+        return None
+    total = []
+    for n, kk, ss, dd in zip(in_spatial, k, s, d, strict=True):
+        out = math.ceil(n / ss)
+        total.append(max((out - 1) * ss + (kk - 1) * dd + 1 - n, 0))
+    if any(t % 2 for t in total):
+        raise Unsupported(f"auto_pad {mode} needs uneven padding {total}")
+    half = [t // 2 for t in total]
+    return half + half
+
+
+def _one(v: list[int] | int) -> Any:
+    if isinstance(v, list) and len(set(v)) == 1:
+        return v[0]
+    return v
+
+
+# -- rules ------------------------------------------------------------------------------
+@rule("Conv", "Conv1d / Conv2d / Conv3d", "by kernel rank; pads must be symmetric")
+def _conv(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    w = ctx.c(node, 1)
+    bias = ctx.c(node, 2, required=False)
+    dims = w.ndim - 2
+    if dims not in (1, 2, 3):
+        raise Unsupported(f"{dims}-D convolution")
+    k = list(a.get("kernel_shape", w.shape[2:]))
+    s = list(a.get("strides", [1] * dims))
+    d = list(a.get("dilations", [1] * dims))
+    pads = _auto_pads(a, ctx.shape(node.input[0])[2:], k, s, d)
+    weights = {"weight": w} | ({"bias": bias} if bias is not None else {})
+    ctx.put(
+        node,
+        ctx.b.add(
+            f"Conv{dims}d",
+            [ctx.x(node)],
+            node.name,
+            weights,
+            out_channels=int(w.shape[0]),
+            kernel_size=_one(k),
+            stride=_one(s),
+            padding=_sym_pads(pads, dims),
+            dilation=_one(d),
+            groups=int(a.get("group", 1)),
+            bias=bias is not None,
+        ),
+    )
+
+
+@rule("ConvTranspose", "ConvTranspose1d / ConvTranspose2d", "no output_shape attribute")
+def _convt(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    w = ctx.c(node, 1)
+    bias = ctx.c(node, 2, required=False)
+    dims = w.ndim - 2
+    if dims not in (1, 2):
+        raise Unsupported(f"{dims}-D transposed convolution")
+    if "output_shape" in a or _s(a.get("auto_pad", "NOTSET")) not in ("NOTSET", ""):
+        raise Unsupported("output_shape / auto_pad (give explicit pads)")
+    g = int(a.get("group", 1))
+    weights = {"weight": w} | ({"bias": bias} if bias is not None else {})
+    ctx.put(
+        node,
+        ctx.b.add(
+            f"ConvTranspose{dims}d",
+            [ctx.x(node)],
+            node.name,
+            weights,
+            out_channels=int(w.shape[1]) * g,
+            kernel_size=_one(list(a.get("kernel_shape", w.shape[2:]))),
+            stride=_one(list(a.get("strides", [1] * dims))),
+            padding=_sym_pads(a.get("pads"), dims),
+            output_padding=_one(list(a.get("output_padding", [0] * dims))),
+            dilation=_one(list(a.get("dilations", [1] * dims))),
+            groups=g,
+            bias=bias is not None,
+        ),
+    )
+
+
+def _linear(
+    ctx: Ctx, node: Any, src: str, w: np.ndarray, bias: np.ndarray | None, name: str
+) -> str:
+    weights = {"weight": w} | ({"bias": bias} if bias is not None else {})
+    return ctx.b.add(
+        "Linear", [src], name, weights, out_features=int(w.shape[0]), bias=bias is not None
+    )
+
+
+def _bias_vector(c: np.ndarray, n: int) -> np.ndarray:
+    if c.size == 1:
+        return np.full((n,), c.reshape(()), dtype=c.dtype)
+    if c.size == n and c.shape[-1] == n:
+        return c.reshape(n)
+    raise Unsupported(f"bias of shape {c.shape} is not one value per output feature")
+
+
+@rule("Gemm", "Linear", "transA=0; alpha/beta folded into the weights")
+def _gemm(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    if a.get("transA", 0):
+        raise Unsupported("transA=1")
+    if len(ctx.shape(node.input[0])) != 2:
+        raise Unsupported("input is not 2-D")
+    b = ctx.c(node, 1)
+    w = b if a.get("transB", 0) else b.T
+    w = w * np.asarray(a.get("alpha", 1.0), dtype=w.dtype)
+    c = ctx.c(node, 2, required=False)
+    bias = None
+    if c is not None:
+        bias = _bias_vector(c, w.shape[0]) * np.asarray(a.get("beta", 1.0), dtype=c.dtype)
+    ctx.put(node, _linear(ctx, node, ctx.x(node), w, bias, node.name))
+
+
+@rule("MatMul", "Linear", "by a constant 2-D weight; a following Add of a constant bias joins it")
+def _matmul(ctx: Ctx, node: Any) -> None:
+    b = ctx.c(node, 1)
+    if b.ndim != 2:
+        raise Unsupported(f"weight of shape {b.shape} is not 2-D")
+    src = ctx.x(node)
+    out = node.output[0]
+    users = ctx.consumers.get(out, [])
+    bias, name = None, node.name
+    if len(users) == 1 and users[0].op_type == "Add" and out not in ctx.graph_outputs:
+        add = users[0]
+        other = [i for i in add.input if i != out]
+        if len(other) == 1 and other[0] in ctx.consts:
+            try:
+                bias = _bias_vector(ctx.consts[other[0]], b.shape[1])
+            except Unsupported:
+                bias = None
+            if bias is not None:
+                ctx.done.add(id(add))
+                ctx.val[add.output[0]] = nid = _linear(ctx, node, src, b.T, bias, name or add.name)
+                ctx.put(node, nid)
+                return
+    ctx.put(node, _linear(ctx, node, src, b.T, None, name))
+
+
+@rule("BatchNormalization", "BatchNorm1d / BatchNorm2d", "kept as its own node (never fused)")
+def _bn(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    if a.get("training_mode", 0):
+        raise Unsupported("training_mode=1")
+    ctx.unused(node, 1, 2, 3, 4)
+    rank = len(ctx.shape(node.input[0]))
+    kind = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d"}.get(rank)
+    if kind is None:
+        raise Unsupported(f"{rank}-D input (no BatchNorm3d node type)")
+    w = {
+        "weight": ctx.c(node, 1),
+        "bias": ctx.c(node, 2),
+        "running_mean": ctx.c(node, 3),
+        "running_var": ctx.c(node, 4),
+    }
+    momentum = min(max(1.0 - float(a.get("momentum", 0.9)), 0.0), 1.0)
+    ctx.put(
+        node,
+        ctx.b.add(
+            kind, [ctx.x(node)], node.name, w, eps=float(a.get("epsilon", 1e-5)), momentum=momentum
+        ),
+    )
+
+
+@rule("InstanceNormalization", "InstanceNorm2d", "affine, 4-D input")
+def _inorm(ctx: Ctx, node: Any) -> None:
+    if len(ctx.shape(node.input[0])) != 4:
+        raise Unsupported("input is not 4-D")
+    w = {"weight": ctx.c(node, 1), "bias": ctx.c(node, 2)}
+    eps = float(_attrs(node).get("epsilon", 1e-5))
+    ctx.put(node, ctx.b.add("InstanceNorm2d", [ctx.x(node)], node.name, w, eps=eps, affine=True))
+
+
+@rule("LayerNormalization", "LayerNorm", "with scale and bias")
+def _lnorm(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    ctx.unused(node, 1, 2)
+    rank = len(ctx.shape(node.input[0]))
+    axis = int(a.get("axis", -1)) % rank
+    if axis == 0:
+        raise Unsupported("normalizes over the batch")
+    w = {"weight": ctx.c(node, 1), "bias": ctx.c(node, 2)}
+    ctx.put(
+        node,
+        ctx.b.add(
+            "LayerNorm",
+            [ctx.x(node)],
+            node.name,
+            w,
+            eps=float(a.get("epsilon", 1e-5)),
+            normalized_dims=rank - axis,
+        ),
+    )
+
+
+def _simple(op: str, type_name: str, note: str = "", **fixed: Any) -> None:
+    def fn(ctx: Ctx, node: Any) -> None:
+        ctx.put(node, ctx.b.add(type_name, [ctx.x(node)], node.name, **fixed))
+
+    rule(op, type_name, note)(fn)
+
+
+for _op, _t in (
+    ("Relu", "ReLU"),
+    ("Sigmoid", "Sigmoid"),
+    ("Tanh", "Tanh"),
+    ("Softsign", "Softsign"),
+):
+    _simple(_op, _t)
+_simple("HardSwish", "Hardswish")
+_simple("Mish", "Mish")
+_simple("Softplus", "Softplus", "torch's linear region above 20 differs by < 1e-8")
+
+
+@rule("LeakyRelu", "LeakyReLU")
+def _leaky(ctx: Ctx, node: Any) -> None:
+    alpha = float(_attrs(node).get("alpha", 0.01))
+    ctx.put(node, ctx.b.add("LeakyReLU", [ctx.x(node)], node.name, negative_slope=alpha))
+
+
+@rule("Elu", "ELU")
+def _elu(ctx: Ctx, node: Any) -> None:
+    ctx.put(
+        node,
+        ctx.b.add("ELU", [ctx.x(node)], node.name, alpha=float(_attrs(node).get("alpha", 1.0))),
+    )
+
+
+@rule("Celu", "CELU")
+def _celu(ctx: Ctx, node: Any) -> None:
+    ctx.put(
+        node,
+        ctx.b.add("CELU", [ctx.x(node)], node.name, alpha=float(_attrs(node).get("alpha", 1.0))),
+    )
+
+
+@rule("Selu", "SELU", "torch's fixed alpha and gamma only")
+def _selu(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    if (
+        abs(a.get("alpha", 1.67326) - 1.6732632) > 1e-4
+        or abs(a.get("gamma", 1.0507) - 1.0507010) > 1e-4
+    ):
+        raise Unsupported("alpha/gamma differ from torch's SELU constants")
+    ctx.put(node, ctx.b.add("SELU", [ctx.x(node)], node.name))
+
+
+@rule("Gelu", "GELU", "approximate none or tanh")
+def _gelu(ctx: Ctx, node: Any) -> None:
+    approx = _s(_attrs(node).get("approximate", "none"))
+    ctx.put(node, ctx.b.add("GELU", [ctx.x(node)], node.name, approximate=approx))
+
+
+@rule("PRelu", "PReLU", "one slope, or one per channel")
+def _prelu(ctx: Ctx, node: Any) -> None:
+    slope = ctx.c(node, 1)
+    shape = ctx.shape(node.input[0])
+    full = (1,) * (len(shape) - slope.ndim) + tuple(slope.shape)
+    if ctx.opset < 7 and slope.ndim == 1 and len(shape) >= 2 and slope.size == shape[1]:
+        full = (1, slope.size) + (1,) * (len(shape) - 2)  # before opset 7: per channel
+    if slope.size != 1 and (
+        len(shape) < 2 or any(v != 1 for i, v in enumerate(full) if i != 1) or full[1] != shape[1]
+    ):
+        raise Unsupported(f"slope of shape {slope.shape} is not one per channel")
+    ctx.put(
+        node,
+        ctx.b.add(
+            "PReLU",
+            [ctx.x(node)],
+            node.name,
+            {"weight": slope.reshape(-1)},
+            num_parameters=int(slope.size),
+        ),
+    )
+
+
+@rule("Clip", "ReLU6 / ReLU / Hardtanh", "by the bounds: [0, 6], [0, ∞), else finite [min, max]")
+def _clip(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    if ctx.opset < 11:
+        lo, hi = float(a.get("min", -math.inf)), float(a.get("max", math.inf))
+    else:
+        c1, c2 = ctx.c(node, 1, required=False), ctx.c(node, 2, required=False)
+        lo = float(c1) if c1 is not None else -math.inf
+        hi = float(c2) if c2 is not None else math.inf
+    src = ctx.x(node)
+    if lo == 0 and hi == 6:
+        nid = ctx.b.add("ReLU6", [src], node.name)
+    elif lo == 0 and hi == math.inf:
+        nid = ctx.b.add("ReLU", [src], node.name)
+    elif math.isfinite(lo) and math.isfinite(hi):
+        nid = ctx.b.add("Hardtanh", [src], node.name, min_val=lo, max_val=hi)
+    else:
+        raise Unsupported(f"clip to [{lo}, {hi}]")
+    ctx.put(node, nid)
+
+
+def _softmax(type_name: str) -> Callable[[Ctx, Any], None]:
+    def fn(ctx: Ctx, node: Any) -> None:
+        shape = ctx.shape(node.input[0])
+        rank = len(shape)
+        axis = int(_attrs(node).get("axis", -1 if ctx.opset >= 13 else 1)) % rank
+        if ctx.opset < 13 and any(v != 1 for v in shape[axis + 1 :]):
+            raise Unsupported(
+                f"opset {ctx.opset} {node.op_type} over the flattened dims {axis}.. (not one dim)"
+            )
+        if axis == 0:
+            raise Unsupported("over the batch dimension")
+        ctx.put(node, ctx.b.add(type_name, [ctx.x(node)], node.name, dim=axis))
+
+    return fn
+
+
+rule("Softmax", "Softmax", "axis → dim")(_softmax("Softmax"))
+rule("LogSoftmax", "LogSoftmax", "axis → dim")(_softmax("LogSoftmax"))
+
+
+def _pool(ctx: Ctx, node: Any, kind: str) -> None:
+    a = _attrs(node)
+    ctx.unused(node, 1)
+    shape = ctx.shape(node.input[0])
+    dims = len(shape) - 2
+    if dims not in (1, 2):
+        raise Unsupported(f"{dims}-D pooling")
+    k = list(a["kernel_shape"])
+    s = list(a.get("strides", [1] * dims))
+    d = list(a.get("dilations", [1] * dims))
+    pads = _auto_pads(a, shape[2:], k, s, d)
+    ceil = bool(a.get("ceil_mode", 0))
+    if pads and list(pads[:dims]) != list(pads[dims:]):
+        # Caffe-style extra padding at the end only: torch's ceil_mode makes the same
+        # partial last window (max: the padding never wins; average: only when padding is
+        # not counted), if it gives the same output size.
+        begin = list(pads[:dims])
+        want = ctx.shape(node.output[0])[2:]
+        got = [
+            _ceil_out(n, kk, ss, dd, p)
+            for n, kk, ss, dd, p in zip(shape[2:], k, s, d, begin, strict=True)
+        ]
+        if got != list(want) or (kind == "Avg" and a.get("count_include_pad", 0)):
+            raise Unsupported(f"asymmetric padding {list(pads)} (Torchwire has no Pad node type)")
+        pads, ceil = begin + begin, True
+        ctx.b.report.notes.append(
+            f"{node.name or node.output[0]}: end-only padding {list(a.get('pads', []))} as ceil_mode"
+        )
+    params: dict[str, Any] = {
+        "kernel_size": _one(k),
+        "stride": _one(s),
+        "padding": _sym_pads(pads, dims),
+        "ceil_mode": ceil,
+    }
+    if kind == "Max":
+        params["dilation"] = _one(d)
+    else:
+        if any(v != 1 for v in d):
+            raise Unsupported("dilated average pooling")
+        params["count_include_pad"] = bool(a.get("count_include_pad", 0))
+    ctx.put(node, ctx.b.add(f"{kind}Pool{dims}d", [ctx.x(node)], node.name, **params))
+
+
+def _ceil_out(n: int, k: int, s: int, d: int, p: int) -> int:
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1)) // s + 1
+    return out - 1 if (out - 1) * s >= n + p else out
+
+
+rule("MaxPool", "MaxPool1d / MaxPool2d", "symmetric pads, ceil_mode; no Indices output")(
+    lambda ctx, node: _pool(ctx, node, "Max")
+)
+rule("AveragePool", "AvgPool1d / AvgPool2d", "count_include_pad kept (ONNX default 0)")(
+    lambda ctx, node: _pool(ctx, node, "Avg")
+)
+
+
+@rule("GlobalAveragePool", "AdaptiveAvgPool1d(1) / AdaptiveAvgPool2d(1)")
+def _gap(ctx: Ctx, node: Any) -> None:
+    dims = len(ctx.shape(node.input[0])) - 2
+    if dims not in (1, 2):
+        raise Unsupported(f"{dims}-D pooling")
+    ctx.put(node, ctx.b.add(f"AdaptiveAvgPool{dims}d", [ctx.x(node)], node.name, output_size=1))
+
+
+@rule("GlobalMaxPool", "AdaptiveMaxPool2d(1)")
+def _gmp(ctx: Ctx, node: Any) -> None:
+    if len(ctx.shape(node.input[0])) != 4:
+        raise Unsupported("input is not 4-D")
+    ctx.put(node, ctx.b.add("AdaptiveMaxPool2d", [ctx.x(node)], node.name, output_size=1))
+
+
+@rule("LRN", "LocalResponseNorm", "odd size (an even window is placed differently by torch)")
+def _lrn(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    size = int(a["size"])
+    if size % 2 == 0:
+        raise Unsupported(f"even size {size}: torch centres the window one channel off")
+    ctx.put(
+        node,
+        ctx.b.add(
+            "LocalResponseNorm",
+            [ctx.x(node)],
+            node.name,
+            size=size,
+            alpha=float(a.get("alpha", 1e-4)),
+            beta=float(a.get("beta", 0.75)),
+            k=float(a.get("bias", 1.0)),
+        ),
+    )
+
+
+@rule("Concat", "Concat", "axis → dim (not the batch)")
+def _concat(ctx: Ctx, node: Any) -> None:
+    rank = len(ctx.shape(node.output[0]))
+    axis = int(_attrs(node)["axis"]) % rank
+    if axis == 0:
+        raise Unsupported("joins along the batch dimension")
+    srcs = [ctx.x(node, i) for i in range(len(node.input))]
+    ctx.put(node, srcs[0] if len(srcs) == 1 else ctx.b.add("Concat", srcs, node.name, dim=axis))
+
+
+def _merge(type_name: str) -> Callable[[Ctx, Any], None]:
+    def fn(ctx: Ctx, node: Any) -> None:
+        if any(i in ctx.consts for i in node.input):
+            raise Unsupported(
+                f"{node.op_type} with a constant tensor (no node type for a constant "
+                "scale or shift; Add/Mul merge computed tensors)"
+            )
+        srcs = [ctx.x(node, i) for i in range(len(node.input))]
+        shapes = {ctx.shape(n) for n in node.input}
+        if len(shapes) > 1:
+            raise Unsupported(
+                f"broadcasts inputs of shapes {sorted(shapes)} (the merge needs equal shapes)"
+            )
+        ctx.put(node, srcs[0] if len(srcs) == 1 else ctx.b.add(type_name, srcs, node.name))
+
+    return fn
+
+
+rule("Add", "Add", "of computed tensors of equal shape")(_merge("Add"))
+rule("Sum", "Add", "of computed tensors of equal shape")(_merge("Add"))
+rule("Mul", "Mul", "of computed tensors of equal shape")(_merge("Mul"))
+
+
+def _plumbing(ctx: Ctx, node: Any) -> None:
+    ctx.put(
+        node,
+        ctx.b.plumb(ctx.x(node), ctx.shape(node.input[0]), ctx.shape(node.output[0]), node.name),
+    )
+
+
+for _op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
+    rule(_op, "Flatten / Reshape", "shape plumbing that keeps the batch dimension first")(_plumbing)
+
+
+@rule("Transpose", "Permute", "the batch dimension stays first")
+def _transpose(ctx: Ctx, node: Any) -> None:
+    rank = len(ctx.shape(node.input[0]))
+    perm = list(_attrs(node).get("perm", list(range(rank))[::-1]))
+    if perm[0] != 0:
+        raise Unsupported(f"perm {perm} moves the batch dimension")
+    src = ctx.x(node)
+    ctx.put(
+        node, src if perm == sorted(perm) else ctx.b.add("Permute", [src], node.name, dims=perm)
+    )
+
+
+@rule("Dropout", "Dropout", "ratio kept; no mask output")
+def _dropout(ctx: Ctx, node: Any) -> None:
+    ctx.unused(node, 1)
+    a = _attrs(node)
+    ratio = float(a.get("ratio", 0.5))
+    if ctx.opset >= 12:
+        r = ctx.c(node, 1, required=False)
+        ratio = float(r) if r is not None else 0.5
+        t = ctx.c(node, 2, required=False)
+        if t is not None and bool(t):
+            raise Unsupported("training_mode=true")
+    ctx.put(node, ctx.b.add("Dropout", [ctx.x(node)], node.name, p=ratio))
+
+
+@rule("Identity", "(none: the wire passes through)")
+def _identity(ctx: Ctx, node: Any) -> None:
+    ctx.put(node, ctx.x(node))
+
+
+def _resize(ctx: Ctx, node: Any) -> None:
+    a = _attrs(node)
+    in_shape, out_shape = ctx.shape(node.input[0]), ctx.shape(node.output[0])
+    mode = _s(a.get("mode", "nearest"))
+    coord = _s(
+        a.get(
+            "coordinate_transformation_mode",
+            "half_pixel" if node.op_type == "Resize" and ctx.opset >= 11 else "asymmetric",
+        )
+    )
+    nearest = _s(a.get("nearest_mode", "round_prefer_floor" if ctx.opset >= 11 else "floor"))
+    if node.op_type == "Resize" and ctx.opset == 10:
+        coord, nearest = "asymmetric", "floor"
+    if node.op_type == "Upsample" and "scales" in a:
+        scales = list(a["scales"])
+    else:
+        idx = 1 if node.op_type == "Upsample" or ctx.opset == 10 else 2
+        sc = ctx.c(node, idx, required=False)
+        if sc is not None and sc.size:
+            scales = [float(v) for v in sc]
+        else:
+            scales = [o / i for o, i in zip(out_shape, in_shape, strict=True)]
+    if (
+        len(scales) != len(in_shape)
+        or scales[0] != 1
+        or scales[1] != 1
+        or len(set(scales[2:])) != 1
+    ):
+        raise Unsupported(f"scales {scales}: one factor for every spatial dimension is needed")
+    s = float(scales[2])
+    rank = len(in_shape) - 2
+    if mode == "nearest":
+        whole = s.is_integer()
+        if not (
+            (coord == "asymmetric" and nearest == "floor")
+            or (
+                whole
+                and coord in ("half_pixel", "pytorch_half_pixel")
+                and nearest.startswith("round")
+            )
+        ):
+            raise Unsupported(
+                f"nearest with {coord}/{nearest} (torch's nearest is asymmetric/floor)"
+            )
+        tmode = "nearest"
+    elif mode in ("linear", "cubic"):
+        if coord not in ("half_pixel", "pytorch_half_pixel"):
+            raise Unsupported(f"{mode} with {coord} (torch's align_corners=False is half_pixel)")
+        tmode = {
+            ("linear", 1): "linear",
+            ("linear", 2): "bilinear",
+            ("linear", 3): "trilinear",
+            ("cubic", 2): "bicubic",
+        }.get((mode, rank))
+        if tmode is None:
+            raise Unsupported(f"{mode} over {rank} spatial dimensions")
+        if mode == "cubic" and (
+            a.get("cubic_coeff_a", -0.75) != -0.75 or a.get("exclude_outside", 0)
+        ):
+            raise Unsupported("cubic_coeff_a / exclude_outside differ from torch's bicubic")
+    else:
+        raise Unsupported(f"mode {mode}")
+    if a.get("antialias", 0):
+        raise Unsupported("antialias")
+    ctx.put(node, ctx.b.add("Upsample", [ctx.x(node)], node.name, scale_factor=s, mode=tmode))
+
+
+rule(
+    "Resize",
+    "Upsample",
+    "one scale for all spatial dims; nearest (asymmetric/floor), linear/cubic (half_pixel)",
+)(_resize)
+rule("Upsample", "Upsample", "as Resize")(_resize)
+
+
+@rule("Gather", "Embedding", "a constant 2-D table indexed by computed integer ids")
+def _gather(ctx: Ctx, node: Any) -> None:
+    table = ctx.c(node, 0)
+    if table.ndim != 2 or int(_attrs(node).get("axis", 0)) != 0:
+        raise Unsupported("only a 2-D table gathered along axis 0 is an Embedding")
+    ctx.put(
+        node,
+        ctx.b.add(
+            "Embedding",
+            [ctx.x(node, 1)],
+            node.name,
+            {"weight": table},
+            num_embeddings=int(table.shape[0]),
+            embedding_dim=int(table.shape[1]),
+        ),
+    )
+
+
+def _rnn(ctx: Ctx, node: Any) -> None:
+    """ONNX LSTM/GRU (seq-first) between the Transpose/Squeeze a batch_first exporter writes
+    is not representable one op at a time: Torchwire's recurrent nodes are batch-first."""
+    a = _attrs(node)
+    if int(a.get("layout", 0)) != 1:
+        raise Unsupported("sequence-first layout (layout=0): Torchwire's LSTM/GRU are batch-first")
+    raise Unsupported("batch-first ONNX recurrent layers are not mapped yet")
+
+
+rule("LSTM", "(not mapped)", "seq-first ONNX recurrences have no batch-first equivalent op by op")(
+    _rnn
+)
+rule("GRU", "(not mapped)", "as LSTM")(_rnn)
+
+
+# -- the import -------------------------------------------------------------------------
+def _dims(vi: Any) -> list[int | str]:
+    t = vi.type.tensor_type
+    if not t.HasField("shape"):
+        return []
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
+
+
+def _shapes_of(model: Any) -> dict[str, tuple[int, ...]]:
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # inference is best effort; a rule that needs a shape says so
+        inferred = model
+    out: dict[str, tuple[int, ...]] = {}
+    g = inferred.graph
+    for vi in [*g.input, *g.value_info, *g.output]:
+        d = _dims(vi)
+        if vi.type.tensor_type.HasField("shape") and all(isinstance(v, int) and v > 0 for v in d):
+            out[vi.name] = tuple(int(v) for v in d)
+    return out
+
+
+def _evaluate(node: Any, inputs: list[np.ndarray | None], opset: int) -> list[np.ndarray]:
+    import onnx
+    from onnx import helper, numpy_helper
+
+    a = _attrs(node)
+    if node.op_type == "Constant" and "value" in a:
+        return [numpy_helper.to_array(a["value"])]
+    if node.op_type == "ConstantOfShape":
+        shape = [int(v) for v in inputs[0]] if inputs and inputs[0] is not None else []
+        value = numpy_helper.to_array(a["value"]).reshape(-1)[0] if "value" in a else np.float32(0)
+        return [np.full(shape, value, dtype=np.asarray(value).dtype)]
+    if node.op_type == "Identity":
+        return [inputs[0]]  # type: ignore[list-item]
+    from onnx.reference import ReferenceEvaluator
+
+    names = [f"i{k}" if v is not None else "" for k, v in enumerate(inputs)]
+    n = helper.make_node(
+        node.op_type, names, [f"o{k}" for k in range(len(node.output))], domain=node.domain
+    )
+    n.attribute.extend(node.attribute)
+    g = helper.make_graph(
+        [n],
+        "fold",
+        [
+            helper.make_tensor_value_info(nm, helper.np_dtype_to_tensor_dtype(v.dtype), None)
+            for nm, v in zip(names, inputs, strict=True)
+            if v is not None
+        ],
+        [
+            helper.make_tensor_value_info(f"o{k}", onnx.TensorProto.UNDEFINED, None)
+            for k in range(len(node.output))
+        ],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    res = ReferenceEvaluator(m).run(
+        None, {nm: v for nm, v in zip(names, inputs, strict=True) if v is not None}
+    )
+    return [np.asarray(r) for r in res]
+
+
+def import_onnx_result(
+    path: str | os.PathLike[str],
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    verify: bool = True,
+    tolerance: float = 1e-4,
+) -> ImportResult:
+    """Import an ONNX file; see :func:`engine.imports.import_onnx`."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = str(path)
+    rep = ImportReport(source=path, format="onnx")
+    try:
+        model = onnx.load(path)
+    except Exception as e:
+        raise ModelImportError(f"{path}: not a readable ONNX model ({e})", rep, file=path) from None
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if not 7 <= opset <= 23:
+        rep.notes.append(f"opset {opset} is outside the tested 9..23")
+    g = model.graph
+    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    real_inputs = [i for i in g.input if i.name not in consts]
+
+    # Fix symbolic dimensions: the batch to 2 (unless fixed), the rest from input_shape.
+    feeds: dict[str, tuple[int, ...]] = {}
+    batch = None
+    for vi in real_inputs:
+        d = _dims(vi)
+        if not d:
+            raise ModelImportError(f"{path}: input {vi.name} has no shape", rep, file=path)
+        b = d[0] if isinstance(d[0], int) and d[0] > 0 else 2
+        rest = list(d[1:])
+        if input_shape is not None and len(real_inputs) == 1:
+            if len(input_shape) != len(rest):
+                raise ModelImportError(
+                    f"{path}: --input-shape {tuple(input_shape)} has {len(input_shape)} sizes, "
+                    f"input {vi.name} has {len(rest)} per sample",
+                    rep,
+                    file=path,
+                )
+            rest = list(input_shape)
+        if not all(isinstance(v, int) and v > 0 for v in rest):
+            raise ModelImportError(
+                f"{path}: input {vi.name} has dynamic sizes {d}; give the per-sample shape "
+                "(--input-shape)",
+                rep,
+                file=path,
+            )
+        batch = b if batch is None else batch
+        feeds[vi.name] = (b, *[int(v) for v in rest])
+        t = vi.type.tensor_type
+        for k, v in enumerate(feeds[vi.name]):
+            t.shape.dim[k].Clear()
+            t.shape.dim[k].dim_value = v
+    shapes = _shapes_of(model)
+    shapes.update(feeds)
+
+    # Fold constants.
+    kept = []
+    for node in g.node:
+        ins = [n for n in node.input if n]
+        foldable = node.domain in ("", "ai.onnx") and node.op_type not in NONDETERMINISTIC
+        foldable = foldable and not any(a.type in (5, 10) for a in node.attribute)  # subgraphs
+        if foldable and node.op_type == "Shape" and node.input[0] in shapes:
+            s = np.asarray(shapes[node.input[0]], dtype=np.int64)
+            a = _attrs(node)
+            consts[node.output[0]] = s[a.get("start", 0) : a.get("end", len(s))]
+            continue
+        if foldable and all(n in consts for n in ins):
+            try:
+                vals = _evaluate(node, [consts[n] if n else None for n in node.input], opset)
+            except Exception as e:
+                raise ModelImportError(
+                    f"{path}: cannot fold constant {node.op_type} {node.name!r}: {e}",
+                    rep,
+                    file=path,
+                ) from None
+            for name, v in zip(node.output, vals, strict=False):
+                consts[name] = v
+            continue
+        kept.append(node)
+    folded = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            kept,
+            g.name or "model",
+            real_inputs,
+            list(g.output),
+            [
+                numpy_helper.from_array(np.asarray(v), n)
+                for n, v in consts.items()
+                if any(n in k.input for k in kept)
+            ],
+        ),
+        opset_imports=list(model.opset_import),
+    )
+    shapes.update(_shapes_of(folded))
+
+    name = os.path.splitext(os.path.basename(path))[0] or "model"
+    b = Builder(name, rep)
+    ctx = Ctx(b, consts, shapes, opset)
+    ctx.graph_outputs = {o.name for o in g.output}
+    for node in kept:
+        for i in node.input:
+            ctx.consumers.setdefault(i, []).append(node)
+    for vi in real_inputs:
+        elem = vi.type.tensor_type.elem_type
+        dtype = "int64" if elem in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) else "float32"
+        if elem not in (onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.INT32):
+            rep.notes.append(
+                f"input {vi.name}: {onnx.TensorProto.DataType.Name(elem)} read as {dtype}"
+            )
+        ctx.val[vi.name] = b.add("Input", [], vi.name, shape=list(feeds[vi.name][1:]), dtype=dtype)
+    poisoned: set[str] = set()
+    for node in kept:
+        if id(node) in ctx.done:
+            continue
+        if any(i in poisoned for i in node.input if i):
+            poisoned.update(node.output)
+            continue
+        r = RULES.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+        where = (
+            f"ONNX node {node.name!r}" if node.name else f"ONNX node #{list(g.node).index(node)}"
+        )
+        label = node.name or node.output[0]
+        try:
+            if r is None:
+                raise Unsupported("no node type for this op")
+            r.fn(ctx, node)
+        except Unsupported as e:
+            b.unsupported(label, node.op_type, where, str(e))
+            _stand_in(ctx, node, poisoned)
+    outputs = []
+    for o in g.output:
+        if o.name in poisoned:
+            continue
+        if o.name not in ctx.val:
+            b.unsupported(o.name, "output", "graph output", "the output is a constant")
+            continue
+        outputs.append(b.output(ctx.val[o.name], o.name))
+    compiled, sd = b.finish()
+
+    if verify:
+        onnx_name = {nid: n for n, nid in ctx.val.items() if n in feeds}
+        _verify_onnx(path, rep, compiled, feeds, onnx_name, tolerance)
+    return ImportResult(b.graph, sd, rep)
+
+
+def _stand_in(ctx: Ctx, node: Any, poisoned: set[str]) -> None:
+    """After an unsupported op, stand-in inputs of its output shapes let the import go on,
+    so one report lists every unsupported op (the graph is discarded)."""
+    for out in node.output:
+        shape = ctx.shapes.get(out)
+        try:
+            if shape is None or len(shape) < 2:
+                raise Unsupported("unknown shape")
+            ctx.val[out] = ctx.b.add("Input", [], f"stand_in_{out}", shape=list(shape[1:]))
+        except Unsupported:
+            poisoned.add(out)
+
+
+class _Reference:
+    """onnx.reference with the two calls of an onnxruntime session that the check uses."""
+
+    @dataclass
+    class _In:
+        name: str
+        type: str
+
+    def __init__(self, ev: Any, model: Any) -> None:
+        self.ev = ev
+        inits = {t.name for t in model.graph.initializer}
+        self.ins = [
+            self._In(
+                i.name, "tensor(int64)" if i.type.tensor_type.elem_type == 7 else "tensor(float)"
+            )
+            for i in model.graph.input
+            if i.name not in inits
+        ]
+
+    def get_inputs(self) -> list[Any]:
+        return self.ins
+
+    def run(self, _names: Any, feeds: dict[str, Any]) -> list[Any]:
+        return list(self.ev.run(None, feeds))
+
+
+def _runners(path: str) -> list[tuple[str, Callable[[], Any]]]:
+    """Ways to run the original, best first: onnxruntime, onnxruntime on the model
+    converted to opset 13 (old opsets it no longer implements), onnx.reference."""
+    import onnx
+    import onnxruntime as ort
+
+    def plain() -> Any:
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+    def converted() -> Any:
+        m = onnx.version_converter.convert_version(onnx.load(path), 13)
+        return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    def reference() -> Any:
+        from onnx.reference import ReferenceEvaluator
+
+        m = onnx.load(path)
+        return _Reference(ReferenceEvaluator(m), m)
+
+    return [
+        ("", plain),
+        ("onnxruntime on the model converted to opset 13", converted),
+        ("onnx.reference", reference),
+    ]
+
+
+def _verify_onnx(
+    path: str,
+    rep: ImportReport,
+    compiled: Any,
+    feeds: dict[str, tuple[int, ...]],
+    onnx_name: dict[str, str],
+    tolerance: float,
+) -> None:
+    """Run the original file and the compiled graph on the same random inputs."""
+    import torch
+
+    gen = np.random.default_rng(0)
+    inputs: dict[str, np.ndarray] = {}
+    for name, shape in feeds.items():
+        inputs[name] = gen.standard_normal(shape).astype(np.float32)
+    info = compiled.torchwire
+    names = [onnx_name[info.node_of_attr[a]] for a in info.input_names]
+    for dt, name in zip(info.input_dtypes, names, strict=True):
+        if not dt.is_floating_point:
+            inputs[name] = np.zeros(feeds[name], dtype=np.int64)
+    theirs = None
+    for how, make in _runners(path):
+        try:
+            theirs = make().run(None, inputs)
+        except Exception:
+            continue
+        if how:
+            rep.notes.append(f"checked with {how}")
+        break
+    if theirs is None:
+        rep.notes.append("not checked: neither onnxruntime nor onnx.reference runs the file")
+        return
+    with torch.no_grad():
+        ours = compiled(*[torch.from_numpy(inputs[n]) for n in names])
+    ours = list(ours) if isinstance(ours, tuple) else [ours]
+    check_parity(rep, ours, theirs, next(iter(feeds.values()))[0], tolerance)
