@@ -309,6 +309,22 @@ def _register(
     result.types.append(info)
 
 
+def register(cls: type[nn.Module], *, package: str | None = None) -> PluginInfo:
+    """Make one class a node type from Python (a notebook, a test); PluginError if it
+    cannot be one. ``package`` is the distribution a project should name when it is missing."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise PluginError(f"{cls!r} is not an nn.Module class")
+    result = LoadResult()
+    version = None
+    if package is not None:
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    _register(cls, result, package=package, version=version)
+    return result.types[0]
+
+
 # -- the node type of a class -------------------------------------------------------------------
 def spec_for(cls: type[nn.Module], info: PluginInfo | None = None) -> NodeSpec:
     """The node type of ``cls``, or PluginError saying which argument no parameter can hold."""
@@ -598,6 +614,7 @@ __all__ = [
     "missing_message",
     "problems",
     "records",
+    "register",
     "spec_for",
     "torchwire_input_size",
     "unload",
