@@ -1139,7 +1139,7 @@ A file: one row per sample; select a row to see its probabilities.</source>
     </message>
     <message>
         <source>Folders of Python files whose nn.Module classes become node types (palette category Custom). Only the folders listed here are loaded: opening a project never runs code.</source>
-        <translation>其中 Python 文件的 nn.Module 类会成为节点类型（节点面板中的“自定义”类别）。只加载这里列出的文件夹：打开项目从不运行代码。</translation>
+        <translation>其中 Python 文件定义的 PyTorch 模块类会成为节点类型（节点面板中的“自定义”类别）。只加载这里列出的文件夹：打开项目从不运行代码。</translation>
     </message>
     <message>
         <source>Add…</source>
