@@ -43,6 +43,9 @@ def load_modules() -> None:
     from engine import catalog
 
     list(catalog.all_specs())
+    from designer.files import load_plugins
+
+    load_plugins()  # the user's own node types, imported here, off the GUI thread
     import NodeGraphQt  # noqa: F401
 
     import designer.canvas
@@ -104,12 +107,13 @@ class MainWindow(QMainWindow):
         """Build the editor (the heavy modules must be importable; fast once imported)."""
         from designer.canvas import Canvas
         from designer.document import Document
-        from designer.files import Autosaver
+        from designer.files import Autosaver, load_plugins
         from designer.panels.code import CodePanel
         from designer.panels.palette import PalettePanel
         from designer.panels.problems import ProblemsPanel
         from designer.panels.properties import PropertiesPanel
 
+        plugins = load_plugins()  # before the canvas and palette read the catalog
         self.document = doc = Document(parent=self)
         self.canvas = Canvas(doc, self)
         self.setCentralWidget(self.canvas)
@@ -149,6 +153,7 @@ class MainWindow(QMainWindow):
         self.is_loaded = True
         self._update_title()
         self.statusBar().showMessage(self.tr("Ready"), 3000)
+        self._plugin_problems(plugins)
         if self._initial_path is not None:
             self.open_path(self._initial_path)
         self.loaded.emit()
@@ -848,6 +853,33 @@ class MainWindow(QMainWindow):
             )
             + "</p>",
         )
+
+    def reload_plugins(self) -> Any:
+        """Load the custom node types (start-up, Settings ▸ Node folders changed); new types
+        join the palette and the canvas. Removing a folder takes effect on restart."""
+        from designer.files import load_plugins
+        from engine import catalog
+
+        result = load_plugins()
+        if self.canvas is not None:
+            from designer.canvas import node_class_for
+
+            known = set(self.canvas.ng.registered_nodes())
+            for spec in catalog.all_specs():
+                cls = node_class_for(spec)
+                if cls.type_ not in known:
+                    self.canvas.ng.register_node(cls)
+        if getattr(self, "palette", None) is not None:
+            self.palette.reload()
+        self._plugin_problems(result)
+        return result
+
+    def _plugin_problems(self, result: Any) -> None:
+        if result.problems:
+            text = "; ".join(str(e) for e in result.problems)
+            self.statusBar().showMessage(
+                self.tr("Custom node types refused: %1").replace("%1", text)
+            )
 
     def show_settings(self) -> Any:
         """The Settings dialog (language; takes effect on restart). Returns the dialog."""

@@ -1042,6 +1042,7 @@ class NodeSearchPopup(QFrame):
         self.refilter("")
 
     def popup_at(self, anchor: QWidget) -> None:
+        self._specs = list(catalog.all_specs())  # custom node types may have been loaded
         self.edit.clear()
         self.refilter("")
         from PySide6.QtGui import QCursor

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer
 
@@ -40,6 +41,30 @@ def settings() -> QSettings:
     if env:
         return QSettings(str(Path(env) / "settings.ini"), QSettings.Format.IniFormat)
     return QSettings("Torchwire", "Torchwire")
+
+
+# -- custom layers ---------------------------------------------------------------------------
+NODE_FOLDERS = "plugins/node_folders"  # a JSON list: QSettings returns a 1-item list as text
+
+
+def node_folders() -> list[str]:
+    """The user's node folders (Settings ▸ Node folders): only these are ever imported."""
+    try:
+        value = json.loads(str(settings().value(NODE_FOLDERS, "[]")))
+    except ValueError:
+        return []
+    return [str(f) for f in value if isinstance(f, str)] if isinstance(value, list) else []
+
+
+def set_node_folders(folders: list[str]) -> None:
+    settings().setValue(NODE_FOLDERS, json.dumps(list(dict.fromkeys(folders))))
+
+
+def load_plugins() -> Any:
+    """The custom node types of installed packages and the node folders (``engine.plugins``)."""
+    from engine import plugins
+
+    return plugins.load(node_folders())
 
 
 def examples() -> list[Path]:

@@ -258,7 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+    for command in {id(c): c for c in sub.choices.values()}.values():  # custom layers anywhere
+        command.add_argument(
+            "--nodes-dir",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="a folder of node files (custom layers); also TORCHWIRE_NODE_PATH",
+        )
     return parser
+
+
+def load_plugins(folders: Sequence[str]) -> None:
+    """Custom layers: installed ``torchwire.nodes`` entry points and the node folders.
+
+    A plugin that cannot be a node type is a warning here (the commands that do not need it
+    still run); a project that uses it then fails to open, naming it.
+    """
+    from engine import plugins
+
+    for problem in plugins.load(folders).problems:
+        print(f"warning: {one_line(str(problem))}", file=sys.stderr)
 
 
 def _tolerant_output() -> None:
@@ -283,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     file = getattr(args, "file", None)
     try:
+        load_plugins(getattr(args, "nodes_dir", None) or [])
         return func(args)
     except CliError as e:
         print(f"error: {one_line(str(e))}", file=sys.stderr)

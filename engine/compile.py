@@ -37,6 +37,7 @@ class ModelInfo:
     node_of_attr: dict[str, str] = field(default_factory=dict)
     node_of_line: dict[int, str] = field(default_factory=dict)
     graph_name: str = "model"
+    plugins: list[Any] = field(default_factory=list)  # engine.plugins.PluginInfo, imported
 
     def example_inputs(self, batch: int = 2, device: str | torch.device = "cpu") -> tuple[Any, ...]:
         """Random inputs of the right shapes and dtypes (token ids: zeros)."""
@@ -77,7 +78,10 @@ def generate_source(
     order = _needed_order(graph, report)
     # The class name first: no node may take it. Both come from the one sanitizer, and an
     # explicit class_name goes through it too (``torchwire compile --class-name``).
-    taken: set[str] = set()
+    plugins = [p for p in (graph.nodes[n].spec.extra.get("plugin") for n in order) if p]
+    plugins = list({p.type: p for p in plugins}.values())
+    # Plugin classes are module-level names of the generated source: no class may take them.
+    taken: set[str] = {p.class_name for p in plugins}
     if class_name is not None:
         cls = names.identifier(class_name, taken, fallback="Model", suffix="Model")
     else:
@@ -118,6 +122,9 @@ def generate_source(
         "from torch import nn",
         "",
     ]
+    # A plugin's class is imported, never pasted: the module names come from the installed
+    # plugin (engine.plugins checks they are dotted identifiers), not from the project.
+    header[-1:-1] = [p.import_line() for p in plugins]
     for name in custom:
         header += ["", inspect.getsource(CUSTOM_MODULES[name]).rstrip(), ""]
     lines = [*header]
@@ -143,6 +150,7 @@ def generate_source(
         node_of_attr={var[nid]: nid for nid in order},
         node_of_line=node_of_line,
         graph_name=graph.name,
+        plugins=plugins,
     )
     return source, info
 
@@ -439,11 +447,19 @@ def compile_model(
     filename = f"<torchwire:{info.class_name}:{_counter}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     ns: dict[str, Any] = {"__name__": f"torchwire_generated_{_counter}"}
+    for p in info.plugins:  # bound to the very class the check used (its import line rebinds it)
+        ns[p.class_name] = _plugin_class(p)
     exec(compile(source, filename, "exec"), ns)
     model = ns[info.class_name]()
     model.code = source
     model.torchwire = info
     return model
+
+
+def _plugin_class(p: Any) -> type:
+    from engine import catalog
+
+    return catalog.get(p.type).module  # type: ignore[return-value]
 
 
 def node_at(model: nn.Module, lineno: int) -> str | None:

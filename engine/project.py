@@ -279,6 +279,7 @@ def _check_body(doc: dict[str, Any], out: dict[str, Any]) -> None:
     ids: dict[str, int] = {}
     for i, nd in enumerate(nodes, 1):
         _check_node(nd, i, ids)
+    _check_plugins(doc)
     edges = out["edges"] = _section(doc, "edges", list, [])
     for i, ed in enumerate(edges, 1):
         if not isinstance(ed, dict):
@@ -340,6 +341,31 @@ def check_blocks_section(blocks: list[Any]) -> list[dict[str, Any]]:
         graph.update({k: body[k] for k in ("settings", "ui") if body.get(k)})
         out.append({"name": name, "version": version, "expose": expose, "graph": graph})
     return out
+
+
+def _check_plugins(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The optional top-level "plugins": the plugin node types the project uses and where
+    they come from (written by save; older Torchwires ignore it). Only read for messages:
+    nothing in it is ever imported."""
+    recorded = _section(doc, "plugins", list, [])
+    for i, rec in enumerate(recorded, 1):
+        if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
+            raise _Bad(f"plugins #{i} must be an object with a 'type'")
+        for k in ("module", "package", "version"):
+            if rec.get(k) is not None and not isinstance(rec[k], str):
+                raise _Bad(f"plugins #{i}: {k!r} must be text, got {_kind(rec[k])}")
+    return recorded
+
+
+def _require_plugins(doc: dict[str, Any]) -> None:
+    """A project using plugin types that are not loaded: one error naming them all."""
+    recorded = _check_plugins(doc)
+    missing = list(dict.fromkeys(str(nd["type"]) for nd in doc["nodes"]))
+    missing = [t for t in missing if not catalog.has(t)]
+    if missing and {r["type"] for r in recorded} & set(missing):
+        from engine import plugins
+
+        raise _Bad(plugins.missing_message(missing, recorded))
 
 
 def _check_node(nd: Any, i: int, ids: dict[str, int]) -> None:
@@ -473,7 +499,18 @@ def project_to_dict(graph: Graph) -> dict[str, Any]:
         for nd in nodes:
             t = nd["type"]
             nd["version"] = versions[t] if t in versions else catalog.get(t).version
-    return {"format": FORMAT, "version": SCHEMA_VERSION, **body, "blocks": blocks}
+    from engine import plugins
+
+    types = [nd["type"] for nd in body["nodes"]]
+    types += [nd["type"] for b in blocks for nd in b["graph"]["nodes"]]
+    used = plugins.records(types)
+    return {
+        "format": FORMAT,
+        "version": SCHEMA_VERSION,
+        **body,
+        "blocks": blocks,
+        **({"plugins": used} if used else {}),
+    }
 
 
 def project_from_dict(doc: Any, path: str | os.PathLike[str] = "<project>") -> Graph:
@@ -505,6 +542,7 @@ def _build(doc: Any) -> Graph:
         version += 1
         doc["version"] = version
     doc = _check_structure(_clean(doc))
+    _require_plugins(doc)
     _migrate_nodes(doc)
     return Graph.from_dict(doc)
 

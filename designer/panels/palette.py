@@ -102,6 +102,14 @@ class PalettePanel(QWidget):
             self._items[spec.type] = it
         self.tree.expandAll()
 
+    def reload(self) -> None:
+        """Read the catalog again (custom node types were loaded), keeping the search."""
+        self.tree.clear()
+        self._items.clear()
+        self._specs = list(catalog.all_specs())
+        self._build()
+        self.filter(self.search.text())
+
     def filter(self, text: str) -> None:
         """Show only entries matching ``text`` (name, category or doc)."""
         keep = {s.type for s in rank_specs(self._specs, text)}

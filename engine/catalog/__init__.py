@@ -19,6 +19,7 @@ CATEGORIES = (
     "Merges",
     "Losses",
     "Optimizers",
+    "Custom",
 )
 
 
@@ -27,6 +28,11 @@ def register(spec: NodeSpec) -> NodeSpec:
         raise ValueError(f"node type {spec.type!r} declared twice")
     _REGISTRY[spec.type] = spec
     return spec
+
+
+def unregister(type_name: str) -> None:
+    """Drop a node type (``engine.plugins.unload``: plugin types come and go; built-ins stay)."""
+    _REGISTRY.pop(type_name, None)
 
 
 def get(type_name: str) -> NodeSpec:
@@ -84,4 +90,5 @@ __all__ = [
     "get",
     "has",
     "register",
+    "unregister",
 ]

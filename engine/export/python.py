@@ -83,7 +83,7 @@ def export_python(
         except Exception as e:  # e.g. the data chain cannot be read
             raise ExportError(f"the training code cannot be written: {e}") from e
     text = script_source(src, path, training)
-    _check_imports(text)
+    _check_imports(text, {p.module.split(".")[0] for p in src.info.plugins})
 
     report = ParityReport(target="python", path=str(path), tolerance=tolerance, rtol=rtol)
     report.info["with_training"] = with_training
@@ -189,9 +189,15 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
 
         weights = relative_or_absolute(src.checkpoint_path, path)
     needs = ["torch", "numpy"] + (training["needs"] if training else [])
+    needs += [p.package or f"{p.module}.py" for p in info.plugins]
     head_imports = ["import argparse", "import os", "", "import numpy as np"]
     head_imports += [ln for ln in (training["imports"] if training else []) if ln not in imports]
-    all_imports = _merge_imports(head_imports, imports)
+    custom = [p.import_line() for p in info.plugins]
+    all_imports = _merge_imports(head_imports, [ln for ln in imports if ln not in custom])
+    if custom:  # the custom layers last, each saying where it comes from
+        all_imports += ["", "# Custom layers (Torchwire plugin node types):"]
+        for p in info.plugins:
+            all_imports += [f"# {p.class_name} needs the {p.needs()}", p.import_line()]
 
     def shape_text(s: Sequence[int]) -> str:
         return "(batch" + "".join(f", {d}" for d in s) + ")"
@@ -403,7 +409,8 @@ if __name__ == "__main__":
 """
 
 
-def _check_imports(text: str) -> None:
+def _check_imports(text: str, plugins: frozenset[str] | set[str] = frozenset()) -> None:
+    """Refuse a script importing anything but the allowed modules and the plugins' own."""
     try:
         tree = ast.parse(text)
     except SyntaxError as e:  # our generator's fault, said plainly
@@ -415,7 +422,7 @@ def _check_imports(text: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         for n in names:
-            if n.split(".")[0] not in ALLOWED_IMPORTS:
+            if n.split(".")[0] not in ALLOWED_IMPORTS | plugins:
                 raise ExportError(f"the generated script would import {n!r}, which it must not")
 
 
@@ -425,6 +432,7 @@ import importlib.util, sys, torch
 sys.dont_write_bytecode = True  # no __pycache__ beside the user's file
 sys.modules["engine"] = None  # the exported script must not need Torchwire
 script, inputs_path, outputs_path, state_path, weights = sys.argv[1:6]
+sys.path.extend(sys.argv[6:])  # where the plugin node types' modules were imported from
 spec = importlib.util.spec_from_file_location("exported_model", script)
 mod = importlib.util.module_from_spec(spec)
 sys.modules["exported_model"] = mod
@@ -467,6 +475,7 @@ def _parity(
         cmd = [
             sys.executable, "-I", str(dd / "harness.py"),
             str(script.resolve()), str(dd / "inputs.pt"), str(dd / "outputs.pt"), state, weights,
+            *dict.fromkeys(r for p in src.info.plugins if (r := p.root)),
         ]  # fmt: skip
         try:
             proc = subprocess.run(

@@ -710,6 +710,10 @@
         <source>Could not load the engine:</source>
         <translation>无法加载引擎：</translation>
     </message>
+    <message>
+        <source>Custom node types refused: %1</source>
+        <translation>已拒绝的自定义节点类型：%1</translation>
+    </message>
 </context>
 <context>
     <name>NodeSearchPopup</name>
@@ -1156,6 +1160,26 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Language saved; restart Torchwire to apply it.</source>
         <translation>语言已保存；重新启动 Torchwire 后生效。</translation>
+    </message>
+    <message>
+        <source>Node folders</source>
+        <translation>节点文件夹</translation>
+    </message>
+    <message>
+        <source>Folders of Python files whose nn.Module classes become node types (palette category Custom). Only the folders listed here are loaded: opening a project never runs code.</source>
+        <translation>其中 Python 文件定义的 PyTorch 模块类会成为节点类型（节点面板中的“自定义”类别）。只加载这里列出的文件夹：打开项目从不运行代码。</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Node folder</source>
+        <translation>节点文件夹</translation>
     </message>
 </context>
 <context>
