@@ -10,7 +10,7 @@ import bisect
 import copy
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -399,10 +399,25 @@ class Graph:
             raise GraphError(f"no node named {name!r}")
         return self.nodes[nid]
 
-    def _fresh_id(self, type_name: str) -> str:
+    def fresh_name(self, base: str, reserved: Collection[str] = ()) -> str:
+        """``base`` when no node has it as id or name (and it is not ``reserved``), else the
+        smallest free ``<stem>_<i>`` (i >= 2; ``fc_3`` counts on from ``fc``). ``reserved``:
+        names about to be used, e.g. by the other nodes of one paste."""
+        if not self._taken(base) and base not in reserved:
+            return base
+        m = _SUFFIXED.match(base)
+        stem = m.group(1) if m else base
+        i = 2
+        while self._taken(f"{stem}_{i}") or f"{stem}_{i}" in reserved:
+            i += 1
+        return f"{stem}_{i}"
+
+    def _fresh_id(self, type_name: str, reserved: Collection[str] = ()) -> str:
         """The type's snake-case name, or the smallest free ``name_<i>`` (ids and names)."""
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type_name).lower()
         base = re.sub(r"[^a-z0-9_]", "_", base)
+        if reserved:
+            return self.fresh_name(base, reserved)
         if not self._taken(base):
             return base
         i = self._floor.get(base, 2)
