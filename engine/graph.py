@@ -72,9 +72,8 @@ class EdgeList(list[Edge]):
     """``Graph.edges``: the public, ordered list of edges, carrying the graph's edge indexes.
 
     Why a list subclass rather than a private store: the GUI, tests and scripts read
-    ``graph.edges`` as a list, and a few callers change it in place (undo restores Concat's
-    input order with ``edges.sort``; the document tries a connection with some edges
-    removed via ``edges[:] = ...``). The indexes (edges by source, by destination, a
+    ``graph.edges`` as a list, and a script may change it in place (``edges.sort``,
+    ``edges[:] = ...``; edits themselves go through ``engine.ops``). The indexes (edges by source, by destination, a
     membership count, positions) therefore live *in* the list: ``append``, ``extend`` and
     ``remove`` keep them up to date in O(1)/O(log E), and every other change marks them
     stale so the next lookup rebuilds them once (O(E)). A stale index can never be read.
