@@ -1,7 +1,8 @@
 """The open project: an ``engine.Graph`` (the source of truth), its file, undo stack and live check.
 
-Every edit the GUI makes goes through a method here, which validates it with the engine's
-own rules, then pushes an undo command that applies it through ``Graph`` methods. Views
+Every edit the GUI makes goes through a method here, which builds an engine op
+(``engine.ops``), applies it with ``Graph.apply`` (the engine's rules: a refusal raises and
+changes nothing) and pushes the op with its exact inverse as one undo step. Views
 (canvas, panels) listen to the Graph's events and to this object's signals; none of them
 keeps a second copy of the graph.
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
@@ -26,6 +27,19 @@ from designer import undo
 from engine import catalog
 from engine.check import Report, check
 from engine.graph import Edge, Graph, GraphError
+from engine.ops import (
+    AddNode,
+    Batch,
+    Connect,
+    Disconnect,
+    Move,
+    Op,
+    RemoveNode,
+    Rename,
+    SetParams,
+    SetSilenced,
+    SetTraining,
+)
 from engine.project import MAX_REASON, load_project, save_project, to_json
 
 CHECK_DEBOUNCE_MS = 15
@@ -206,9 +220,26 @@ class Document(QObject):
         self.graphChanged.emit()
         self.schedule_check()
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str) -> NoReturn:
         self.refused.emit(message)
         raise GraphError(message)
+
+    def do(self, op: Op, text: str | None = None) -> Op:
+        """Apply an engine op as one undo step (``text``: what Undo says; default the op's
+        own description); returns its inverse. A refused op is emitted on ``refused``,
+        raised as GraphError, and changes nothing."""
+        label = text or op.describe(self.graph)
+        try:
+            inverse = self.graph.apply(op)
+        except GraphError as e:
+            self.refused.emit(str(e))
+            raise
+        self._push(
+            undo.OpCommand(
+                self.graph, op, inverse, label, after=self._after, failed=self.refused.emit
+            )
+        )
+        return inverse
 
     def add_node(
         self,
@@ -219,21 +250,11 @@ class Document(QObject):
         **params: Any,
     ) -> str:
         """Add a node of a catalog type; returns its id. Invalid params raise GraphError."""
-        if not catalog.has(type_name):
-            self._refuse(f"unknown node type {type_name!r}")
-        spec = catalog.get(type_name)
-        try:
-            values = spec.coerce_params(params)
-        except ValueError as e:
-            self._refuse(f"{type_name}: {e}")
-        nid = self.graph._fresh_id(type_name)
         if pos is None:
             pos = self._free_position()
-        rec = {"id": nid, "type": type_name, "name": name or nid, "pos": pos, "params": values}
-        if name and any(n.name == name for n in self.graph.nodes.values()):
-            self._refuse(f"a node named {name!r} already exists")
-        self._push(undo.AddNodes(self.graph, [rec], text=f"Add {type_name}", after=self._after))
-        return nid
+        inverse = self.do(AddNode(type_name, None, name, pos, params))
+        assert isinstance(inverse, RemoveNode)
+        return inverse.node
 
     def _free_position(self) -> tuple[float, float]:
         if not self.graph.nodes:
@@ -244,80 +265,51 @@ class Document(QObject):
 
     def set_params(self, node_id: str, **params: Any) -> None:
         """Change parameters; a value the declaration refuses raises GraphError, nothing changes."""
-        node = self.graph.node(node_id)
         try:
-            coerced = node.spec.coerce_params({**node.params, **params})
-        except ValueError as e:
-            self._refuse(f"{node.name}: {e}")
-        new = {k: coerced[k] for k in params if coerced[k] != node.params.get(k)}
-        if not new:
-            return
-        self._push(undo.SetParams(self.graph, node_id, new, after=self._after))
+            op = SetParams(node_id, params).effective(self.graph)
+        except GraphError as e:
+            self._refuse(str(e))
+        if op.params:
+            self.do(op)
 
     def rename(self, node_id: str, name: str) -> None:
-        name = name.strip()
-        node = self.graph.node(node_id)
-        if name == node.name:
-            return
-        if not name:
-            self._refuse("a node's name cannot be empty")
-        if any(n.name == name and n.id != node_id for n in self.graph.nodes.values()):
-            self._refuse(f"a node named {name!r} already exists")
-        self._push(undo.Rename(self.graph, node_id, name, after=self._after))
+        if name.strip() != self.graph.node(node_id).name:
+            self.do(Rename(node_id, name))
 
-    def move_nodes(self, new: dict[str, tuple[float, float]], text: str = "Move") -> None:
-        old = {nid: self.graph.node(nid).pos for nid in new if nid in self.graph.nodes}
-        new = {nid: (float(p[0]), float(p[1])) for nid, p in new.items() if nid in old}
-        if all(old[nid] == new[nid] for nid in new):
-            return
-        self._push(undo.MoveNodes(self.graph, old, new, text, after=self._after))
+    def move_nodes(self, new: dict[str, tuple[float, float]], text: str | None = None) -> None:
+        """Move nodes as one undo step ("Move 3 nodes", or ``text``)."""
+        nodes = self.graph.nodes
+        moves = [
+            Move(nid, p)
+            for nid, p in new.items()
+            if nid in nodes and nodes[nid].pos != (float(p[0]), float(p[1]))
+        ]
+        if moves:
+            self.do(Batch(tuple(moves), text or ""))
 
     def remove_nodes(self, node_ids: Iterable[str]) -> None:
-        ids = [nid for nid in node_ids if nid in self.graph.nodes]
+        ids = list(dict.fromkeys(nid for nid in node_ids if nid in self.graph.nodes))
         if ids:
-            self._push(undo.RemoveNodes(self.graph, ids, after=self._after))
-
-    def _replaced_by(self, edge: Edge) -> list[Edge]:
-        """The wire an occupied single input would lose to ``edge``."""
-        g = self.graph
-        if edge.dst not in g.nodes or edge.src not in g.nodes:
-            return []
-        port = next((p for p in g.nodes[edge.dst].spec.inputs if p.name == edge.dst_port), None)
-        if port is None or port.multi:
-            return []
-        return [e for e in g.edges if e.dst == edge.dst and e.dst_port == edge.dst_port]
+            self.do(Batch.of(RemoveNode(nid) for nid in ids))
 
     def connection_problem(self, edge: Edge, dropping: Iterable[Edge] = ()) -> str | None:
-        """Why ``connect`` would refuse ``edge`` (after removing ``dropping``); None if not."""
-        replaced = self._replaced_by(edge)
-        if edge in replaced and edge not in dropping:
-            return "these ports are already connected"
-        return self._problem_without(edge, [*replaced, *dropping])
+        """Why ``connect`` would refuse ``edge`` (after removing ``dropping``); None if not.
+        A taken single input is no problem: the new wire replaces the old one."""
+        g = self.graph
+        drop = [Disconnect.of(e) for e in dict.fromkeys(dropping) if e in g.edges]
+        op: Op = Connect.of(edge)
+        return g.check_op(Batch((*drop, op)) if drop else op)
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
         """Connect two ports; an occupied single input is replaced; refusals say why."""
-        edge = Edge(src, src_port, dst, dst_port)
-        problem = self.connection_problem(edge)
-        if problem is not None:
-            self._refuse(problem)
-        self._push(undo.Connect(self.graph, [edge], self._replaced_by(edge), after=self._after))
-        return edge
-
-    def _problem_without(self, edge: Edge, without: list[Edge]) -> str | None:
-        g = self.graph
-        if not without:
-            return g.connection_problem(edge.src, edge.src_port, edge.dst, edge.dst_port)
-        saved = list(g.edges)
-        g.edges[:] = [e for e in g.edges if e not in without]
-        try:
-            return g.connection_problem(edge.src, edge.src_port, edge.dst, edge.dst_port)
-        finally:
-            g.edges[:] = saved
+        op = Connect(src, src_port, dst, dst_port)
+        self.do(op)
+        return op.edge
 
     def disconnect(self, edges: Iterable[Edge]) -> None:
-        es = [e for e in edges if e in self.graph.edges]
+        es = [e for e in dict.fromkeys(edges) if e in self.graph.edges]
         if es:
-            self._push(undo.Disconnect(self.graph, es, after=self._after))
+            self.do(Batch.of(Disconnect.of(e) for e in es))
 
     def insert_node(
         self,
@@ -330,8 +322,9 @@ class Document(QObject):
     ) -> str:
         """Put a new node on the wire src→dst (the "insert Flatten" fix); one undo step."""
         g = self.graph
+        if not catalog.has(type_name):
+            self._refuse(f"unknown node type {type_name!r}")
         spec = catalog.get(type_name)
-        values = spec.coerce_params(params)
         nid = g._fresh_id(type_name)
         a, b = g.node(src), g.node(dst)
         pos = ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + GRID_Y * 0.6)
@@ -341,18 +334,13 @@ class Document(QObject):
         out_port = next((p.name for p in spec.outputs if p.kind == kind_in), None)
         if in_port is None or out_port is None:
             self._refuse(f"{type_name} cannot go on a wire that carries {kind_in}")
-        rec = {"id": nid, "type": type_name, "name": nid, "pos": pos, "params": values}
-        new_edges = [Edge(src, src_port, nid, in_port), Edge(nid, out_port, dst, dst_port)]
-        self._push(
-            undo.AddNodes(
-                g,
-                [rec],
-                new_edges,
-                text=f"Insert {type_name}",
-                remove_edges=[old] if old in g.edges else [],
-                after=self._after,
-            )
-        )
+        ops: list[Op] = [Disconnect.of(old)] if old in g.edges else []
+        ops += [
+            AddNode(type_name, nid, None, pos, params),
+            Connect(src, src_port, nid, in_port, replace=False, allow_cycle=True),
+            Connect(nid, out_port, dst, dst_port, replace=False, allow_cycle=True),
+        ]
+        self.do(Batch(tuple(ops)), f"Insert {type_name}")
         return nid
 
     def apply_fix(self, fix: dict[str, Any]) -> str | None:
@@ -383,8 +371,11 @@ class Document(QObject):
         if len(ins) != 1:
             self._refuse(f"{node.name}: only a node with one input can be removed this way")
         src = ins[0]
-        bridges = [Edge(src.src, src.src_port, e.dst, e.dst_port) for e in g.out_edges(node_id)]
-        self._push(undo.RemoveBridging(g, node_id, bridges, after=self._after))
+        bridges = [
+            Connect(src.src, src.src_port, e.dst, e.dst_port, replace=False, allow_cycle=True)
+            for e in g.out_edges(node_id)
+        ]
+        self.do(Batch((RemoveNode(node_id), *bridges)), f"Remove {node.name}")
 
     def silence(self, node_id: str, lint_id: str, reason: str | None) -> None:
         """Silence lint ``lint_id`` on a node with a reason (None: let it speak again); undoable."""
@@ -397,40 +388,44 @@ class Document(QObject):
                 self._refuse(f"the reason is too long (at most {MAX_REASON} characters)")
         if node.silenced.get(lint_id) == reason:
             return
-        self._push(undo.SetSilenced(self.graph, node_id, lint_id, reason, after=self._after))
+        self.do(SetSilenced(node_id, lint_id, reason))
 
     # -- clipboard --------------------------------------------------------------------------
     def freeze(self, node_ids: Iterable[str], frozen: bool = True) -> None:
         """Freeze (or unfreeze) the model layers among ``node_ids``; one undo step."""
         g = self.graph
         ids = [n for n in node_ids if n in g.nodes and g.nodes[n].spec.kind == "model"]
-        new = {n: (frozen, g.nodes[n].lr_scale) for n in ids if g.nodes[n].frozen != frozen}
-        if new:
+        ops = [SetTraining(n, frozen=frozen) for n in ids if g.nodes[n].frozen != frozen]
+        if ops:
             text = ("Freeze" if frozen else "Unfreeze") + (
-                f" {g.nodes[ids[0]].name}" if len(new) == 1 else f" {len(new)} nodes"
+                f" {g.nodes[ops[0].node].name}" if len(ops) == 1 else f" {len(ops)} nodes"
             )
-            self._push(undo.SetTraining(g, new, text, after=self._after))
+            self.do(ops[0] if len(ops) == 1 else Batch(tuple(ops)), text)
 
     def set_lr_scale(self, node_id: str, scale: float) -> None:
         """A model layer's learning-rate multiplier (> 0); undoable."""
-        from engine.graph import check_lr_scale
-
         node = self.graph.node(node_id)
-        try:
-            scale = check_lr_scale(scale, node.name)
-        except GraphError as e:
-            self._refuse(str(e))
         if node.lr_scale != scale:
-            new = {node_id: (node.frozen, scale)}
-            self._push(undo.SetTraining(self.graph, new, f"lr_scale of {node.name}", self._after))
+            self.do(SetTraining(node_id, lr_scale=scale), f"lr_scale of {node.name}")
 
     def fragment(self, node_ids: Iterable[str]) -> dict[str, Any]:
         """The selected nodes and the edges among them, as plain data (copy/duplicate)."""
         ids = [nid for nid in self.graph.nodes if nid in set(node_ids)]
         sel = set(ids)
+        nodes = [self.graph.nodes[nid] for nid in ids]
         return {
             "format": "torchwire-fragment",
-            "nodes": [undo.node_record(self.graph, nid) for nid in ids],
+            "nodes": [
+                {
+                    "id": n.id,
+                    "type": n.type,
+                    "name": n.name,
+                    "pos": tuple(n.pos),
+                    "params": copy.deepcopy(n.params),
+                    "silenced": dict(n.silenced),
+                }
+                for n in nodes
+            ],
             "edges": [
                 {"from": e.src, "from_port": e.src_port, "to": e.dst, "to_port": e.dst_port}
                 for e in self.graph.edges
@@ -441,58 +436,49 @@ class Document(QObject):
     def paste(
         self, fragment: dict[str, Any], offset: tuple[float, float] = (40.0, 40.0)
     ) -> list[str]:
-        """Add a copied fragment with fresh ids and names; returns the new ids."""
+        """Add a copied fragment with fresh ids and names; returns the new ids. Nodes the
+        engine would refuse (an unknown type, a bad value) are left out."""
         g = self.graph
-        taken = set(g.nodes) | {n.name for n in g.nodes.values()}
+        reserved: set[str] = set()
         remap: dict[str, str] = {}
-        records = []
+        ops: list[Op] = []
         for rec in fragment.get("nodes", []):
-            if not catalog.has(str(rec.get("type"))):
-                continue
-            spec = catalog.get(rec["type"])
-            try:
-                params = spec.coerce_params(dict(rec.get("params") or {}))
-            except ValueError:
-                continue
-            nid = _fresh(g._fresh_id(rec["type"]), taken)
-            taken.add(nid)
-            name = _fresh(str(rec.get("name") or nid), taken)
-            taken.add(name)
-            remap[rec["id"]] = nid
+            type_name = str(rec.get("type"))
+            nid = g._fresh_id(type_name, reserved)
+            name = str(rec.get("name") or nid)
+            name = nid if name == rec.get("id") else g.fresh_name(name, reserved | {nid})
             x, y = rec.get("pos") or (0.0, 0.0)
-            records.append(
-                {
-                    "id": nid,
-                    "type": rec["type"],
-                    "name": name,
-                    "pos": (float(x) + offset[0], float(y) + offset[1]),
-                    "params": params,
-                }
+            pos = (float(x) + offset[0], float(y) + offset[1])
+            op = AddNode(type_name, nid, name, pos, dict(rec.get("params") or {}))
+            if g.check_op(op) is not None:
+                continue
+            reserved |= {nid, name}
+            remap[rec["id"]] = nid
+            ops.append(op)
+        n = len(ops)
+        ops += [
+            Connect(
+                remap[e["from"]],
+                e["from_port"],
+                remap[e["to"]],
+                e["to_port"],
+                replace=False,
+                allow_cycle=True,
             )
-        edges = [
-            Edge(remap[e["from"]], e["from_port"], remap[e["to"]], e["to_port"])
             for e in fragment.get("edges", [])
             if e.get("from") in remap and e.get("to") in remap
         ]
-        if records:
-            n = len(records)
-            self._push(
-                undo.AddNodes(
-                    g,
-                    records,
-                    edges,
-                    text=f"Paste {n} node{'s' if n != 1 else ''}",
-                    after=self._after,
-                )
-            )
-        return [r["id"] for r in records]
+        if n:
+            self.do(Batch(tuple(ops)), f"Paste {n} node{'s' if n != 1 else ''}")
+        return list(remap.values())
 
     def duplicate(self, node_ids: Iterable[str]) -> list[str]:
         return self.paste(self.fragment(node_ids), offset=(40.0, 60.0))
 
     # -- layout -----------------------------------------------------------------------------
     def auto_layout(self, node_ids: Iterable[str] | None = None) -> None:
-        """Columns by longest path from the inputs, rows in topological order; one undo step."""
+        """Columns by longest path from the inputs, rows in topological order; one undo
+        step (a Batch of Move ops)."""
         g = self.graph
         ids = set(node_ids) if node_ids is not None else set(g.nodes)
         if not ids:
@@ -642,31 +628,11 @@ _warmed = False
 
 
 def snapshot_graph(graph: Graph) -> Graph:
-    """A copy for the check thread; parameters are flat values or lists of them."""
-    from engine.graph import Node
-
-    nodes = {
-        nid: Node(
-            n.id,
-            n.type,
-            {k: (list(v) if isinstance(v, list) else v) for k, v in n.params.items()},
-            n.name,
-            n.pos,
-            dict(n.silenced),
-            n.block_spec,
-        )
-        for nid, n in graph.nodes.items()
-    }
-    snap = Graph(
-        nodes=nodes,
-        edges=list(graph.edges),
-        name=graph.name,
-        settings=copy.deepcopy(graph.settings),
-        ui=dict(graph.ui),
-        blocks=dict(graph.blocks),  # block definitions never change: shared
-    )
+    """A copy for the check thread (``Graph.copy``), keeping the file's path, from which
+    data paths resolve."""
+    snap = graph.copy()
     if getattr(graph, "path", None):
-        snap.path = graph.path  # type: ignore[attr-defined]  # data paths resolve from here
+        snap.path = graph.path  # type: ignore[attr-defined]
     return snap
 
 
@@ -683,16 +649,6 @@ def model_source(graph: Graph, report: Report) -> str:
         )
     except Exception as e:  # an engine bug: say so in the view, never crash
         return f"# (code not available: {type(e).__name__}: {e})"
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    stem = base.rstrip("0123456789").rstrip("_") or base
-    i = 2
-    while f"{stem}_{i}" in taken:
-        i += 1
-    return f"{stem}_{i}"
 
 
 def layout_positions(graph: Graph, ids: set[str]) -> dict[str, tuple[float, float]]:

@@ -10,16 +10,17 @@ import bisect
 import copy
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine import catalog
-from engine.catalog.base import NodeSpec, ParamError, Port
+from engine.catalog.base import NodeSpec, Port
 from engine.errors import TorchwireError
 
 if TYPE_CHECKING:
     from engine.blocks import BlockDef
+    from engine.ops import Op
 
 
 class GraphError(TorchwireError, ValueError):
@@ -81,9 +82,8 @@ class EdgeList(list[Edge]):
     """``Graph.edges``: the public, ordered list of edges, carrying the graph's edge indexes.
 
     Why a list subclass rather than a private store: the GUI, tests and scripts read
-    ``graph.edges`` as a list, and a few callers change it in place (undo restores Concat's
-    input order with ``edges.sort``; the document tries a connection with some edges
-    removed via ``edges[:] = ...``). The indexes (edges by source, by destination, a
+    ``graph.edges`` as a list, and a script may change it in place (``edges.sort``,
+    ``edges[:] = ...``; edits themselves go through ``engine.ops``). The indexes (edges by source, by destination, a
     membership count, positions) therefore live *in* the list: ``append``, ``extend`` and
     ``remove`` keep them up to date in O(1)/O(log E), and every other change marks them
     stale so the next lookup rebuilds them once (O(E)). A stale index can never be read.
@@ -171,6 +171,10 @@ class EdgeList(list[Edge]):
 
     def remove(self, edge: Edge) -> None:
         """Remove the first edge equal to ``edge`` (ValueError if none), in O(log E)."""
+        self.pop_edge(edge)
+
+    def pop_edge(self, edge: Edge) -> int:
+        """Remove the first edge equal to ``edge`` (ValueError if none); return where it was."""
         by_src = self._index()
         if not self._count.get(edge, 0):
             raise ValueError(f"{edge} is not in the list")
@@ -188,6 +192,7 @@ class EdgeList(list[Edge]):
         self._count[edge] -= 1
         if not self._count[edge]:
             del self._count[edge], self._seq[edge]
+        return i
 
     # -- every other change marks the indexes stale ------------------------------------------
     def insert(self, index: Any, edge: Edge) -> None:
@@ -409,10 +414,25 @@ class Graph:
             raise GraphError(f"no node named {name!r}")
         return self.nodes[nid]
 
-    def _fresh_id(self, type_name: str) -> str:
+    def fresh_name(self, base: str, reserved: Collection[str] = ()) -> str:
+        """``base`` when no node has it as id or name (and it is not ``reserved``), else the
+        smallest free ``<stem>_<i>`` (i >= 2; ``fc_3`` counts on from ``fc``). ``reserved``:
+        names about to be used, e.g. by the other nodes of one paste."""
+        if not self._taken(base) and base not in reserved:
+            return base
+        m = _SUFFIXED.match(base)
+        stem = m.group(1) if m else base
+        i = 2
+        while self._taken(f"{stem}_{i}") or f"{stem}_{i}" in reserved:
+            i += 1
+        return f"{stem}_{i}"
+
+    def _fresh_id(self, type_name: str, reserved: Collection[str] = ()) -> str:
         """The type's snake-case name, or the smallest free ``name_<i>`` (ids and names)."""
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type_name).lower()
         base = re.sub(r"[^a-z0-9_]", "_", base)
+        if reserved:
+            return self.fresh_name(base, reserved)
         if not self._taken(base):
             return base
         i = self._floor.get(base, 2)
@@ -420,6 +440,18 @@ class Graph:
             i += 1
         self._floor[base] = i  # base_2 .. base_(i-1) are all taken
         return f"{base}_{i}"
+
+    # -- edits: each builds an engine.ops op and applies it (one set of rules) ----------
+    def apply(self, op: Op) -> Op:
+        """Apply an edit operation (``engine.ops``); return the op that undoes it exactly.
+
+        A refused op raises GraphError and leaves the graph unchanged (a Batch too)."""
+        return op.apply(self)
+
+    def check_op(self, op: Op) -> str | None:
+        """Why ``apply(op)`` would be refused, in plain words; None if it would not.
+        A dry run: the graph is not changed."""
+        return op.problem(self)
 
     def add(
         self,
@@ -430,56 +462,23 @@ class Graph:
         pos: tuple[float, float] | None = None,
         **params: Any,
     ) -> str:
-        """Add a node of ``type_name`` with ``params`` (the rest default); return its id.
+        """Add a node of ``type_name`` with ``params`` (the rest default); return its id."""
+        from engine.ops import AddNode
 
-        ``type_name`` is a catalog type or a block registered with ``add_block``.
-        """
-        block = self.blocks.get(type_name)
-        if block is None and not catalog.has(type_name):
-            raise GraphError(f"unknown node type {type_name!r}")
-        spec = block.spec if block is not None else catalog.get(type_name)
-        try:
-            values = spec.coerce_params(params)
-        except ParamError as e:
-            msg = str(e)
-            raise GraphError(msg if msg.startswith(type_name) else f"{type_name}: {msg}") from None
-        node_id = id or self._fresh_id(type_name)
-        if node_id in self.nodes:
-            raise GraphError(f"a node with id {node_id!r} already exists")
-        name = name or node_id
-        names = self._name_index()
-        if name in names:
-            raise GraphError(f"a node named {name!r} already exists")
-        if pos is None:
-            pos = (len(self.nodes) * 220.0, 0.0)
-        node = Node(node_id, type_name, values, name, (float(pos[0]), float(pos[1])))
-        if block is not None:
-            node.block_spec = block.spec
-        dict.__setitem__(self.nodes, node_id, node)  # the Graph's own change: index kept
-        names[name] = node_id
-        self._emit("node_added", node=node_id)
-        return node_id
+        inverse = self.apply(AddNode(type_name, id, name, pos, params))
+        return inverse.node  # type: ignore[attr-defined,no-any-return]  # a RemoveNode
 
     def set(self, node_id: str, **params: Any) -> None:
         """Change some parameters of a node; invalid values raise GraphError and change nothing."""
-        node = self.node(node_id)
-        merged = {**node.params, **params}
-        try:
-            node.params = node.spec.coerce_params(merged)
-        except ParamError as e:
-            raise GraphError(f"{node.name}: {e}") from None
-        self._emit("params_changed", node=node_id, names=sorted(params))
+        from engine.ops import SetParams
+
+        self.apply(SetParams(node_id, params))
 
     def silence(self, node_id: str, lint_id: str, reason: str | None) -> None:
         """Silence lint ``lint_id`` on a node with the user's ``reason`` (None: speak again)."""
-        node = self.node(node_id)
-        silenced = dict(node.silenced)
-        if reason is None:
-            silenced.pop(lint_id, None)
-        else:
-            silenced[lint_id] = reason
-        node.silenced = silenced
-        self._emit("silenced_changed", node=node_id, lint=lint_id)
+        from engine.ops import SetSilenced
+
+        self.apply(SetSilenced(node_id, lint_id, reason))
 
     def freeze(self, node_id: str, frozen: bool = True) -> None:
         """Freeze (or unfreeze) a model node: training keeps its weights as they are.
@@ -487,35 +486,94 @@ class Graph:
         Why on the node and not in the training settings: the canvas shows it, and it
         travels with the node when the graph is edited, copied or saved.
         """
-        node = self._trainable(node_id)
+        from engine.ops import SetTraining
+
         if not isinstance(frozen, bool):
-            raise GraphError(f"{node.name}: frozen must be true or false, got {frozen!r}")
-        node.frozen = frozen
-        self._emit("training_changed", node=node_id)
+            name = self.node(node_id).name
+            raise GraphError(f"{name}: frozen must be true or false, got {frozen!r}")
+        self.apply(SetTraining(node_id, frozen=frozen))
 
     def set_lr_scale(self, node_id: str, scale: float) -> None:
         """Multiply the optimizer's learning rate by ``scale`` (> 0) for this node's weights."""
-        node = self._trainable(node_id)
-        node.lr_scale = check_lr_scale(scale, node.name)
-        self._emit("training_changed", node=node_id)
+        from engine.ops import SetTraining
 
-    def _trainable(self, node_id: str) -> Node:
-        node = self.node(node_id)
-        if node.spec.kind != "model":
-            raise GraphError(
-                f"{node.name}: only model layers can be frozen or have an lr_scale "
-                f"({node.type} is a {node.spec.kind} node)"
-            )
-        return node
+        self.apply(SetTraining(node_id, lr_scale=scale))
 
     def rename(self, node_id: str, name: str) -> None:
-        node = self.node(node_id)
-        name = name.strip()
-        if not name:
-            raise GraphError("a node's name cannot be empty")
+        from engine.ops import Rename
+
+        self.apply(Rename(node_id, name))
+
+    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+        from engine.ops import Move
+
+        self.apply(Move(node_id, pos))
+
+    def remove(self, node_id: str) -> None:
+        """Remove a node and every edge touching it."""
+        from engine.ops import RemoveNode
+
+        self.apply(RemoveNode(node_id))
+
+    # -- the primitives ops use: no rules here, only the data and its indexes ------------
+    def _node_position(self, node_id: str) -> int:
+        if next(reversed(self.nodes), None) == node_id:
+            return len(self.nodes) - 1
+        return list(self.nodes).index(node_id)
+
+    def _put_node(self, node: Node, index: int | None = None) -> None:
         names = self._name_index()
-        if names.get(name, node_id) != node_id:
-            raise GraphError(f"a node named {name!r} already exists")
+        nodes = self.nodes
+        if index is None or index >= len(nodes):
+            dict.__setitem__(nodes, node.id, node)  # the Graph's own change: index kept
+        else:
+            items = list(nodes.items())
+            items.insert(index, (node.id, node))
+            dict.clear(nodes)
+            dict.update(nodes, items)
+        names[node.name] = node.id
+        self._emit("node_added", node=node.id)
+
+    def _drop_node(self, node_id: str) -> None:
+        """Remove a node that no edge touches any more."""
+        node = self.nodes[node_id]
+        names = self._name_index()
+        dict.__delitem__(self.nodes, node_id)
+        if names.get(node.name) == node_id:
+            del names[node.name]
+        if self._names_dup:
+            self._names = None
+        self._freed(node_id)
+        self._freed(node.name)
+        self._emit("node_removed", node=node_id)
+
+    def _put_edge(self, edge: Edge, index: int | None = None) -> None:
+        if index is None or index >= len(self.edges):
+            self.edges.append(edge)
+        else:
+            self.edges.insert(index, edge)
+        self._emit("edge_added", edge=edge)
+
+    def _drop_edge(self, edge: Edge) -> int:
+        i = self._ix.pop_edge(edge)
+        self._emit("edge_removed", edge=edge)
+        return i
+
+    def _set_params(self, node_id: str, values: dict[str, Any], names: list[str]) -> None:
+        self.nodes[node_id].params = values
+        self._emit("params_changed", node=node_id, names=names)
+
+    def _set_pos(self, node_id: str, pos: tuple[float, float]) -> None:
+        self.nodes[node_id].pos = (float(pos[0]), float(pos[1]))
+        self._emit("moved", node=node_id)
+
+    def _set_silenced(self, node_id: str, silenced: dict[str, str], lint_id: str) -> None:
+        self.nodes[node_id].silenced = silenced
+        self._emit("silenced_changed", node=node_id, lint=lint_id)
+
+    def _set_name(self, node_id: str, name: str) -> None:
+        node = self.nodes[node_id]
+        names = self._name_index()
         old = node.name
         node.name = name
         if names.get(old) == node_id:
@@ -526,27 +584,6 @@ class Graph:
             self._names = None  # another node may carry the old name too
         self._freed(old)
         self._emit("renamed", node=node_id)
-
-    def move(self, node_id: str, pos: tuple[float, float]) -> None:
-        node = self.node(node_id)
-        node.pos = (float(pos[0]), float(pos[1]))
-        self._emit("moved", node=node_id)
-
-    def remove(self, node_id: str) -> None:
-        """Remove a node and every edge touching it."""
-        node = self.node(node_id)
-        for e in self._ix.touching(node_id):
-            self.edges.remove(e)
-            self._emit("edge_removed", edge=e)
-        names = self._name_index()
-        dict.__delitem__(self.nodes, node_id)
-        if names.get(node.name) == node_id:
-            del names[node.name]
-        if self._names_dup:
-            self._names = None
-        self._freed(node_id)
-        self._freed(node.name)
-        self._emit("node_removed", node=node_id)
 
     # -- edges -------------------------------------------------------------------------
     def _split(self, ref: str, port: str | None) -> tuple[str, str | None]:
@@ -562,28 +599,47 @@ class Graph:
         ``cycles=False`` skips the cycle test (the only one that is not O(1)): loading a
         project allows cycles anyway, and leaves reporting them to the check.
         """
+        return self._connect_problem(src, src_port, dst, dst_port, cycles=cycles)[0]
+
+    def _connect_problem(
+        self,
+        src: str,
+        src_port: str,
+        dst: str,
+        dst_port: str,
+        *,
+        cycles: bool = True,
+        replace: bool = False,
+    ) -> tuple[str | None, Edge | None]:
+        """``connection_problem``, and with ``replace`` the wire a taken single input would
+        lose to this one (returned second; the cycle test is the same without it, since a
+        path from ``dst`` through a wire into ``dst`` only comes back to ``dst``)."""
         if src not in self.nodes or dst not in self.nodes:
-            return "both ends must be nodes of this graph"
+            return "both ends must be nodes of this graph", None
         a, b = self.nodes[src], self.nodes[dst]
         if src == dst:
-            return f"{a.name} cannot feed itself"
+            return f"{a.name} cannot feed itself", None
         out = _find_port(a.spec.outputs, src_port)
         if out is None:
-            return f"{a.name} has no output {src_port!r}"
+            return f"{a.name} has no output {src_port!r}", None
         inp = _find_port(b.spec.inputs, dst_port)
         if inp is None:
-            return f"{b.name} has no input {dst_port!r}"
+            return f"{b.name} has no input {dst_port!r}", None
         if not port_kinds_compatible(out.kind, inp.kind):
             return (
                 f"{a.name}.{out.name} carries {out.kind}, but {b.name}.{inp.name} takes {inp.kind}"
-            )
+            ), None
         if Edge(src, src_port, dst, dst_port) in self.edges:
-            return "these ports are already connected"
-        if not inp.multi and any(e.dst_port == dst_port for e in self._ix.into(dst)):
-            return f"{b.name}.{inp.name} is already connected"
+            return "these ports are already connected", None
+        replaced = None
+        if not inp.multi:
+            taken = next((e for e in self._ix.into(dst) if e.dst_port == dst_port), None)
+            if taken is not None and not replace:
+                return f"{b.name}.{inp.name} is already connected", None
+            replaced = taken
         if cycles and self.reaches(dst, src):
-            return f"connecting {a.name} → {b.name} would make a cycle"
-        return None
+            return f"connecting {a.name} → {b.name} would make a cycle", None
+        return None, replaced
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether ``goal`` is downstream of ``start`` (O(nodes and edges downstream))."""
@@ -608,23 +664,22 @@ class Graph:
         *,
         allow_cycle: bool = False,
     ) -> Edge:
-        """Connect ``src``'s output to ``dst``'s input.
+        """Connect ``src``'s output to ``dst``'s input (a taken single input refuses it;
+        ``engine.ops.Connect`` can replace the wire there instead).
 
         Without port names: the first output of ``src`` whose kind fits, into the first
         free input of ``dst`` whose kind fits. ``"node:port"`` also names a port.
         """
+        from engine.ops import Connect
+
         src, src_port = self._split(src, src_port)
         dst, dst_port = self._split(dst, dst_port)
         a, b = self.node(src), self.node(dst)
         if src_port is None or dst_port is None:
             src_port, dst_port = self._pick_ports(a, b, src_port, dst_port)
-        problem = self.connection_problem(src, src_port, dst, dst_port, cycles=not allow_cycle)
-        if problem is not None:
-            raise GraphError(problem)
-        edge = Edge(src, src_port, dst, dst_port)
-        self.edges.append(edge)
-        self._emit("edge_added", edge=edge)
-        return edge
+        op = Connect(src, src_port, dst, dst_port, replace=False, allow_cycle=allow_cycle)
+        self.apply(op)
+        return op.edge
 
     def _pick_ports(
         self, a: Node, b: Node, src_port: str | None, dst_port: str | None
@@ -665,9 +720,10 @@ class Graph:
                 and (src_port is None or e.src_port == src_port)
                 and (dst_port is None or e.dst_port == dst_port)
             ]
+        from engine.ops import Disconnect
+
         for e in matches:
-            self.edges.remove(e)
-            self._emit("edge_removed", edge=e)
+            self.apply(Disconnect.of(e))
         return len(matches)
 
     def in_edges(self, node_id: str) -> list[Edge]:
