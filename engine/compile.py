@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from engine import names
-from engine.check import Report, check
+from engine.check import Report, check, input_slots
+from engine.forward import Op, write_forward
 from engine.graph import Graph, GraphError
 from engine.modules import CUSTOM_MODULES
 
@@ -80,17 +81,16 @@ def generate_source(
     var = {nid: names.identifier(graph.nodes[nid].name, taken) for nid in order}
 
     init: list[str] = []
-    body: list[tuple[str, str]] = []  # (line, node id)
     custom: list[str] = []
-    in_edges: dict[str, list[Any]] = {nid: graph.in_edges(nid) for nid in order}
     inputs = [nid for nid in order if graph.nodes[nid].type == "Input"]
+    ops: list[Op] = []
     for nid in order:
         node = graph.nodes[nid]
         spec = node.spec
         if node.type == "Input":
             continue
-        srcs = [e.src for e in in_edges[nid] if _is_tensor_port(spec, e.dst_port)]
-        in_shapes = [report.shapes[s] for s in srcs]
+        slots = input_slots(spec, graph.in_edges(nid))
+        in_shapes = [None if e is None else report.port_shapes[(e.src, e.src_port)] for e in slots]
         m = None
         if spec.has_module:
             init.append(f"        self.{var[nid]} = {spec.ctor_source(node.params, in_shapes)}")
@@ -98,10 +98,13 @@ def generate_source(
             mod_name = spec.module.__name__  # type: ignore[union-attr]
             if mod_name in CUSTOM_MODULES and mod_name not in custom:
                 custom.append(mod_name)
-        for line in spec.call(m, [var[s] for s in srcs], var[nid], node.params):
-            body.append((f"        {line}", nid))
+        ops.append(_op(nid, spec, node.params, m, slots, node.type == "Output"))
 
-    outs = [var[o] for o in report.outputs]
+    fwd = write_forward(
+        {(i, "output"): var[i] for i in inputs}, ops, [(o, "output") for o in report.outputs]
+    )
+    body = [(f"        {line}", nid) for line, nid in fwd.lines]
+    outs = fwd.returns
     args = ", ".join(["self", *(var[i] for i in inputs)])
     # The graph name is user text: it enters the source only inside a literal whose value
     # is exactly the docstring (a name with '"""' cannot close it and run as code).
@@ -138,8 +141,22 @@ def generate_source(
     return source, info
 
 
-def _is_tensor_port(spec: Any, port: str) -> bool:
-    return any(p.name == port and p.kind == "tensor" for p in spec.inputs)
+def _op(
+    nid: str, spec: Any, params: dict[str, Any], m: str | None, slots: list[Any], alias: bool
+) -> Op:
+    """One node as a step of ``forward``: its refs and how its lines are rendered."""
+
+    def render(ins: Any, outs: Any) -> list[str]:
+        return spec.call(m, ins, outs, params)
+
+    return Op(
+        node=nid,
+        inputs=tuple(None if e is None else (e.src, e.src_port) for e in slots),
+        outputs=tuple((nid, p.name) for p in spec.live_outputs(params)),
+        render=render,
+        multi=spec.multi_output,
+        alias=alias,
+    )
 
 
 def _ancestors(graph: Graph, report: Report) -> set[str]:
