@@ -166,7 +166,7 @@ register(
         module=LearnedTensor,
         module_ref="LearnedTensor",
         input_dtype="any",
-        extra={"torch": ("torch.nn.Parameter",)},
+        extra={"torch": ("torch.nn.parameter.Parameter",)},
     )
 )
 register(

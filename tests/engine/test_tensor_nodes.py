@@ -363,3 +363,35 @@ def test_lean_forward_releases_and_reuses_names() -> None:
             else:
                 env[nid] = getattr(model, attr[nid])(ins[0])
         assert torch.equal(model(xs), env[check(g).outputs[0]])
+
+
+def test_node_reference_page_is_up_to_date() -> None:
+    from pathlib import Path
+
+    from engine.catalog.reference import markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"
+    assert page.read_text(encoding="utf-8") == markdown(), (
+        "regenerate: torchwire nodes --markdown > docs/nodes.md"
+    )
+    text = markdown()
+    for t in ("SplitTensor", "Chunk", "Reduce", "Parameter", "TransformerDecoderLayer"):
+        assert f"### {t}\n" in text
+    assert "(https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html)" in text
+
+
+@pytest.mark.slow
+def test_multi_output_model_exports_to_onnx(tmp_path) -> None:
+    from engine import export_onnx
+
+    g = Graph(name="two outputs")
+    x = g.add("Input", shape=[5, 8])
+    att = g.add("MultiheadAttention", num_heads=2)
+    rnn = g.add("GRU", hidden_size=4)
+    g.connect(x, att)
+    g.connect(att, rnn)
+    for port, node, name in (("weights", att, "w"), ("h_n", rnn, "h")):
+        o = g.add("Output", name=name)
+        g.connect(node, o, src_port=port)
+    rep = export_onnx(g, tmp_path / "m.onnx")
+    assert rep.ok, str(rep)
