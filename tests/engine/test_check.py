@@ -52,7 +52,7 @@ def test_add_with_different_inputs_names_the_dimension() -> None:
     g.connect(b, add)
     rep = check(g)
     assert [d.message for d in rep.errors] == [
-        "Add: inputs (64, 8, 8) and (32, 8, 8) differ in dimension 1"
+        "Add: cannot broadcast [B,64,8,8] with [B,32,8,8]: dimension 1 is 64 vs 32"
     ]
     assert rep.errors[0].node == add
 
