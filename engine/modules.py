@@ -34,7 +34,9 @@ class LearnedTensor(nn.Module):
             nn.init.trunc_normal_(self.weight, std=std, a=-2 * std, b=2 * std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weight.expand(x.shape[0], *self.weight.shape)
+        # a view made under no_grad would still require grad: detach it there
+        w = self.weight if torch.is_grad_enabled() else self.weight.detach()
+        return w.expand(x.shape[0], *w.shape)
 
 
 class SinusoidalEncoding(nn.Module):
