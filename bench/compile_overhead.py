@@ -1,8 +1,15 @@
 """Compiled graphs against the same architectures written by hand, measured side by side.
 
-Prints forward+backward time ratios (target: compiled / hand ≤ 1.03) and the check time
-of a 1000-node graph (target: well under a second). Runs are interleaved and the median
-taken, since these machines are noisy.
+Prints forward+backward time ratios (target: compiled / hand ≤ 1.03), the peak memory of
+one inference forward (target ≤ 1.1×) and the check time of a 1000-node graph (target:
+well under a second). Runs are interleaved and the median taken, since these machines
+are noisy.
+
+Peak memory is counted, not sampled: a dispatch mode sees every tensor an op creates and
+adds its storage's bytes while any tensor on that storage is alive (weakref finalizers
+subtract them), so the peak is exactly the activations a forward holds at once; weights
+and the input exist before and are not counted. RSS would blur this with the allocator's
+caching, and tracemalloc does not see torch's allocations.
 
     python bench/compile_overhead.py [--quick]
 """
@@ -14,7 +21,9 @@ import importlib
 import statistics
 import sys
 import time
+import weakref
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -80,6 +89,172 @@ class HandResNet18(nn.Module):
         x = self.pool(torch.relu(self.bn1(self.conv1(x))))
         x = self.blocks(x)
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def _divisible(v: float, d: int = 8) -> int:
+    n = max(d, int(v + d / 2) // d * d)
+    return n + d if n < 0.9 * v else n
+
+
+MBV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2)]
+MBV2 += [(6, 320, 1, 1)]
+
+
+class HandInverted(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, t: int) -> None:
+        super().__init__()
+        hid = cin * t
+        layers: list[nn.Module] = []
+        if t != 1:
+            layers += [nn.Conv2d(cin, hid, 1, bias=False), nn.BatchNorm2d(hid), nn.ReLU6()]
+        layers += [
+            nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False),
+            nn.BatchNorm2d(hid),
+            nn.ReLU6(),
+            nn.Conv2d(hid, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class HandMobileNetV2(nn.Module):
+    """torchvision's MobileNetV2, written with torch only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32)]
+        layers.append(nn.ReLU6())
+        cin = 32
+        for t, c, n, s in MBV2:
+            for i in range(n):
+                layers.append(HandInverted(cin, c, s if i == 0 else 1, t))
+                cin = c
+        layers += [nn.Conv2d(cin, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU6()]
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, 1000))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = nn.functional.adaptive_avg_pool2d(x, 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+def mobilenet_v2(image_size: int = 224) -> Graph:
+    """The same network drawn node by node (3,504,872 parameters)."""
+    g = Graph(name="mobilenet_v2")
+    prev = g.add("Input", shape=[3, image_size, image_size], name="image")
+
+    def cbr(x: str, cout: int, k: int, stride: int, groups: int, act: bool) -> str:
+        c = g.add("Conv2d", out_channels=cout, kernel_size=k, stride=stride)
+        g.set(c, padding=k // 2, groups=groups, bias=False)
+        g.connect(x, c)
+        b = g.add("BatchNorm2d")
+        g.connect(c, b)
+        if not act:
+            return b
+        r = g.add("ReLU6")
+        g.connect(b, r)
+        return r
+
+    prev = cbr(prev, 32, 3, 2, 1, True)
+    cin = 32
+    for t, c, n, s in MBV2:
+        for i in range(n):
+            stride, hid = (s if i == 0 else 1), cin * t
+            y = cbr(prev, hid, 1, 1, 1, True) if t != 1 else prev
+            y = cbr(y, hid, 3, stride, hid, True)
+            y = cbr(y, c, 1, 1, 1, False)
+            if stride == 1 and cin == c:
+                a = g.add("Add")
+                g.connect(prev, a)
+                g.connect(y, a)
+                y = a
+            prev, cin = y, c
+    prev = cbr(prev, 1280, 1, 1, 1, True)
+    for t, kw in (("AdaptiveAvgPool2d", {}), ("Flatten", {}), ("Dropout", {"p": 0.2})):
+        nxt = g.add(t, **kw)
+        g.connect(prev, nxt)
+        prev = nxt
+    fc = g.add("Linear", out_features=1000)
+    g.connect(prev, fc)
+    return g
+
+
+class LiveBytes(torch.utils._python_dispatch.TorchDispatchMode):
+    """The peak bytes of tensors created under it and alive at once (see the module doc)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = self.peak = 0
+        self.refs: dict[int, int] = {}  # storage pointer -> live tensors on it
+        self.size: dict[int, int] = {}
+        self.seen: weakref.WeakSet[torch.Tensor] = weakref.WeakSet()
+
+    def _gone(self, ptr: int) -> None:
+        self.refs[ptr] -= 1
+        if not self.refs[ptr]:
+            self.live -= self.size.pop(ptr)
+            del self.refs[ptr]
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if not isinstance(t, torch.Tensor) or t in self.seen:
+                continue
+            self.seen.add(t)
+            st = t.untyped_storage()
+            ptr = st.data_ptr()
+            if ptr not in self.refs:
+                self.refs[ptr] = 0
+                self.size[ptr] = st.nbytes()
+                self.live += st.nbytes()
+                self.peak = max(self.peak, self.live)
+            self.refs[ptr] += 1
+            weakref.finalize(t, self._gone, ptr)
+        return out
+
+
+def peak_forward_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    model.eval()
+    with torch.no_grad():
+        counter = LiveBytes()
+        with counter:
+            y = model(x)
+        del y
+    return counter.peak
+
+
+def forward_time(model: nn.Module, x: torch.Tensor, reps: int) -> float:
+    with torch.no_grad():
+        t = time.perf_counter()
+        for _ in range(reps):
+            model(x)
+        return (time.perf_counter() - t) / reps
+
+
+def compare_inference(
+    name: str, compiled: nn.Module, hand: nn.Module, x: torch.Tensor, rounds: int, reps: int
+) -> tuple[float, float]:
+    """Peak memory ratio and inference time ratio (interleaved medians), printed."""
+    mc, mh = peak_forward_bytes(compiled, x), peak_forward_bytes(hand, x)
+    for m in (compiled, hand):
+        forward_time(m, x, 1)
+    tc, th = [], []
+    for r in range(rounds):
+        pair = [(tc, compiled), (th, hand)]
+        for acc, m in pair if r % 2 == 0 else pair[::-1]:
+            acc.append(forward_time(m, x, reps))
+        mid_c, mid_h = statistics.median(tc), statistics.median(th)
+    mib = 1024**2
+    print(
+        f"{name:<22} peak {mc / mib:7.1f} MiB vs hand {mh / mib:7.1f} MiB  ratio {mc / mh:.3f}   "
+        f"inference {mid_c * 1e3:7.1f} ms vs {mid_h * 1e3:7.1f} ms  ratio {mid_c / mid_h:.3f}"
+    )
+    return mc / mh, mid_c / mid_h
 
 
 def hand_mlp(sizes: list[int]) -> nn.Module:
@@ -175,7 +350,34 @@ def main() -> None:
             max(2, reps // 3),
         )
     )
+    mbv2 = compile_model(mobilenet_v2(image_size=96))
+    hand_mbv2 = HandMobileNetV2()
+    n = sum(p.numel() for p in mbv2.parameters())
+    assert n == sum(p.numel() for p in hand_mbv2.parameters()) == 3_504_872, n
+    ratios.append(
+        compare(
+            "MobileNetV2 96px b=8",
+            mbv2,
+            hand_mbv2,
+            torch.randn(8, 3, 96, 96),
+            max(4, rounds),
+            max(2, reps // 3),
+        )
+    )
     print(f"worst ratio {max(ratios):.3f}  (target ≤ 1.03)")
+
+    print("one inference forward, batch 8, 224 px: peak live activations and time")
+    mem, times = [], []
+    for name, graph, hand in (
+        ("ResNet-18", resnet18(image_size=224), HandResNet18()),
+        ("MobileNetV2", mobilenet_v2(image_size=224), HandMobileNetV2()),
+    ):
+        m, t = compare_inference(
+            name, compile_model(graph), hand, torch.randn(8, 3, 224, 224), max(3, rounds // 2), 1
+        )
+        mem.append(m)
+        times.append(t)
+    print(f"worst peak ratio {max(mem):.3f} (target ≤ 1.1), inference {max(times):.3f} (≤ 1.03)")
 
     check(resnet18(image_size=32))  # warm torch's meta kernels and the MAC counter
     for label, g in (

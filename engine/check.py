@@ -72,8 +72,11 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # lints the user silenced on their node (with the reason): listed, never counted
     silenced: list[Diagnostic] = field(default_factory=list)
-    shapes: dict[str, Shape] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)  # the first output's
     dtypes: dict[str, torch.dtype] = field(default_factory=dict)
+    # every live output port's shape and dtype: (node id, port name) -> ...
+    port_shapes: dict[tuple[str, str], Shape] = field(default_factory=dict)
+    port_dtypes: dict[tuple[str, str], torch.dtype] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
     macs: dict[str, int] = field(default_factory=dict)
     # bytes of each model node's weights (parameters and buffers), from the meta device
@@ -132,6 +135,12 @@ class Report:
     def total_param_bytes(self) -> int:
         return sum(self.param_bytes.values())
 
+    def shape_of(self, node_id: str, port: str | None = None) -> Shape | None:
+        """The shape on one output port (the first when ``port`` is None), if known."""
+        if port is None:
+            return self.shapes.get(node_id)
+        return self.port_shapes.get((node_id, port))
+
     def for_node(self, node_id: str | None) -> list[Diagnostic]:
         """The diagnostics attached to ``node_id``, in the order they were found."""
         return list(self._node_index().get(node_id, ()))
@@ -171,6 +180,17 @@ class Report:
                     "dtype": str(self.dtypes[nid]).replace("torch.", "")
                     if nid in self.dtypes
                     else None,
+                    **(
+                        {
+                            "ports": {
+                                port: list(s)
+                                for (n, port), s in self.port_shapes.items()
+                                if n == nid
+                            }
+                        }
+                        if sum(1 for n, _ in self.port_shapes if n == nid) > 1
+                        else {}
+                    ),
                     "params": self.params.get(nid, 0),
                     "macs": self.macs.get(nid, 0),
                     "param_bytes": self.param_bytes.get(nid, 0),
@@ -432,6 +452,24 @@ def _dtype_name(dt: torch.dtype) -> str:
     return str(dt).replace("torch.", "")
 
 
+def input_slots(spec: NodeSpec, edges: Sequence[Edge]) -> list[Edge | None]:
+    """The node's tensor inputs in port order, as its ``call`` takes them: every edge of a
+    multi port, the edge of a single port, ``None`` for an optional port left unconnected
+    (a required one left unconnected is the check's error, and left out here)."""
+    slots: list[Edge | None] = []
+    for port in spec.inputs:
+        if port.kind != "tensor":
+            continue
+        mine = [e for e in edges if e.dst_port == port.name]
+        if port.multi:
+            slots.extend(mine)
+        elif mine:
+            slots.append(mine[0])
+        elif port.optional:
+            slots.append(None)
+    return slots
+
+
 def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
     rep, nid, name = ctx.report, node.id, node.name
     edges = ctx.in_edges[nid]
@@ -449,39 +487,64 @@ def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
             ctx.failed.add(nid)
     if nid in ctx.failed:
         return
-    tensor_edges = [e for e in edges if any(p.name == e.dst_port for p in tensor_ports)]
+    slots = input_slots(spec, edges)
+    tensor_edges = [e for e in slots if e is not None]
     for e in tensor_edges:
-        if e.src in ctx.failed or e.src not in rep.shapes:
-            ctx.failed.add(nid)  # the problem is upstream, and reported there
+        if e.src in ctx.failed or (e.src, e.src_port) not in rep.port_shapes:
+            if e.src not in ctx.failed and e.src in rep.shapes:  # the source is fine
+                src = ctx.graph.nodes[e.src]
+                live = ", ".join(p.name for p in src.spec.live_outputs(src.params))
+                rep.error(
+                    nid,
+                    f"{name}: {src.name}.{e.src_port} is not an output its parameters make "
+                    f"(it has {live})",
+                    port=e.dst_port,
+                )
+            ctx.failed.add(nid)  # else the problem is upstream, and reported there
             return
-    in_shapes = [rep.shapes[e.src] for e in tensor_edges]
-    in_dtypes = [rep.dtypes[e.src] for e in tensor_edges]
+    in_shapes: list[Shape | None] = [
+        None if e is None else rep.port_shapes[(e.src, e.src_port)] for e in slots
+    ]
+    in_dtypes: list[torch.dtype | None] = [
+        None if e is None else rep.port_dtypes[(e.src, e.src_port)] for e in slots
+    ]
+    connected = [(e, s, d) for e, s, d in zip(slots, in_shapes, in_dtypes, strict=True) if e]
     if "block" in spec.extra:
-        _check_instance(ctx, node, spec, in_shapes, in_dtypes)
+        _check_instance(
+            ctx,
+            node,
+            spec,
+            [sh for sh in in_shapes if sh is not None],
+            [dt for dt in in_dtypes if dt is not None],
+        )
         return
 
     problems: list[str] = []
     if spec.ranks is not None:
-        for e, s in zip(tensor_edges, in_shapes, strict=True):
+        for e, s, _ in connected:
             if len(s) not in spec.ranks:
                 want = " or ".join(f"{r}-D" for r in spec.ranks)
                 problems.append(
                     f"expects a {want} sample, but {ctx.label(e.src)} gives {_fmt(s)} ({len(s)}-D)"
                 )
-    for e, dt in zip(tensor_edges, in_dtypes, strict=True):
-        if spec.input_dtype == "float" and not dt.is_floating_point:
+    port_dtype = {p.name: p.dtype or spec.input_dtype for p in tensor_ports}
+    for e, _, dt in connected:
+        want = port_dtype.get(e.dst_port, spec.input_dtype)
+        if want == "float" and not dt.is_floating_point:
             problems.append(
                 f"needs float input, but {ctx.label(e.src)} gives {_dtype_name(dt)} "
                 "(token ids feed an Embedding)"
             )
-        elif spec.input_dtype == "long" and dt.is_floating_point:
+        elif want == "long" and dt.is_floating_point:
             problems.append(
                 f"needs integer token ids (int64), but {ctx.label(e.src)} gives "
                 f"{_dtype_name(dt)}; set the Input's dtype to int64"
             )
     if not problems and spec.validate is not None:
         problems.extend(
-            spec.validate(node.params, in_shapes, [ctx.label(e.src) for e in tensor_edges])
+            spec.validate(
+                node.params, in_shapes, ["" if e is None else ctx.label(e.src) for e in slots]
+            )
         )
     if problems:
         for p in problems:
@@ -496,6 +559,10 @@ def _check_model_node(ctx: CheckContext, node: Node, spec: NodeSpec) -> None:
         ctx.failed.add(nid)
         return
     rep.shapes[nid], rep.dtypes[nid] = ev.shape, ev.dtype
+    for port, shape, dtype in zip(
+        spec.live_outputs(node.params), ev.shapes, ev.dtypes, strict=True
+    ):
+        rep.port_shapes[(nid, port.name)], rep.port_dtypes[(nid, port.name)] = shape, dtype
     rep.params[nid], rep.macs[nid] = ev.params, ev.macs
     rep.param_bytes[nid] = ev.param_bytes
     rep.model_nodes.append(nid)
@@ -533,6 +600,8 @@ def _check_instance(
         return
     out = inner.outputs[0]
     rep.shapes[nid], rep.dtypes[nid] = inner.shapes[out], inner.dtypes[out]
+    port = spec.outputs[0].name
+    rep.port_shapes[(nid, port)], rep.port_dtypes[(nid, port)] = rep.shapes[nid], rep.dtypes[nid]
     rep.params[nid], rep.macs[nid] = inner.total_params, inner.total_macs
     rep.param_bytes[nid] = inner.total_param_bytes
     rep.model_nodes.append(nid)
@@ -545,6 +614,8 @@ def _check_input(ctx: CheckContext, node: Node) -> None:
     if ctx.feed is not None and nid in ctx.feed:  # a block's input: what arrives
         fed, fed_dtype = ctx.feed[nid]
         rep.shapes[nid], rep.dtypes[nid] = tuple(fed), fed_dtype
+        rep.port_shapes[(nid, "output")] = rep.shapes[nid]
+        rep.port_dtypes[(nid, "output")] = fed_dtype
         rep.params[nid] = rep.macs[nid] = rep.param_bytes[nid] = 0
         rep.inputs.append(nid)
         rep.model_nodes.append(nid)
@@ -567,6 +638,7 @@ def _check_input(ctx: CheckContext, node: Node) -> None:
         ctx.failed.add(nid)
         return
     rep.shapes[nid], rep.dtypes[nid] = shape, dtype
+    rep.port_shapes[(nid, "output")], rep.port_dtypes[(nid, "output")] = shape, dtype
     rep.params[nid] = rep.macs[nid] = rep.param_bytes[nid] = 0
     rep.inputs.append(nid)
     rep.model_nodes.append(nid)
@@ -758,31 +830,41 @@ class NodeFailure(Exception):
 class Evaluation(NamedTuple):
     """One node run on meta: output shape (per sample) and dtype, weights, cost."""
 
-    shape: Shape
+    shape: Shape  # the first output's
     dtype: torch.dtype
     params: int
     macs: int
     param_bytes: int  # parameters and buffers, as the real module would allocate them
+    shapes: tuple[Shape, ...] = ()  # every live output's, in port order
+    dtypes: tuple[torch.dtype, ...] = ()
 
 
 _cache: Memo[Evaluation] = Memo(8192, remember=(NodeFailure,))
 _call_fns: dict[tuple[str, ...], Callable[..., Any]] = {}
 
 
-def call_function(spec: NodeSpec, params: dict[str, Any], n_inputs: int) -> Callable[..., Any]:
+def call_function(
+    spec: NodeSpec, params: dict[str, Any], n_inputs: int, absent: Sequence[int] = ()
+) -> Callable[..., Any]:
     """The node's forward lines as a function ``f(m, x0, x1, ...)`` (cached by source).
 
     The lines hold no user text: the names are fixed here (``m``, ``x0``…, ``y``) and a
     spec's ``call`` puts parameters in only as numbers or ``repr()`` literals. The
     namespace matches the compiled module's imports, so a line that runs here runs there.
+    ``absent`` are the optional inputs left unconnected (the call sees ``None`` for them).
+    A multi-output node's function returns a tuple, one tensor per live output.
     """
     args = [f"x{i}" for i in range(n_inputs)]
-    lines = spec.call("m" if spec.has_module else None, args, "y", params)
-    key = (*lines, str(n_inputs))
+    ins = [None if i in absent else a for i, a in enumerate(args)]
+    n_out = len(spec.live_outputs(params))
+    outs: Any = tuple(f"y{i}" for i in range(n_out)) if spec.multi_output else "y"
+    lines = spec.call("m" if spec.has_module else None, ins, outs, params)
+    ret = f"({', '.join(outs)},)" if spec.multi_output else "y"
+    key = (*lines, str(n_inputs), ret, *map(str, absent))
     fn = _call_fns.get(key)
     if fn is None:
         body = "\n".join(f"    {ln}" for ln in lines) or "    pass"
-        src = f"def _node(m, {', '.join(args)}):\n{body}\n    return y\n"
+        src = f"def _node(m, {', '.join(args)}):\n{body}\n    return {ret}\n"
         ns: dict[str, Any] = {"torch": torch, "nn": torch.nn}
         exec(compile(src, f"<torchwire {spec.type}>", "exec"), ns)
         fn = _call_fns[key] = ns["_node"]
@@ -792,26 +874,35 @@ def call_function(spec: NodeSpec, params: dict[str, Any], n_inputs: int) -> Call
 def evaluate(
     spec: NodeSpec,
     params: dict[str, Any],
-    in_shapes: Sequence[Shape],
-    in_dtypes: Sequence[torch.dtype],
+    in_shapes: Sequence[Shape | None],
+    in_dtypes: Sequence[torch.dtype | None],
 ) -> Evaluation:
-    """Output shape, dtype, parameter count, MACs and weight bytes of one node, on meta."""
-    key = (spec.type, freeze(params), tuple(map(tuple, in_shapes)), tuple(in_dtypes))
+    """Output shape, dtype, parameter count, MACs and weight bytes of one node, on meta.
+
+    ``None`` in ``in_shapes`` is an optional input left unconnected."""
+    key = (
+        spec.type,
+        freeze(params),
+        tuple(None if s is None else tuple(s) for s in in_shapes),
+        tuple(in_dtypes),
+    )
     return _cache.get(key, lambda: _evaluate(spec, params, in_shapes, in_dtypes))
 
 
 def _evaluate(
     spec: NodeSpec,
     params: dict[str, Any],
-    in_shapes: Sequence[Shape],
-    in_dtypes: Sequence[torch.dtype],
+    in_shapes: Sequence[Shape | None],
+    in_dtypes: Sequence[torch.dtype | None],
 ) -> Evaluation:
+    absent = [i for i, s in enumerate(in_shapes) if s is None]
+    present = [s for s in in_shapes if s is not None]
     try:
         with torch.device("meta"):
             module = spec.build(params, in_shapes)
-        fn = call_function(spec, params, len(in_shapes))
+        fn = call_function(spec, params, len(in_shapes), absent)
         xs = [
-            torch.empty((CHECK_BATCH, *s), dtype=dt, device="meta")
+            None if s is None else torch.empty((CHECK_BATCH, *s), dtype=dt, device="meta")
             for s, dt in zip(in_shapes, in_dtypes, strict=True)
         ]
         # Only layers with weights multiply-accumulate (activations and merges count
@@ -822,11 +913,14 @@ def _evaluate(
         with torch.no_grad(), counter:
             y = fn(module, *xs)
     except Exception as e:  # torch's own refusal, rewritten for the user
-        raise NodeFailure(_explain(e, in_shapes)) from None
-    if not isinstance(y, torch.Tensor):
-        raise NodeFailure(f"produces {type(y).__name__}, not a tensor")
-    if y.dim() == 0 or y.shape[0] != CHECK_BATCH:
-        raise NodeFailure("changes the batch dimension; keep dimension 0 as the batch")
+        raise NodeFailure(_explain(e, present)) from None
+    ys = list(y) if spec.multi_output else [y]
+    for t in ys:
+        if not isinstance(t, torch.Tensor):
+            raise NodeFailure(f"produces {type(t).__name__}, not a tensor")
+        if t.dim() == 0 or t.shape[0] != CHECK_BATCH:
+            raise NodeFailure("changes the batch dimension; keep dimension 0 as the batch")
+    y = ys[0]
     nparams = nbytes = 0
     if module is not None:
         for p in module.parameters():
@@ -835,7 +929,13 @@ def _evaluate(
         for b in module.buffers():
             nbytes += b.numel() * b.element_size()
     return Evaluation(
-        tuple(y.shape[1:]), y.dtype, int(nparams), int(counter.flops // 2 // CHECK_BATCH), nbytes
+        tuple(y.shape[1:]),
+        y.dtype,
+        int(nparams),
+        int(counter.flops // 2 // CHECK_BATCH),
+        nbytes,
+        tuple(tuple(t.shape[1:]) for t in ys),
+        tuple(t.dtype for t in ys),
     )
 
 

@@ -198,6 +198,11 @@ def _compile(args: argparse.Namespace) -> int:
 def _nodes(args: argparse.Namespace) -> int:
     from engine import catalog
 
+    if args.markdown:
+        from engine.catalog.reference import markdown
+
+        sys.stdout.write(markdown())
+        return EXIT_OK
     specs = list(catalog.all_specs())
     if args.category:
         specs = [s for s in specs if s.category.lower().startswith(args.category.lower())]
@@ -209,8 +214,9 @@ def _nodes(args: argparse.Namespace) -> int:
         if s.category != cat:
             cat = s.category
             print(f"\n== {cat}")
-        ins = ", ".join(p.name + ("*" if p.multi else "") for p in s.inputs) or "-"
-        print(f"{s.type}({ins})  {s.doc}")
+        ins = ", ".join(p.name + ("*" if p.multi else "?" if p.optional else "") for p in s.inputs)
+        outs = ", ".join(p.name for p in s.outputs)
+        print(f"{s.type}({ins or '-'}) -> {outs}  {s.doc}")
         for p in s.params:
             extra = ""
             if p.choices:
@@ -245,8 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-name", help="name of the generated class")
     p.set_defaults(func=_compile)
 
-    p = sub.add_parser("nodes", help="list the node catalog with parameters and docs")
+    p = sub.add_parser("nodes", help="list the node catalog (--markdown: docs/nodes.md)")
     p.add_argument("--category", help="only this category (prefix)")
+    p.add_argument("--markdown", action="store_true", help="print the reference page")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_nodes)
 

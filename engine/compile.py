@@ -19,7 +19,8 @@ from torch import nn
 
 from engine import names
 from engine.blocks import BlockDef, is_block
-from engine.check import Report, check
+from engine.check import Report, check, input_slots
+from engine.forward import Op, write_forward
 from engine.graph import Graph, GraphError
 from engine.modules import CUSTOM_MODULES
 
@@ -91,15 +92,15 @@ def generate_source(
     var = {nid: names.identifier(graph.nodes[nid].name, taken) for nid in order}
 
     init: list[str] = []
-    body: list[tuple[str, str]] = []  # (line, node id)
     inputs = [nid for nid in order if graph.nodes[nid].type == "Input"]
+    ops: list[Op] = []
     for nid in order:
         node = graph.nodes[nid]
         spec = node.spec
         if node.type == "Input":
             continue
-        srcs = [e.src for e in graph.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
-        in_shapes = [report.shapes[s] for s in srcs]
+        slots = input_slots(spec, graph.in_edges(nid))
+        in_shapes = [None if e is None else report.port_shapes[(e.src, e.src_port)] for e in slots]
         m = None
         if is_block(spec):
             init.append(f"        self.{var[nid]} = {blocks.construct(report.inner[nid])}")
@@ -108,10 +109,13 @@ def generate_source(
             init.append(f"        self.{var[nid]} = {spec.ctor_source(node.params, in_shapes)}")
             m = f"self.{var[nid]}"
             _note_custom(spec, custom)
-        for line in spec.call(m, [var[s] for s in srcs], var[nid], node.params):
-            body.append((f"        {line}", nid))
+        ops.append(_op(nid, spec, node.params, m, slots, node.type == "Output"))
 
-    outs = [var[o] for o in report.outputs]
+    fwd = write_forward(
+        {(i, "output"): var[i] for i in inputs}, ops, [_first_out(graph, o) for o in report.outputs]
+    )
+    body = [(f"        {line}", nid) for line, nid in fwd.lines]
+    outs = fwd.returns
     args = ", ".join(["self", *(var[i] for i in inputs)])
     # The graph name is user text: it enters the source only inside a literal whose value
     # is exactly the docstring (a name with '"""' cannot close it and run as code).
@@ -240,19 +244,23 @@ class _BlockClasses:
                 spec = node.spec
                 if node.type == "Input":
                     continue
-                srcs = [e.src for e in g.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
-                ins = [var[s] for s in srcs]
+                slots = input_slots(spec, g.in_edges(nid))
+                ins = [None if e is None else _ref_name(var, e) for e in slots]
+                outs = _out_names(spec, node.params, var[nid])
                 if is_block(spec):
                     res = self.resolved[id(r.inner[nid])]
                     kw: dict[str, Any] = {"": res.cls, **res.args}
-                    lines = spec.call(f"self.{var[nid]}", ins, var[nid], node.params)
+                    lines = spec.call(f"self.{var[nid]}", ins, outs, node.params)
                 elif spec.has_module:
-                    kw = spec.ctor_kwargs(node.params, [r.shapes[s] for s in srcs])
-                    lines = spec.call(f"self.{var[nid]}", ins, var[nid], node.params)
+                    shapes = [
+                        None if e is None else r.port_shapes[(e.src, e.src_port)] for e in slots
+                    ]
+                    kw = spec.ctor_kwargs(node.params, shapes)
+                    lines = spec.call(f"self.{var[nid]}", ins, outs, node.params)
                     _note_custom(spec, self.custom)
                 else:
                     kw = {}
-                    lines = spec.call(None, ins, var[nid], node.params)
+                    lines = spec.call(None, ins, outs, node.params)
                 plan[nid] = (kw, lines)
             plans.append(plan)
         groups: dict[Any, list[int]] = {}
@@ -343,7 +351,7 @@ class _BlockClasses:
             return a
 
         init: list[str] = []
-        body: list[str] = []
+        ops: list[Op] = []
         first = occs[0][1].graph
         assert first is not None
         for nid in order:
@@ -368,15 +376,22 @@ class _BlockClasses:
                     e = expr(nid, k, k if k in params_ctor else None, [p[nid][0][k] for p in plans])
                     if e is not None:
                         exprs[k] = e
-                srcs = [e.src for e in first.in_edges(nid) if _is_tensor_port(spec, e.dst_port)]
-                shapes = [occs[0][1].shapes[s] for s in srcs]
+                r0 = occs[0][1]
+                slots = input_slots(spec, first.in_edges(nid))
+                shapes = [None if e is None else r0.port_shapes[(e.src, e.src_port)] for e in slots]
                 init.append(
                     f"        self.{var[nid]} = {spec.ctor_source(node.params, shapes, exprs)}"
                 )
-            body += [f"        {ln}" for ln in lines]
+            m = f"self.{var[nid]}" if is_block(spec) or spec.has_module else None
+            slots = input_slots(spec, first.in_edges(nid))
+            ops.append(_op(nid, spec, node.params, m, slots, node.type == "Output"))
+        fwd = write_forward(
+            {(i, "output"): var[i] for i in inputs}, ops, [(d.outputs[0], "output")]
+        )
+        body = [f"        {ln}" for ln, _nid in fwd.lines]
         exposed_args = [e.name for e in d.exposed if e.name in used_exposed]
         sig = ["self", *derived, *(f"{arg_of[e]}={_value_src(defaults[e])}" for e in exposed_args)]
-        out = var[d.outputs[0]]
+        out = fwd.returns[0]
         lines = [
             f"class {cls}(nn.Module):",
             f"    {names.docstring(f'Block {d.name!r} (version {d.version}), generated by Torchwire.')}",
@@ -406,8 +421,40 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and _canon(a) == _canon(b)
 
 
-def _is_tensor_port(spec: Any, port: str) -> bool:
-    return any(p.name == port and p.kind == "tensor" for p in spec.inputs)
+def _op(
+    nid: str, spec: Any, params: dict[str, Any], m: str | None, slots: list[Any], alias: bool
+) -> Op:
+    """One node as a step of ``forward``: its refs and how its lines are rendered."""
+
+    def render(ins: Any, outs: Any) -> list[str]:
+        return spec.call(m, ins, outs, params)
+
+    return Op(
+        node=nid,
+        inputs=tuple(None if e is None else (e.src, e.src_port) for e in slots),
+        outputs=tuple((nid, p.name) for p in spec.live_outputs(params)),
+        render=render,
+        multi=spec.multi_output,
+        alias=alias,
+    )
+
+
+def _first_out(graph: Graph, nid: str) -> tuple[str, str]:
+    """The ref a model output returns: its node's first output port (a block instance's
+    port is named after the block's Output node)."""
+    node = graph.nodes[nid]
+    return (nid, node.spec.live_outputs(node.params)[0].name)
+
+
+def _ref_name(var: dict[str, str], e: Any) -> str:
+    """A stable name for one output port (used to compare block occurrences' lines)."""
+    return var[e.src] if e.src_port == "output" else f"{var[e.src]}.{e.src_port}"
+
+
+def _out_names(spec: Any, params: dict[str, Any], base: str) -> Any:
+    if not spec.multi_output:
+        return base
+    return tuple(f"{base}.{p.name}" for p in spec.live_outputs(params))
 
 
 def _ancestors(graph: Graph, report: Report) -> set[str]:

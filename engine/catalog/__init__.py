@@ -69,7 +69,7 @@ def _load() -> None:
     _loaded = True
     import importlib
 
-    for mod in ("layers", "data", "training"):
+    for mod in ("layers", "tensors", "data", "training"):
         try:
             importlib.import_module(f"engine.catalog.{mod}")
         except ModuleNotFoundError as e:

@@ -156,6 +156,9 @@ def _fmt(v: Any) -> str:
 class Port:
     """A named port. ``multi`` input ports take any number of edges, in edge order.
 
+    An ``optional`` tensor input may stay unconnected (an initial state, a mask); the
+    node's ``call`` then gets ``None`` for it.
+
     ``kind`` tells what flows: ``tensor`` inside a model, ``data`` from datasets through
     preprocessing, ``target`` for labels into a loss, ``loss`` into an optimizer.
     """
@@ -165,13 +168,19 @@ class Port:
     multi: bool = False
     optional: bool = False
     doc: str = ""
+    # the dtype this input takes when it differs from the node's ``input_dtype`` (a mask)
+    dtype: Literal["float", "long", "any"] | None = None
 
 
 def _default_call(m: str | None, ins: Sequence[str], out: str, params: dict[str, Any]) -> list[str]:
     return [f"{out} = {m}({', '.join(ins)})"]
 
 
-CallFn = Callable[[str | None, Sequence[str], str, dict[str, Any]], list[str]]
+# call(module, inputs, outputs, params): ``inputs`` holds one variable name per connected
+# tensor input (``None`` for an optional input left unconnected); ``outputs`` is one name
+# (a ``str``) for a node type with one output port, else a tuple with one name per live
+# output port (``_`` for an output nothing reads).
+CallFn = Callable[[str | None, Sequence[Any], Any, dict[str, Any]], list[str]]
 InferFn = Callable[[Sequence[Shape], dict[str, Any]], Any]
 ValidateFn = Callable[[dict[str, Any], Sequence[Shape], Sequence[str]], list[str]]
 
@@ -186,6 +195,13 @@ class NodeSpec:
     node's lines of ``forward``: the shape check executes exactly those lines on the meta
     device and the compiler writes them into the generated module, so the two cannot
     disagree. ``ranks`` lists the per-sample input ranks a node accepts, for a clear error.
+
+    Several ``outputs`` make a multi-output node (``a, b = self.split1(x)``). When how many
+    are used depends on a parameter (Split's ``sizes``, Chunk's ``chunks``), ``outputs``
+    declares the most there can be and ``n_outputs(params)`` says how many are live: the
+    first n. Port names stay fixed whatever the parameters, so a wire never points at a
+    port that disappears and reappears under another name; one from a port that is not
+    live is an error of the check.
     """
 
     type: str
@@ -209,6 +225,19 @@ class NodeSpec:
     exportable: bool = True
     export_note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    n_outputs: Callable[[dict[str, Any]], int] | None = None
+
+    # -- ports --------------------------------------------------------------------------
+    @property
+    def multi_output(self) -> bool:
+        """Whether ``call`` gets a tuple of output names (several output ports declared)."""
+        return len(self.outputs) > 1
+
+    def live_outputs(self, params: dict[str, Any]) -> tuple[Port, ...]:
+        """The output ports these parameters make live (all, unless ``n_outputs`` says)."""
+        if self.n_outputs is None:
+            return self.outputs
+        return self.outputs[: max(1, min(len(self.outputs), self.n_outputs(params)))]
 
     # -- parameters -------------------------------------------------------------------
     def param(self, name: str) -> Param:

@@ -13,6 +13,7 @@ from torch import nn
 
 from engine.catalog import register
 from engine.catalog.base import NodeSpec, Param, Port, Shape
+from engine.catalog.tensors import broadcast_validate
 from engine.modules import Maxout
 
 IN = (Port("input"),)
@@ -181,7 +182,7 @@ for d in (1, 2, 3):
         infer={"in_channels": channels},
         ranks=(d + 1,),
     )
-for d in (1, 2):
+for d in (1, 2, 3):
     layer(
         getattr(nn, f"ConvTranspose{d}d"),
         "Layers",
@@ -209,7 +210,7 @@ for d in (1, 2):
     )
 
 # -- pooling ------------------------------------------------------------------------------
-for d in (1, 2):
+for d in (1, 2, 3):
     layer(
         getattr(nn, f"MaxPool{d}d"),
         "Layers",
@@ -275,6 +276,15 @@ layer(
     [EPS, MOMENTUM, P("affine", "bool", True, "learn scale and shift")],
     infer={"num_features": channels},
     ranks=(3,),
+)
+layer(
+    nn.BatchNorm3d,
+    "Layers",
+    "Normalization",
+    "Batch normalization over the channels of (C, D, H, W).",
+    [EPS, MOMENTUM, P("affine", "bool", True, "learn scale and shift")],
+    infer={"num_features": channels},
+    ranks=(4,),
 )
 layer(
     nn.LayerNorm,
@@ -384,8 +394,32 @@ layer(
 
 
 # -- recurrent ---------------------------------------------------------------------------
-def _rnn_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    lines = [f"{out}, _ = {m}({ins[0]})"]
+def _batch_second(x: str) -> str:
+    """A state stored batch-first (as every Torchwire tensor) in torch's (layers, N, H)."""
+    return f"{x}.transpose(0, 1).contiguous()"
+
+
+def _rnn_call(m: str | None, ins: Sequence[Any], outs: Any, p: dict[str, Any]) -> list[str]:
+    """``x, h = self.gru(x, h0)``; states are batch-first: (num_layers·directions, H) per
+    sample, transposed to and from torch's (num_layers·directions, N, H)."""
+    out, states = outs[0], list(outs[1:])
+    given = [None if s is None else _batch_second(s) for s in ins[1:]]
+    if len(states) == 2:  # LSTM: (h, c); a missing one of the two starts at zeros
+        h0, c0 = given
+        if h0 or c0:
+            h0 = h0 or f"torch.zeros_like({c0})"
+            c0 = c0 or f"torch.zeros_like({h0})"
+            arg = f", ({h0}, {c0})"
+        else:
+            arg = ""
+        target = f"{out}, ({states[0]}, {states[1]})"
+    else:
+        arg = f", {given[0]}" if given[0] else ""
+        target = f"{out}, {states[0]}"
+    lines = [f"{target} = {m}({ins[0]}{arg})"]
+    lines += [f"{s} = {s}.transpose(0, 1)" for s in states if s != "_"]
+    if out == "_":
+        return lines
     if p["output"] == "last":
         if p["bidirectional"]:
             h = int(p["hidden_size"])  # a number in the line, never the parameter's text
@@ -414,21 +448,41 @@ def _rnn_params(extra: Sequence[Param] = ()) -> list[Param]:
     ]
 
 
+STATE = "(num_layers·directions, hidden_size) per sample"
+H_IO = (
+    (Port("input"), Port("h_0", optional=True, doc=f"initial hidden state {STATE}")),
+    (Port("output"), Port("h_n", doc=f"final hidden state {STATE}")),
+)
+C_IO = (
+    (Port("c_0", optional=True, doc=f"initial cell state {STATE}"),),
+    (Port("c_n", doc=f"final cell state {STATE}"),),
+)
 for cls, doc, extra in (
     (
         nn.RNN,
-        "Elman recurrent layer over a (T, F) sequence.",
+        "Elman recurrent layer over a (T, F) sequence; final state h_n as a second output.",
         [P("nonlinearity", "choice", "tanh", "activation", choices=("tanh", "relu"))],
     ),
-    (nn.LSTM, "Long short-term memory layer over a (T, F) sequence.", []),
-    (nn.GRU, "Gated recurrent unit layer over a (T, F) sequence.", []),
+    (
+        nn.LSTM,
+        "Long short-term memory layer over a (T, F) sequence; final states h_n, c_n as outputs.",
+        [],
+    ),
+    (
+        nn.GRU,
+        "Gated recurrent unit layer over a (T, F) sequence; final state h_n as a second output.",
+        [],
+    ),
 ):
+    lstm = cls is nn.LSTM
     layer(
         cls,
         "Layers",
         "Recurrent",
         doc,
         _rnn_params(extra),
+        inputs=H_IO[0] + (C_IO[0] if lstm else ()),
+        outputs=H_IO[1] + (C_IO[1] if lstm else ()),
         infer={"input_size": last_dim},
         fixed={"batch_first": True},
         call=_rnn_call,
@@ -437,9 +491,25 @@ for cls, doc, extra in (
 
 
 # -- attention ---------------------------------------------------------------------------
-def _mha_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    x = ins[0]
-    return [f"{out}, _ = {m}({x}, {x}, {x}, need_weights=False)"]
+def causal_mask(q: str, k: str) -> str:
+    """Source of the (Tq, Tk) boolean mask hiding later positions (True: not attended)."""
+    return f"torch.ones({q}.shape[1], {k}.shape[1], dtype=torch.bool, device={q}.device).triu(1)"
+
+
+def _mha_call(m: str | None, ins: Sequence[Any], outs: Any, p: dict[str, Any]) -> list[str]:
+    """Self-attention, or cross-attention when key (and value) are connected; weights
+    are computed only when something reads them."""
+    q, k, v, pad = ins
+    k = k or q
+    v = v or k
+    out, weights = outs
+    args = [q, k, v]
+    if pad is not None:
+        args.append(f"key_padding_mask={pad}.bool()")
+    if p["causal"]:
+        args.append(f"attn_mask={causal_mask(q, k)}")
+    args.append(f"need_weights={weights != '_'}")
+    return [f"{out}, {weights} = {m}({', '.join(args)})"]
 
 
 def _heads_divide(dim_name: str) -> Any:
@@ -455,18 +525,58 @@ layer(
     nn.MultiheadAttention,
     "Layers",
     "Attention",
-    "Multi-head self-attention over a (T, E) sequence.",
+    "Multi-head attention over a (T, E) sequence: self-attention, or cross-attention "
+    "with key/value; masks; weights (Tq, Tk) as a second output.",
     [
         P("num_heads", "int", 4, "attention heads; must divide the feature size", min=1),
         P("dropout", "float", 0.0, "dropout on attention weights", min=0.0, max=1.0),
         BIAS,
+        P("causal", "bool", False, "each position attends only to itself and earlier", ctor=False),
     ],
+    inputs=(
+        Port("input", doc="the query (T, E)"),
+        Port("key", optional=True, doc="keys (S, E) for cross-attention (empty: the query)"),
+        Port("value", optional=True, doc="values (S, E) (empty: the key)"),
+        Port(
+            "key_padding_mask",
+            optional=True,
+            dtype="any",
+            doc="(S,) per sample: nonzero marks a padding position to ignore",
+        ),
+    ),
+    outputs=(
+        Port("output"),
+        Port("weights", doc="attention weights (T, S), averaged over heads"),
+    ),
     infer={"embed_dim": last_dim},
     fixed={"batch_first": True},
     call=_mha_call,
-    ranks=(2,),
-    validate=_heads_divide("num_heads"),
+    ranks=(1, 2),
+    validate=lambda p, s, n: _heads_divide("num_heads")(p, s, n) or _mha_validate(s),
 )
+
+
+def _mha_validate(s: Sequence[Any]) -> list[str]:
+    q, k, v, pad = s
+    if len(q) != 2 or any(x is not None and len(x) != 2 for x in (k, v)):
+        return ["query, key and value are (T, E) sequences"]
+    k = k or q
+    if v is not None and v[0] != k[0]:
+        return [f"key has {k[0]} positions but value {v[0]}"]
+    if pad is not None and tuple(pad) != (k[0],):
+        return [f"key_padding_mask must be ({k[0]},) per sample, one per key, got {tuple(pad)}"]
+    return []
+
+
+def _decoder_call(m: str | None, ins: Sequence[Any], out: str, p: dict[str, Any]) -> list[str]:
+    tgt, memory = ins
+    if p["causal"]:
+        return [
+            f"{out} = {m}({tgt}, {memory}, tgt_mask={causal_mask(tgt, tgt)}, tgt_is_causal=True)"
+        ]
+    return [f"{out} = {m}({tgt}, {memory})"]
+
+
 layer(
     nn.TransformerEncoderLayer,
     "Layers",
@@ -486,12 +596,49 @@ layer(
     validate=_heads_divide("nhead"),
 )
 layer(
+    nn.TransformerDecoderLayer,
+    "Layers",
+    "Attention",
+    "Transformer decoder layer: self-attention over tgt, cross-attention to memory, "
+    "feed-forward; (T, E) and (S, E).",
+    [
+        P("nhead", "int", 4, "attention heads; must divide the feature size", min=1),
+        P("dim_feedforward", "int", 256, "width of the feed-forward block", min=1),
+        P("dropout", "float", 0.1, "dropout", min=0.0, max=1.0),
+        P("activation", "choice", "relu", "feed-forward activation", choices=("relu", "gelu")),
+        P("layer_norm_eps", "float", 1e-5, "layer norm epsilon", min=0.0),
+        P("norm_first", "bool", False, "pre-norm instead of post-norm"),
+        P("causal", "bool", True, "tgt attends only to itself and earlier positions", ctor=False),
+    ],
+    inputs=(Port("input", doc="tgt (T, E)"), Port("memory", doc="the encoder's output (S, E)")),
+    infer={"d_model": last_dim},
+    fixed={"batch_first": True},
+    call=_decoder_call,
+    ranks=(2,),
+    validate=_heads_divide("nhead"),
+)
+layer(
     nn.Upsample,
     "Layers",
     "Resampling",
-    "Upsamples (C, L), (C, H, W) or (C, D, H, W) by a scale factor.",
+    "Upsamples (C, L), (C, H, W) or (C, D, H, W) to a size or by a scale factor.",
     [
-        P("scale_factor", "float", 2.0, "multiplier for the spatial size", min=0.01),
+        P(
+            "size",
+            "ints",
+            None,
+            "output spatial size (empty: use scale_factor)",
+            optional=True,
+            min=1,
+        ),
+        P(
+            "scale_factor",
+            "float",
+            2.0,
+            "multiplier for the spatial size (empty: use size)",
+            min=0.01,
+            optional=True,
+        ),
         P(
             "mode",
             "choice",
@@ -499,19 +646,41 @@ layer(
             "interpolation",
             choices=("nearest", "linear", "bilinear", "bicubic", "trilinear"),
         ),
+        P(
+            "align_corners",
+            "bool",
+            None,
+            "align the corner pixels of input and output (linear modes only; empty: torch's)",
+            optional=True,
+        ),
     ],
     ranks=(2, 3, 4),
     validate=lambda p, s, n: (
-        [
-            f"mode {p['mode']!r} needs a "
-            f"{ {'linear': 2, 'bilinear': 3, 'bicubic': 3, 'trilinear': 4}[p['mode']] }-D sample, got {len(s[0])}-D"
-        ]
-        if s
-        and p["mode"] != "nearest"
-        and {"linear": 2, "bilinear": 3, "bicubic": 3, "trilinear": 4}[p["mode"]] != len(s[0])
-        else []
+        _upsample_validate(p, s)
+        or (
+            [
+                f"mode {p['mode']!r} needs a "
+                f"{ {'linear': 2, 'bilinear': 3, 'bicubic': 3, 'trilinear': 4}[p['mode']] }-D sample, got {len(s[0])}-D"
+            ]
+            if s
+            and p["mode"] != "nearest"
+            and {"linear": 2, "bilinear": 3, "bicubic": 3, "trilinear": 4}[p["mode"]] != len(s[0])
+            else []
+        )
     ),
 )
+
+
+def _upsample_validate(p: dict[str, Any], s: Sequence[Shape]) -> list[str]:
+    if (p["size"] is None) == (p["scale_factor"] is None):
+        return ["give exactly one of size and scale_factor"]
+    if p["align_corners"] is not None and p["mode"] == "nearest":
+        return ["align_corners applies to linear, bilinear, bicubic and trilinear modes only"]
+    size = p["size"]
+    if s and isinstance(size, list) and len(size) != len(s[0]) - 1:
+        return [f"size has {len(size)} numbers, the input {len(s[0]) - 1} spatial dimensions"]
+    return []
+
 
 # -- shape ops ---------------------------------------------------------------------------
 layer(
@@ -606,31 +775,6 @@ def _fmt_shape(s: Shape) -> str:
     return "(" + ", ".join(str(v) for v in s) + ("," if len(s) == 1 else "") + ")"
 
 
-def _elementwise_validate(p: dict[str, Any], s: Sequence[Shape], n: Sequence[str]) -> list[str]:
-    """numpy broadcasting, per sample: sizes equal or one of them 1, dimension by dimension.
-
-    Samples must have the same number of dimensions: with the batch dimension in front,
-    a shorter one would line its batch up with a feature dimension.
-    """
-    if len(s) < 2:
-        return [f"needs at least 2 inputs, has {len(s)}"]
-    first = s[0]
-    for other in s[1:]:
-        if len(other) != len(first):
-            return [
-                f"inputs {_fmt_shape(first)} and {_fmt_shape(other)} have different numbers "
-                "of dimensions"
-            ]
-        for i, (a, b) in enumerate(zip(first, other, strict=True)):
-            if a != b and 1 not in (a, b):
-                return [
-                    f"inputs {_fmt_shape(first)} and {_fmt_shape(other)} differ in dimension "
-                    f"{i + 1} ({a} and {b}); sizes must be equal or one of them 1"
-                ]
-        first = tuple(max(a, b) for a, b in zip(first, other, strict=True))
-    return []
-
-
 def _op_call(op: str) -> Any:
     def call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
         return [f"{out} = {f' {op} '.join(ins)}"]
@@ -643,20 +787,22 @@ register(
     NodeSpec(
         type="Add",
         category="Merges",
-        doc="Element-wise sum of any number of inputs, broadcast like numpy (skip connections).",
+        doc="Element-wise sum of any number of inputs, broadcasting as numpy does (skip "
+        "connections, learned positions).",
         inputs=MERGE_IN,
         call=_op_call("+"),
-        validate=_elementwise_validate,
+        validate=broadcast_validate,
     )
 )
 register(
     NodeSpec(
         type="Mul",
         category="Merges",
-        doc="Element-wise product of any number of inputs, broadcast like numpy (gating, squeeze-excitation).",
+        doc="Element-wise product of any number of inputs, broadcasting as numpy does "
+        "(gating, squeeze-excitation).",
         inputs=MERGE_IN,
         call=_op_call("*"),
-        validate=_elementwise_validate,
+        validate=broadcast_validate,
     )
 )
 
@@ -748,6 +894,7 @@ act(
     ),
 )
 act(nn.Hardswish, "Piecewise-linear swish (MobileNetV3).")
+act(nn.Hardsigmoid, "Piecewise-linear sigmoid: clamp(x/6 + 1/2, 0, 1) (MobileNetV3's SE gate).")
 act(
     nn.Softplus,
     "Smooth ReLU: log(1 + e^(beta·x)) / beta.",

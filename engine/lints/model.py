@@ -63,7 +63,7 @@ def linear_collapse(ctx: CheckContext) -> Iterator[Finding]:
         into = single_source(ctx, nid)
         if into is None:
             continue
-        src_shape = ctx.report.shapes.get(into.src)
+        src_shape = ctx.report.shape_of(into.src, into.src_port)
         if node.type == "Linear" and src_shape is not None and len(src_shape) >= 3:
             continue  # the check first asks for a Flatten here; one problem at a time
         cur, passed, seen = into.src, [], {nid}

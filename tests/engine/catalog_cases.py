@@ -20,6 +20,20 @@ SPECIAL: dict[str, dict[str, Any]] = {
     "RNN": {"shapes": [(5, 8)], "params": {"output": "last", "bidirectional": True}},
     "GRU": {"shapes": [(5, 8)], "params": {"num_layers": 2, "dropout": 0.1}},
     "Upsample": {"shapes": [(4, 8, 8)]},
+    "Sub": {"shapes": [(4, 8, 8), (4, 1, 1)]},
+    "Div": {"shapes": [(4, 8, 8), (1, 1, 8)]},
+    "MatMul": {"shapes": [(3, 4, 8), (3, 8, 5)]},
+    "Parameter": {"shapes": [(4, 8)], "params": {"shape": [1, 8], "init": "normal"}},
+    "SinusoidalPositionalEncoding": {"shapes": [(5, 8)]},
+    "Reduce": {"shapes": [(4, 8, 8)], "params": {"op": "amax", "dim": [2, 3]}},
+    "Elementwise": {"params": {"op": "clamp", "min": -0.5, "max": 0.5}},
+    "Slice": {"shapes": [(4, 8)], "params": {"dim": 2, "start": 1, "end": 7, "step": 2}},
+    "Select": {"shapes": [(4, 8)], "params": {"dim": 1, "index": -1}},
+    "SplitTensor": {"shapes": [(4, 8)], "params": {"dim": -1, "sizes": [3, 5]}},
+    "Chunk": {"shapes": [(6, 8)], "params": {"chunks": 3}},
+    "MultiheadAttention": {"shapes": [(5, 8)], "params": {"causal": True}},
+    "TransformerDecoderLayer": {"shapes": [(5, 8), (7, 8)]},
+    "LSTM": {"shapes": [(5, 8)], "params": {"output": "last"}},
 }
 BY_RANK = {1: (8,), 2: (4, 8), 3: (4, 8, 8), 4: (2, 4, 8, 8)}
 

@@ -40,7 +40,10 @@ def test_check_valid_project(capsys) -> None:
 def test_check_lists_every_problem_per_node(tmp_path: Path, capsys) -> None:
     assert main(["check", broken(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "  sum:\n    error: sum: inputs (64, 8, 8) and (32, 8, 8) differ in dimension 1" in out
+    assert (
+        "  sum:\n    error: sum: cannot broadcast [B,64,8,8] with [B,32,8,8]: dimension 1 is 64 vs 32"
+        in out
+    )
     assert "  head:\n    error: head: no input connected" in out
 
 
@@ -87,7 +90,8 @@ def test_compile_refuses_a_broken_graph(tmp_path: Path, capsys) -> None:
 def test_nodes_lists_the_catalog_with_docs(capsys) -> None:
     assert main(["nodes"]) == 0
     out = capsys.readouterr().out
-    assert "Conv2d(input)  2-D convolution over a (C, H, W) input." in out
+    assert "Conv2d(input) -> output  2-D convolution over a (C, H, W) input." in out
+    assert "LSTM(input, h_0?, c_0?) -> output, h_n, c_n" in out
     assert "    out_channels: int = 16 in [1, ]  number of filters" in out
     assert "(from the input: in_channels)" in out
     assert main(["nodes", "--json"]) == 0

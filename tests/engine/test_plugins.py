@@ -444,7 +444,10 @@ def test_the_cli_loads_node_folders_from_the_flag(tmp_path, capsys, monkeypatch)
     )  # 3-D gate on 1-D
     assert "ChannelGate" in capsys.readouterr().out
     assert main(["nodes", "--category", "Custom", "--nodes-dir", str(folder)]) == 0
-    assert "ScaleShift(input)  Learned per-feature scale and shift." in capsys.readouterr().out
+    assert (
+        "ScaleShift(input) -> output  Learned per-feature scale and shift."
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.slow
