@@ -401,6 +401,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.examples_menu = f.addMenu(self.tr("&Examples"))
         self._fill_examples()
+        a = f.addAction(self.tr("&Import Model…"), self._import_model)
+        a.setObjectName("action_import_model")
+        A["import_model"] = a
         f.addSeparator()
         f.addAction(A["save"])
         f.addAction(A["save_as"])
@@ -661,6 +664,12 @@ class MainWindow(QMainWindow):
 
     def _filter(self) -> str:
         return self.tr("Torchwire projects (*.json);;All files (*)")
+
+    def _import_model(self) -> None:
+        """File ▸ Import Model…: an ONNX file or PyTorch module as a project (see the dialog)."""
+        from designer.widgets.import_dialog import import_model_dialog
+
+        self.import_dialog = import_model_dialog(self)
 
     def new_file(self) -> None:
         if self.maybe_save():

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from engine.imports.builder import ImportResult
+from engine.imports.project_file import freeze_all_but_last, save_import, weights_path
 from engine.imports.report import ImportReport, ModelImportError, UnsupportedOp
 
 __all__ = [
@@ -20,10 +21,13 @@ __all__ = [
     "ImportResult",
     "ModelImportError",
     "UnsupportedOp",
+    "freeze_all_but_last",
     "import_model",
     "import_module",
     "import_onnx",
     "onnx_op_table",
+    "save_import",
+    "weights_path",
 ]
 
 

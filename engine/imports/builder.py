@@ -39,6 +39,13 @@ class ImportResult:
     state_dict: dict[str, torch.Tensor]
     report: ImportReport
 
+    def save(self, project: str, *, freeze_all_but: int | None = None) -> str:
+        """Write the project and its weights beside it, the project's ``init_from`` naming
+        them (see ``engine.imports.save_import``); returns the weights' path."""
+        from engine.imports.project_file import save_import
+
+        return str(save_import(self, project, freeze_all_but=freeze_all_but))
+
 
 def _tensor(v: Any) -> torch.Tensor:
     if isinstance(v, torch.Tensor):

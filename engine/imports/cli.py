@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
@@ -29,6 +28,12 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", help="project file to write (.json)")
     p.add_argument("--input-shape", help="one sample's shape, batch excluded: 3,224,224")
     p.add_argument("--dtype", default="float32", choices=("float32", "int64"))
+    p.add_argument(
+        "--freeze-all-but-last",
+        type=int,
+        metavar="N",
+        help="freeze every imported layer except the last N (fine-tune only the head)",
+    )
     p.add_argument("--list-ops", action="store_true", help="list the ONNX ops that map")
     p.add_argument("--markdown", action="store_true", help="with --list-ops: a Markdown table")
     p.set_defaults(func=_import)
@@ -42,25 +47,6 @@ def op_table_markdown() -> str:
     for op, types, note in onnx_op_table():
         lines.append(f"| `{op}` | {types} | {note} |")
     return "\n".join(lines) + "\n"
-
-
-def weights_path(project: str | os.PathLike[str]) -> Path:
-    return Path(project).with_suffix(".safetensors")
-
-
-def save_import(result: Any, project: str | os.PathLike[str]) -> Path:
-    """Write the project and ``<project>.safetensors`` (both atomically); returns the
-    weights' path."""
-    from safetensors.torch import save
-
-    from engine.fileio import atomic_write
-    from engine.project import save_project
-
-    wpath = weights_path(project)
-    sd = {k: v.contiguous() for k, v in result.state_dict.items()}
-    atomic_write(wpath, save(sd, metadata={"format": "pt", "source": "torchwire import"}))
-    save_project(result.graph, project)
-    return wpath
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:
@@ -78,7 +64,7 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from engine.imports import ModelImportError, import_model
+    from engine.imports import ModelImportError, import_model, save_import
 
     if args.list_ops:
         if args.markdown:
@@ -104,7 +90,10 @@ def _import(args: argparse.Namespace) -> int:
     except ModelImportError as e:
         print(f"error: {e}", file=sys.stderr)  # the whole list, one op a line
         return EXIT_PROBLEMS
-    wpath = save_import(result, args.output)
+    wpath = save_import(result, args.output, freeze_all_but=args.freeze_all_but_last)
     print(result.report.summary())
-    print(f"wrote {args.output} and {wpath}")
+    frozen = sum(1 for n in result.graph.nodes.values() if n.frozen)
+    if frozen:
+        print(f"frozen: {frozen} layers (all but the last {args.freeze_all_but_last})")
+    print(f"wrote {args.output} and {wpath} (the project's init_from)")
     return EXIT_OK

@@ -52,6 +52,22 @@ NONDETERMINISTIC |= {"Multinomial", "Bernoulli"}
 
 
 # -- context ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Seq:
+    """A sequence-first tensor that stands for the batch-first output of graph node ``nid``.
+
+    Torchwire's recurrent nodes are batch-first; ONNX's LSTM/GRU run sequence-first, so an
+    exporter wraps them in transposes. These tensors get no node: ``layout`` says how the
+    ONNX tensor is arranged relative to the node's ``[B, T, F]`` output — ``TBF`` (the
+    transpose ``[1, 0, 2]``), ``TDBH`` (an LSTM/GRU's ``Y``: directions apart), ``TBDH``
+    (``Y`` transposed ``[0, 2, 1, 3]``)."""
+
+    nid: str
+    layout: str
+    directions: int = 1
+    hidden: int = 0
+
+
 class Ctx:
     """Everything a rule needs: constants, shapes, the tensor → node map, the builder."""
 
@@ -70,12 +86,20 @@ class Ctx:
         self.consumers: dict[str, list[Any]] = {}
         self.graph_outputs: set[str] = set()
         self.done: set[int] = set()  # ids of nodes another rule already mapped
+        # Sequence-first tensors around ONNX LSTM/GRU (see ``Seq``): no node of their own.
+        self.seq: dict[str, Seq] = {}
+        self.rnn: set[str] = set()  # the LSTM/GRU nodes made from ONNX recurrences
 
     def x(self, node: Any, i: int = 0) -> str:
         """The graph node producing tensor input ``i`` (it must not be a constant)."""
         name = node.input[i]
         if name in self.consts:
             raise Unsupported(f"input {i} ({name}) is a constant where a computed tensor is needed")
+        if name not in self.val and name in self.seq:
+            raise Unsupported(
+                f"input {i} ({name}) is sequence-first (the batch moved off dimension 0); only "
+                "an LSTM/GRU, or the transpose back to batch-first, may read it"
+            )
         return self.val[name]
 
     def c(self, node: Any, i: int, required: bool = True) -> np.ndarray | None:
@@ -576,6 +600,10 @@ rule("Mul", "Mul", "of computed tensors of equal shape")(_merge("Mul"))
 
 
 def _plumbing(ctx: Ctx, node: Any) -> None:
+    sq = ctx.seq.get(node.input[0])
+    if sq is not None and node.input[0] not in ctx.val:
+        _seq_plumbing(ctx, node, sq)
+        return
     ctx.put(
         node,
         ctx.b.plumb(ctx.x(node), ctx.shape(node.input[0]), ctx.shape(node.output[0]), node.name),
@@ -590,6 +618,18 @@ for _op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
 def _transpose(ctx: Ctx, node: Any) -> None:
     rank = len(ctx.shape(node.input[0]))
     perm = list(_attrs(node).get("perm", list(range(rank))[::-1]))
+    sq = ctx.seq.get(node.input[0])
+    if sq is not None and node.input[0] not in ctx.val:
+        if sq.layout == "TBF" and perm == [1, 0, 2]:
+            ctx.put(node, sq.nid)  # back to batch-first: the recurrent node's own output
+        elif sq.layout == "TDBH" and perm == [0, 2, 1, 3]:
+            ctx.seq[node.output[0]] = Seq(sq.nid, "TBDH", sq.directions, sq.hidden)
+        else:
+            raise Unsupported(f"perm {perm} of a sequence-first tensor")
+        return
+    if rank == 3 and perm == [1, 0, 2]:  # to sequence-first, as before an ONNX LSTM/GRU
+        ctx.seq[node.output[0]] = Seq(ctx.x(node), "TBF")
+        return
     if perm[0] != 0:
         raise Unsupported(f"perm {perm} moves the batch dimension")
     src = ctx.x(node)
@@ -692,8 +732,16 @@ rule(
 rule("Upsample", "Upsample", "as Resize")(_resize)
 
 
-@rule("Gather", "Embedding", "a constant 2-D table indexed by computed integer ids")
+@rule(
+    "Gather",
+    "Embedding / LSTM, GRU output='last'",
+    "a constant 2-D table indexed by computed ids; or the last step (axis 1, index -1) "
+    "of a one-direction LSTM/GRU's output",
+)
 def _gather(ctx: Ctx, node: Any) -> None:
+    if node.input[0] not in ctx.consts:
+        _last_step(ctx, node)
+        return
     table = ctx.c(node, 0)
     if table.ndim != 2 or int(_attrs(node).get("axis", 0)) != 0:
         raise Unsupported("only a 2-D table gathered along axis 0 is an Embedding")
@@ -710,19 +758,142 @@ def _gather(ctx: Ctx, node: Any) -> None:
     )
 
 
+def _seq_plumbing(ctx: Ctx, node: Any, sq: Seq) -> None:
+    """Reshape/Squeeze of an LSTM/GRU's ``Y`` to ``[T, B, D*H]`` (directions joined, as
+    torch's bidirectional output): still the recurrent node's output, sequence-first."""
+    out = ctx.shape(node.output[0])
+    t, b = ctx.shape(node.input[0])[0], ctx.shape(node.input[0])[2 if sq.layout == "TDBH" else 1]
+    joined = (t, b, sq.directions * sq.hidden)
+    if (sq.layout == "TBDH" or (sq.layout == "TDBH" and sq.directions == 1)) and out == joined:
+        ctx.seq[node.output[0]] = Seq(sq.nid, "TBF", sq.directions, sq.hidden)
+        return
+    raise Unsupported(f"{node.op_type} of a sequence-first recurrent output to {out}")
+
+
+# ONNX gate order → torch's: LSTM i,o,f,c → i,f,g,o; GRU z,r,h → r,z,n.
+_GATES = {"LSTM": (4, [0, 2, 3, 1]), "GRU": (3, [1, 0, 2])}
+_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+
+
+def _zero_or_absent(ctx: Ctx, node: Any, i: int, what: str) -> None:
+    v = ctx.c(node, i, required=False) if i < len(node.input) and node.input[i] else None
+    if i < len(node.input) and node.input[i] and node.input[i] not in ctx.consts:
+        raise Unsupported(f"a computed {what} (Torchwire's LSTM/GRU start from zeros)")
+    if v is not None and np.any(v != 0):
+        raise Unsupported(f"a non-zero {what} (Torchwire's LSTM/GRU start from zeros)")
+
+
 def _rnn(ctx: Ctx, node: Any) -> None:
-    """ONNX LSTM/GRU (seq-first) between the Transpose/Squeeze a batch_first exporter writes
-    is not representable one op at a time: Torchwire's recurrent nodes are batch-first."""
+    """ONNX LSTM/GRU → the catalog's batch-first LSTM/GRU (one layer each; torch exports a
+    stacked one as one ONNX op per layer), weights regrouped in torch's gate order.
+
+    It maps where an exporter wrapped it as torch.onnx does a batch_first layer: input
+    transposed to sequence-first, ``Y`` reshaped (directions joined) and transposed back.
+    The final states ``Y_h``/``Y_c``, sequence lengths, initial states, peepholes and other
+    activations have no counterpart in the node and are reported."""
+    op = node.op_type
     a = _attrs(node)
-    if int(a.get("layout", 0)) != 1:
-        raise Unsupported("sequence-first layout (layout=0): Torchwire's LSTM/GRU are batch-first")
-    raise Unsupported("batch-first ONNX recurrent layers are not mapped yet")
+    if int(a.get("layout", 0)) != 0:
+        raise Unsupported("layout=1 (batch-first ONNX recurrence) is not mapped")
+    ctx.unused(node, 1, 2)
+    if len(node.input) > 4 and node.input[4]:
+        lens = ctx.consts.get(node.input[4])
+        t = ctx.shape(node.input[0])[0]
+        if lens is None or np.any(lens != t):
+            raise Unsupported("sequence_lens (sequences of different lengths)")
+    _zero_or_absent(ctx, node, 5, "initial_h")
+    if op == "LSTM":
+        _zero_or_absent(ctx, node, 6, "initial_c")
+        if len(node.input) > 7 and node.input[7]:
+            raise Unsupported("peephole weights P")
+        if int(a.get("input_forget", 0)):
+            raise Unsupported("input_forget=1")
+    elif not int(a.get("linear_before_reset", 0)):
+        raise Unsupported("linear_before_reset=0 (torch's GRU applies the reset after the matmul)")
+    if "clip" in a:
+        raise Unsupported("cell clip")
+    direction = _s(a.get("direction", "forward"))
+    if direction == "reverse":
+        raise Unsupported("direction reverse alone (torch runs forward, or both)")
+    dirs = 2 if direction == "bidirectional" else 1
+    acts = [_s(v) for v in a.get("activations", [])]
+    if acts and acts != _ACTIVATIONS[op] * dirs:
+        raise Unsupported(f"activations {acts}")
+    sq = ctx.seq.get(node.input[0])
+    if sq is None or sq.layout != "TBF" or node.input[0] in ctx.val:
+        raise Unsupported(
+            "its input is not a batch-first sequence transposed to sequence-first (as "
+            "torch.onnx exports a batch_first layer)"
+        )
+    w, r = ctx.c(node, 1), ctx.c(node, 2)
+    bias = ctx.c(node, 3, required=False)
+    hidden = int(a.get("hidden_size", r.shape[-1]))
+    n_gates, order = _GATES[op]
+
+    def torch_order(m: np.ndarray) -> np.ndarray:
+        return np.concatenate([m[g * hidden : (g + 1) * hidden] for g in order], axis=0)
+
+    weights: dict[str, np.ndarray] = {}
+    for d in range(dirs):
+        sfx = "_l0" + ("_reverse" if d else "")
+        weights[f"weight_ih{sfx}"] = torch_order(w[d])
+        weights[f"weight_hh{sfx}"] = torch_order(r[d])
+        if bias is not None:
+            weights[f"bias_ih{sfx}"] = torch_order(bias[d][: n_gates * hidden])
+            weights[f"bias_hh{sfx}"] = torch_order(bias[d][n_gates * hidden :])
+    nid = ctx.b.add(
+        op,
+        [sq.nid],
+        node.name,
+        weights,
+        hidden_size=hidden,
+        num_layers=1,
+        bidirectional=dirs == 2,
+        bias=bias is not None,
+    )
+    ctx.rnn.add(nid)
+    ctx.seq[node.output[0]] = Seq(nid, "TDBH", dirs, hidden)
 
 
-rule("LSTM", "(not mapped)", "seq-first ONNX recurrences have no batch-first equivalent op by op")(
-    _rnn
-)
-rule("GRU", "(not mapped)", "as LSTM")(_rnn)
+rule(
+    "LSTM",
+    "LSTM",
+    "wrapped as torch.onnx exports batch_first (transposes around it); one layer per op, "
+    "forward or bidirectional; Y_h/Y_c unused, zero initial states, no sequence_lens",
+)(_rnn)
+rule("GRU", "GRU", "as LSTM; linear_before_reset=1 (torch's GRU)")(_rnn)
+
+
+def _last_step(ctx: Ctx, node: Any) -> None:
+    """``y[:, -1]`` of a one-direction LSTM/GRU's batch-first output → its output='last'."""
+    idx = ctx.c(node, 1)
+    src = ctx.x(node)
+    shape = ctx.shape(node.input[0])
+    axis = int(_attrs(node).get("axis", 0)) % max(len(shape), 1)
+    if (
+        len(shape) != 3
+        or axis != 1
+        or idx.size != 1
+        or int(idx.reshape(())) not in (-1, shape[1] - 1)
+    ):
+        raise Unsupported("only the last step (axis 1, index -1) of a recurrent output maps")
+    if src not in ctx.rnn:
+        raise Unsupported("the last step of a tensor that is not an LSTM/GRU output")
+    node_ = ctx.b.graph.nodes[src]
+    if node_.params.get("bidirectional"):
+        raise Unsupported(
+            "the last step of a bidirectional output (the node's 'last' joins the forward "
+            "direction's last step with the backward direction's first)"
+        )
+    # Every tensor standing for the node's sequence must feed only the next op of the
+    # chain, and this one only reads the last step: else the whole sequence is needed.
+    tensors = [t for t, q in ctx.seq.items() if q.nid == src]
+    tensors += [t for t, v in ctx.val.items() if v == src]
+    readers = sum(len(ctx.consumers.get(t, [])) for t in tensors)
+    if readers != len(tensors) or any(t in ctx.graph_outputs for t in tensors):
+        raise Unsupported("the recurrent output's whole sequence is also used")
+    ctx.b.graph.set(src, output="last")
+    ctx.put(node, src)
 
 
 # -- the import -------------------------------------------------------------------------
@@ -924,6 +1095,9 @@ def import_onnx_result(
     outputs = []
     for o in g.output:
         if o.name in poisoned:
+            continue
+        if o.name not in ctx.val and o.name in ctx.seq:
+            b.unsupported(o.name, "output", "graph output", "a sequence-first output")
             continue
         if o.name not in ctx.val:
             b.unsupported(o.name, "output", "graph output", "the output is a constant")

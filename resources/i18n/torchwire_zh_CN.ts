@@ -341,6 +341,109 @@
     </message>
 </context>
 <context>
+    <name>ImportDialog</name>
+    <message>
+        <source>%1: no such file</source>
+        <translation>%1：文件不存在</translation>
+    </message>
+    <message>
+        <source>%1: no such folder</source>
+        <translation>%1：文件夹不存在</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Choose an ONNX model</source>
+        <translation>选择 ONNX 模型</translation>
+    </message>
+    <message>
+        <source>Freeze all but the last</source>
+        <translation>冻结除最后几层外的所有层</translation>
+    </message>
+    <message>
+        <source>Freeze every imported layer except the last N</source>
+        <translation>冻结导入的所有层，最后 N 层除外</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Import Model</source>
+        <translation>导入模型</translation>
+    </message>
+    <message>
+        <source>Import failed: %1</source>
+        <translation>导入失败：%1</translation>
+    </message>
+    <message>
+        <source>Imported as %1 (trains from its weights)</source>
+        <translation>已导入为 %1（训练从其权重开始）</translation>
+    </message>
+    <message>
+        <source>Importing and checking against the original…</source>
+        <translation>正在导入并与原模型核对…</translation>
+    </message>
+    <message>
+        <source>Importing…</source>
+        <translation>正在导入…</translation>
+    </message>
+    <message>
+        <source>Input shape (one sample)</source>
+        <translation>输入形状（单个样本）</translation>
+    </message>
+    <message>
+        <source>Input type</source>
+        <translation>输入类型</translation>
+    </message>
+    <message>
+        <source>ONNX file</source>
+        <translation>ONNX 文件</translation>
+    </message>
+    <message>
+        <source>PyTorch module</source>
+        <translation>PyTorch 模块</translation>
+    </message>
+    <message>
+        <source>Save project as</source>
+        <translation>项目保存为</translation>
+    </message>
+    <message>
+        <source>Save the imported project as</source>
+        <translation>将导入的项目保存为</translation>
+    </message>
+    <message>
+        <source>Writing the project and its weights…</source>
+        <translation>正在写入项目及其权重…</translation>
+    </message>
+    <message>
+        <source>a PyTorch module needs the input shape</source>
+        <translation>PyTorch 模块需要输入形状</translation>
+    </message>
+    <message>
+        <source>choose an ONNX file</source>
+        <translation>请选择 ONNX 文件</translation>
+    </message>
+    <message>
+        <source>choose where to save the project</source>
+        <translation>请选择项目的保存位置</translation>
+    </message>
+    <message>
+        <source>give the module as package.module:callable</source>
+        <translation>请以 package.module:callable 的形式给出模块</translation>
+    </message>
+    <message>
+        <source>no freezing</source>
+        <translation>不冻结</translation>
+    </message>
+    <message>
+        <source>the input shape is sizes like 3,224,224</source>
+        <translation>输入形状应为如 3,224,224 的尺寸</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Loading Torchwire…</source>
@@ -521,6 +624,10 @@
     <message>
         <source>&amp;Examples</source>
         <translation>示例(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Import Model…</source>
+        <translation>导入模型(&amp;I)…</translation>
     </message>
     <message>
         <source>E&amp;xport</source>

@@ -1,0 +1,93 @@
+"""File ▸ Import Model…: the real import on a worker, the report in the dialog, the project opened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from designer.widgets.import_dialog import ImportDialog, parse_shape
+
+
+def _onnx(path: Path, op: str = "Relu") -> Path:
+    """x[?, 4] → Gemm (3 outputs) → op: a small model (``op`` unsupported to fail)."""
+    gen = np.random.default_rng(0)
+    w = numpy_helper.from_array(gen.standard_normal((3, 4)).astype(np.float32), "w")
+    b = numpy_helper.from_array(gen.standard_normal(3).astype(np.float32), "b")
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
+        helper.make_node(op, ["h"], ["y"], name="act"),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],
+        [w, b],
+    )
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_import_menu_opens_the_imported_project_that_trains_from_its_weights(
+    window, qtbot, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    window.actions_by_name["import_model"].trigger()
+    dlg = window.import_dialog
+    assert isinstance(dlg, ImportDialog) and dlg.isVisible()
+    dlg.onnx_edit.setText(str(_onnx(tmp_path / "tiny.onnx")))
+    project = tmp_path / "imported.json"
+    dlg.project_edit.setText(str(project))
+    dlg.start()
+    # the import runs on a worker: start() returned before it finished, the loop runs
+    assert dlg.running and dlg.task is not None and not dlg.task.finished
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
+    timer.stop()
+    assert dlg.error is None, dlg.error
+    assert ticks  # the GUI thread kept serving its event loop during the import
+    assert "4 nodes, 15 parameters" in dlg.report_view.toPlainText()  # Input, fc, act, Output
+    # the window now holds the imported graph, saved with init_from naming its weights
+    types = sorted(n.type for n in window.document.graph.nodes.values())
+    assert "Linear" in types and "ReLU" in types
+    assert Path(window.document.path) == project
+    data = json.loads(project.read_text())
+    assert data["settings"]["training"]["init_from"] == "imported.safetensors"
+    assert (tmp_path / "imported.safetensors").is_file()
+
+
+def test_failed_import_shows_every_unsupported_op(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    opened: list[str] = []
+    dlg.imported.connect(opened.append)
+    dlg.onnx_edit.setText(str(_onnx(tmp_path / "bad.onnx", op="Erf")))
+    dlg.project_edit.setText(str(tmp_path / "bad.json"))
+    dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
+    text = dlg.report_view.toPlainText()
+    assert dlg.error and "act (Erf)" in text and "ONNX node 'act'" in text
+    assert "Import failed" in dlg.status_label.text()
+    assert dlg.report_view.isReadOnly()  # selectable, copyable text
+    assert not opened and not (tmp_path / "bad.json").exists()
+
+
+def test_choices_are_checked_before_anything_runs(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    dlg.start()
+    assert not dlg.running and "ONNX file" in (dlg.error or "")
+    dlg.module_radio.setChecked(True)
+    dlg.module_edit.setText("mypkg.nets:tiny")
+    dlg.project_edit.setText(str(tmp_path / "p.json"))
+    dlg.start()
+    assert not dlg.running and "input shape" in (dlg.error or "")
+    assert parse_shape("3x32x32") == (3, 32, 32) and parse_shape("") is None
