@@ -171,9 +171,11 @@ class MainWindow(QMainWindow):
         self.loaded.emit()
 
     def _size_docks(self) -> None:
-        self.resizeDocks([self.dock_palette], [250], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_properties], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_problems], [230], Qt.Orientation.Vertical)
+        # in proportion to the window, so a small one keeps a usable canvas (#16 item 14)
+        w, h = max(self.width(), 800), max(self.height(), 560)
+        self.resizeDocks([self.dock_palette], [min(240, w // 5)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_properties], [min(320, w // 4)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_problems], [min(240, h // 3)], Qt.Orientation.Vertical)
 
     def _dock(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
@@ -231,6 +233,15 @@ class MainWindow(QMainWindow):
             slot = getattr(tp, {"train": "start"}.get(name, name), None)
             if slot is not None:
                 r.addAction(self._act(name, text, self._show_training(slot), key))
+
+        def sync_run_actions() -> None:  # one state: menu, button and shortcut (item 3)
+            for name in ("train", "pause", "resume", "stop"):
+                act = self.actions_by_name.get(name)
+                if act is not None:
+                    act.setEnabled(tp.action_enabled(name))
+
+        tp.actionsChanged.connect(sync_run_actions)
+        sync_run_actions()
         self._add_compress(r, tp)
         r.addSeparator()
         self._add_serve_actions(r)
@@ -277,6 +288,9 @@ class MainWindow(QMainWindow):
                 raise
             return
         self.training_panel = TrainingPanel(self.document, self)
+        self.training_panel.nodeRequested.connect(
+            lambda nid: self.canvas.select([nid], center=True)
+        )
         self.dock_training = self._dock(
             self.tr("Training"),
             self.training_panel,
@@ -684,7 +698,7 @@ class MainWindow(QMainWindow):
         A file that cannot be opened leaves the current document exactly as it was (its
         graph, path and unsaved edits): nothing is replaced by an empty document.
         """
-        from designer.files import add_recent
+        from designer.files import add_recent, is_example
         from engine.errors import TorchwireError
 
         if ask and not self.maybe_save():
@@ -698,10 +712,14 @@ class MainWindow(QMainWindow):
         except Exception as e:  # an engine bug: still one message, the document kept
             self.show_error(self.tr("Cannot open project"), f"{path}: {type(e).__name__}: {e}")
             return False
-        try:
-            add_recent(Path(path))
-        except OSError:
-            pass
+        if is_example(path):  # however it was reached: an untitled copy (#16 item 1)
+            self.document.path = None
+            self.document.pathChanged.emit(None)
+        else:
+            try:
+                add_recent(Path(path))
+            except OSError:
+                pass
         self.statusBar().showMessage(
             self.tr("Opened %1 (%2 nodes, %3 ms)")
             .replace("%1", Path(path).name)
@@ -715,11 +733,7 @@ class MainWindow(QMainWindow):
         """Examples open as untitled copies, so saving never overwrites the bundled file."""
         if not self.maybe_save():
             return False
-        ok = self.open_path(path)
-        if ok:
-            self.document.path = None
-            self.document.pathChanged.emit(None)
-        return ok
+        return self.open_path(path)  # open_path makes any example an untitled copy
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -912,17 +926,13 @@ def _naming(e: BaseException, path: str | Path) -> str:
 
 
 def ready_to_train(rep: Any) -> tuple[bool, str]:
-    """The training checks' verdict when present, else: no errors and a model output."""
-    extra = getattr(rep, "extra", {}) or {}
-    if "ready_to_train" in extra:
-        reasons = extra.get("train_reasons") or extra.get("not_ready") or extra.get("reasons") or []
-        if isinstance(reasons, str):
-            reasons = [reasons]
-        why = "\n".join(str(r) for r in reasons)
-        return bool(extra["ready_to_train"]), why or (
-            translate("MainWindow", "ready")
-            if extra["ready_to_train"]
-            else translate("MainWindow", "not ready")
+    """The training checks' verdict (``rep.training``) when present, else: no errors."""
+    verdict = getattr(rep, "training", None)
+    if verdict is not None:
+        why = "\n".join(verdict.messages)
+        ready = verdict.ready and rep.ok
+        return ready, why or (
+            translate("MainWindow", "ready") if ready else translate("MainWindow", "not ready")
         )
     if rep.errors:
         return False, translate("MainWindow", "fix the errors first")

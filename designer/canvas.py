@@ -53,6 +53,12 @@ NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
 IDENT_PREFIX = "torchwire"
 MIN_READABLE_SCALE = 0.7
+# what ends "fit on open": the user zooming, panning or clicking in the canvas
+_USER_VIEW_EVENTS = (
+    QEvent.Type.Wheel,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.KeyPress,
+)
 
 
 # -- node classes generated from the catalog ---------------------------------------------
@@ -300,6 +306,7 @@ class Canvas(QWidget):
         self.ng.node_selection_changed.connect(lambda *_: self._emit_selection())
         self.ng.node_selected.connect(lambda *_: self._emit_selection())
         self.ng.node_double_clicked.connect(self._on_double_clicked)
+        self.viewer.viewport().installEventFilter(self)
         self.viewer.context_requested.connect(self._context_menu)
         self.viewer.wire_context_requested.connect(self._wire_menu)
         self._search_edge: Edge | None = None
@@ -333,7 +340,24 @@ class Canvas(QWidget):
         self._unsubscribe = g.subscribe(self._on_graph_event)
         if self.document.report is not None:
             self.apply_report(self.document.report)
-        QTimer.singleShot(0, lambda: self.fit(readable=True))
+        # Fit once the window is shown and its docks are laid out: until the user touches
+        # the view, every resize of the visible canvas fits again (#16 item 4).
+        self._fit_pending = True
+        QTimer.singleShot(0, self._fit_if_pending)
+
+    def _fit_if_pending(self) -> None:
+        if getattr(self, "_fit_pending", False):
+            self.fit(readable=True)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_fit_pending", False):
+            QTimer.singleShot(0, self._fit_if_pending)
+
+    def eventFilter(self, obj: Any, event: QEvent) -> bool:
+        if event.type() in _USER_VIEW_EVENTS:
+            self._fit_pending = False  # the user moved the view: theirs from now on
+        return super().eventFilter(obj, event)
 
     def _create_view(self, nid: str) -> None:
         node = self.document.graph.nodes[nid]
@@ -624,7 +648,10 @@ class Canvas(QWidget):
 
     def auto_layout(self) -> None:
         sel = self.selected_ids()
-        self.document.auto_layout(sel if len(sel) > 1 else None)
+        vp = self.viewer.viewport()
+        # wrap long chains to the visible canvas's shape (less the captions at the edge)
+        aspect = max(0.6, min(3.0, 0.85 * vp.width() / max(1, vp.height())))
+        self.document.auto_layout(sel if len(sel) > 1 else None, aspect=aspect)
         QTimer.singleShot(0, self.fit)
 
     def fit(self, readable: bool = False) -> None:
@@ -652,6 +679,7 @@ class Canvas(QWidget):
 
     def zoom(self, factor: float | None) -> None:
         """Zoom about the view's centre by ``factor``; None: actual size (1:1)."""
+        self._fit_pending = False
         v = self.viewer
         scale = v.transform().m11()
         target = 1.0 if factor is None else min(2.0, max(0.05, scale * factor))

@@ -49,16 +49,27 @@ def examples() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.json"))
 
 
+def is_example(path: str | Path) -> bool:
+    """Whether ``path`` is one of the bundled examples: those open as untitled copies and
+    never enter Open Recent, so a Save can never overwrite the bundled file."""
+    try:
+        return Path(path).resolve().parent == EXAMPLES_DIR.resolve()
+    except OSError:
+        return False
+
+
 # -- recent files ---------------------------------------------------------------------------
 def recent_files() -> list[Path]:
     raw = settings().value("recent", []) or []
     if isinstance(raw, str):
         raw = [raw]
-    return [Path(p) for p in raw if Path(p).is_file()]
+    return [Path(p) for p in raw if Path(p).is_file() and not is_example(p)]
 
 
 def add_recent(path: Path) -> list[Path]:
     path = Path(path).resolve()
+    if is_example(path):
+        return recent_files()
     items = [p for p in recent_files() if p.resolve() != path]
     items.insert(0, path)
     items = items[:MAX_RECENT]

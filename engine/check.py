@@ -65,6 +65,27 @@ class Diagnostic:
         return d
 
 
+@dataclass(frozen=True)
+class Reason:
+    """One thing that keeps the graph from training, and the node it is about (if any)."""
+
+    message: str
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The training verdict: one typed section the Training dock and status bar both read."""
+
+    ready: bool
+    reasons: tuple[Reason, ...] = ()
+    plan: Any = None  # engine.train.check.Plan: which nodes training uses (None: cannot)
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.message for r in self.reasons]
+
+
 @dataclass
 class Report:
     """What ``check`` found. Shapes are per sample (batch excluded)."""
@@ -86,6 +107,9 @@ class Report:
     # warned about and left out of ``order``, so one stray node does not fail the graph
     left_out: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # the training verdict (set by the training checks; None when nothing of training is
+    # declared); ``extra["ready_to_train"|"train_reasons"|"train_plan"]`` mirror it
+    training: Readiness | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     _names: dict[str, str] = field(default_factory=dict, repr=False)
     _types: dict[str, str] = field(default_factory=dict, repr=False)
@@ -133,6 +157,13 @@ class Report:
             self._by_node.setdefault(d.node, []).append(d)
         self._indexed = len(diags)
         return self._by_node
+
+    def set_training(self, verdict: Readiness) -> None:
+        """Record the training verdict (and its untyped mirror in ``extra``, for scripts)."""
+        self.training = verdict
+        self.extra["ready_to_train"] = verdict.ready
+        self.extra["train_reasons"] = verdict.messages
+        self.extra["train_plan"] = verdict.plan
 
     def error(self, node: str | None, message: str, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(node, "error", message, **kw))

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from engine.graph import Graph
 
-SPACING = (240.0, 130.0)
-LANE_GAP = 0.6  # extra empty rows between lanes and between wrapped bands
+SPACING = (220.0, 120.0)  # a node (~160×70 with its caption) and room for a wire's shape label
+LANE_GAP = 0.4  # extra empty rows between lanes and between wrapped bands
 
 
 @dataclass(frozen=True)

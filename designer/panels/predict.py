@@ -145,6 +145,9 @@ class PredictPanel(QWidget):
             sig = getattr(document, name, None)
             if sig is not None:
                 sig.connect(lambda *_: self._refresh_hint())
+        replaced = getattr(document, "graphReplaced", None)
+        if replaced is not None:
+            replaced.connect(self._on_graph_replaced)
         self._refresh_source()
         self._refresh_hint()
 
@@ -444,7 +447,21 @@ class PredictPanel(QWidget):
         self._update_buttons()
         self._show_error(message)
 
+    def _on_graph_replaced(self) -> None:
+        self._clear_prediction()
+        self.last_error = None
+        self.status_label.setStyleSheet("")
+        self.status_label.setText("")
+        self._refresh_source()
+
+    def _clear_prediction(self) -> None:
+        """No result on show that is not the current input's (#16 items 2, 13)."""
+        self.prediction = None
+        self._results.setCurrentIndex(0)
+        self.answer_label.setText(translate("PredictPanel", "No prediction yet."))
+
     def _show_error(self, message: str) -> None:
+        self._clear_prediction()
         self.last_error = message
         self.status_label.setStyleSheet("color: #e0524a;")
         self.status_label.setText(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import html
 import os
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QStandardItemModel
@@ -58,6 +60,7 @@ from designer.widgets.plots import (
     ScatterView,
     SeriesPlot,
 )
+from engine.check import Reason
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 _ACTIVE = ("starting", "running", "paused", "stopping")
@@ -198,6 +201,9 @@ class TrainingPanel(QWidget):
     runFinished = Signal(object)
     runFailed = Signal(str)
     stateChanged = Signal(str)
+    nodeRequested = Signal(str)  # a reason's link was clicked: select that node
+    # the buttons' enabled state changed: Run ▸ Train/Pause/Resume/Stop follow it (item 3)
+    actionsChanged = Signal()
 
     # Tests and embedders may replace how a session is made: fn(graph, device=...) -> session.
     session_factory: Callable[..., Any] | None = None
@@ -364,6 +370,17 @@ class TrainingPanel(QWidget):
         self.banner.hide()
         root.addWidget(self.banner)
 
+        # why the graph cannot train yet, each reason a link selecting its node (#16 item 8)
+        self.reasons_label = QLabel("")
+        self.reasons_label.setObjectName("trainReasons")
+        self.reasons_label.setWordWrap(True)
+        self.reasons_label.setTextFormat(Qt.TextFormat.RichText)
+        self.reasons_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.reasons_label.linkActivated.connect(self._on_reason_link)
+        self.reasons_label.hide()
+        root.addWidget(self.reasons_label)
+        self._last_report: Any = None
+
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         # settings column
@@ -473,39 +490,82 @@ class TrainingPanel(QWidget):
     def _on_report(self, report: Any) -> None:
         ready, reason = self._readiness(report)
         self._ready, self._ready_reason = ready, reason
+        self._last_report = report
         self._update_buttons()
+        self._show_reasons(report)
 
     @staticmethod
-    def _readiness(report: Any) -> tuple[bool, str]:
+    def _reasons(report: Any) -> tuple[bool, list[Reason]]:
+        """The typed training verdict of ``report`` (``report.training``), or its errors."""
+        verdict = getattr(report, "training", None)
+        if verdict is not None:
+            reasons = list(verdict.reasons)
+            ready = verdict.ready and report.ok
+        else:
+            reasons, ready = [], False
+        if not report.ok and not reasons:
+            reasons = [Reason(d.message, d.node) for d in report.errors]
+        if not ready and not reasons:
+            reasons = [Reason(translate("TrainingPanel", "the graph is not ready to train"))]
+        return ready, reasons
+
+    @classmethod
+    def _readiness(cls, report: Any) -> tuple[bool, str]:
         if report is None:
             return False, translate("TrainingPanel", "The graph is being checked…")
-        extra = getattr(report, "extra", None) or {}
-        reasons: list[str] = []
-        if "ready_to_train" in extra:
-            ready = bool(extra["ready_to_train"])
-            for key in ("train_reasons", "ready_reasons", "reasons"):
-                v = extra.get(key)
-                if v:
-                    reasons = [str(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-                    break
-        else:
-            ready = bool(getattr(report, "ok", False))
-        if not getattr(report, "ok", True):
-            ready = False
-            if not reasons:
-                reasons = [d.message for d in report.errors]
+        ready, reasons = cls._reasons(report)
         if ready:
             return True, translate("TrainingPanel", "Train the current graph")
-        if not reasons:
-            reasons = [translate("TrainingPanel", "the graph is not ready to train")]
-        shown = reasons[:6] + (
+        shown = [r.message for r in reasons[:6]] + (
             [fmt(translate("TrainingPanel", "… and %1 more"), len(reasons) - 6)]
             if len(reasons) > 6
             else []
         )
         return False, translate("TrainingPanel", "Cannot train yet:") + "\n• " + "\n• ".join(shown)
 
+    def _show_reasons(self, report: Any) -> None:
+        """Each reason the graph cannot train, in the dock; one on a node selects it."""
+        if report is None or self.state in _ACTIVE:
+            self.reasons_label.hide()
+            return
+        ready, reasons = self._reasons(report)
+        if ready:
+            self.reasons_label.hide()
+            return
+        items = []
+        for r in reasons[:6]:
+            text = html.escape(r.message)
+            if r.node:
+                href = "node:" + quote(r.node, safe="")
+                items.append(f"<li><a href='{href}' style='color:#8ab4f8'>{text}</a></li>")
+            else:
+                items.append(f"<li>{text}</li>")
+        if len(reasons) > 6:
+            items.append(
+                f"<li>{html.escape(fmt(translate('TrainingPanel', '… and %1 more'), len(reasons) - 6))}</li>"
+            )
+        head = html.escape(translate("TrainingPanel", "Cannot train yet:"))
+        self.reasons_label.setText(
+            f"<b>{head}</b><ul style='margin:0 0 0 -20px'>{''.join(items)}</ul>"
+        )
+        self.reasons_label.show()
+
+    def _on_reason_link(self, href: str) -> None:
+        if href.startswith("node:"):
+            self.nodeRequested.emit(unquote(href[5:]))
+
     def _on_graph_replaced(self) -> None:
+        """Another project: the last run's banner, results and checkpoints were the old
+        project's, so they go (a run still going keeps its view until it ends)."""
+        if not self.is_running:
+            self._reset_run_view()
+            self.last_graph = None
+            self.last_run_dir = None
+            self.last_checkpoint = None
+            self.progress.setFormat(translate("TrainingPanel", "Not started"))
+            self.progress.setValue(0)
+            if self.state != "idle":
+                self._set_state("idle")
         self._load_settings_values()
         self._on_report(getattr(self.document, "report", None))
 
@@ -621,6 +681,7 @@ class TrainingPanel(QWidget):
     def _set_state(self, state: str) -> None:
         self.state = state
         self._update_buttons()
+        self._show_reasons(self._last_report)
         self.stateChanged.emit(state)
 
     @property
@@ -660,6 +721,17 @@ class TrainingPanel(QWidget):
                     else self._ready_reason.split("\n")[0]
                 )
             self.status_label.setToolTip("" if self._ready else self._ready_reason)
+        self.actionsChanged.emit()
+
+    def action_enabled(self, name: str) -> bool:
+        """Whether Run ▸ ``name`` (train, pause, resume, stop) is enabled: the buttons' state."""
+        pausable = self.pause_button.isEnabled()
+        return {
+            "train": self.start_button.isEnabled(),
+            "pause": pausable and self.state == "running",
+            "resume": pausable and self.state == "paused",
+            "stop": self.stop_button.isEnabled(),
+        }.get(name, True)
 
     # -- actions --------------------------------------------------------------------------
     def start(self) -> None:
@@ -687,7 +759,9 @@ class TrainingPanel(QWidget):
         if self.is_running:
             return
         if resume is None and not self._ready:
-            self._show_failure(self._ready_reason.replace("\n• ", " "), popup=False)
+            # nothing started, so nothing failed: the reasons show, each linking its node
+            self._show_reasons(self._last_report)
+            self.status_label.setText(self._ready_reason.split("\n")[0])
             return
         device = self.device_combo.currentText()
         if resume is None:

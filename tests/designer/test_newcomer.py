@@ -1,0 +1,140 @@
+"""What a newcomer met in the first minutes (issue 16): examples, banners, actions, reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from designer.app import MainWindow
+from designer.files import EXAMPLES_DIR, add_recent, recent_files
+
+IRIS = EXAMPLES_DIR / "iris.json"
+
+
+def _open_iris(w: MainWindow) -> Any:
+    assert w.open_path(IRIS)
+    rep = w.document.wait_checked(60)
+    assert rep is not None and rep.ok
+    return rep
+
+
+def test_examples_never_enter_recent_and_never_keep_their_path(window: MainWindow) -> None:
+    """Item 1: File ▸ Examples, Open Recent or File ▸ Open on the bundled file: always an
+    untitled copy, so Ctrl+S asks where instead of overwriting resources/examples."""
+    w = window
+    before = IRIS.read_bytes()
+    w._add_run_panels()
+    actions = {a.data(): a for a in w.examples_menu.actions() if a.data()}
+    actions[str(IRIS)].trigger()
+    assert w.document.path is None
+    assert IRIS.resolve() not in [p.resolve() for p in recent_files()]
+    add_recent(IRIS)  # a stale entry from an older version
+    assert IRIS.resolve() not in [p.resolve() for p in recent_files()]
+    assert w.open_path(IRIS) and w.document.path is None  # however it is reached
+    asked: list[bool] = []
+    w.ask_save_path = lambda: asked.append(True) or None  # type: ignore[method-assign]
+    w.save()
+    assert asked == [True] and IRIS.read_bytes() == before
+
+
+def test_a_failure_banner_and_prediction_belong_to_their_project(window: MainWindow) -> None:
+    """Items 2, 13: opening another project clears the last one's banner and results; a
+    Predict error clears the old result beside it."""
+    w = window
+    w._add_run_panels()
+    tp, pp = w.training_panel, w.predict_panel
+    assert tp is not None and pp is not None
+    _open_iris(w)
+    tp._show_failure("split_2: something broke", popup=False)
+    tp._set_state("failed")
+    assert not tp.banner.isHidden()
+    assert w.open_path(EXAMPLES_DIR / "moons.json")
+    assert tp.banner.isHidden() and tp.last_error is None and tp.state == "idle"
+    pp.prediction = object()
+    pp._results.setCurrentIndex(1)
+    pp._show_error("row 1: not a number")
+    assert pp.prediction is None and pp._results.currentIndex() == 0
+    assert "not a number" in pp.status_label.text()
+
+
+def test_run_menu_follows_the_buttons(window: MainWindow) -> None:
+    """Item 3: Run ▸ Train/Pause/Resume/Stop are enabled exactly when the buttons are."""
+    w = window
+    w._add_run_panels()
+    tp = w.training_panel
+    assert tp is not None
+    _open_iris(w)
+    w.document.wait_checked(60)
+    tp._on_report(w.document.report)
+    a = w.actions_by_name
+    assert a["train"].isEnabled() == tp.start_button.isEnabled()
+    assert not a["pause"].isEnabled() and not a["resume"].isEnabled()
+    assert not a["stop"].isEnabled()
+    loss = w.document.graph.by_name("cross_entropy_loss").id
+    w.document.remove_nodes([loss])
+    rep = w.document.wait_checked(60)
+    tp._on_report(rep)
+    assert not tp.start_button.isEnabled() and not a["train"].isEnabled()
+    tp._start(None)  # the shortcut path: says why, never "Training failed"
+    assert tp.banner.isHidden() and tp.state == "idle"
+
+
+def test_training_dock_lists_the_reasons_as_links_to_their_nodes(window: MainWindow) -> None:
+    """Item 8 (and the typed verdict): every reason is shown; one on a node selects it."""
+    w = window
+    w._add_run_panels()
+    tp = w.training_panel
+    assert tp is not None
+    _open_iris(w)
+    g = w.document.graph
+    loss = g.by_name("cross_entropy_loss").id
+    w.document.disconnect([e for e in g.edges if e.dst == loss and e.dst_port == "input"])
+    rep = w.document.wait_checked(60)
+    assert rep is not None and rep.training is not None and not rep.training.ready
+    assert any(r.node == loss for r in rep.training.reasons)
+    tp._on_report(rep)
+    label = tp.reasons_label
+    assert not label.isHidden()
+    assert "Cannot train yet" in label.text() and f"node:{loss}" in label.text()
+    for r in rep.training.reasons:
+        assert r.message.split("(")[0].strip()[:20] in label.text().replace("&#x27;", "'")
+    w.canvas.select([])
+    label.linkActivated.emit(f"node:{loss}")
+    assert w.canvas.selected_ids() == [loss]
+
+
+def test_untyped_readiness_mirror_matches(tmp_path: Path) -> None:
+    from engine import check, load_project
+
+    rep = check(load_project(IRIS))
+    assert rep.training is not None and rep.training.ready
+    assert rep.extra["ready_to_train"] is True and rep.extra["train_plan"] is rep.training.plan
+
+
+def test_digits_cnn_opens_fitted_and_readable_at_the_default_size(qtbot: Any) -> None:
+    """Item 4: at the default window size the whole example is on the visible canvas (the
+    viewport between the docks, after they are laid out) at a readable scale: at least the
+    canvas's own MIN_READABLE_SCALE, where node titles stay legible."""
+    from designer.canvas import MIN_READABLE_SCALE
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
+    w.show()  # the default size: MainWindow sizes itself
+    qtbot.waitUntil(lambda: w.is_loaded, timeout=30000)
+    w._add_run_panels()
+    assert w.open_path(EXAMPLES_DIR / "digits_cnn.json")
+    w.document.wait_checked(60)
+    c, v = w.canvas, w.canvas.viewer
+
+    def all_inside() -> bool:
+        vp = v.viewport().rect()
+        return all(
+            vp.contains(v.mapFromScene(vn.view.sceneBoundingRect()).boundingRect())
+            for vn in c._views.values()
+        )
+
+    qtbot.waitUntil(all_inside, timeout=5000)
+    assert len(c._views) == 20
+    assert v.transform().m11() >= MIN_READABLE_SCALE
+    w.close()
