@@ -647,10 +647,14 @@ class TrainingPanel(QWidget):
 
     def _load_settings_values(self) -> None:
         values = self._current_settings()
+        resolved = {p.name: values.get(p.name, p.default) for p in self._settings_params}
         for p in self._settings_params:
             ed = self._editors.get(p.name)
             if ed is not None and hasattr(ed, "set_value"):
                 ed.set_value(values.get(p.name, p.default))
+            if ed is not None and getattr(p, "enabled_if", None) is not None:
+                # e.g. patience while early stopping is off (Param.enabled_if, item 11)
+                self.settings_form.setRowVisible(ed, p.enabled(resolved))
         dev = values.get("device", "auto")
         if dev in DEVICES and self.device_combo.currentText() != dev:
             self.device_combo.blockSignals(True)

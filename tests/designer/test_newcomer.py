@@ -138,3 +138,18 @@ def test_digits_cnn_opens_fitted_and_readable_at_the_default_size(qtbot: Any) ->
     assert len(c._views) == 20
     assert v.transform().m11() >= MIN_READABLE_SCALE
     w.close()
+
+
+def test_schedule_parameters_show_only_for_their_schedule(window: MainWindow) -> None:
+    """Item 11: the property editor reads Param.enabled_if from the catalog."""
+    w = window
+    before = set(w.document.graph.nodes)
+    w.palette.tree.itemActivated.emit(w.palette._items["Adam"], 0)
+    (adam,) = set(w.document.graph.nodes) - before
+    w.canvas.select([adam])
+    w.canvas._emit_selection_now()
+    eds = w.properties.editors
+    assert eds["lr"].isVisibleTo(w.properties) and not eds["step_size"].isVisibleTo(w.properties)
+    w.document.set_params(adam, lr_schedule="step")
+    assert eds["step_size"].isVisibleTo(w.properties) and eds["gamma"].isVisibleTo(w.properties)
+    assert not eds["eta_min"].isVisibleTo(w.properties)
