@@ -555,6 +555,22 @@ class Canvas(QWidget):
         self.select([nid])
         return nid
 
+    def reveal(self, nid: str) -> None:
+        """Scroll (not zoom) so node ``nid`` is on screen: the view follows a new node."""
+        vn = self._views.get(nid)
+        if vn is None:
+            return
+        v = self.viewer
+        box = vn.view.sceneBoundingRect().adjusted(-30, -30, 30, 30)
+        shown = v.mapToScene(v.viewport().rect()).boundingRect()
+        if shown.contains(box):
+            return
+        dx = min(0.0, box.left() - shown.left()) + max(0.0, box.right() - shown.right())
+        dy = min(0.0, box.top() - shown.top()) + max(0.0, box.bottom() - shown.bottom())
+        self._fit_pending = False
+        v._scene_range = v._scene_range.translated(dx, dy)
+        v._update_scene()
+
     def view_center(self) -> tuple[float, float]:
         c = self.viewer.mapToScene(self.viewer.viewport().rect().center())
         return (c.x() - 80, c.y() - 30)
@@ -720,12 +736,16 @@ class Canvas(QWidget):
         prev = self._search_prev
         doc.undo_stack.beginMacro(f"Add {type_name}")
         try:
+            from engine.layout import free_position
+
+            # free space next to what it connects to, never on top of a node (item 5)
             if len(prev) == 1 and prev[0] in doc.graph.nodes:
-                p = doc.graph.nodes[prev[0]].pos
-                pos = (p[0] + 240.0, p[1])
+                pos = free_position(doc.graph, after=prev[0])
             else:
-                pos = self._search_pos or self.view_center()
+                pos = free_position(doc.graph, near=self._search_pos or self.view_center())
             nid = self.add_node_at(type_name, pos)
+            if nid is not None:
+                QTimer.singleShot(0, lambda nid=nid: self.reveal(nid))
             if nid is not None and len(prev) == 1 and prev[0] in doc.graph.nodes:
                 ends = self.auto_ports(prev[0], nid)
                 if ends is not None:

@@ -235,11 +235,9 @@ class Document(QObject):
         return nid
 
     def _free_position(self) -> tuple[float, float]:
-        if not self.graph.nodes:
-            return (0.0, 0.0)
-        xs = [n.pos[0] for n in self.graph.nodes.values()]
-        ys = [n.pos[1] for n in self.graph.nodes.values()]
-        return (max(xs) + GRID_X, min(ys))
+        from engine.layout import free_position
+
+        return free_position(self.graph)
 
     def set_params(self, node_id: str, **params: Any) -> None:
         """Change parameters; a value the declaration refuses raises GraphError, nothing changes."""

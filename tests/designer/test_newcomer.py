@@ -153,3 +153,32 @@ def test_schedule_parameters_show_only_for_their_schedule(window: MainWindow) ->
     w.document.set_params(adam, lr_schedule="step")
     assert eds["step_size"].isVisibleTo(w.properties) and eds["gamma"].isVisibleTo(w.properties)
     assert not eds["eta_min"].isVisibleTo(w.properties)
+
+
+def test_palette_adds_land_in_free_space_and_the_view_follows(
+    window: MainWindow, qtbot: Any
+) -> None:
+    """Item 5: eight palette double-clicks never stack nodes; each new one is on screen."""
+    from engine.layout import NODE_SIZE
+
+    w = window
+    _open_iris(w)
+    c, v = w.canvas, w.canvas.viewer
+    for _ in range(8):
+        c.select([])
+        before = set(w.document.graph.nodes)
+        w.palette.tree.itemActivated.emit(w.palette._items["ReLU"], 0)
+        (new,) = set(w.document.graph.nodes) - before
+        qtbot.waitUntil(
+            lambda new=new: (
+                v.viewport()
+                .rect()
+                .intersects(v.mapFromScene(c._views[new].view.sceneBoundingRect()).boundingRect())
+            ),
+            timeout=3000,
+        )
+    pos = [n.pos for n in w.document.graph.nodes.values()]
+    bw, bh = NODE_SIZE
+    for i, a in enumerate(pos):
+        for b in pos[i + 1 :]:
+            assert abs(a[0] - b[0]) >= bw or abs(a[1] - b[1]) >= bh, (a, b)
