@@ -61,6 +61,7 @@ from designer.widgets.plots import (
     SeriesPlot,
 )
 from engine.check import Reason
+from engine.train.progress import ProgressEstimator
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 _ACTIVE = ("starting", "running", "paused", "stopping")
@@ -235,6 +236,7 @@ class TrainingPanel(QWidget):
         self._frac0 = 0.0
         self._paused_total = 0.0
         self._paused_at: float | None = None
+        self._est = ProgressEstimator()
         self._stop_requested = False
         self._metric_key: str | None = None
         self._settings_params: tuple[Any, ...] = ()
@@ -826,6 +828,7 @@ class TrainingPanel(QWidget):
         if self.state == "running" and self.session is not None:
             self.session.pause()
             self._paused_at = time.monotonic()
+            self._est.pause(self._paused_at)
             self._set_state("paused")
             self.status_label.setText(translate("TrainingPanel", "Paused"))
             self.log("paused")
@@ -836,6 +839,7 @@ class TrainingPanel(QWidget):
             if self._paused_at is not None:
                 self._paused_total += time.monotonic() - self._paused_at
             self._paused_at = None
+            self._est.resume(time.monotonic())
             self._set_state("running")
             self.status_label.setText(translate("TrainingPanel", "Training…"))
             self.log("resumed")
@@ -902,6 +906,7 @@ class TrainingPanel(QWidget):
         run_dir = getattr(ev, "run_dir", None)
         self.last_run_dir = Path(run_dir) if run_dir else None
         self._run_started_at = time.monotonic()
+        self._est = ProgressEstimator()
         start_epoch = int(getattr(ev, "start_epoch", 1) or 1)
         self._frac0 = (start_epoch - 1) / self._epochs if self._epochs else 0.0
         if self.state == "starting":
@@ -951,14 +956,19 @@ class TrainingPanel(QWidget):
         frac = min(1.0, ((epoch - 1) * bpe + batch) / total)
         self.progress.setValue(int(frac * 1000))
         left = ""
+        raw_speed = getattr(ev, "samples_per_s", None)
+        # averaged over batches, paused time left out (engine.train.progress, item 15)
+        self._est.update(
+            time.monotonic(),
+            frac,
+            float(raw_speed) if isinstance(raw_speed, (int, float)) else None,
+        )
         elapsed = time.monotonic() - self._run_started_at - self._paused_total
-        progressed = frac - self._frac0
-        if progressed > 0 and elapsed > 0.5:
+        if self._est.time_left is not None and elapsed > 0.5:
             left = " · " + fmt(
-                translate("TrainingPanel", "%1 left"),
-                _fmt_duration(elapsed * (1 - frac) / progressed),
+                translate("TrainingPanel", "%1 left"), _fmt_duration(self._est.time_left)
             )
-        speed = getattr(ev, "samples_per_s", None)
+        speed = self._est.samples_per_s
         sp = (
             " · " + fmt(translate("TrainingPanel", "%1 samples/s"), f"{speed:,.0f}")
             if isinstance(speed, (int, float)) and speed

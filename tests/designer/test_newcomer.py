@@ -182,3 +182,24 @@ def test_palette_adds_land_in_free_space_and_the_view_follows(
     for i, a in enumerate(pos):
         for b in pos[i + 1 :]:
             assert abs(a[0] - b[0]) >= bw or abs(a[1] - b[1]) >= bh, (a, b)
+
+
+def test_live_plot_x_axis_grows_with_the_data(qtbot: Any) -> None:
+    """Item 16: a 3000-epoch run does not squeeze its first epochs into the left edge."""
+    from designer.widgets.plots import TRAIN, SeriesPlot
+
+    plot = SeriesPlot("loss")
+    qtbot.addWidget(plot)
+    plot.add_series("train", TRAIN)
+    plot.set_x_range(0.0, 3000.0)
+    plot.extend("train", [1.0, 2.0, 3.0], [1.0, 0.8, 0.7])
+    plot.redraw()
+    right = plot.getPlotItem().getViewBox().viewRange()[0][1]
+    assert 3.0 <= right < 200.0  # the data fills a good part of the plot
+    plot.extend("train", [float(x) for x in range(4, 1001)], [0.5] * 997)
+    plot.redraw()
+    right2 = plot.getPlotItem().getViewBox().viewRange()[0][1]
+    assert 1000.0 <= right2 <= 3000.0 * 1.03
+    plot.extend("train", [2999.0, 3000.0], [0.4, 0.4])
+    plot.redraw()
+    assert plot.getPlotItem().getViewBox().viewRange()[0][1] <= 3000.0 * 1.03
