@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Loading the engine…"))
         # Confirmation hooks: tests replace these instead of clicking modal boxes.
         self.ask_save_changes: Callable[[], str] = self._ask_save_changes
+        self.ask_stop_training: Callable[[str], bool] = self._ask_stop_training
         self.ask_open_path: Callable[[], str | None] = self._ask_open_path
         self.ask_save_path: Callable[[], str | None] = self._ask_save_path
         self.ask_recover: Callable[[list[Any]], Any] = self._ask_recover
@@ -371,6 +372,7 @@ class MainWindow(QMainWindow):
         undo.setShortcuts([QKeySequence(S.Undo)])
         redo = self.document.undo_stack.createRedoAction(self, self.tr("&Redo"))
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self._plain_names = {"undo": self.tr("Undo"), "redo": self.tr("Redo")}
         for name, a in (("undo", undo), ("redo", redo)):
             a.setObjectName(f"action_{name}")
             self.addAction(a)
@@ -648,6 +650,24 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == "discard"
 
+    def _run_description(self) -> str:
+        tp = self.training_panel
+        epochs = getattr(tp, "_epochs", 0)
+        where = self.tr(" (%1 epochs)").replace("%1", str(epochs)) if epochs else ""
+        return self.tr(
+            "A training run is going on%1. Closing stops it; its last checkpoint is kept."
+        ).replace("%1", where)
+
+    def _ask_stop_training(self, what: str) -> bool:
+        b = QMessageBox.question(
+            self,
+            APP_NAME,
+            what + "\n\n" + self.tr("Stop the run and close?"),
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return b == QMessageBox.StandardButton.Close
+
     def _ask_save_changes(self) -> str:
         b = QMessageBox.question(
             self,
@@ -852,14 +872,23 @@ class MainWindow(QMainWindow):
         self.palette.search.setFocus()
         self.palette.search.selectAll()
 
-    def _show_shortcuts(self) -> None:
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(what, keys) for Help ▸ Keyboard Shortcuts: each action by its own name (Undo's
+        text follows the stack, "Undo Move", which is not what the key does in general)."""
         rows = []
-        for a in self.actions_by_name.values():
+        for name, a in self.actions_by_name.items():
             keys = ", ".join(
                 s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts()
             )
             if keys:
-                rows.append(f"<tr><td>{a.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>")
+                rows.append((self._plain_names.get(name) or a.text().replace("&", ""), keys))
+        return rows
+
+    def _show_shortcuts(self) -> None:
+        rows = [
+            f"<tr><td>{html_escape(t)}</td><td><b>{html_escape(k)}</b></td></tr>"
+            for t, k in self.shortcut_rows()
+        ]
         QMessageBox.information(
             self,
             self.tr("Keyboard shortcuts"),
@@ -900,10 +929,14 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        tp = self.training_panel
+        running = tp is not None and getattr(tp, "is_running", False)
+        if running and not self.ask_stop_training(self._run_description()):
+            event.ignore()
+            return
         if self.document is not None and not self.maybe_save():
             event.ignore()
             return
-        tp = self.training_panel
         if tp is not None and hasattr(tp, "stop"):
             try:
                 tp.stop()

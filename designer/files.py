@@ -96,7 +96,17 @@ class Recovery:
     @property
     def label(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
-        return f"{self.original.name if self.original else 'untitled'} (autosaved {when})"
+        if self.original is not None:
+            return f"{self.original.name} (autosaved {when})"
+        return f"{self._project_name()} (never saved; autosaved {when})"
+
+    def _project_name(self) -> str:
+        """The unsaved project's own name (an example's copy is "digits_cnn", not "untitled")."""
+        try:
+            name = json.loads(self.text).get("name")
+        except (ValueError, AttributeError):
+            name = None
+        return name if isinstance(name, str) and name.strip() else "untitled"
 
 
 def _pid_alive(pid: int) -> bool:

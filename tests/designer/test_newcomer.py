@@ -203,3 +203,47 @@ def test_live_plot_x_axis_grows_with_the_data(qtbot: Any) -> None:
     plot.extend("train", [2999.0, 3000.0], [0.4, 0.4])
     plot.redraw()
     assert plot.getPlotItem().getViewBox().viewRange()[0][1] <= 3000.0 * 1.03
+
+
+def test_closing_during_a_run_says_it_will_be_stopped(window: MainWindow) -> None:
+    """Item 19: the close prompt names the run going on; Cancel keeps the window open."""
+    w = window
+    w._add_run_panels()
+    tp = w.training_panel
+    assert tp is not None
+    asked: list[str] = []
+    w.ask_stop_training = lambda what: asked.append(what) or False  # type: ignore[method-assign]
+    tp.state = "running"
+    tp._epochs = 20
+    w.close()
+    assert w.isVisible() and asked and "training run is going on" in asked[0]
+    assert "stops it" in asked[0] and "20 epochs" in asked[0]
+    tp.state = "idle"
+    asked.clear()
+    w.close()
+    assert asked == [] and not w.isVisible()
+
+
+def test_messages_in_plain_words(window: MainWindow, tmp_path: Path) -> None:
+    """Item 20: the recovery entry of an example's copy, a JSON of something else, and
+    the shortcut list (Undo, not "Undo Move")."""
+    import json
+
+    import pytest
+
+    from designer.files import Recovery
+    from engine.project import ProjectError, load_project
+
+    rec = Recovery(tmp_path / "x.autosave", None, 0.0, json.dumps({"name": "digits_cnn"}))
+    assert rec.label.startswith("digits_cnn (never saved;")
+    other = tmp_path / "package.json"
+    other.write_text('{"name": "x", "version": "1.0"}')
+    with pytest.raises(ProjectError) as err:
+        load_project(other)
+    assert "None" not in str(err.value) and '"format"' in str(err.value)
+    w = window
+    _open_iris(w)
+    w.document.move_nodes({next(iter(w.document.graph.nodes)): (5.0, 5.0)})
+    assert "Move" in w.actions_by_name["undo"].text()
+    names = [t for t, _ in w.shortcut_rows()]
+    assert "Undo" in names and not any("Move" in t for t in names)
