@@ -772,6 +772,10 @@ class MainWindow(QMainWindow):
         from designer.files import add_recent
         from engine.errors import TorchwireError
 
+        first_save = self.document.path is None
+        old_name = self.document.graph.name
+        if first_save and old_name in ("", "untitled"):
+            self.document.set_name(Path(path).stem)  # the project is called what it is saved as
         try:
             saved = self.document.save(path)
         except TorchwireError as e:
@@ -787,6 +791,8 @@ class MainWindow(QMainWindow):
             add_recent(saved)
         except OSError:
             pass
+        if first_save and self.training_panel is not None:
+            self.training_panel.runs_follow_project(old_name)  # item 12
         self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(saved)), 4000)
         return True
 

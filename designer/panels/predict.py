@@ -141,6 +141,9 @@ class PredictPanel(QWidget):
         self._build()
         if training_panel is not None and hasattr(training_panel, "runFinished"):
             training_panel.runFinished.connect(lambda *_: self._refresh_source())
+            moved = getattr(training_panel, "runsMoved", None)
+            if moved is not None:
+                moved.connect(self._refresh_source)
         for name in ("reportReady", "graphReplaced"):
             sig = getattr(document, name, None)
             if sig is not None:

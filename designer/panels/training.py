@@ -115,8 +115,13 @@ def default_runs_root(document: Any) -> Path:
     return Path(base or tempfile.gettempdir()) / "runs"
 
 
+def _slug(name: str) -> str:
+    """A run folder's name prefix for a project named ``name``."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+
+
 def new_run_dir(root: Path, name: str) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+    slug = _slug(name)
     base = root / f"{slug}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     p, i = base, 2
     while p.exists():
@@ -205,6 +210,7 @@ class TrainingPanel(QWidget):
     nodeRequested = Signal(str)  # a reason's link was clicked: select that node
     # the buttons' enabled state changed: Run ▸ Train/Pause/Resume/Stop follow it (item 3)
     actionsChanged = Signal()
+    runsMoved = Signal()  # the last run's folder moved (the project's first save)
 
     # Tests and embedders may replace how a session is made: fn(graph, device=...) -> session.
     session_factory: Callable[..., Any] | None = None
@@ -556,6 +562,68 @@ class TrainingPanel(QWidget):
         if href.startswith("node:"):
             self.nodeRequested.emit(unquote(href[5:]))
 
+    def runs_follow_project(self, old_name: str) -> None:
+        """The project was saved for the first time: the run made while it was untitled
+        moves to the project's own ``runs/`` (named after it), and every path to it is
+        re-pointed, so Predict finds the model after a reopen (#16 item 12)."""
+        run = self.last_run_dir
+        if self.is_running or run is None or not run.is_dir():
+            return
+        root = self.runs_root or default_runs_root(self.document)
+        if run.parent.resolve() == root.resolve():
+            return
+        import shutil
+
+        old_slug, new_slug = _slug(old_name), _slug(self.document.graph.name)
+        stamp = run.name[len(old_slug) :] if run.name.startswith(old_slug + "-") else "-" + run.name
+        target = root / f"{new_slug}{stamp}"
+        i = 2
+        while target.exists():
+            target = root / f"{new_slug}{stamp}-{i}"
+            i += 1
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(run), str(target))
+        except OSError as e:
+            self.log(f"the run folder stays at {run}: {e}")
+            return
+
+        def moved(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            try:
+                return target / Path(p).relative_to(run)
+            except ValueError:
+                return p
+
+        self.last_run_dir = target
+        self.best_checkpoint = moved(self.best_checkpoint)
+        self.latest_checkpoint = moved(self.latest_checkpoint)
+        self.last_checkpoint = moved(self.last_checkpoint)
+        self.log(f"run folder moved beside the project: {target}")
+        self._update_buttons()
+        self.runsMoved.emit()
+
+    def _find_project_run(self) -> None:
+        """A saved project's newest run with a checkpoint, in its ``runs/``: Predict and
+        Continue work after a reopen."""
+        if getattr(self.document, "path", None) is None:
+            return
+        root = self.runs_root or default_runs_root(self.document)
+        slug = _slug(self.document.graph.name)
+        try:
+            runs = [p for p in root.glob(f"{slug}-*") if p.is_dir()]
+        except OSError:
+            return
+        for run in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True):
+            best, last = run / "best.pt", run / "last.pt"
+            if best.exists() or last.exists():
+                self.last_run_dir = run
+                self.best_checkpoint = best if best.exists() else None
+                self.latest_checkpoint = last if last.exists() else None
+                self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
+                return
+
     def _on_graph_replaced(self) -> None:
         """Another project: the last run's banner, results and checkpoints were the old
         project's, so they go (a run still going keeps its view until it ends)."""
@@ -568,6 +636,7 @@ class TrainingPanel(QWidget):
             self.progress.setValue(0)
             if self.state != "idle":
                 self._set_state("idle")
+            self._find_project_run()
         self._load_settings_values()
         self._on_report(getattr(self.document, "report", None))
 

@@ -247,3 +247,34 @@ def test_messages_in_plain_words(window: MainWindow, tmp_path: Path) -> None:
     assert "Move" in w.actions_by_name["undo"].text()
     names = [t for t, _ in w.shortcut_rows()]
     assert "Undo" in names and not any("Move" in t for t in names)
+
+
+def test_runs_follow_the_project_when_it_is_first_saved(window: MainWindow, tmp_path: Path) -> None:
+    """Item 12: a run made while untitled moves beside the project on its first save, the
+    project takes the file's name, and a reopen finds the model again for Predict."""
+    w = window
+    w._add_run_panels()
+    tp, pp = w.training_panel, w.predict_panel
+    assert tp is not None and pp is not None
+    w.new_file()
+    assert w.document.graph.name == "untitled"
+    run = tmp_path / "appdata" / "runs" / "untitled-20260101-120000"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(b"weights")
+    (run / "last.pt").write_bytes(b"weights")
+    tp.last_run_dir = run
+    tp.best_checkpoint, tp.latest_checkpoint = run / "best.pt", run / "last.pt"
+    tp.last_checkpoint = tp.best_checkpoint
+    target = tmp_path / "proj" / "my_model.json"
+    target.parent.mkdir()
+    w.ask_save_path = lambda: str(target)  # type: ignore[method-assign]
+    assert w.save()
+    assert w.document.graph.name == "my_model"
+    moved = tmp_path / "proj" / "runs" / "my_model-20260101-120000"
+    assert tp.last_run_dir == moved and not run.exists()
+    assert tp.best_checkpoint == moved / "best.pt" and (moved / "best.pt").exists()
+    assert pp.checkpoint() == moved / "best.pt"
+    w.new_file()
+    assert tp.best_checkpoint is None and pp.checkpoint() is None
+    assert w.open_path(target)
+    assert tp.best_checkpoint == moved / "best.pt" and pp.checkpoint() == moved / "best.pt"
