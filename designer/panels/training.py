@@ -496,6 +496,20 @@ class TrainingPanel(QWidget):
         self._on_report(getattr(doc, "report", None))
 
     def _on_report(self, report: Any) -> None:
+        graph = getattr(self.document, "graph", None)
+        if report is None and graph is not None and not graph.nodes:
+            # an empty canvas needs no check to say what is missing (the first check in a
+            # process takes seconds: torch loads); never "being checked…" for nothing
+            self._ready = False
+            self._ready_reason = translate(
+                "TrainingPanel",
+                "Nothing to train yet: add a dataset, an Input, layers, a loss and an "
+                "optimizer (palette, or Tab on the canvas), or open File ▸ Examples",
+            )
+            self._last_report = None
+            self._update_buttons()
+            self.reasons_label.hide()
+            return
         ready, reason = self._readiness(report)
         self._ready, self._ready_reason = ready, reason
         self._last_report = report

@@ -278,3 +278,15 @@ def test_runs_follow_the_project_when_it_is_first_saved(window: MainWindow, tmp_
     assert tp.best_checkpoint is None and pp.checkpoint() is None
     assert w.open_path(target)
     assert tp.best_checkpoint == moved / "best.pt" and pp.checkpoint() == moved / "best.pt"
+
+
+def test_an_empty_new_window_says_what_to_do_at_once(window: MainWindow) -> None:
+    """Item 22 (the part of it here): no "being checked…" on an empty canvas."""
+    w = window
+    w._add_run_panels()
+    tp = w.training_panel
+    assert tp is not None
+    w.new_file()
+    tp._on_report(None)  # before any check has finished
+    assert "being checked" not in tp.status_label.text()
+    assert "Nothing to train yet" in tp.status_label.text()
