@@ -865,6 +865,7 @@ class MainWindow(QMainWindow):
         c = self.canvas
         sel = c.selected_ids()
         c._search_prev = sel
+        c._search_from = None
         c._search_pos = c.view_center()
         c._search_chosen(type_name)
 

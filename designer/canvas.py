@@ -194,6 +194,21 @@ class CanvasViewer(NodeViewer):
 
     context_requested = Signal(object, object)  # (engine node id | None, QPoint global)
     wire_context_requested = Signal(object, object)  # (PipeItem, QPoint global)
+    # a new wire from a port released over empty space: (view node id, port name,
+    # from an output?, scene QPointF) — the canvas offers the node search there (item 18)
+    port_dropped = Signal(str, str, bool, object)
+
+    def apply_live_connection(self, event: Any) -> None:
+        start = self._start_port
+        fresh = self._LIVE_PIPE.isVisible() and start is not None and not self._detached_port
+        on_port = fresh and any(
+            isinstance(i, PortItem) for i in self.scene().items(event.scenePos())
+        )
+        super().apply_live_connection(event)
+        if fresh and not on_port:
+            self.port_dropped.emit(
+                start.node.id, start.name, start.port_type == "out", event.scenePos()
+            )
 
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
         pipe = ShapePipe()
@@ -309,6 +324,8 @@ class Canvas(QWidget):
         self.viewer.viewport().installEventFilter(self)
         self.viewer.context_requested.connect(self._context_menu)
         self.viewer.wire_context_requested.connect(self._wire_menu)
+        self.viewer.port_dropped.connect(self._port_dropped)
+        self._search_from: tuple[str, str, bool] | None = None
         self._search_edge: Edge | None = None
         document.graphReplaced.connect(self.rebuild)
         document.reportReady.connect(self.apply_report)
@@ -713,12 +730,41 @@ class Canvas(QWidget):
         self._search_pos = self.cursor_scene_pos()
         self._search_prev = self.selected_ids()
         self._search_edge = None
+        self._search_from = None
         self.search.popup_at(self.viewer)
+
+    def _port_dropped(self, view_id: str, port: str, is_output: bool, pos: Any) -> None:
+        """Dragged from a port to empty space: the node search, there, wired to that port."""
+        nid = self._ids.get(view_id)
+        if nid is None:
+            return
+        self._search_edge = None
+        self._search_prev = []
+        self._search_from = (nid, port, is_output)
+        self._search_pos = (pos.x(), pos.y() - 20)
+        self.search.popup_at(self.viewer)
+
+    def _wire_new_node(self, new: str, end: tuple[str, str, bool]) -> None:
+        """Connect ``new`` to the port a wire was dragged from: the first port that fits."""
+        g = self.document.graph
+        nid, port, is_output = end
+        spec = g.nodes[new].spec
+        if is_output:
+            pairs = [(nid, port, new, i.name) for i in spec.inputs]
+        else:
+            pairs = [(new, o.name, nid, port) for o in spec.outputs]
+        for a, ap, b, bp in pairs:
+            # the document's rule: an occupied single input is replaced, as a drag does
+            if self.document.connection_problem(Edge(a, ap, b, bp)) is None:
+                self.document.connect(a, ap, b, bp)
+                return
+        self._refuse(f"{g.nodes[new].name} has no port that fits {g.nodes[nid].name}.{port}")
 
     def insert_on_wire(self, edge: Edge) -> None:
         """Search for a node to put on the wire ``edge`` (right-click a wire)."""
         self._search_edge = edge
         self._search_prev = []
+        self._search_from = None
         self.search.popup_at(self.viewer)
 
     def _search_chosen(self, type_name: str) -> None:
@@ -732,6 +778,16 @@ class Canvas(QWidget):
                 self._refuse(str(e) or f"{type_name} cannot go on this wire")
                 return
             self.select([nid])
+            return
+        end, self._search_from = self._search_from, None
+        if end is not None and end[0] in doc.graph.nodes:
+            doc.undo_stack.beginMacro(f"Add {type_name}")
+            try:
+                nid = self.add_node_at(type_name, self._search_pos or self.view_center())
+                if nid is not None:
+                    self._wire_new_node(nid, end)
+            finally:
+                doc.undo_stack.endMacro()
             return
         prev = self._search_prev
         doc.undo_stack.beginMacro(f"Add {type_name}")

@@ -290,3 +290,54 @@ def test_an_empty_new_window_says_what_to_do_at_once(window: MainWindow) -> None
     tp._on_report(None)  # before any check has finished
     assert "being checked" not in tp.status_label.text()
     assert "Nothing to train yet" in tp.status_label.text()
+
+
+def test_dragging_from_a_port_to_empty_space_adds_a_wired_node(window: MainWindow) -> None:
+    """Item 18: release a new wire over nothing: the node search opens there, and the chosen
+    node is wired to that port (from an output: its input; from an input: its output)."""
+    w = window
+    _open_iris(w)
+    c, g = w.canvas, w.document.graph
+    relu = g.by_name("relu").id
+    view_id = c._views[relu].id
+    from PySide6.QtCore import QPointF
+
+    c.viewer.port_dropped.emit(view_id, "output", True, QPointF(900.0, 900.0))
+    assert c.search.isVisible()
+    before = set(g.nodes)
+    c._search_chosen("Dropout")
+    (new,) = set(g.nodes) - before
+    assert any(e.src == relu and e.dst == new for e in g.edges)
+    assert g.nodes[new].pos[0] == 900.0
+    c.search.hide()
+    lin = g.by_name("linear").id
+    c.viewer.port_dropped.emit(c._views[lin].id, "input", False, QPointF(-400.0, 900.0))
+    before = set(g.nodes)
+    c._search_chosen("Flatten")
+    (new2,) = set(g.nodes) - before
+    assert any(e.src == new2 and e.dst == lin and e.dst_port == "input" for e in g.edges)
+    w.document.undo_stack.undo()  # one step: the node and its wire
+    assert new2 not in g.nodes
+
+
+def test_the_viewer_reports_a_wire_released_over_nothing(window: MainWindow, qtbot: Any) -> None:
+    """The NodeGraphQt hook behind item 18: a fresh live wire ending on no port."""
+    from PySide6.QtCore import QPointF
+
+    w = window
+    _open_iris(w)
+    c, v = w.canvas, w.canvas.viewer
+    relu_view = c._views[w.document.graph.by_name("relu").id].view
+    port = next(p for p in relu_view.outputs)
+    # the state NodeGraphQt's press on a port leaves (a fresh wire, nothing detached)
+    v._start_port, v._detached_port = port, None
+    v._LIVE_PIPE.setVisible(True)
+
+    class _Release:
+        def scenePos(self) -> QPointF:
+            return QPointF(5000.0, 5000.0)
+
+    with qtbot.waitSignal(v.port_dropped, timeout=1000) as sig:
+        v.apply_live_connection(_Release())
+    assert sig.args[:3] == [relu_view.id, "output", True]
+    assert not v._LIVE_PIPE.isVisible()
