@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.train import events
+
 TERMINAL_STATES = frozenset({"finished", "stopped", "failed"})
 
 
@@ -112,7 +114,7 @@ class TrainingBridge(QObject):
         """Take one engine event; called on the training thread, returns at once, no Qt."""
         with self._lock:
             self.posted += 1
-            if type(ev).__name__ == "BatchEnded":
+            if isinstance(ev, events.BatchEnded):
                 self.batch_events += 1
                 run = self._queue[-1] if self._queue else None
                 if not isinstance(run, _BatchRun):
@@ -188,18 +190,18 @@ class TrainingBridge(QObject):
                 self.batch_signals += 1
                 self.batch.emit(item.latest, item.points)
                 continue
-            name = type(item).__name__
+            # matched by class (engine.train.events), not by a name that could be anyone's
             self.event.emit(item)
-            if name == "Started":
+            if isinstance(item, events.Started):
                 self.started.emit(item)
-            elif name == "EpochEnded":
+            elif isinstance(item, events.EpochEnded):
                 self.epochEnded.emit(item)
-            elif name == "CheckpointSaved":
+            elif isinstance(item, events.CheckpointSaved):
                 self.checkpointSaved.emit(item)
-            elif name == "Finished":
+            elif isinstance(item, events.Finished):
                 self._ended = True
                 self.finished.emit(item)
-            elif name in ("Failed", "_Failure"):
+            elif isinstance(item, (events.Failed, _Failure)):
                 self._ended = True
                 self.failed.emit(failure_text(item))
         if self._ended:

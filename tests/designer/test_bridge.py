@@ -4,57 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QThread
 
 from designer.bridge import TrainingBridge, readable_error, run_task
+from engine.train import events
+from engine.train.events import BatchEnded, EpochEnded, Failed, Finished
 
 
-# Minimal stand-ins with the engine's event names and fields (engine.train.events).
-@dataclass(frozen=True)
-class Started:
-    epochs: int
-    batches_per_epoch: int
-    device: str = "cpu"
-    run_dir: str = "/tmp/run"
-    task: str = "classification"
-    class_names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BatchEnded:
-    epoch: int
-    batch: int
-    batches: int
-    loss: float
-    samples_per_s: float
-    step: int
-
-
-@dataclass(frozen=True)
-class EpochEnded:
-    epoch: int
-    epochs: int
-    train: dict
-    val: dict
-    lr: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Finished:
-    run_dir: str
-    test_metrics: dict
-    stopped: bool
-    history: list
-
-
-@dataclass(frozen=True)
-class Failed:
-    reason: str
-    step: int | None
+# The engine's own events: the bridge matches them by class.
+def Started(epochs: int, batches_per_epoch: int) -> events.Started:
+    return events.Started(epochs, batches_per_epoch, "cpu", "/tmp/run", "classification", ())
 
 
 class Recorder:
