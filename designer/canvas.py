@@ -23,8 +23,19 @@ from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPen
+from PySide6.QtCore import (
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -178,7 +189,38 @@ class ShapePipe(PipeItem):
 
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
         super().draw_path(start_port, end_port, cursor_pos)
+        if end_port is not None and cursor_pos is None and self.isVisible():
+            self._route_back(start_port, end_port)
         self.place_tag()
+
+    def _route_back(self, start_port: Any, end_port: Any) -> None:
+        """A wire into a node left of and below its source (the data chain's end into the
+        model's Input, a wrapped chain's next band) runs under the source's caption in a
+        channel between the rows, instead of curling across both nodes (#16 item 17)."""
+        out, inp = (
+            (start_port, end_port) if start_port.port_type == "out" else (end_port, start_port)
+        )
+
+        def centre(port: Any) -> QPointF:
+            r = port.boundingRect()
+            p = port.scenePos()
+            return QPointF(p.x() + r.width() / 2, p.y() + r.height() / 2)
+
+        po, pi = centre(out), centre(inp)
+        src = out.node.sceneBoundingRect()
+        dst = inp.node.sceneBoundingRect()
+        caption = 30.0  # the shape/params line drawn under a node
+        if pi.x() >= po.x() - 40 or dst.top() < src.bottom() + caption + 10:
+            return  # forwards, or not below: the usual curve reads fine
+        # the channel right under the source's caption: for the next row it is the gap
+        # between the rows; for a far one (a loss's targets) it turns down between columns
+        yc = src.bottom() + caption + min(22.0, (dst.top() - src.bottom() - caption) / 2)
+        path = QPainterPath(po)
+        path.cubicTo(QPointF(po.x() + 50, po.y()), QPointF(po.x() + 50, yc), QPointF(po.x(), yc))
+        path.lineTo(QPointF(pi.x(), yc))
+        path.cubicTo(QPointF(pi.x() - 50, yc), QPointF(pi.x() - 50, pi.y()), pi)
+        self.setPath(path if start_port is out else path.toReversed())
+        self._draw_direction_pointer()
 
     def place_tag(self) -> None:
         path = self.path()

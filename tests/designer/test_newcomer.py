@@ -341,3 +341,29 @@ def test_the_viewer_reports_a_wire_released_over_nothing(window: MainWindow, qtb
         v.apply_live_connection(_Release())
     assert sig.args[:3] == [relu_view.id, "output", True]
     assert not v._LIVE_PIPE.isVisible()
+
+
+def test_a_wire_back_to_the_next_row_runs_under_the_captions(window: MainWindow) -> None:
+    """Item 17: Batch → Input (Input left of and below Batch) neither crosses the Batch
+    node and its caption nor curls across the Input node."""
+    from PySide6.QtCore import QRectF
+
+    w = window
+    assert w.open_path(EXAMPLES_DIR / "digits_cnn.json")
+    c, g = w.canvas, w.document.graph
+    batch, feats = g.by_name("batch").id, g.by_name("features").id
+    pipe = next(
+        p
+        for p in c.viewer.all_pipes()
+        if {p.input_port.node.id, p.output_port.node.id} == {c._views[batch].id, c._views[feats].id}
+    )
+    src = c._views[batch].view.sceneBoundingRect()
+    dst = c._views[feats].view.sceneBoundingRect()
+    keep_out = [
+        QRectF(src.left(), src.top(), src.width() - 12, src.height() + 28),
+        dst.adjusted(12, 0, 0, 0),
+    ]
+    path = pipe.path()
+    for i in range(1, 100):
+        pt = pipe.mapToScene(path.pointAtPercent(i / 100))
+        assert not any(r.contains(pt) for r in keep_out), (i, pt)
