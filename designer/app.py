@@ -298,6 +298,9 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.BottomDockWidgetArea,
             scroll=True,
         )
+        # never so short that the plots or the Train button are cut off (a restored
+        # layout included); taller content scrolls (#16 item 14)
+        self.dock_training.setMinimumHeight(MIN_RUN_DOCK_HEIGHT)
         self._tabify(self.dock_problems, self.dock_training)
         self.dock_problems.raise_()
         try:
@@ -313,6 +316,7 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.BottomDockWidgetArea,
             scroll=True,
         )
+        self.dock_predict.setMinimumHeight(MIN_RUN_DOCK_HEIGHT)
         self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
 
@@ -957,6 +961,9 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1500, 920)
+
+
+MIN_RUN_DOCK_HEIGHT = 210  # the Training/Predict docks: button bar, progress and a plot
 
 
 def _naming(e: BaseException, path: str | Path) -> str:

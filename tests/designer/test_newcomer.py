@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from designer.app import MainWindow
 from designer.files import EXAMPLES_DIR, add_recent, recent_files
 
@@ -367,3 +369,17 @@ def test_a_wire_back_to_the_next_row_runs_under_the_captions(window: MainWindow)
     for i in range(1, 100):
         pt = pipe.mapToScene(path.pointAtPercent(i / 100))
         assert not any(r.contains(pt) for r in keep_out), (i, pt)
+
+
+def test_run_docks_are_never_restored_too_short(window: MainWindow) -> None:
+    """Item 14: a saved layout with a 100 px bottom dock still shows the buttons and plots."""
+    from designer.app import MIN_RUN_DOCK_HEIGHT
+
+    w = window
+    w._add_run_panels()
+    w.dock_training.show()
+    w.dock_training.raise_()
+    w.resizeDocks([w.dock_training], [100], Qt.Orientation.Vertical)
+    w.restoreState(w.saveState())
+    assert w.dock_training.height() >= MIN_RUN_DOCK_HEIGHT
+    assert w.dock_predict.minimumHeight() >= MIN_RUN_DOCK_HEIGHT
