@@ -745,7 +745,9 @@ class Canvas(QWidget):
         if readable and scale < MIN_READABLE_SCALE:
             scale = MIN_READABLE_SCALE
             w, h = vw / scale, vh / scale
-            show = QRectF(rect.left(), rect.center().y() - h / 2, w, h)
+            # the start of the graph (its data chain, top left) rather than its middle
+            top = rect.top() if rect.height() > h else rect.center().y() - h / 2
+            show = QRectF(rect.left(), top, w, h)
         else:
             w, h = vw / scale, vh / scale
             show = QRectF(rect.center().x() - w / 2, rect.center().y() - h / 2, w, h)
