@@ -138,7 +138,7 @@ loss(
 # -- optimizers ------------------------------------------------------------------------------
 # 0.01, not torch's 1e-3: the small models built here reach a good fit in the default 20
 # epochs (a fresh Iris MLP: 0.64-0.86 test accuracy at 1e-3, 0.95-1.0 at 0.01)
-LR = P("lr", "float", 1e-2, "learning rate (large networks often want 1e-3)", min=0.0)
+LR = P("lr", "float", 1e-2, "learning rate", min=0.0)
 WD = P("weight_decay", "float", 0.0, "L2 penalty (AdamW: decoupled decay)", min=0.0)
 EPS = P("eps", "float", 1e-8, "added to the denominator for stability", min=0.0)
 BETAS = P("betas", "floats", [0.9, 0.999], "decay rates of the moment estimates", min=0.0, max=1.0)
