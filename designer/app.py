@@ -778,18 +778,22 @@ class MainWindow(QMainWindow):
 
         first_save = self.document.path is None
         old_name = self.document.graph.name
-        if first_save and old_name in ("", "untitled"):
+        renamed = first_save and old_name in ("", "untitled")
+        if renamed:
             self.document.set_name(Path(path).stem)  # the project is called what it is saved as
+        error = None
         try:
             saved = self.document.save(path)
         except TorchwireError as e:
-            self.show_error(self.tr("Cannot save project"), _naming(e, path))
-            return False
+            error = _naming(e, path)
         except OSError as e:
-            self.show_error(self.tr("Cannot save project"), f"{path}: {e.strerror or e}")
-            return False
+            error = f"{path}: {e.strerror or e}"
         except Exception as e:  # an engine bug must not lose the user's edits silently
-            self.show_error(self.tr("Cannot save project"), f"{path}: {type(e).__name__}: {e}")
+            error = f"{path}: {type(e).__name__}: {e}"
+        if error is not None:
+            if renamed:
+                self.document.undo_stack.undo()  # not saved: still the name it had
+            self.show_error(self.tr("Cannot save project"), error)
             return False
         try:
             add_recent(saved)
