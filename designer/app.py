@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Loading the engine…"))
         # Confirmation hooks: tests replace these instead of clicking modal boxes.
         self.ask_save_changes: Callable[[], str] = self._ask_save_changes
+        self.ask_stop_training: Callable[[str], bool] = self._ask_stop_training
         self.ask_open_path: Callable[[], str | None] = self._ask_open_path
         self.ask_save_path: Callable[[], str | None] = self._ask_save_path
         self.ask_recover: Callable[[list[Any]], Any] = self._ask_recover
@@ -159,9 +160,11 @@ class MainWindow(QMainWindow):
         self.loaded.emit()
 
     def _size_docks(self) -> None:
-        self.resizeDocks([self.dock_palette], [250], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_properties], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.dock_problems], [230], Qt.Orientation.Vertical)
+        # in proportion to the window, so a small one keeps a usable canvas (#16 item 14)
+        w, h = max(self.width(), 800), max(self.height(), 560)
+        self.resizeDocks([self.dock_palette], [min(240, w // 5)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_properties], [min(320, w // 4)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_problems], [min(240, h // 3)], Qt.Orientation.Vertical)
 
     def _dock(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
@@ -219,6 +222,15 @@ class MainWindow(QMainWindow):
             slot = getattr(tp, {"train": "start"}.get(name, name), None)
             if slot is not None:
                 r.addAction(self._act(name, text, self._show_training(slot), key))
+
+        def sync_run_actions() -> None:  # one state: menu, button and shortcut (item 3)
+            for name in ("train", "pause", "resume", "stop"):
+                act = self.actions_by_name.get(name)
+                if act is not None:
+                    act.setEnabled(tp.action_enabled(name))
+
+        tp.actionsChanged.connect(sync_run_actions)
+        sync_run_actions()
         self._add_compress(r, tp)
         r.addSeparator()
         self._add_serve_actions(r)
@@ -265,12 +277,18 @@ class MainWindow(QMainWindow):
                 raise
             return
         self.training_panel = TrainingPanel(self.document, self)
+        self.training_panel.nodeRequested.connect(
+            lambda nid: self.canvas.select([nid], center=True)
+        )
         self.dock_training = self._dock(
             self.tr("Training"),
             self.training_panel,
             Qt.DockWidgetArea.BottomDockWidgetArea,
             scroll=True,
         )
+        # never so short that the plots or the Train button are cut off (a restored
+        # layout included); taller content scrolls (#16 item 14)
+        self.dock_training.setMinimumHeight(MIN_RUN_DOCK_HEIGHT)
         self._tabify(self.dock_problems, self.dock_training)
         self.dock_problems.raise_()
         try:
@@ -286,6 +304,7 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.BottomDockWidgetArea,
             scroll=True,
         )
+        self.dock_predict.setMinimumHeight(MIN_RUN_DOCK_HEIGHT)
         self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
 
@@ -345,6 +364,7 @@ class MainWindow(QMainWindow):
         undo.setShortcuts([QKeySequence(S.Undo)])
         redo = self.document.undo_stack.createRedoAction(self, self.tr("&Redo"))
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self._plain_names = {"undo": self.tr("Undo"), "redo": self.tr("Redo")}
         for name, a in (("undo", undo), ("redo", redo)):
             a.setObjectName(f"action_{name}")
             self.addAction(a)
@@ -632,6 +652,24 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == "discard"
 
+    def _run_description(self) -> str:
+        tp = self.training_panel
+        epochs = getattr(tp, "_epochs", 0)
+        where = self.tr(" (%1 epochs)").replace("%1", str(epochs)) if epochs else ""
+        return self.tr(
+            "A training run is going on%1. Closing stops it; its last checkpoint is kept."
+        ).replace("%1", where)
+
+    def _ask_stop_training(self, what: str) -> bool:
+        b = QMessageBox.question(
+            self,
+            APP_NAME,
+            what + "\n\n" + self.tr("Stop the run and close?"),
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return b == QMessageBox.StandardButton.Close
+
     def _ask_save_changes(self) -> str:
         b = QMessageBox.question(
             self,
@@ -688,7 +726,7 @@ class MainWindow(QMainWindow):
         A file that cannot be opened leaves the current document exactly as it was (its
         graph, path and unsaved edits): nothing is replaced by an empty document.
         """
-        from designer.files import add_recent
+        from designer.files import add_recent, is_example
         from engine.errors import TorchwireError
 
         if ask and not self.maybe_save():
@@ -702,10 +740,14 @@ class MainWindow(QMainWindow):
         except Exception as e:  # an engine bug: still one message, the document kept
             self.show_error(self.tr("Cannot open project"), f"{path}: {type(e).__name__}: {e}")
             return False
-        try:
-            add_recent(Path(path))
-        except OSError:
-            pass
+        if is_example(path):  # however it was reached: an untitled copy (#16 item 1)
+            self.document.path = None
+            self.document.pathChanged.emit(None)
+        else:
+            try:
+                add_recent(Path(path))
+            except OSError:
+                pass
         self.statusBar().showMessage(
             self.tr("Opened %1 (%2 nodes, %3 ms)")
             .replace("%1", Path(path).name)
@@ -719,11 +761,7 @@ class MainWindow(QMainWindow):
         """Examples open as untitled copies, so saving never overwrites the bundled file."""
         if not self.maybe_save():
             return False
-        ok = self.open_path(path)
-        if ok:
-            self.document.path = None
-            self.document.pathChanged.emit(None)
-        return ok
+        return self.open_path(path)  # open_path makes any example an untitled copy
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -742,21 +780,31 @@ class MainWindow(QMainWindow):
         from designer.files import add_recent
         from engine.errors import TorchwireError
 
+        first_save = self.document.path is None
+        old_name = self.document.graph.name
+        renamed = first_save and old_name in ("", "untitled")
+        if renamed:
+            self.document.set_name(Path(path).stem)  # the project is called what it is saved as
+        error = None
         try:
             saved = self.document.save(path)
         except TorchwireError as e:
-            self.show_error(self.tr("Cannot save project"), _naming(e, path))
-            return False
+            error = _naming(e, path)
         except OSError as e:
-            self.show_error(self.tr("Cannot save project"), f"{path}: {e.strerror or e}")
-            return False
+            error = f"{path}: {e.strerror or e}"
         except Exception as e:  # an engine bug must not lose the user's edits silently
-            self.show_error(self.tr("Cannot save project"), f"{path}: {type(e).__name__}: {e}")
+            error = f"{path}: {type(e).__name__}: {e}"
+        if error is not None:
+            if renamed:
+                self.document.undo_stack.undo()  # not saved: still the name it had
+            self.show_error(self.tr("Cannot save project"), error)
             return False
         try:
             add_recent(saved)
         except OSError:
             pass
+        if first_save and self.training_panel is not None:
+            self.training_panel.runs_follow_project(old_name)  # item 12
         self.statusBar().showMessage(self.tr("Saved %1").replace("%1", str(saved)), 4000)
         return True
 
@@ -829,6 +877,7 @@ class MainWindow(QMainWindow):
         c = self.canvas
         sel = c.selected_ids()
         c._search_prev = sel
+        c._search_from = None
         c._search_pos = c.view_center()
         c._search_chosen(type_name)
 
@@ -842,14 +891,23 @@ class MainWindow(QMainWindow):
         self.palette.search.setFocus()
         self.palette.search.selectAll()
 
-    def _show_shortcuts(self) -> None:
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(what, keys) for Help ▸ Keyboard Shortcuts: each action by its own name (Undo's
+        text follows the stack, "Undo Move", which is not what the key does in general)."""
         rows = []
-        for a in self.actions_by_name.values():
+        for name, a in self.actions_by_name.items():
             keys = ", ".join(
                 s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts()
             )
             if keys:
-                rows.append(f"<tr><td>{a.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>")
+                rows.append((self._plain_names.get(name) or a.text().replace("&", ""), keys))
+        return rows
+
+    def _show_shortcuts(self) -> None:
+        rows = [
+            f"<tr><td>{html_escape(t)}</td><td><b>{html_escape(k)}</b></td></tr>"
+            for t, k in self.shortcut_rows()
+        ]
         QMessageBox.information(
             self,
             self.tr("Keyboard shortcuts"),
@@ -917,10 +975,14 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        tp = self.training_panel
+        running = tp is not None and getattr(tp, "is_running", False)
+        if running and not self.ask_stop_training(self._run_description()):
+            event.ignore()
+            return
         if self.document is not None and not self.maybe_save():
             event.ignore()
             return
-        tp = self.training_panel
         if tp is not None and hasattr(tp, "stop"):
             try:
                 tp.stop()
@@ -936,6 +998,9 @@ class MainWindow(QMainWindow):
         return QSize(1500, 920)
 
 
+MIN_RUN_DOCK_HEIGHT = 210  # the Training/Predict docks: button bar, progress and a plot
+
+
 def _naming(e: BaseException, path: str | Path) -> str:
     """The error's message, starting with the file it is about when it does not already."""
     text = str(e) or type(e).__name__
@@ -943,17 +1008,13 @@ def _naming(e: BaseException, path: str | Path) -> str:
 
 
 def ready_to_train(rep: Any) -> tuple[bool, str]:
-    """The training checks' verdict when present, else: no errors and a model output."""
-    extra = getattr(rep, "extra", {}) or {}
-    if "ready_to_train" in extra:
-        reasons = extra.get("train_reasons") or extra.get("not_ready") or extra.get("reasons") or []
-        if isinstance(reasons, str):
-            reasons = [reasons]
-        why = "\n".join(str(r) for r in reasons)
-        return bool(extra["ready_to_train"]), why or (
-            translate("MainWindow", "ready")
-            if extra["ready_to_train"]
-            else translate("MainWindow", "not ready")
+    """The training checks' verdict (``rep.training``) when present, else: no errors."""
+    verdict = getattr(rep, "training", None)
+    if verdict is not None:
+        why = "\n".join(verdict.messages)
+        ready = verdict.ready and rep.ok
+        return ready, why or (
+            translate("MainWindow", "ready") if ready else translate("MainWindow", "not ready")
         )
     if rep.errors:
         return False, translate("MainWindow", "fix the errors first")

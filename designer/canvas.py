@@ -23,8 +23,19 @@ from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPen
+from PySide6.QtCore import (
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -53,6 +64,12 @@ NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
 IDENT_PREFIX = "torchwire"
 MIN_READABLE_SCALE = 0.7
+# what ends "fit on open": the user zooming, panning or clicking in the canvas
+_USER_VIEW_EVENTS = (
+    QEvent.Type.Wheel,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.KeyPress,
+)
 
 
 # -- node classes generated from the catalog ---------------------------------------------
@@ -177,7 +194,38 @@ class ShapePipe(PipeItem):
 
     def draw_path(self, start_port: Any, end_port: Any = None, cursor_pos: Any = None) -> None:
         super().draw_path(start_port, end_port, cursor_pos)
+        if end_port is not None and cursor_pos is None and self.isVisible():
+            self._route_back(start_port, end_port)
         self.place_tag()
+
+    def _route_back(self, start_port: Any, end_port: Any) -> None:
+        """A wire into a node left of and below its source (the data chain's end into the
+        model's Input, a wrapped chain's next band) runs under the source's caption in a
+        channel between the rows, instead of curling across both nodes (#16 item 17)."""
+        out, inp = (
+            (start_port, end_port) if start_port.port_type == "out" else (end_port, start_port)
+        )
+
+        def centre(port: Any) -> QPointF:
+            r = port.boundingRect()
+            p = port.scenePos()
+            return QPointF(p.x() + r.width() / 2, p.y() + r.height() / 2)
+
+        po, pi = centre(out), centre(inp)
+        src = out.node.sceneBoundingRect()
+        dst = inp.node.sceneBoundingRect()
+        caption = 30.0  # the shape/params line drawn under a node
+        if pi.x() >= po.x() - 40 or dst.top() < src.bottom() + caption + 10:
+            return  # forwards, or not below: the usual curve reads fine
+        # the channel right under the source's caption: for the next row it is the gap
+        # between the rows; for a far one (a loss's targets) it turns down between columns
+        yc = src.bottom() + caption + min(22.0, (dst.top() - src.bottom() - caption) / 2)
+        path = QPainterPath(po)
+        path.cubicTo(QPointF(po.x() + 50, po.y()), QPointF(po.x() + 50, yc), QPointF(po.x(), yc))
+        path.lineTo(QPointF(pi.x(), yc))
+        path.cubicTo(QPointF(pi.x() - 50, yc), QPointF(pi.x() - 50, pi.y()), pi)
+        self.setPath(path if start_port is out else path.toReversed())
+        self._draw_direction_pointer()
 
     def place_tag(self) -> None:
         path = self.path()
@@ -193,6 +241,21 @@ class CanvasViewer(NodeViewer):
 
     context_requested = Signal(object, object)  # (engine node id | None, QPoint global)
     wire_context_requested = Signal(object, object)  # (PipeItem, QPoint global)
+    # a new wire from a port released over empty space: (view node id, port name,
+    # from an output?, scene QPointF) — the canvas offers the node search there (item 18)
+    port_dropped = Signal(str, str, bool, object)
+
+    def apply_live_connection(self, event: Any) -> None:
+        start = self._start_port
+        fresh = self._LIVE_PIPE.isVisible() and start is not None and not self._detached_port
+        on_port = fresh and any(
+            isinstance(i, PortItem) for i in self.scene().items(event.scenePos())
+        )
+        super().apply_live_connection(event)
+        if fresh and not on_port:
+            self.port_dropped.emit(
+                start.node.id, start.name, start.port_type == "out", event.scenePos()
+            )
 
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
         pipe = ShapePipe()
@@ -305,8 +368,11 @@ class Canvas(QWidget):
         self.ng.node_selection_changed.connect(lambda *_: self._emit_selection())
         self.ng.node_selected.connect(lambda *_: self._emit_selection())
         self.ng.node_double_clicked.connect(self._on_double_clicked)
+        self.viewer.viewport().installEventFilter(self)
         self.viewer.context_requested.connect(self._context_menu)
         self.viewer.wire_context_requested.connect(self._wire_menu)
+        self.viewer.port_dropped.connect(self._port_dropped)
+        self._search_from: tuple[str, str, bool] | None = None
         self._search_edge: Edge | None = None
         document.graphReplaced.connect(self.rebuild)
         document.reportReady.connect(self.apply_report)
@@ -338,7 +404,24 @@ class Canvas(QWidget):
         self._unsubscribe = g.subscribe(self._on_graph_event)
         if self.document.report is not None:
             self.apply_report(self.document.report)
-        QTimer.singleShot(0, lambda: self.fit(readable=True))
+        # Fit once the window is shown and its docks are laid out: until the user touches
+        # the view, every resize of the visible canvas fits again (#16 item 4).
+        self._fit_pending = True
+        QTimer.singleShot(0, self._fit_if_pending)
+
+    def _fit_if_pending(self) -> None:
+        if getattr(self, "_fit_pending", False):
+            self.fit(readable=True)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_fit_pending", False):
+            QTimer.singleShot(0, self._fit_if_pending)
+
+    def eventFilter(self, obj: Any, event: QEvent) -> bool:
+        if event.type() in _USER_VIEW_EVENTS:
+            self._fit_pending = False  # the user moved the view: theirs from now on
+        return super().eventFilter(obj, event)
 
     def _create_view(self, nid: str) -> None:
         node = self.document.graph.nodes[nid]
@@ -543,6 +626,22 @@ class Canvas(QWidget):
         self.select([nid])
         return nid
 
+    def reveal(self, nid: str) -> None:
+        """Scroll (not zoom) so node ``nid`` is on screen: the view follows a new node."""
+        vn = self._views.get(nid)
+        if vn is None:
+            return
+        v = self.viewer
+        box = vn.view.sceneBoundingRect().adjusted(-30, -30, 30, 30)
+        shown = v.mapToScene(v.viewport().rect()).boundingRect()
+        if shown.contains(box):
+            return
+        dx = min(0.0, box.left() - shown.left()) + max(0.0, box.right() - shown.right())
+        dy = min(0.0, box.top() - shown.top()) + max(0.0, box.bottom() - shown.bottom())
+        self._fit_pending = False
+        v._scene_range = v._scene_range.translated(dx, dy)
+        v._update_scene()
+
     def view_center(self) -> tuple[float, float]:
         c = self.viewer.mapToScene(self.viewer.viewport().rect().center())
         return (c.x() - 80, c.y() - 30)
@@ -636,7 +735,10 @@ class Canvas(QWidget):
 
     def auto_layout(self) -> None:
         sel = self.selected_ids()
-        self.document.auto_layout(sel if len(sel) > 1 else None)
+        vp = self.viewer.viewport()
+        # wrap long chains to the visible canvas's shape (less the captions at the edge)
+        aspect = max(0.6, min(3.0, 0.85 * vp.width() / max(1, vp.height())))
+        self.document.auto_layout(sel if len(sel) > 1 else None, aspect=aspect)
         QTimer.singleShot(0, self.fit)
 
     def fit(self, readable: bool = False) -> None:
@@ -655,7 +757,9 @@ class Canvas(QWidget):
         if readable and scale < MIN_READABLE_SCALE:
             scale = MIN_READABLE_SCALE
             w, h = vw / scale, vh / scale
-            show = QRectF(rect.left(), rect.center().y() - h / 2, w, h)
+            # the start of the graph (its data chain, top left) rather than its middle
+            top = rect.top() if rect.height() > h else rect.center().y() - h / 2
+            show = QRectF(rect.left(), top, w, h)
         else:
             w, h = vw / scale, vh / scale
             show = QRectF(rect.center().x() - w / 2, rect.center().y() - h / 2, w, h)
@@ -664,6 +768,7 @@ class Canvas(QWidget):
 
     def zoom(self, factor: float | None) -> None:
         """Zoom about the view's centre by ``factor``; None: actual size (1:1)."""
+        self._fit_pending = False
         v = self.viewer
         scale = v.transform().m11()
         target = 1.0 if factor is None else min(2.0, max(0.05, scale * factor))
@@ -681,12 +786,41 @@ class Canvas(QWidget):
         self._search_pos = self.cursor_scene_pos()
         self._search_prev = self.selected_ids()
         self._search_edge = None
+        self._search_from = None
         self.search.popup_at(self.viewer)
+
+    def _port_dropped(self, view_id: str, port: str, is_output: bool, pos: Any) -> None:
+        """Dragged from a port to empty space: the node search, there, wired to that port."""
+        nid = self._ids.get(view_id)
+        if nid is None:
+            return
+        self._search_edge = None
+        self._search_prev = []
+        self._search_from = (nid, port, is_output)
+        self._search_pos = (pos.x(), pos.y() - 20)
+        self.search.popup_at(self.viewer)
+
+    def _wire_new_node(self, new: str, end: tuple[str, str, bool]) -> None:
+        """Connect ``new`` to the port a wire was dragged from: the first port that fits."""
+        g = self.document.graph
+        nid, port, is_output = end
+        spec = g.nodes[new].spec
+        if is_output:
+            pairs = [(nid, port, new, i.name) for i in spec.inputs]
+        else:
+            pairs = [(new, o.name, nid, port) for o in spec.outputs]
+        for a, ap, b, bp in pairs:
+            # the document's rule: an occupied single input is replaced, as a drag does
+            if self.document.connection_problem(Edge(a, ap, b, bp)) is None:
+                self.document.connect(a, ap, b, bp)
+                return
+        self._refuse(f"{g.nodes[new].name} has no port that fits {g.nodes[nid].name}.{port}")
 
     def insert_on_wire(self, edge: Edge) -> None:
         """Search for a node to put on the wire ``edge`` (right-click a wire)."""
         self._search_edge = edge
         self._search_prev = []
+        self._search_from = None
         self.search.popup_at(self.viewer)
 
     def _search_chosen(self, type_name: str) -> None:
@@ -701,15 +835,29 @@ class Canvas(QWidget):
                 return
             self.select([nid])
             return
+        end, self._search_from = self._search_from, None
+        if end is not None and end[0] in doc.graph.nodes:
+            doc.undo_stack.beginMacro(f"Add {type_name}")
+            try:
+                nid = self.add_node_at(type_name, self._search_pos or self.view_center())
+                if nid is not None:
+                    self._wire_new_node(nid, end)
+            finally:
+                doc.undo_stack.endMacro()
+            return
         prev = self._search_prev
         doc.undo_stack.beginMacro(f"Add {type_name}")
         try:
+            from engine.layout import free_position
+
+            # free space next to what it connects to, never on top of a node (item 5)
             if len(prev) == 1 and prev[0] in doc.graph.nodes:
-                p = doc.graph.nodes[prev[0]].pos
-                pos = (p[0] + 240.0, p[1])
+                pos = free_position(doc.graph, after=prev[0])
             else:
-                pos = self._search_pos or self.view_center()
+                pos = free_position(doc.graph, near=self._search_pos or self.view_center())
             nid = self.add_node_at(type_name, pos)
+            if nid is not None:
+                QTimer.singleShot(0, lambda nid=nid: self.reveal(nid))
             if nid is not None and len(prev) == 1 and prev[0] in doc.graph.nodes:
                 ends = self.auto_ports(prev[0], nid)
                 if ends is not None:

@@ -257,11 +257,9 @@ class Document(QObject):
         return inverse.node
 
     def _free_position(self) -> tuple[float, float]:
-        if not self.graph.nodes:
-            return (0.0, 0.0)
-        xs = [n.pos[0] for n in self.graph.nodes.values()]
-        ys = [n.pos[1] for n in self.graph.nodes.values()]
-        return (max(xs) + GRID_X, min(ys))
+        from engine.layout import free_position
+
+        return free_position(self.graph)
 
     def set_params(self, node_id: str, **params: Any) -> None:
         """Change parameters; a value the declaration refuses raises GraphError, nothing changes."""
@@ -476,14 +474,16 @@ class Document(QObject):
         return self.paste(self.fragment(node_ids), offset=(40.0, 60.0))
 
     # -- layout -----------------------------------------------------------------------------
-    def auto_layout(self, node_ids: Iterable[str] | None = None) -> None:
-        """Columns by longest path from the inputs, rows in topological order; one undo
-        step (a Batch of Move ops)."""
+    def auto_layout(self, node_ids: Iterable[str] | None = None, aspect: float = 1.6) -> None:
+        """The engine's layered layout (``engine.layout``: lanes, columns by depth, wrapped
+        bands), the same as the examples and import get; one undo step."""
+        from engine.layout import layered_positions
+
         g = self.graph
         ids = set(node_ids) if node_ids is not None else set(g.nodes)
         if not ids:
             return
-        new = layout_positions(g, ids)
+        new = layered_positions(g, ids, aspect=aspect)
         self.move_nodes(new, text="Auto-layout")
 
     def set_setting(self, key: str, value: Any) -> None:
@@ -649,52 +649,3 @@ def model_source(graph: Graph, report: Report) -> str:
         )
     except Exception as e:  # an engine bug: say so in the view, never crash
         return f"# (code not available: {type(e).__name__}: {e})"
-
-
-def layout_positions(graph: Graph, ids: set[str]) -> dict[str, tuple[float, float]]:
-    """Layered layout: column = longest path from a source, rows keep input order."""
-    order_ids = [nid for nid in graph.nodes if nid in ids]
-    preds: dict[str, list[str]] = {nid: [] for nid in order_ids}
-    succs: dict[str, list[str]] = {nid: [] for nid in order_ids}
-    for e in graph.edges:
-        if e.src in ids and e.dst in ids:
-            preds[e.dst].append(e.src)
-            succs[e.src].append(e.dst)
-    indeg = {nid: len(preds[nid]) for nid in order_ids}
-    ready = [nid for nid in order_ids if indeg[nid] == 0]
-    topo: list[str] = []
-    while ready:
-        nid = ready.pop(0)
-        topo.append(nid)
-        for s in succs[nid]:
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                ready.append(s)
-    topo += [nid for nid in order_ids if nid not in topo]  # cycles: append as they are
-    col: dict[str, int] = {}
-    for nid in topo:
-        col[nid] = max((col[p] + 1 for p in preds[nid] if p in col), default=0)
-    # rows: order in each column by the mean row of predecessors (one barycentre pass)
-    columns: dict[int, list[str]] = {}
-    for nid in topo:
-        columns.setdefault(col[nid], []).append(nid)
-    row: dict[str, float] = {}
-    for c in sorted(columns):
-        members = columns[c]
-        if c > 0:
-            members.sort(
-                key=lambda n: (
-                    sum(row[p] for p in preds[n] if p in row) / max(1, len(preds[n])),
-                    topo.index(n),
-                )
-            )
-        for i, nid in enumerate(members):
-            row[nid] = float(i)
-    x0 = min(graph.nodes[n].pos[0] for n in order_ids)
-    y0 = min(graph.nodes[n].pos[1] for n in order_ids)
-    out = {}
-    for nid in order_ids:
-        c = col[nid]
-        height = len(columns[c])
-        out[nid] = (x0 + c * GRID_X, y0 + (row[nid] - (height - 1) / 2) * GRID_Y)
-    return out

@@ -74,16 +74,27 @@ def examples() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.json"))
 
 
+def is_example(path: str | Path) -> bool:
+    """Whether ``path`` is one of the bundled examples: those open as untitled copies and
+    never enter Open Recent, so a Save can never overwrite the bundled file."""
+    try:
+        return Path(path).resolve().parent == EXAMPLES_DIR.resolve()
+    except OSError:
+        return False
+
+
 # -- recent files ---------------------------------------------------------------------------
 def recent_files() -> list[Path]:
     raw = settings().value("recent", []) or []
     if isinstance(raw, str):
         raw = [raw]
-    return [Path(p) for p in raw if Path(p).is_file()]
+    return [Path(p) for p in raw if Path(p).is_file() and not is_example(p)]
 
 
 def add_recent(path: Path) -> list[Path]:
     path = Path(path).resolve()
+    if is_example(path):
+        return recent_files()
     items = [p for p in recent_files() if p.resolve() != path]
     items.insert(0, path)
     items = items[:MAX_RECENT]
@@ -110,7 +121,17 @@ class Recovery:
     @property
     def label(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
-        return f"{self.original.name if self.original else 'untitled'} (autosaved {when})"
+        if self.original is not None:
+            return f"{self.original.name} (autosaved {when})"
+        return f"{self._project_name()} (never saved; autosaved {when})"
+
+    def _project_name(self) -> str:
+        """The unsaved project's own name (an example's copy is "digits_cnn", not "untitled")."""
+        try:
+            name = json.loads(self.text).get("name")
+        except (ValueError, AttributeError):
+            name = None
+        return name if isinstance(name, str) and name.strip() else "untitled"
 
 
 def _pid_alive(pid: int) -> bool:

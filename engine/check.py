@@ -65,6 +65,27 @@ class Diagnostic:
         return d
 
 
+@dataclass(frozen=True)
+class Reason:
+    """One thing that keeps the graph from training, and the node it is about (if any)."""
+
+    message: str
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The training verdict: one typed section the Training dock and status bar both read."""
+
+    ready: bool
+    reasons: tuple[Reason, ...] = ()
+    plan: Any = None  # engine.train.check.Plan: which nodes training uses (None: cannot)
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.message for r in self.reasons]
+
+
 @dataclass
 class Report:
     """What ``check`` found. Shapes are per sample (batch excluded)."""
@@ -87,7 +108,13 @@ class Report:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     model_nodes: list[str] = field(default_factory=list)
+    # model nodes wired to nothing of the model (a node dropped and not yet connected):
+    # warned about and left out of ``order``, so one stray node does not fail the graph
+    left_out: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # the training verdict (set by the training checks; None when nothing of training is
+    # declared); ``extra["ready_to_train"|"train_reasons"|"train_plan"]`` mirror it
+    training: Readiness | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # block instance id -> the Report of its inner graph, checked with the shapes that
     # arrive at the instance (inner ids are the block's own node ids; nested instances
@@ -156,6 +183,13 @@ class Report:
             self._by_node.setdefault(d.node, []).append(d)
         self._indexed = len(diags)
         return self._by_node
+
+    def set_training(self, verdict: Readiness) -> None:
+        """Record the training verdict (and its untyped mirror in ``extra``, for scripts)."""
+        self.training = verdict
+        self.extra["ready_to_train"] = verdict.ready
+        self.extra["train_reasons"] = verdict.messages
+        self.extra["train_plan"] = verdict.plan
 
     def error(self, node: str | None, message: str, **kw: Any) -> None:
         self.diagnostics.append(Diagnostic(node, "error", message, **kw))
@@ -259,7 +293,17 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     ctx = CheckContext(graph, rep, ins, outs, feed=feed)
 
     order, cyclic = _topo(graph, ins, outs)
+    stray = _stray_nodes(graph, ins, outs)
+    order = [nid for nid in order if nid not in stray]
+    cyclic -= stray
     rep.order = order
+    rep.left_out = [nid for nid in graph.nodes if nid in stray]
+    for nid in rep.left_out:
+        rep.warn(
+            nid,
+            f"{graph.nodes[nid].name}: not connected to the model, so it is left out; "
+            "wire it in or delete it",
+        )
     _report_cycles(ctx, cyclic)
 
     for nid in order:
@@ -285,6 +329,48 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
 
 
 # -- order and cycles ----------------------------------------------------------------------
+def _stray_nodes(graph: Graph, ins: dict[str, list[Edge]], outs: dict[str, list[Edge]]) -> set[str]:
+    """Model nodes left over beside a working model: warned about and left out.
+
+    A group of model nodes wired only among themselves, with no Input or Output among
+    them and nothing outside the model (a loss) reading them, cannot be part of the
+    model. While another group holds a real model (an Input and a layer) such a group is
+    most likely a node just dropped on the canvas, so it must not fail the whole graph.
+    Without a real model it is kept: its "no input connected" is then the next step.
+    """
+    model = {nid for nid, n in graph.nodes.items() if n.spec.kind in ("model", "io")}
+    seen: set[str] = set()
+    groups: list[set[str]] = []
+    for start in graph.nodes:
+        if start not in model or start in seen:
+            continue
+        group = {start}
+        todo = [start]
+        while todo:
+            nid = todo.pop()
+            for nb in [e.src for e in ins[nid]] + [e.dst for e in outs[nid]]:
+                if nb in model and nb not in group:
+                    group.add(nb)
+                    todo.append(nb)
+        seen |= group
+        groups.append(group)
+
+    def anchored(group: set[str]) -> bool:
+        if any(graph.nodes[n].type in ("Input", "Output") for n in group):
+            return True
+        return any(e.dst not in model for n in group for e in outs[n]) or any(
+            e.src not in model for n in group for e in ins[n]
+        )
+
+    def real(group: set[str]) -> bool:
+        types = [graph.nodes[n].type for n in group]
+        return "Input" in types and any(t != "Input" for t in types)
+
+    if not any(real(g) for g in groups):
+        return set()
+    return {n for g in groups if not anchored(g) for n in g}
+
+
 def _topo(
     graph: Graph, ins: dict[str, list[Edge]], outs: dict[str, list[Edge]]
 ) -> tuple[list[str], set[str]]:
@@ -438,7 +524,10 @@ def _no_silent_drops(ctx: CheckContext) -> None:
     for nid in [*rep.order, *(n for n in g.nodes if n not in placed)]:
         if nid in blamed or any(e.src in explained for e in ctx.in_edges[nid]):
             explained.add(nid)
+    left_out = set(rep.left_out)
     for nid, node in g.nodes.items():
+        if nid in left_out:
+            continue
         if node.spec.kind in ("model", "io") and nid not in rep.shapes and nid not in explained:
             rep.error(nid, f"{node.name}: could not be evaluated, so it is not in the model")
 

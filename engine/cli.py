@@ -223,7 +223,8 @@ def _nodes(args: argparse.Namespace) -> int:
                 extra = " one of " + "|".join(map(str, p.choices))
             elif p.min is not None or p.max is not None:
                 extra = f" in [{'' if p.min is None else p.min}, {'' if p.max is None else p.max}]"
-            print(f"    {p.name}: {p.type} = {p.default!r}{extra}  {p.doc}")
+            when = f" ({p.applies_when()})" if p.enabled_if else ""
+            print(f"    {p.name}: {p.type} = {p.default!r}{extra}  {p.doc}{when}")
         if s.infer:
             print(f"    (from the input: {', '.join(s.infer)})")
     return EXIT_OK

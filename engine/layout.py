@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from engine.graph import Graph
 
-SPACING = (240.0, 130.0)
-LANE_GAP = 0.6  # extra empty rows between lanes and between wrapped bands
+SPACING = (220.0, 120.0)  # a node (~160×70 with its caption) and room for a wire's shape label
+LANE_GAP = 0.4  # extra empty rows between lanes and between wrapped bands
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,54 @@ def lay_out(graph: Graph, ids: Iterable[str] | None = None, **kwargs: object) ->
     """Move the nodes to :func:`layered_positions` (through ``Graph.move``)."""
     for nid, pos in layered_positions(graph, ids, **kwargs).items():  # type: ignore[arg-type]
         graph.move(nid, pos)
+
+
+NODE_SIZE = (170.0, 90.0)  # a drawn node with its caption, in scene units
+
+
+def free_position(
+    graph: Graph,
+    *,
+    near: tuple[float, float] | None = None,
+    after: str | None = None,
+    size: tuple[float, float] = NODE_SIZE,
+    spacing: tuple[float, float] = SPACING,
+) -> tuple[float, float]:
+    """Where a new node goes: the free grid slot closest to where it belongs.
+
+    ``after``: the node the new one will be wired after, so it goes one column to its right
+    (or above/below that, if taken); ``near``: a point (the view's centre, a drop point).
+    A slot is free when a node of ``size`` there overlaps no existing node, so adding
+    nodes one after another never stacks them on top of each other.
+    """
+    gx, gy = spacing
+    if after is not None and after in graph.nodes:
+        ax, ay = graph.nodes[after].pos
+        start, prefer_right = (ax + gx, ay), True
+    elif near is not None:
+        start, prefer_right = (float(near[0]), float(near[1])), False
+    elif graph.nodes:
+        start = (max(n.pos[0] for n in graph.nodes.values()) + gx, 0.0)
+        start = (start[0], min(n.pos[1] for n in graph.nodes.values()))
+        prefer_right = True
+    else:
+        return (0.0, 0.0)
+    w, h = size
+    boxes = [(n.pos[0], n.pos[1]) for n in graph.nodes.values()]
+
+    def free(x: float, y: float) -> bool:
+        return all(abs(x - bx) >= w or abs(y - by) >= h for bx, by in boxes)
+
+    def cost(i: int, j: int) -> float:
+        # rows first (a branch stacked beside its sibling), then columns; the left is last
+        # when the new node follows ``after`` (a wire should run to the right)
+        return abs(j) + abs(i) * 1.5 + (3.0 if prefer_right and i < 0 else 0.0) + 0.01 * j
+
+    slots = sorted(
+        ((i, j) for i in range(-6, 13) for j in range(-12, 13)), key=lambda ij: cost(*ij)
+    )
+    for i, j in slots:
+        x, y = start[0] + i * gx, start[1] + j * gy
+        if free(x, y):
+            return (x, y)
+    return (start[0], max(by for _, by in boxes) + gy)  # everything near is taken: below all

@@ -477,6 +477,9 @@ def _check_header(doc: Any) -> int:
     if not isinstance(doc, dict):
         raise _Bad("not a Torchwire project (the top level is not an object)")
     if doc.get("format") != FORMAT:
+        if "format" not in doc:
+            # plain words: a JSON file of something else, not "format is None" (#16 item 20)
+            raise _Bad(f'not a Torchwire project (no "format": "{FORMAT}" in it)')
         raise _Bad(f"not a Torchwire project (format is {_short(doc.get('format'))})")
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:

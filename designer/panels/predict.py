@@ -142,11 +142,17 @@ class PredictPanel(QWidget):
         if training_panel is not None and hasattr(training_panel, "runFinished"):
             training_panel.runFinished.connect(
                 self._refresh_source
-            )  # a method: disconnected when the panel dies
+            )  # a method: dies with the panel
+            moved = getattr(training_panel, "runsMoved", None)
+            if moved is not None:
+                moved.connect(self._refresh_source)
         for name in ("reportReady", "graphReplaced"):
             sig = getattr(document, name, None)
             if sig is not None:
                 sig.connect(self._refresh_hint)  # a method: disconnected when the panel dies
+        replaced = getattr(document, "graphReplaced", None)
+        if replaced is not None:
+            replaced.connect(self._on_graph_replaced)
         self._refresh_source()
         self._refresh_hint()
 
@@ -446,7 +452,21 @@ class PredictPanel(QWidget):
         self._update_buttons()
         self._show_error(message)
 
+    def _on_graph_replaced(self) -> None:
+        self._clear_prediction()
+        self.last_error = None
+        self.status_label.setStyleSheet("")
+        self.status_label.setText("")
+        self._refresh_source()
+
+    def _clear_prediction(self) -> None:
+        """No result on show that is not the current input's (#16 items 2, 13)."""
+        self.prediction = None
+        self._results.setCurrentIndex(0)
+        self.answer_label.setText(translate("PredictPanel", "No prediction yet."))
+
     def _show_error(self, message: str) -> None:
+        self._clear_prediction()
         self.last_error = message
         self.status_label.setStyleSheet("color: #e0524a;")
         self.status_label.setText(

@@ -40,6 +40,7 @@ class PropertiesPanel(QWidget):
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
         self.tune_editors: dict[str, TuneEditor] = {}
+        self._rows: dict[str, tuple[QFormLayout, QLabel, ParamEditor]] = {}
         self.name_edit: QLineEdit | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -67,6 +68,7 @@ class PropertiesPanel(QWidget):
         self.node_id = self._ids[0] if len(self._ids) == 1 else None
         self.editors = {}
         self.tune_editors: dict[str, TuneEditor] = {}
+        self._rows = {}
         self.name_edit = None
         self.lr_editor: ParamEditor | None = None
         self.frozen_box: QCheckBox | None = None
@@ -166,6 +168,7 @@ class PropertiesPanel(QWidget):
             label = QLabel(p.name)
             label.setToolTip(i18n.doc(p.doc))
             form.addRow(label, ed)
+            self._rows[p.name] = (form, label, ed)
             if tunable(p):  # "tune": a range or choices for the Tuning dock's study
                 te = TuneEditor(self.document, f"{nid}.{p.name}", p, node.params.get(p.name))
                 self.tune_editors[p.name] = te
@@ -180,6 +183,7 @@ class PropertiesPanel(QWidget):
             )
             form.addRow("", inferred)
         lay.addLayout(form)
+        self._show_enabled(node.params)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
@@ -210,6 +214,19 @@ class PropertiesPanel(QWidget):
             translate("PropertiesPanel", "multiplies the optimizer's learning rate for this layer")
         )
         form.addRow(label, ed)
+
+    def _show_enabled(self, params: Any) -> None:
+        """Hide the parameters the node's choices make irrelevant (``Param.enabled_if``,
+        declared once in the catalog), e.g. step_size while lr_schedule is "none"."""
+        for name, (form, label, ed) in self._rows.items():
+            p = ed.param
+            if p.enabled_if is None:
+                continue
+            on = p.enabled(params)
+            form.setRowVisible(label, on)
+            te = self.tune_editors.get(name)
+            if te is not None:
+                form.setRowVisible(te, on)
 
     def _setter(self, nid: str, name: str) -> Any:
         def on_change(value: Any) -> None:
@@ -256,6 +273,7 @@ class PropertiesPanel(QWidget):
                 pass
         for te in self.tune_editors.values():
             te.refresh()
+        self._show_enabled(node.params)
 
     def _report(self, rep: Any) -> None:
         if self.node_id is None:

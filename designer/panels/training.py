@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import html
 import os
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from PySide6.QtCore import QCoreApplication, QObject, QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QStandardItemModel
@@ -58,6 +60,8 @@ from designer.widgets.plots import (
     ScatterView,
     SeriesPlot,
 )
+from engine.check import Reason
+from engine.train.progress import ProgressEstimator
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 _ACTIVE = ("starting", "running", "paused", "stopping")
@@ -111,8 +115,13 @@ def default_runs_root(document: Any) -> Path:
     return Path(base or tempfile.gettempdir()) / "runs"
 
 
+def _slug(name: str) -> str:
+    """A run folder's name prefix for a project named ``name``."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+
+
 def new_run_dir(root: Path, name: str) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+    slug = _slug(name)
     base = root / f"{slug}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     p, i = base, 2
     while p.exists():
@@ -198,6 +207,10 @@ class TrainingPanel(QWidget):
     runFinished = Signal(object)
     runFailed = Signal(str)
     stateChanged = Signal(str)
+    nodeRequested = Signal(str)  # a reason's link was clicked: select that node
+    # the buttons' enabled state changed: Run ▸ Train/Pause/Resume/Stop follow it (item 3)
+    actionsChanged = Signal()
+    runsMoved = Signal()  # the last run's folder moved (the project's first save)
 
     # Tests and embedders may replace how a session is made: fn(graph, device=...) -> session.
     session_factory: Callable[..., Any] | None = None
@@ -229,6 +242,7 @@ class TrainingPanel(QWidget):
         self._frac0 = 0.0
         self._paused_total = 0.0
         self._paused_at: float | None = None
+        self._est = ProgressEstimator()
         self._stop_requested = False
         self._metric_key: str | None = None
         self._settings_params: tuple[Any, ...] = ()
@@ -364,6 +378,17 @@ class TrainingPanel(QWidget):
         self.banner.hide()
         root.addWidget(self.banner)
 
+        # why the graph cannot train yet, each reason a link selecting its node (#16 item 8)
+        self.reasons_label = QLabel("")
+        self.reasons_label.setObjectName("trainReasons")
+        self.reasons_label.setWordWrap(True)
+        self.reasons_label.setTextFormat(Qt.TextFormat.RichText)
+        self.reasons_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.reasons_label.linkActivated.connect(self._on_reason_link)
+        self.reasons_label.hide()
+        root.addWidget(self.reasons_label)
+        self._last_report: Any = None
+
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         # settings column
@@ -471,41 +496,161 @@ class TrainingPanel(QWidget):
         self._on_report(getattr(doc, "report", None))
 
     def _on_report(self, report: Any) -> None:
+        graph = getattr(self.document, "graph", None)
+        if report is None and graph is not None and not graph.nodes:
+            # an empty canvas needs no check to say what is missing (the first check in a
+            # process takes seconds: torch loads); never "being checked…" for nothing
+            self._ready = False
+            self._ready_reason = translate(
+                "TrainingPanel",
+                "Nothing to train yet: add a dataset, an Input, layers, a loss and an "
+                "optimizer (palette, or Tab on the canvas), or open File ▸ Examples",
+            )
+            self._last_report = None
+            self._update_buttons()
+            self.reasons_label.hide()
+            return
         ready, reason = self._readiness(report)
         self._ready, self._ready_reason = ready, reason
+        self._last_report = report
         self._update_buttons()
+        self._show_reasons(report)
 
     @staticmethod
-    def _readiness(report: Any) -> tuple[bool, str]:
+    def _reasons(report: Any) -> tuple[bool, list[Reason]]:
+        """The typed training verdict of ``report`` (``report.training``), or its errors."""
+        verdict = getattr(report, "training", None)
+        if verdict is not None:
+            reasons = list(verdict.reasons)
+            ready = verdict.ready and report.ok
+        else:
+            reasons, ready = [], False
+        if not report.ok and not reasons:
+            reasons = [Reason(d.message, d.node) for d in report.errors]
+        if not ready and not reasons:
+            reasons = [Reason(translate("TrainingPanel", "the graph is not ready to train"))]
+        return ready, reasons
+
+    @classmethod
+    def _readiness(cls, report: Any) -> tuple[bool, str]:
         if report is None:
             return False, translate("TrainingPanel", "The graph is being checked…")
-        extra = getattr(report, "extra", None) or {}
-        reasons: list[str] = []
-        if "ready_to_train" in extra:
-            ready = bool(extra["ready_to_train"])
-            for key in ("train_reasons", "ready_reasons", "reasons"):
-                v = extra.get(key)
-                if v:
-                    reasons = [str(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
-                    break
-        else:
-            ready = bool(getattr(report, "ok", False))
-        if not getattr(report, "ok", True):
-            ready = False
-            if not reasons:
-                reasons = [d.message for d in report.errors]
+        ready, reasons = cls._reasons(report)
         if ready:
             return True, translate("TrainingPanel", "Train the current graph")
-        if not reasons:
-            reasons = [translate("TrainingPanel", "the graph is not ready to train")]
-        shown = reasons[:6] + (
+        shown = [r.message for r in reasons[:6]] + (
             [fmt(translate("TrainingPanel", "… and %1 more"), len(reasons) - 6)]
             if len(reasons) > 6
             else []
         )
         return False, translate("TrainingPanel", "Cannot train yet:") + "\n• " + "\n• ".join(shown)
 
+    def _show_reasons(self, report: Any) -> None:
+        """Each reason the graph cannot train, in the dock; one on a node selects it."""
+        if report is None or self.state in _ACTIVE:
+            self.reasons_label.hide()
+            return
+        ready, reasons = self._reasons(report)
+        if ready:
+            self.reasons_label.hide()
+            return
+        items = []
+        for r in reasons[:6]:
+            text = html.escape(r.message)
+            if r.node:
+                href = "node:" + quote(r.node, safe="")
+                items.append(f"<li><a href='{href}' style='color:#8ab4f8'>{text}</a></li>")
+            else:
+                items.append(f"<li>{text}</li>")
+        if len(reasons) > 6:
+            items.append(
+                f"<li>{html.escape(fmt(translate('TrainingPanel', '… and %1 more'), len(reasons) - 6))}</li>"
+            )
+        head = html.escape(translate("TrainingPanel", "Cannot train yet:"))
+        self.reasons_label.setText(
+            f"<b>{head}</b><ul style='margin:0 0 0 -20px'>{''.join(items)}</ul>"
+        )
+        self.reasons_label.show()
+
+    def _on_reason_link(self, href: str) -> None:
+        if href.startswith("node:"):
+            self.nodeRequested.emit(unquote(href[5:]))
+
+    def runs_follow_project(self, old_name: str) -> None:
+        """The project was saved for the first time: the run made while it was untitled
+        moves to the project's own ``runs/`` (named after it), and every path to it is
+        re-pointed, so Predict finds the model after a reopen (#16 item 12)."""
+        run = self.last_run_dir
+        if self.is_running or run is None or not run.is_dir():
+            return
+        root = self.runs_root or default_runs_root(self.document)
+        if run.parent.resolve() == root.resolve():
+            return
+        import shutil
+
+        old_slug, new_slug = _slug(old_name), _slug(self.document.graph.name)
+        stamp = run.name[len(old_slug) :] if run.name.startswith(old_slug + "-") else "-" + run.name
+        target = root / f"{new_slug}{stamp}"
+        i = 2
+        while target.exists():
+            target = root / f"{new_slug}{stamp}-{i}"
+            i += 1
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(run), str(target))
+        except OSError as e:
+            self.log(f"the run folder stays at {run}: {e}")
+            return
+
+        def moved(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            try:
+                return target / Path(p).relative_to(run)
+            except ValueError:
+                return p
+
+        self.last_run_dir = target
+        self.best_checkpoint = moved(self.best_checkpoint)
+        self.latest_checkpoint = moved(self.latest_checkpoint)
+        self.last_checkpoint = moved(self.last_checkpoint)
+        self.log(f"run folder moved beside the project: {target}")
+        self._update_buttons()
+        self.runsMoved.emit()
+
+    def _find_project_run(self) -> None:
+        """A saved project's newest run with a checkpoint, in its ``runs/``: Predict and
+        Continue work after a reopen."""
+        if getattr(self.document, "path", None) is None:
+            return
+        root = self.runs_root or default_runs_root(self.document)
+        slug = _slug(self.document.graph.name)
+        try:
+            runs = [p for p in root.glob(f"{slug}-*") if p.is_dir()]
+        except OSError:
+            return
+        for run in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True):
+            best, last = run / "best.pt", run / "last.pt"
+            if best.exists() or last.exists():
+                self.last_run_dir = run
+                self.best_checkpoint = best if best.exists() else None
+                self.latest_checkpoint = last if last.exists() else None
+                self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
+                return
+
     def _on_graph_replaced(self) -> None:
+        """Another project: the last run's banner, results and checkpoints were the old
+        project's, so they go (a run still going keeps its view until it ends)."""
+        if not self.is_running:
+            self._reset_run_view()
+            self.last_graph = None
+            self.last_run_dir = None
+            self.last_checkpoint = None
+            self.progress.setFormat(translate("TrainingPanel", "Not started"))
+            self.progress.setValue(0)
+            if self.state != "idle":
+                self._set_state("idle")
+            self._find_project_run()
         self._load_settings_values()
         self._on_report(getattr(self.document, "report", None))
 
@@ -587,10 +732,14 @@ class TrainingPanel(QWidget):
 
     def _load_settings_values(self) -> None:
         values = self._current_settings()
+        resolved = {p.name: values.get(p.name, p.default) for p in self._settings_params}
         for p in self._settings_params:
             ed = self._editors.get(p.name)
             if ed is not None and hasattr(ed, "set_value"):
                 ed.set_value(values.get(p.name, p.default))
+            if ed is not None and getattr(p, "enabled_if", None) is not None:
+                # e.g. patience while early stopping is off (Param.enabled_if, item 11)
+                self.settings_form.setRowVisible(ed, p.enabled(resolved))
         dev = values.get("device", "auto")
         if dev in DEVICES and self.device_combo.currentText() != dev:
             self.device_combo.blockSignals(True)
@@ -621,6 +770,7 @@ class TrainingPanel(QWidget):
     def _set_state(self, state: str) -> None:
         self.state = state
         self._update_buttons()
+        self._show_reasons(self._last_report)
         self.stateChanged.emit(state)
 
     @property
@@ -660,6 +810,17 @@ class TrainingPanel(QWidget):
                     else self._ready_reason.split("\n")[0]
                 )
             self.status_label.setToolTip("" if self._ready else self._ready_reason)
+        self.actionsChanged.emit()
+
+    def action_enabled(self, name: str) -> bool:
+        """Whether Run ▸ ``name`` (train, pause, resume, stop) is enabled: the buttons' state."""
+        pausable = self.pause_button.isEnabled()
+        return {
+            "train": self.start_button.isEnabled(),
+            "pause": pausable and self.state == "running",
+            "resume": pausable and self.state == "paused",
+            "stop": self.stop_button.isEnabled(),
+        }.get(name, True)
 
     # -- actions --------------------------------------------------------------------------
     def start(self) -> None:
@@ -687,7 +848,9 @@ class TrainingPanel(QWidget):
         if self.is_running:
             return
         if resume is None and not self._ready:
-            self._show_failure(self._ready_reason.replace("\n• ", " "), popup=False)
+            # nothing started, so nothing failed: the reasons show, each linking its node
+            self._show_reasons(self._last_report)
+            self.status_label.setText(self._ready_reason.split("\n")[0])
             return
         device = self.device_combo.currentText()
         if resume is None:
@@ -748,6 +911,7 @@ class TrainingPanel(QWidget):
         if self.state == "running" and self.session is not None:
             self.session.pause()
             self._paused_at = time.monotonic()
+            self._est.pause(self._paused_at)
             self._set_state("paused")
             self.status_label.setText(translate("TrainingPanel", "Paused"))
             self.log("paused")
@@ -758,6 +922,7 @@ class TrainingPanel(QWidget):
             if self._paused_at is not None:
                 self._paused_total += time.monotonic() - self._paused_at
             self._paused_at = None
+            self._est.resume(time.monotonic())
             self._set_state("running")
             self.status_label.setText(translate("TrainingPanel", "Training…"))
             self.log("resumed")
@@ -824,6 +989,7 @@ class TrainingPanel(QWidget):
         run_dir = getattr(ev, "run_dir", None)
         self.last_run_dir = Path(run_dir) if run_dir else None
         self._run_started_at = time.monotonic()
+        self._est = ProgressEstimator()
         start_epoch = int(getattr(ev, "start_epoch", 1) or 1)
         self._frac0 = (start_epoch - 1) / self._epochs if self._epochs else 0.0
         if self.state == "starting":
@@ -873,14 +1039,19 @@ class TrainingPanel(QWidget):
         frac = min(1.0, ((epoch - 1) * bpe + batch) / total)
         self.progress.setValue(int(frac * 1000))
         left = ""
+        raw_speed = getattr(ev, "samples_per_s", None)
+        # averaged over batches, paused time left out (engine.train.progress, item 15)
+        self._est.update(
+            time.monotonic(),
+            frac,
+            float(raw_speed) if isinstance(raw_speed, (int, float)) else None,
+        )
         elapsed = time.monotonic() - self._run_started_at - self._paused_total
-        progressed = frac - self._frac0
-        if progressed > 0 and elapsed > 0.5:
+        if self._est.time_left is not None and elapsed > 0.5:
             left = " · " + fmt(
-                translate("TrainingPanel", "%1 left"),
-                _fmt_duration(elapsed * (1 - frac) / progressed),
+                translate("TrainingPanel", "%1 left"), _fmt_duration(self._est.time_left)
             )
-        speed = getattr(ev, "samples_per_s", None)
+        speed = self._est.samples_per_s
         sp = (
             " · " + fmt(translate("TrainingPanel", "%1 samples/s"), f"{speed:,.0f}")
             if isinstance(speed, (int, float)) and speed

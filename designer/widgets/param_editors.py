@@ -13,16 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
-    QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -30,7 +29,6 @@ from designer import i18n
 from designer.i18n import fmt, translate
 from engine.catalog.base import Param, ParamError
 
-INT_LIMIT = 2**31 - 1
 _NONE_TEXT = "auto"
 _ERROR_STYLE = "border: 1px solid #e0524a; border-radius: 2px; background: #3a2422;"
 
@@ -50,9 +48,21 @@ class ParamEditor(QWidget):
         self._value: Any = None
         self._error: str | None = None
         self._base_tip = _tooltip(param)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(1)
+        self.row = QHBoxLayout()
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.setSpacing(2)
+        outer.addLayout(self.row)
+        # the reason an edit was refused, under the field (not only in a tooltip)
+        self.reason = QLabel("")
+        self.reason.setObjectName("param_reason")
+        self.reason.setWordWrap(True)
+        self.reason.setTextFormat(Qt.TextFormat.PlainText)
+        self.reason.setStyleSheet("color: #ff8a80; font-size: 11px;")
+        self.reason.hide()
+        outer.addWidget(self.reason)
         self.setToolTip(self._base_tip)
         self.setObjectName(f"param_{param.name}")
 
@@ -85,6 +95,8 @@ class ParamEditor(QWidget):
         f = self._field()
         f.setStyleSheet(_ERROR_STYLE if message else "")
         tip = f"⚠ {message}\n\n{self._base_tip}" if message else self._base_tip
+        self.reason.setText(message or "")
+        self.reason.setVisible(bool(message))
         f.setToolTip(tip)
         self.setToolTip(tip)
 
@@ -113,7 +125,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _tooltip(p: Param) -> str:
-    bits = [f"<b>{p.name}</b>"]
+    """Plain text (Qt shows it as typed; with a reason in front, HTML would show raw)."""
+    bits = [p.name]
     if p.doc:
         bits.append(i18n.doc(p.doc))
     rng = []
@@ -124,7 +137,7 @@ def _tooltip(p: Param) -> str:
     if rng:
         bits.append(fmt(translate("ParamEditor", "range %1"), ", ".join(rng)))
     bits.append(fmt(translate("ParamEditor", "default: %1"), format_value(p.default)))
-    return "<br>".join(bits)
+    return "\n".join(bits)
 
 
 def _num(v: float) -> str:
@@ -145,114 +158,86 @@ def format_value(v: Any) -> str:
 
 
 # -- editors ------------------------------------------------------------------------------
-class _IntEditor(ParamEditor):
-    """A spin box over the declared range; an optional int shows 'auto' below the minimum."""
+class _NumberEdit(QLineEdit):
+    """A line edit for a number: Up/Down (and the wheel, when focused) step an int by 1."""
 
-    def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
-        super().__init__(param, on_change)
-        self.spin = QSpinBox()
-        # Qt's spin box holds 32-bit ints: wider declared ranges (seeds up to 2**32 - 1) are
-        # cut to what it can show
-        lo = max(int(param.min), -INT_LIMIT + 1) if param.min is not None else -INT_LIMIT + 1
-        hi = min(int(param.max), INT_LIMIT) if param.max is not None else INT_LIMIT
-        if param.optional:
-            lo -= 1
-            self.spin.setSpecialValueText(_NONE_TEXT)
-        self._none = lo
-        self.spin.setRange(lo, hi)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setAccelerated(True)
-        self.spin.valueChanged.connect(self._edited)
-        self.layout().addWidget(self.spin)
-
-    def _field(self) -> QWidget:
-        return self.spin
-
-    def _show(self, value: Any) -> None:
-        self.spin.setValue(self._none if value is None else int(value))
-
-    def _edited(self, v: int) -> None:
-        raw = None if (self.param.optional and v == self._none) else v
-        if not self.commit(raw):
-            self.set_value_keep_error(self._value)
-
-    def set_value_keep_error(self, value: Any) -> None:
-        err = self._error
-        self.set_value(value)
-        self.set_error(err)
-
-
-class _FloatSpin(QDoubleSpinBox):
-    """A double spin box that shows ``1e-05`` as such instead of ``0.00``."""
-
-    def __init__(self) -> None:
+    def __init__(self, step: Callable[[int], None]) -> None:
         super().__init__()
-        self.setDecimals(12)
-        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self._step = step
 
-    def textFromValue(self, value: float) -> str:
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text.strip())
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        t = text.strip()
-        try:
-            v = float(t)
-        except ValueError:
-            return (QValidator.State.Intermediate, text, pos)
-        if math.isfinite(v) and self.minimum() <= v <= self.maximum():
-            return (QValidator.State.Acceptable, text, pos)
-        return (QValidator.State.Intermediate, text, pos)
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self._step(1 if event.key() == Qt.Key.Key_Up else -1)
+            return
+        super().keyPressEvent(event)
 
 
-class _FloatEditor(ParamEditor):
+class _NumberEditor(ParamEditor):
+    """An int or a float, typed as text. Unlike a spin box, nothing is clamped or fixed up:
+    what the user typed stays visible, and an invalid value (``0`` for a size, ``-5abc``)
+    turns the field red with the declaration's reason and never reaches the graph (#16
+    items 6, 7). An optional number is empty for "auto"."""
+
     def __init__(self, param: Param, on_change: Callable[[Any], None]) -> None:
         super().__init__(param, on_change)
-        self.spin = _FloatSpin()
-        lo = float(param.min) if param.min is not None else -1e12
-        hi = float(param.max) if param.max is not None else 1e12
-        self.spin.setRange(lo, hi)
-        self.spin.setKeyboardTracking(False)
-        self.spin.valueChanged.connect(self._edited)
-        self.layout().addWidget(self.spin)
-        self._text_mode: QLineEdit | None = None
+        self.edit = _NumberEdit(self._step)
         if param.optional:
-            # an optional float is typed: empty means "none"
-            self.spin.hide()
-            self._text_mode = QLineEdit()
-            self._text_mode.setPlaceholderText(_NONE_TEXT)
-            self._text_mode.editingFinished.connect(self._text_edited)
-            self.layout().addWidget(self._text_mode)
+            self.edit.setPlaceholderText(_NONE_TEXT)
+        self.edit.editingFinished.connect(self._edited)
+        self.row.addWidget(self.edit)
 
     def _field(self) -> QWidget:
-        return self._text_mode or self.spin
+        return self.edit
 
     def _show(self, value: Any) -> None:
-        if self._text_mode is not None:
-            self._text_mode.setText("" if value is None else f"{value:g}")
-        elif value is not None:
-            self.spin.setValue(float(value))
+        if value is None:
+            self.edit.setText("")
+        elif self.param.type == "float":
+            self.edit.setText(f"{float(value):g}")
+        else:
+            self.edit.setText(str(int(value)))
 
-    def _edited(self, v: float) -> None:
-        self.commit(float(v))
-
-    def _text_edited(self) -> None:
-        assert self._text_mode is not None
-        t = self._text_mode.text().strip()
+    def parse(self, text: str) -> Any:
+        """The typed text as a raw value for ``Param.coerce``; ParamError when it is none."""
+        t = text.strip()
         if not t:
-            self.commit(None)
-            return
+            if self.param.optional:
+                return None
+            raise ParamError(f"{self.param.name}: a value is required")
         try:
+            if self.param.type == "int":
+                return int(t)
             v = float(t)
         except ValueError:
-            self.set_error(f"{self.param.name}: {t!r} is not a number")
+            what = "a whole number" if self.param.type == "int" else "a number"
+            raise ParamError(f"{self.param.name}: {t!r} is not {what}") from None
+        if not math.isfinite(v):
+            raise ParamError(f"{self.param.name}: expected a finite number, got {t!r}")
+        return v
+
+    def _edited(self) -> None:
+        try:
+            raw = self.parse(self.edit.text())
+        except ParamError as e:
+            self.set_error(str(e))
             return
-        self.commit(v)
+        self.commit(raw)  # refused: the text stays, red, with the reason
+
+    def _step(self, delta: int) -> None:
+        if self.param.type != "int":
+            return
+        try:
+            cur = self.parse(self.edit.text())
+        except ParamError:
+            cur = self._value
+        base = cur if isinstance(cur, int) else (self._value or 0)
+        nxt = base + delta
+        if self.param.min is not None:
+            nxt = max(nxt, int(self.param.min))
+        if self.param.max is not None:
+            nxt = min(nxt, int(self.param.max))
+        self.edit.setText(str(nxt))
+        self._edited()
 
 
 class _BoolEditor(ParamEditor):
@@ -260,7 +245,7 @@ class _BoolEditor(ParamEditor):
         super().__init__(param, on_change)
         self.box = QCheckBox()
         self.box.toggled.connect(self._edited)
-        self.layout().addWidget(self.box)
+        self.row.addWidget(self.box)
 
     def _field(self) -> QWidget:
         return self.box
@@ -284,7 +269,7 @@ class _ChoiceEditor(ParamEditor):
         for c in self._choices:
             self.combo.addItem(format_value(c))
         self.combo.currentIndexChanged.connect(self._edited)
-        self.layout().addWidget(self.combo)
+        self.row.addWidget(self.combo)
 
     def _field(self) -> QWidget:
         return self.combo
@@ -316,13 +301,13 @@ class _TextEditor(ParamEditor):
         elif param.optional:
             self.edit.setPlaceholderText(_NONE_TEXT)
         self.edit.editingFinished.connect(self._edited)
-        self.layout().addWidget(self.edit)
+        self.row.addWidget(self.edit)
         if param.type == "path":
             btn = QToolButton()
             btn.setText("…")
             btn.setToolTip(translate("_TextEditor", "Choose a file"))
             btn.clicked.connect(self._browse)
-            self.layout().addWidget(btn)
+            self.row.addWidget(btn)
 
     def _field(self) -> QWidget:
         return self.edit
@@ -385,8 +370,8 @@ def parse_text(param: Param, text: str) -> Any:
 
 
 _EDITORS: dict[str, type[ParamEditor]] = {
-    "int": _IntEditor,
-    "float": _FloatEditor,
+    "int": _NumberEditor,
+    "float": _NumberEditor,
     "bool": _BoolEditor,
     "choice": _ChoiceEditor,
 }
@@ -399,8 +384,6 @@ def make_editor(param: Param, value: Any, on_change: Callable[[Any], None]) -> Q
     ``set_error()``, ``error()``).
     """
     cls = _EDITORS.get(param.type, _TextEditor)
-    if param.type == "int" and param.optional and param.min is None:
-        cls = _TextEditor  # no spare value below the range to mean "none"
     editor = cls(param, on_change)
     editor.set_value(value)
     editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

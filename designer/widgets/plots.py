@@ -146,6 +146,8 @@ class SeriesPlot(pg.PlotWidget):
         self._data: dict[str, _Buffer] = {}
         self._dirty: set[str] = set()
         self._x_fixed = False
+        self._x_limits: tuple[float, float] | None = None
+        self._x_right = 0.0
         self._user_view = False
         self._y_view: tuple[float, float] | None = None
         vb = item.getViewBox()
@@ -228,7 +230,18 @@ class SeriesPlot(pg.PlotWidget):
         if not ys_lo:
             return
         vb = self.getPlotItem().getViewBox()
-        if not self._x_fixed:
+        if self._x_limits is not None:
+            # grow with the data in doubling steps up to the run's length (item 16): the
+            # curve fills the plot from the first epoch, and the axis repaints log(n) times
+            lo, end = self._x_limits
+            right = self._x_right
+            x = float(max(xs_hi))
+            if x > right:
+                while right < x:
+                    right = lo + 2 * (right - lo)
+                self._x_right = min(end, right)
+                vb.setXRange(lo, self._x_right, padding=0.02)
+        elif not self._x_fixed:
             lo, hi = float(min(xs_lo)), float(max(xs_hi))
             vb.setXRange(lo, hi if hi > lo else lo + 1, padding=0.03)
         lo, hi = float(min(ys_lo)), float(max(ys_hi))
@@ -239,9 +252,13 @@ class SeriesPlot(pg.PlotWidget):
             vb.setYRange(*self._y_view, padding=0)
 
     def set_x_range(self, lo: float, hi: float) -> None:
-        """Fix the x range (the run's epochs), so the x axis never has to repaint."""
+        """The run's x extent (its epochs): the axis starts at a few epochs and doubles as
+        the data reaches its right end, never past ``hi``, so a 3000-epoch run does not
+        squeeze its first curve into the left edge."""
         self._x_fixed = True
-        self.getPlotItem().getViewBox().setXRange(lo, hi, padding=0.02)
+        self._x_limits = (lo, hi)
+        self._x_right = min(hi, lo + max(2.0, (hi - lo) / 64))
+        self.getPlotItem().getViewBox().setXRange(lo, self._x_right, padding=0.02)
 
     def _on_user_range(self, *_: Any) -> None:
         self._user_view = True
@@ -265,6 +282,7 @@ class SeriesPlot(pg.PlotWidget):
             self._data[name] = _Buffer()
             curve.setData([], [])
         self._x_fixed = False
+        self._x_limits = None
         self._user_view = False
         self._y_view = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +44,26 @@ class Param:
     length: int | None = None
     ctor: bool = True
     allow_minus_one: bool = False
+    # (other parameter, its values that make this one matter): e.g. ``("lr_schedule",
+    # ("step",))``; otherwise the property editor hides it and ``torchwire nodes`` says when
+    # it applies. Declared once here, read by both.
+    enabled_if: tuple[str, tuple[Any, ...]] | None = None
+
+    def enabled(self, params: Mapping[str, Any]) -> bool:
+        """Whether this parameter has an effect given the node's other ``params``."""
+        if self.enabled_if is None:
+            return True
+        other, values = self.enabled_if
+        return params.get(other) in values
+
+    def applies_when(self) -> str:
+        """``enabled_if`` in words ("" when it always applies)."""
+        if self.enabled_if is None:
+            return ""
+        other, values = self.enabled_if
+        return f"only when {other} is " + " or ".join(
+            str(v).lower() if isinstance(v, bool) else str(v) for v in values
+        )
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` in canonical form, or raise ParamError saying what is wrong."""
@@ -145,6 +165,8 @@ class Param:
             v = getattr(self, k)
             if v not in (None, False, ""):
                 d[k] = list(v) if isinstance(v, tuple) else v
+        if self.enabled_if is not None:
+            d["enabled_if"] = {"param": self.enabled_if[0], "values": list(self.enabled_if[1])}
         return d
 
 

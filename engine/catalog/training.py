@@ -136,7 +136,9 @@ loss(
 )
 
 # -- optimizers ------------------------------------------------------------------------------
-LR = P("lr", "float", 1e-3, "learning rate", min=0.0)
+# 0.01, not torch's 1e-3: the small models built here reach a good fit in the default 20
+# epochs (a fresh Iris MLP: 0.64-0.86 test accuracy at 1e-3, 0.95-1.0 at 0.01)
+LR = P("lr", "float", 1e-2, "learning rate", min=0.0)
 WD = P("weight_decay", "float", 0.0, "L2 penalty (AdamW: decoupled decay)", min=0.0)
 EPS = P("eps", "float", 1e-8, "added to the denominator for stability", min=0.0)
 BETAS = P("betas", "floats", [0.9, 0.999], "decay rates of the moment estimates", min=0.0, max=1.0)
@@ -153,9 +155,34 @@ SCHEDULE = (
         choices=SCHEDULES,
         ctor=False,
     ),
-    P("step_size", "int", 10, "step: epochs between decays", min=1, ctor=False),
-    P("gamma", "float", 0.1, "step: decay factor", min=0.0, max=1.0, ctor=False),
-    P("eta_min", "float", 0.0, "cosine: final learning rate", min=0.0, ctor=False),
+    P(
+        "step_size",
+        "int",
+        10,
+        "step: epochs between decays",
+        min=1,
+        ctor=False,
+        enabled_if=("lr_schedule", ("step",)),
+    ),
+    P(
+        "gamma",
+        "float",
+        0.1,
+        "step: decay factor",
+        min=0.0,
+        max=1.0,
+        ctor=False,
+        enabled_if=("lr_schedule", ("step",)),
+    ),
+    P(
+        "eta_min",
+        "float",
+        0.0,
+        "cosine: final learning rate",
+        min=0.0,
+        ctor=False,
+        enabled_if=("lr_schedule", ("cosine",)),
+    ),
     P(
         "pct_start",
         "float",
@@ -164,8 +191,18 @@ SCHEDULE = (
         min=0.0,
         max=1.0,
         ctor=False,
+        enabled_if=("lr_schedule", ("one_cycle",)),
     ),
-    P("factor", "float", 0.1, "plateau: decay factor", min=0.0, max=1.0, ctor=False),
+    P(
+        "factor",
+        "float",
+        0.1,
+        "plateau: decay factor",
+        min=0.0,
+        max=1.0,
+        ctor=False,
+        enabled_if=("lr_schedule", ("plateau",)),
+    ),
     P(
         "patience",
         "int",
@@ -173,6 +210,7 @@ SCHEDULE = (
         "plateau: epochs without improvement before decaying",
         min=0,
         ctor=False,
+        enabled_if=("lr_schedule", ("plateau",)),
     ),
     P(
         "warmup_epochs",

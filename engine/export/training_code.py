@@ -33,9 +33,9 @@ def training_source(src: Source, script_path: Path | None = None) -> dict[str, A
     g = src.graph
     assert g is not None
     rep = check(g)
-    plan = rep.extra.get("train_plan")
+    plan = rep.training.plan if rep.training else None
     if plan is None:
-        reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
+        reasons = (rep.training.messages if rep.training else []) or [d.message for d in rep.errors]
         raise ExportError(
             "the training code needs a project that can train (dataset → Input, a loss and an "
             "optimizer): " + ("; ".join(reasons) if reasons else "no training plan")

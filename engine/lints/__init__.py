@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -108,10 +108,10 @@ def all_lints() -> list[Lint]:
 
 def run_lints(ctx: CheckContext) -> None:
     """Run every lint on a checked graph; findings become diagnostics (or silenced ones)."""
-    from engine.check import Diagnostic
+    from engine.check import Diagnostic, Reason
 
     g, rep = ctx.graph, ctx.report
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     for ln in all_lints():
         for f in _findings(ln, ctx):
             node = g.nodes.get(f.node)
@@ -124,12 +124,12 @@ def run_lints(ctx: CheckContext) -> None:
                 rep.diagnostics.append(d)
                 if ln.severity == "error":
                     ctx.failed.add(f.node)
-                    errors.append(message)
+                    errors.append((f.node, message))
             else:
                 rep.silenced.append(d)
-    if errors and "ready_to_train" in rep.extra:  # the training verdict came first
-        rep.extra["ready_to_train"] = False
-        rep.extra["train_reasons"] = [*rep.extra.get("train_reasons", []), *errors]
+    if errors and rep.training is not None:  # the training verdict came first
+        more = tuple(Reason(m, n) for n, m in errors)
+        rep.set_training(replace(rep.training, ready=False, reasons=rep.training.reasons + more))
 
 
 def _findings(ln: Lint, ctx: CheckContext) -> Iterator[Finding]:

@@ -1,7 +1,7 @@
 """Checks of losses and optimizers, and the whole-graph "ready to train" verdict.
 
 A graph with only a model stays error-free: what training still needs goes into
-``report.extra["ready_to_train"]`` / ``["train_reasons"]``, which the status bar shows.
+``report.training`` (a ``Readiness``), which the Training dock and status bar show.
 Wrong things that are present (a loss that cannot fit the model's output) are errors on
 the node, in the user's terms.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.check import CheckContext, register_checker, register_finisher
+from engine.check import CheckContext, Readiness, Reason, register_checker, register_finisher
 from engine.graph import Node
 
 
@@ -257,9 +257,16 @@ def finish(ctx: CheckContext) -> None:
         reasons.extend(errs[:5])
         if len(errs) > 5:
             reasons.append(f"… and {len(errs) - 5} more errors")
-    rep.extra["ready_to_train"] = not reasons and plan is not None
-    rep.extra["train_reasons"] = reasons
-    rep.extra["train_plan"] = plan
+    node_of: dict[str, str | None] = {}
+    for d in rep.diagnostics:
+        node_of.setdefault(d.message, d.node)
+    rep.set_training(
+        Readiness(
+            not reasons and plan is not None,
+            tuple(Reason(m, node_of.get(m)) for m in reasons),
+            plan,
+        )
+    )
 
 
 register_checker("loss", check_loss)

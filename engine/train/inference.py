@@ -58,9 +58,9 @@ def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoi
         except ProjectError as e:
             raise _damaged(ckpt, f"its project cannot be read: {e}") from None
     rep = check(g)
-    plan = rep.extra.get("train_plan")
+    plan = rep.training.plan if rep.training else None
     if plan is None or not rep.ok:
-        reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
+        reasons = (rep.training.messages if rep.training else []) or [d.message for d in rep.errors]
         raise TrainError("the project cannot be used: " + "; ".join(reasons))
     try:
         model = compile_model(g, rep)

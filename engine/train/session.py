@@ -438,8 +438,10 @@ class TrainingSession:
 
         g = self.graph
         rep = check(g)
-        if not rep.extra.get("ready_to_train"):
-            reasons = rep.extra.get("train_reasons") or [d.message for d in rep.errors]
+        if rep.training is None or not rep.training.ready:
+            reasons = (rep.training.messages if rep.training else []) or [
+                d.message for d in rep.errors
+            ]
             data_err = any(
                 d.node in g.nodes and g.nodes[d.node].spec.extra.get("role") == "dataset"
                 for d in rep.errors
@@ -448,7 +450,7 @@ class TrainingSession:
                 "the project cannot train yet: " + "; ".join(reasons),
                 kind="data" if data_err else "project",
             )
-        plan = rep.extra["train_plan"]
+        plan = rep.training.plan
         try:
             prep = prepare(chain_of(g, plan.data))
         except DataError as e:

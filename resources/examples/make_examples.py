@@ -1,7 +1,8 @@
 """Builds the bundled example projects (and the small CSV they use) reproducibly.
 
-Run from the repository root: ``python resources/examples/make_examples.py``. Data nodes sit
-on a row above the model, flowing left to right; loss and optimizer end the model's row.
+Run from the repository root: ``python resources/examples/make_examples.py``. Positions come
+from ``engine.layout.lay_out`` (the designer's auto-layout): the data chain, the model and the
+training nodes in lanes, wrapped so each example reads at the scale it opens with.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import Graph, check, save_project  # noqa: E402
+from engine.layout import lay_out  # noqa: E402
 
 DX, DATA_Y, MODEL_Y = 220.0, -160.0, 60.0
 
@@ -53,6 +55,9 @@ def pipeline(
     g.connect(ls, op)
     # tiny models: one CPU thread is faster than two fighting over a busy machine
     g.settings["training"] = {"seed": 0, "device": "auto", "cpu_threads": 1, **training}
+    # aspect 1.2: the canvas at the default window size is ~900×640 (1.4), less the room
+    # the nodes' captions take at the right edge
+    lay_out(g, aspect=1.2)
     rep = check(g)
     assert rep.ok and rep.extra["ready_to_train"], (name, rep.extra["train_reasons"])
     return g

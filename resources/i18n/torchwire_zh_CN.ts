@@ -534,6 +534,14 @@
         <translation>重做(&amp;R)</translation>
     </message>
     <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
         <source>Cu&amp;t</source>
         <translation>剪切(&amp;T)</translation>
     </message>
@@ -728,6 +736,18 @@
     <message>
         <source>check &lt;1 ms</source>
         <translation>检查 &lt;1 毫秒</translation>
+    </message>
+    <message>
+        <source> (%1 epochs)</source>
+        <translation>（%1 个轮次）</translation>
+    </message>
+    <message>
+        <source>A training run is going on%1. Closing stops it; its last checkpoint is kept.</source>
+        <translation>正在进行训练%1。关闭会停止训练；最后的检查点会保留。</translation>
+    </message>
+    <message>
+        <source>Stop the run and close?</source>
+        <translation>停止训练并关闭？</translation>
     </message>
     <message>
         <source>Save changes to %1?</source>
@@ -1414,6 +1434,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Log</source>
         <translation>日志</translation>
+    </message>
+    <message>
+        <source>Nothing to train yet: add a dataset, an Input, layers, a loss and an optimizer (palette, or Tab on the canvas), or open File ▸ Examples</source>
+        <translation>还没有可训练的内容：添加数据集、Input、层、损失和优化器（节点面板，或在画布上按 Tab），或打开 文件 ▸ 示例</translation>
     </message>
     <message>
         <source>Train the current graph</source>

@@ -26,6 +26,7 @@ def window(qtbot) -> Iterator[object]:  # type: ignore[no-untyped-def]
     w = MainWindow()
     qtbot.addWidget(w)
     w.ask_save_changes = lambda: "discard"
+    w.ask_stop_training = lambda _what: True
     w.resize(1400, 900)
     w.show()
     yield w

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from designer.document import Document, layout_positions, snapshot_graph
+from designer.document import Document, snapshot_graph
 from engine import Graph
 from engine.graph import GraphError
 
@@ -101,6 +101,10 @@ def test_layout_puts_merges_after_both_branches() -> None:
     g.connect(x, c)
     g.connect(b, cat)
     g.connect(c, cat)
-    pos = layout_positions(g, set(g.nodes))
+    doc = Document(g)
+    doc.auto_layout()  # the engine's layered layout, one undo step
+    pos = {n: g.nodes[n].pos for n in g.nodes}
     assert pos[x][0] < pos[a][0] < pos[b][0] < pos[cat][0]
     assert pos[c][0] == pos[a][0] and pos[c][1] != pos[a][1]
+    doc.undo_stack.undo()
+    assert all(g.nodes[n].pos == (0.0, 0.0) for n in g.nodes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from designer.widgets.param_editors import ParamEditor, make_editor, parse_text
 from engine import catalog
@@ -20,30 +20,68 @@ def build(qtbot: Any, param: Param, value: Any) -> tuple[ParamEditor, list[Any]]
     return ed, got
 
 
-def test_int_is_a_spin_box_with_the_declared_range(qtbot: Any) -> None:
+def _type(ed: ParamEditor, text: str) -> None:
+    edit = ed.findChild(QLineEdit)
+    assert edit is not None
+    edit.setText(text)
+    edit.editingFinished.emit()
+
+
+def test_int_takes_typed_values_in_the_declared_range(qtbot: Any) -> None:
     ed, got = build(qtbot, Param("n", "int", 4, min=1, max=64), 4)
-    spin = ed.findChild(QSpinBox)
-    assert spin is not None and (spin.minimum(), spin.maximum()) == (1, 64)
-    spin.setValue(9)
+    _type(ed, "9")
     assert got == [9] and ed.value() == 9
 
 
-def test_optional_int_offers_auto(qtbot: Any) -> None:
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("0", "at least 1"), ("-5abc", "not a whole number"), ("65", "at most 64"), ("", "required")],
+)
+def test_invalid_number_stays_visible_red_with_the_reason(
+    qtbot: Any, text: str, reason: str
+) -> None:
+    """Items 6, 7: never clamped, reverted or committed; the reason shows as plain text."""
+    ed, got = build(qtbot, Param("n", "int", 4, min=1, max=64, doc="channels"), 4)
+    ed.show()
+    _type(ed, text)
+    edit = ed.findChild(QLineEdit)
+    assert edit is not None and edit.text() == text  # what the user typed stays
+    assert got == [] and ed.value() == 4
+    assert reason in (ed.error() or "") and reason in ed.reason.text()
+    assert ed.reason.isVisible() and "#e0524a" in edit.styleSheet()
+    assert "<" not in ed.toolTip() and reason in ed.toolTip()  # plain text, no raw HTML
+    _type(ed, "8")
+    assert got == [8] and ed.error() is None and not ed.reason.isVisible()
+
+
+def test_optional_int_is_empty_for_auto(qtbot: Any) -> None:
     ed, got = build(qtbot, Param("n", "int", None, min=1, optional=True), None)
-    spin = ed.findChild(QSpinBox)
-    assert spin is not None and spin.text() == "auto"
-    spin.setValue(3)
-    spin.setValue(spin.minimum())
+    edit = ed.findChild(QLineEdit)
+    assert edit is not None and edit.text() == "" and edit.placeholderText() == "auto"
+    _type(ed, "3")
+    _type(ed, "")
     assert got == [3, None]
 
 
 def test_float_shows_small_values_and_refuses_out_of_range(qtbot: Any) -> None:
     ed, got = build(qtbot, Param("lr", "float", 1e-3, min=0.0, max=1.0), 1e-5)
-    spin = ed.findChild(QDoubleSpinBox)
-    assert spin is not None and spin.text() == "1e-05"
-    assert not ed.commit(2.0)
-    assert "at most 1" in (ed.error() or "") and got == []
+    edit = ed.findChild(QLineEdit)
+    assert edit is not None and edit.text() == "1e-05"
+    _type(ed, "2")
+    assert "at most 1" in (ed.error() or "") and got == [] and edit.text() == "2"
     assert ed.commit(0.25) and got == [0.25] and ed.error() is None
+
+
+def test_up_and_down_step_an_int(qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    ed, got = build(qtbot, Param("n", "int", 4, min=1, max=64), 4)
+    edit = ed.findChild(QLineEdit)
+    assert edit is not None
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    qtbot.keyClick(edit, Qt.Key.Key_Up)
+    qtbot.keyClick(edit, Qt.Key.Key_Down)
+    assert got == [5, 6, 5]
 
 
 def test_bool_and_choice(qtbot: Any) -> None:
@@ -97,18 +135,17 @@ def test_text_refusal_keeps_the_reason_and_calls_nothing(qtbot: Any) -> None:
     assert "expected one number or 2 numbers" in ed.toolTip()
 
 
-def test_a_refusal_by_on_change_is_shown_and_reverted(qtbot: Any) -> None:
+def test_a_refusal_by_on_change_is_shown_and_not_committed(qtbot: Any) -> None:
     def refuse(_v: Any) -> None:
         raise ValueError("conv1: groups must divide the channels")
 
     ed = make_editor(Param("groups", "int", 1, min=1), 1, refuse)
     qtbot.addWidget(ed)
-    spin = ed.findChild(QSpinBox)
-    assert spin is not None
-    spin.setValue(3)
     assert isinstance(ed, ParamEditor)
+    _type(ed, "3")
     assert ed.error() == "conv1: groups must divide the channels"
-    assert ed.value() == 1 and spin.value() == 1
+    line = ed.findChild(QLineEdit)
+    assert ed.value() == 1 and line is not None and line.text() == "3"
 
 
 def test_every_catalog_param_gets_an_editor(qtbot: Any) -> None:

@@ -195,7 +195,8 @@ def test_start_is_disabled_with_the_reason_when_the_graph_cannot_train(qtbot, tm
 def test_settings_form_edits_the_project_undoably(qtbot, tmp_path):
     doc, panel = make_panel(qtbot, tmp_path, epochs=2)
     ed = panel._editors["epochs"]
-    ed.spin.setValue(7)
+    ed.edit.setText("7")
+    ed.edit.editingFinished.emit()
     assert doc.graph.settings["training"]["epochs"] == 7
     assert doc.modified
     doc.undo_stack.undo()

@@ -436,3 +436,46 @@ def test_max_model_memory_setting_is_declared_and_checked() -> None:
     assert resolve_settings({"max_model_memory_gb": 2})["max_model_memory_gb"] == 2.0
     with pytest.raises(ParamError):
         resolve_settings({"max_model_memory_gb": -1})
+
+
+def _mlp_with_stray(explicit_output: bool) -> tuple[Graph, str, str]:
+    g = Graph()
+    x = g.add("Input", shape=[4])
+    fc = g.add("Linear", name="fc", out_features=3)
+    g.connect(x, fc)
+    if explicit_output:
+        g.connect(fc, g.add("Output", name="out"))
+    stray = g.add("ReLU", name="relu_2")
+    return g, fc, stray
+
+
+@pytest.mark.parametrize("explicit_output", [False, True])
+def test_a_stray_unconnected_node_is_a_warning_and_left_out(explicit_output: bool) -> None:
+    g, fc, stray = _mlp_with_stray(explicit_output)
+    rep = check(g)
+    assert rep.ok, [d.message for d in rep.errors]
+    assert [d.message for d in rep.for_node(stray)] == [
+        "relu_2: not connected to the model, so it is left out; wire it in or delete it"
+    ]
+    assert rep.for_node(stray)[0].severity == "warning"
+    assert stray not in rep.order and rep.left_out == [stray]
+    model = compile_model(g)
+    assert "relu_2" not in model.code
+    assert model(torch.randn(2, 4)).shape == (2, 3)
+    if not explicit_output:
+        assert rep.outputs == [fc]
+
+
+def test_a_stray_output_node_is_still_an_error() -> None:
+    g, _, _ = _mlp_with_stray(True)
+    lone = g.add("Output", name="lone")
+    rep = check(g)
+    assert lone in rep.order and any(d.node == lone for d in rep.errors)
+
+
+def test_two_wired_ends_without_output_nodes_still_fail() -> None:
+    g, _, _ = _mlp_with_stray(False)
+    other = g.add("Linear", name="other", out_features=2)
+    g.connect(next(n for n in g.nodes if g.nodes[n].type == "Input"), other)
+    rep = check(g)
+    assert any("the model ends in several places" in d.message for d in rep.errors)

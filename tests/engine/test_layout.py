@@ -89,3 +89,30 @@ def test_selection_keeps_its_corner_and_lay_out_moves() -> None:
     assert min(p[0] for p in pos.values()) == 507.0
     lay_out(g)
     assert g.nodes[ids[0]].pos == layered_positions(g)[ids[0]]
+
+
+def test_free_position_never_stacks_new_nodes() -> None:
+    """Issue 16 item 5: eight nodes added at one spot land side by side, none on another."""
+    from engine.layout import NODE_SIZE, free_position
+
+    g = Graph()
+    x = g.add("Input", shape=[4], pos=(0.0, 0.0))
+    relu = g.add("ReLU", pos=(220.0, 0.0))
+    placed = []
+    for _ in range(8):
+        pos = free_position(g, near=(220.0, 0.0))
+        placed.append(pos)
+        g.add("ReLU", pos=pos)
+    w, h = NODE_SIZE
+    all_pos = [n.pos for n in g.nodes.values()]
+    for i, a in enumerate(all_pos):
+        for b in all_pos[i + 1 :]:
+            assert abs(a[0] - b[0]) >= w or abs(a[1] - b[1]) >= h, (a, b)
+    # close to where they were asked for: within a few slots
+    assert all(abs(p[0] - 220.0) <= 3 * 220 and abs(p[1]) <= 4 * 120 for p in placed)
+    # after a node: one column to its right, on its row when free
+    assert free_position(g, after=x)[0] > g.nodes[x].pos[0]
+    lone = Graph()
+    a = lone.add("Input", shape=[4], pos=(100.0, 50.0))
+    assert free_position(lone, after=a) == (320.0, 50.0)
+    assert relu in g.nodes
