@@ -157,6 +157,15 @@ PLUMBING = {
     "unsqueeze",
 }
 PASS = {"contiguous", torch.clone, "clone", "detach"}
+SUB = {operator.sub, operator.isub, torch.sub, "sub"}
+DIV = {operator.truediv, operator.itruediv, torch.div, "div"}
+REDUCE: dict[Any, str] = {}
+for _op in ("mean", "sum", "amax", "amin", "std", "var", "logsumexp"):
+    REDUCE[getattr(torch, _op)] = REDUCE[_op] = _op
+UNARY: dict[Any, str] = {}
+for _op in ("abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "erf"):
+    UNARY[getattr(torch, _op)] = UNARY[_op] = _op
+UNARY[operator.neg] = "neg"
 
 
 def _target_name(node: fx.Node, gm: fx.GraphModule) -> str:
@@ -186,6 +195,7 @@ class _Fx:
         self.layers = _layer_types()
         self.rnn_tuple: dict[fx.Node, fx.Node] = {}  # getitem source → recurrent call
         self.rnn_nid: dict[fx.Node, str] = {}
+        self.multi: dict[fx.Node, str] = {}  # torch.split / chunk call → its node (ports)
 
     def shape(self, n: Any) -> tuple[int, ...]:
         meta = n.meta.get("tensor_meta") if isinstance(n, fx.Node) else None
@@ -252,6 +262,8 @@ class _Fx:
             ):
                 raise Unsupported(f"dim={a['dim']} (the batch or an implicit dim)")
             self.val[n] = self.b.add(type_name, [src], n.name, **a)
+            return None
+        if self.tensor_op(n):
             return None
         if t in ADD or t in MUL:
             a = _bind(n, [("input", None), ("other", None), ("alpha", 1)])
@@ -370,9 +382,149 @@ class _Fx:
                 self.b.graph.set(nid, output="last")
                 self.val[n] = nid
                 return None
+        if isinstance(src, fx.Node) and src in self.multi:
+            self.val[n] = f"{self.multi[src]}:output{int(idx)}"
+            return None
         if not self.is_tensor(src):
             return None  # x.shape[0] and the like
-        raise Unsupported(f"indexing with {idx!r}")
+        self.index(n, src, idx)
+
+    def tensor_op(self, n: fx.Node) -> bool:
+        """Calls onto the tensor node types (broadcasting arithmetic, matmul, reductions,
+        the element-wise menu, split/chunk, hardsigmoid, interpolate by size); False when
+        ``n`` is none of them (or an Add/Mul of equal shapes, which the merge rule maps)."""
+        t = n.target
+        if t in ADD or t in MUL or t in SUB or t in DIV:
+            a = _bind(n, [("input", None), ("other", None), ("alpha", 1)])
+            x, y = a["input"], a["other"]
+            if a["alpha"] != 1:
+                raise Unsupported("alpha")
+            both = self.is_tensor(x) and self.is_tensor(y)
+            if (t in ADD or t in MUL) and both and self.shape(x) == self.shape(y):
+                return False
+            kind = "Add" if t in ADD else "Mul" if t in MUL else "Sub" if t in SUB else "Div"
+            if both:
+                if len(self.shape(x)) != len(self.shape(y)):
+                    raise Unsupported("operands of different ranks: the batch would move")
+                self.val[n] = self.b.add(kind, [self.x(x), self.x(y)], n.name)
+                return True
+            if isinstance(x, (int, float)) and self.is_tensor(y):
+                if kind in ("Sub", "Div"):
+                    raise Unsupported(f"a number {'minus' if kind == 'Sub' else 'over'} a tensor")
+                x, y = y, x
+            if not (self.is_tensor(x) and isinstance(y, (int, float))):
+                raise Unsupported("a constant tensor operand (only a number maps)")
+            if kind == "Div":  # x · (1/c) is not x / c exactly
+                raise Unsupported("dividing by a number (multiply by its inverse instead)")
+            op, v = ("scale", y) if kind == "Mul" else ("shift", -y if kind == "Sub" else y)
+            self.val[n] = self.b.add("Elementwise", [self.x(x)], n.name, op=op, value=float(v))
+            return True
+        if t in (torch.matmul, operator.matmul, "matmul"):
+            x, y = n.args[0], n.args[1]
+            if len(self.shape(x)) < 3 or len(self.shape(x)) != len(self.shape(y)):
+                raise Unsupported("matmul of tensors of different ranks or 2-D")
+            self.val[n] = self.b.add("MatMul", [self.x(x), self.x(y)], n.name)
+            return True
+        if t in REDUCE and not (t in (torch.mean, "mean") and self._global_mean(n)):
+            a = _bind(n, [("input", None), ("dim", None), ("keepdim", False)])
+            rank = len(self.shape(a["input"]))
+            if a["dim"] is None:
+                raise Unsupported("reduces every dimension, the batch too")
+            d = a["dim"] if isinstance(a["dim"], (tuple, list)) else [a["dim"]]
+            dims = sorted({int(v) % rank for v in d})
+            if 0 in dims:
+                raise Unsupported("reduces over the batch dimension")
+            self.val[n] = self.b.add(
+                "Reduce",
+                [self.x(a["input"])],
+                n.name,
+                op=REDUCE[t],
+                dim=dims[0] if len(dims) == 1 else dims,
+                keepdim=bool(a["keepdim"]),
+            )
+            return True
+        if t in UNARY:
+            self.val[n] = self.b.add("Elementwise", [self.x(n.args[0])], n.name, op=UNARY[t])
+            return True
+        if t is F.hardsigmoid:
+            self.val[n] = self.b.add("Hardsigmoid", [self.x(n.args[0])], n.name)
+            return True
+        if t in (torch.split, "split", torch.chunk, "chunk"):
+            is_split = t in (torch.split, "split")
+            a = _bind(n, [("input", None), ("sizes" if is_split else "chunks", None), ("dim", 0)])
+            src = a["input"]
+            rank = len(self.shape(src))
+            dim = int(a["dim"]) % rank
+            if dim == 0:
+                raise Unsupported("splits the batch dimension")
+            if is_split:
+                size = self.shape(src)[dim]
+                sz = a["sizes"]
+                sizes = list(sz) if isinstance(sz, (list, tuple)) else [int(sz)] * (size // sz)
+                if sum(sizes) != size:
+                    sizes.append(size - sum(sizes))
+                nid = self.b.add("SplitTensor", [self.x(src)], n.name, dim=dim, sizes=sizes)
+            else:
+                nid = self.b.add("Chunk", [self.x(src)], n.name, chunks=int(a["chunks"]), dim=dim)
+            self.multi[n] = nid
+            return True
+        if t is F.interpolate:
+            spec = [("input", None), ("size", None), ("scale_factor", None), ("mode", "nearest")]
+            spec += [("align_corners", None), ("recompute_scale_factor", None)]
+            spec += [("antialias", False)]
+            a = _bind(n, spec)
+            if a["size"] is None or a["antialias"]:
+                raise Unsupported("interpolate by scale_factor or with antialias")
+            size = a["size"]
+            rank = len(self.shape(a["input"])) - 2
+            size = [int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * rank)]
+            self.val[n] = self.b.add(
+                "Upsample",
+                [self.x(a["input"])],
+                n.name,
+                size=size,
+                scale_factor=None,
+                mode=a["mode"],
+                align_corners=a["align_corners"],
+            )
+            return True
+        return False
+
+    def _global_mean(self, n: fx.Node) -> bool:
+        a = _bind(n, [("input", None), ("dim", None), ("keepdim", False)])
+        rank = len(self.shape(a["input"]))
+        d = a["dim"] if isinstance(a["dim"], (tuple, list)) else [a["dim"]]
+        dims = sorted(int(v) % rank for v in d if v is not None)
+        return rank in (3, 4) and dims == list(range(2, rank))
+
+    def index(self, n: fx.Node, src: fx.Node, idx: Any) -> None:
+        """``x[:, 0]``, ``x[:, 1:3]``, ``x[..., ::2]``: Select and Slice nodes, one per dim."""
+        rank = len(self.shape(src))
+        items = list(idx) if isinstance(idx, tuple) else [idx]
+        if Ellipsis in items:
+            k = items.index(Ellipsis)
+            items = items[:k] + [slice(None)] * (rank - len(items) + 1) + items[k + 1 :]
+        if len(items) > rank or not all(isinstance(i, (int, slice)) for i in items):
+            raise Unsupported(f"indexing with {idx!r}")
+        out = self.x(src)
+        removed = 0
+        for d, i in enumerate(items):
+            dim = d - removed
+            if i == slice(None):
+                continue
+            if d == 0:
+                raise Unsupported("indexes the batch dimension")
+            if isinstance(i, int):
+                out = self.b.add("Select", [out], n.name, dim=dim, index=i)
+                removed += 1
+                continue
+            size = self.shape(src)[d]
+            start, stop, step = i.indices(size)
+            if stop <= start:
+                raise Unsupported(f"the empty slice {i}")
+            end = None if stop >= size else stop
+            out = self.b.add("Slice", [out], n.name, dim=dim, start=start, end=end, step=step)
+        self.val[n] = out
 
     @staticmethod
     def _last_step(idx: Any) -> bool:

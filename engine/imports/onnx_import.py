@@ -89,6 +89,7 @@ class Ctx:
         # Sequence-first tensors around ONNX LSTM/GRU (see ``Seq``): no node of their own.
         self.seq: dict[str, Seq] = {}
         self.rnn: set[str] = set()  # the LSTM/GRU nodes made from ONNX recurrences
+        self.pad_into: dict[int, list[int]] = {}  # id(Conv) → zero pads of a folded Pad
 
     def x(self, node: Any, i: int = 0) -> str:
         """The graph node producing tensor input ``i`` (it must not be a constant)."""
@@ -188,6 +189,9 @@ def _conv(ctx: Ctx, node: Any) -> None:
     s = list(a.get("strides", [1] * dims))
     d = list(a.get("dilations", [1] * dims))
     pads = _auto_pads(a, ctx.shape(node.input[0])[2:], k, s, d)
+    extra = ctx.pad_into.get(id(node))
+    if extra is not None:  # a zero Pad before this Conv (onnx_tensor_ops' Pad rule)
+        pads = [p + q for p, q in zip(pads or [0] * (2 * dims), extra, strict=True)]
     weights = {"weight": w} | ({"bias": bias} if bias is not None else {})
     ctx.put(
         node,
@@ -207,13 +211,13 @@ def _conv(ctx: Ctx, node: Any) -> None:
     )
 
 
-@rule("ConvTranspose", "ConvTranspose1d / ConvTranspose2d", "no output_shape attribute")
+@rule("ConvTranspose", "ConvTranspose1d / 2d / 3d", "no output_shape attribute")
 def _convt(ctx: Ctx, node: Any) -> None:
     a = _attrs(node)
     w = ctx.c(node, 1)
     bias = ctx.c(node, 2, required=False)
     dims = w.ndim - 2
-    if dims not in (1, 2):
+    if dims not in (1, 2, 3):
         raise Unsupported(f"{dims}-D transposed convolution")
     if "output_shape" in a or _s(a.get("auto_pad", "NOTSET")) not in ("NOTSET", ""):
         raise Unsupported("output_shape / auto_pad (give explicit pads)")
@@ -272,7 +276,6 @@ def _gemm(ctx: Ctx, node: Any) -> None:
     ctx.put(node, _linear(ctx, node, ctx.x(node), w, bias, node.name))
 
 
-@rule("MatMul", "Linear", "by a constant 2-D weight; a following Add of a constant bias joins it")
 def _matmul(ctx: Ctx, node: Any) -> None:
     b = ctx.c(node, 1)
     if b.ndim != 2:
@@ -297,16 +300,16 @@ def _matmul(ctx: Ctx, node: Any) -> None:
     ctx.put(node, _linear(ctx, node, src, b.T, None, name))
 
 
-@rule("BatchNormalization", "BatchNorm1d / BatchNorm2d", "kept as its own node (never fused)")
+@rule("BatchNormalization", "BatchNorm1d / 2d / 3d", "kept as its own node (never fused)")
 def _bn(ctx: Ctx, node: Any) -> None:
     a = _attrs(node)
     if a.get("training_mode", 0):
         raise Unsupported("training_mode=1")
     ctx.unused(node, 1, 2, 3, 4)
     rank = len(ctx.shape(node.input[0]))
-    kind = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d"}.get(rank)
+    kind = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}.get(rank)
     if kind is None:
-        raise Unsupported(f"{rank}-D input (no BatchNorm3d node type)")
+        raise Unsupported(f"{rank}-D input")
     w = {
         "weight": ctx.c(node, 1),
         "bias": ctx.c(node, 2),
@@ -480,7 +483,7 @@ def _pool(ctx: Ctx, node: Any, kind: str) -> None:
     ctx.unused(node, 1)
     shape = ctx.shape(node.input[0])
     dims = len(shape) - 2
-    if dims not in (1, 2):
+    if dims not in (1, 2, 3):
         raise Unsupported(f"{dims}-D pooling")
     k = list(a["kernel_shape"])
     s = list(a.get("strides", [1] * dims))
@@ -523,18 +526,18 @@ def _ceil_out(n: int, k: int, s: int, d: int, p: int) -> int:
     return out - 1 if (out - 1) * s >= n + p else out
 
 
-rule("MaxPool", "MaxPool1d / MaxPool2d", "symmetric pads, ceil_mode; no Indices output")(
+rule("MaxPool", "MaxPool1d / 2d / 3d", "symmetric pads, ceil_mode; no Indices output")(
     lambda ctx, node: _pool(ctx, node, "Max")
 )
-rule("AveragePool", "AvgPool1d / AvgPool2d", "count_include_pad kept (ONNX default 0)")(
+rule("AveragePool", "AvgPool1d / 2d / 3d", "count_include_pad kept (ONNX default 0)")(
     lambda ctx, node: _pool(ctx, node, "Avg")
 )
 
 
-@rule("GlobalAveragePool", "AdaptiveAvgPool1d(1) / AdaptiveAvgPool2d(1)")
+@rule("GlobalAveragePool", "AdaptiveAvgPool1d / 2d / 3d (output_size 1)")
 def _gap(ctx: Ctx, node: Any) -> None:
     dims = len(ctx.shape(node.input[0])) - 2
-    if dims not in (1, 2):
+    if dims not in (1, 2, 3):
         raise Unsupported(f"{dims}-D pooling")
     ctx.put(node, ctx.b.add(f"AdaptiveAvgPool{dims}d", [ctx.x(node)], node.name, output_size=1))
 
@@ -574,29 +577,6 @@ def _concat(ctx: Ctx, node: Any) -> None:
         raise Unsupported("joins along the batch dimension")
     srcs = [ctx.x(node, i) for i in range(len(node.input))]
     ctx.put(node, srcs[0] if len(srcs) == 1 else ctx.b.add("Concat", srcs, node.name, dim=axis))
-
-
-def _merge(type_name: str) -> Callable[[Ctx, Any], None]:
-    def fn(ctx: Ctx, node: Any) -> None:
-        if any(i in ctx.consts for i in node.input):
-            raise Unsupported(
-                f"{node.op_type} with a constant tensor (no node type for a constant "
-                "scale or shift; Add/Mul merge computed tensors)"
-            )
-        srcs = [ctx.x(node, i) for i in range(len(node.input))]
-        shapes = {ctx.shape(n) for n in node.input}
-        if len(shapes) > 1:
-            raise Unsupported(
-                f"broadcasts inputs of shapes {sorted(shapes)} (the merge needs equal shapes)"
-            )
-        ctx.put(node, srcs[0] if len(srcs) == 1 else ctx.b.add(type_name, srcs, node.name))
-
-    return fn
-
-
-rule("Add", "Add", "of computed tensors of equal shape")(_merge("Add"))
-rule("Sum", "Add", "of computed tensors of equal shape")(_merge("Add"))
-rule("Mul", "Mul", "of computed tensors of equal shape")(_merge("Mul"))
 
 
 def _plumbing(ctx: Ctx, node: Any) -> None:
@@ -670,6 +650,9 @@ def _resize(ctx: Ctx, node: Any) -> None:
     nearest = _s(a.get("nearest_mode", "round_prefer_floor" if ctx.opset >= 11 else "floor"))
     if node.op_type == "Resize" and ctx.opset == 10:
         coord, nearest = "asymmetric", "floor"
+    sizes = ctx.c(node, 3, required=False) if node.op_type == "Resize" and ctx.opset >= 11 else None
+    if sizes is not None and sizes.size:
+        return _resize_to_size(ctx, node, mode, coord, nearest)
     if node.op_type == "Upsample" and "scales" in a:
         scales = list(a["scales"])
     else:
@@ -724,20 +707,69 @@ def _resize(ctx: Ctx, node: Any) -> None:
     ctx.put(node, ctx.b.add("Upsample", [ctx.x(node)], node.name, scale_factor=s, mode=tmode))
 
 
+def _resize_to_size(ctx: Ctx, node: Any, mode: str, coord: str, nearest: str) -> None:
+    """Resize by ``sizes``: Upsample's ``size``; ``align_corners`` from the coordinate mode."""
+    a = _attrs(node)
+    in_shape, out_shape = ctx.shape(node.input[0]), ctx.shape(node.output[0])
+    if tuple(out_shape[:2]) != tuple(in_shape[:2]):
+        raise Unsupported("resizes the batch or channel dimension")
+    rank = len(in_shape) - 2
+    align: bool | None = None
+    if mode == "nearest":
+        if not (coord == "asymmetric" and nearest == "floor"):
+            raise Unsupported(
+                f"nearest with {coord}/{nearest} by size (torch's nearest is asymmetric/floor)"
+            )
+        tmode = "nearest"
+    elif mode in ("linear", "cubic"):
+        if coord == "align_corners":
+            align = True
+        elif coord == "half_pixel" or (
+            coord == "pytorch_half_pixel" and all(v > 1 for v in out_shape[2:])
+        ):
+            align = False
+        else:
+            raise Unsupported(f"{mode} with {coord} (torch has half_pixel and align_corners)")
+        tmode = {
+            ("linear", 1): "linear",
+            ("linear", 2): "bilinear",
+            ("linear", 3): "trilinear",
+            ("cubic", 2): "bicubic",
+        }.get((mode, rank))
+        if tmode is None:
+            raise Unsupported(f"{mode} over {rank} spatial dimensions")
+        if mode == "cubic" and (
+            a.get("cubic_coeff_a", -0.75) != -0.75 or a.get("exclude_outside", 0)
+        ):
+            raise Unsupported("cubic_coeff_a / exclude_outside differ from torch's bicubic")
+    else:
+        raise Unsupported(f"mode {mode}")
+    if a.get("antialias", 0):
+        raise Unsupported("antialias")
+    size = [int(v) for v in out_shape[2:]]
+    ctx.put(
+        node,
+        ctx.b.add(
+            "Upsample",
+            [ctx.x(node)],
+            node.name,
+            size=size,
+            scale_factor=None,
+            mode=tmode,
+            align_corners=align,
+        ),
+    )
+
+
 rule(
     "Resize",
     "Upsample",
-    "one scale for all spatial dims; nearest (asymmetric/floor), linear/cubic (half_pixel)",
+    "one scale for all spatial dims, or sizes (align_corners from the coordinate mode); "
+    "nearest (asymmetric/floor), linear/cubic (half_pixel)",
 )(_resize)
 rule("Upsample", "Upsample", "as Resize")(_resize)
 
 
-@rule(
-    "Gather",
-    "Embedding / LSTM, GRU output='last'",
-    "a constant 2-D table indexed by computed ids; or the last step (axis 1, index -1) "
-    "of a one-direction LSTM/GRU's output",
-)
 def _gather(ctx: Ctx, node: Any) -> None:
     if node.input[0] not in ctx.consts:
         _last_step(ctx, node)
@@ -894,6 +926,9 @@ def _last_step(ctx: Ctx, node: Any) -> None:
         raise Unsupported("the recurrent output's whole sequence is also used")
     ctx.b.graph.set(src, output="last")
     ctx.put(node, src)
+
+
+from engine.imports import onnx_tensor_ops  # noqa: E402,F401  (registers its rules)
 
 
 # -- the import -------------------------------------------------------------------------
@@ -1092,7 +1127,8 @@ def import_onnx_result(
         except Unsupported as e:
             b.unsupported(label, node.op_type, where, str(e))
             _stand_in(ctx, node, poisoned)
-    outputs = []
+    outputs: list[str] = []
+    out_index: dict[str, int] = {}  # Output node → its place among the ONNX outputs
     for o in g.output:
         if o.name in poisoned:
             continue
@@ -1103,11 +1139,12 @@ def import_onnx_result(
             b.unsupported(o.name, "output", "graph output", "the output is a constant")
             continue
         outputs.append(b.output(ctx.val[o.name], o.name))
+        out_index[outputs[-1]] = len(outputs) - 1
     compiled, sd = b.finish()
 
     if verify:
         onnx_name = {nid: n for n, nid in ctx.val.items() if n in feeds}
-        _verify_onnx(path, rep, compiled, feeds, onnx_name, tolerance)
+        _verify_onnx(path, rep, compiled, feeds, onnx_name, tolerance, out_index)
     return ImportResult(b.graph, sd, rep)
 
 
@@ -1183,6 +1220,7 @@ def _verify_onnx(
     feeds: dict[str, tuple[int, ...]],
     onnx_name: dict[str, str],
     tolerance: float,
+    out_index: dict[str, int],
 ) -> None:
     """Run the original file and the compiled graph on the same random inputs."""
     import torch
@@ -1211,4 +1249,6 @@ def _verify_onnx(
     with torch.no_grad():
         ours = compiled(*[torch.from_numpy(inputs[n]) for n in names])
     ours = list(ours) if isinstance(ours, tuple) else [ours]
+    # the compiled model returns its outputs in graph order: compare each with its own
+    theirs = [theirs[out_index[info.node_of_attr[v]]] for v in info.output_names]
     check_parity(rep, ours, theirs, next(iter(feeds.values()))[0], tolerance)

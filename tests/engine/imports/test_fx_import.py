@@ -125,7 +125,7 @@ class Unsupported(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.fc = nn.Linear(4, 4)
-        self.gate = nn.Hardsigmoid()
+        self.gate = nn.Softmin(dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.gate(self.fc(x))
@@ -137,7 +137,7 @@ def test_unsupported_ops_are_all_reported_with_their_source_line() -> None:
         import_module(Unsupported(), input_shape=(4,))
     ops = {u.name: u for u in e.value.report.unsupported}
     assert set(ops) == {"gate", "clamp"}
-    assert ops["gate"].op == "torch.nn.modules.activation.Hardsigmoid"
+    assert ops["gate"].op == "torch.nn.modules.activation.Softmin"
     assert ops["clamp"].op == "torch.clamp"
     assert ops["clamp"].location.startswith(__file__)
     line = int(ops["clamp"].location.rsplit(":", 1)[1])
@@ -212,3 +212,50 @@ def test_layout_is_layered_not_one_row() -> None:
     ys = {n.pos[1] for n in graph.nodes.values()}
     xs = {n.pos[0] for n in graph.nodes.values()}
     assert len(ys) > 1 and len(xs) > 1
+
+
+class _TensorOps(nn.Module):
+    """The functions the tensor node types map: broadcasting arithmetic, matmul, reductions,
+    indexing, split/chunk, the element-wise menu, hardsigmoid and interpolate by size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 6, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)  # (B, 6, 5, 5)
+        a, b = torch.split(y, [2, 4], dim=1)
+        c, d = b.chunk(2, dim=1)
+        m = y.mean(dim=1, keepdim=True)  # not a global pool: a Reduce
+        z = (y - m) / (y.amax(dim=(2, 3), keepdim=True).abs() + 1.0)
+        z = torch.exp(-z.abs()) * 0.5 - 1.0 + F.hardsigmoid(a).sum(1, keepdim=True)
+        g = torch.matmul(c[:, 0], d[:, 1].transpose(1, 2)) @ z[:, 2]  # (B, 5, 5)
+        up = F.interpolate(z[:, 1:3], size=(7, 9), mode="bilinear", align_corners=True)
+        return g.flatten(1).sum(-1, keepdim=True) + up[..., ::2].mean((2, 3))
+
+
+def test_tensor_functions_map_to_the_tensor_nodes_and_match_at_batch_1_and_5() -> None:
+    m = _TensorOps().eval()
+    graph, sd = import_module(m, input_shape=(4, 5, 5))
+    types = {n.type for n in graph.nodes.values()}
+    expected = {"SplitTensor", "Chunk", "Reduce", "Sub", "Div", "Elementwise", "Hardsigmoid"}
+    assert expected | {"MatMul", "Select", "Slice", "Upsample"} <= types
+    assert {"mean", "amax", "sum"} <= {
+        n.params["op"] for n in graph.nodes.values() if n.type == "Reduce"
+    }
+    model = compile_model(graph)
+    model.load_state_dict(sd, strict=True)
+    model.eval()
+    for batch in (1, 5):
+        x = torch.randn(batch, 4, 5, 5)
+        with torch.no_grad():
+            assert (model(x) - m(x)).abs().max() <= 1e-4
+
+
+def test_a_number_divided_by_a_tensor_is_reported() -> None:
+    class M(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2.0 / x
+
+    with pytest.raises(ModelImportError, match="a number over a tensor"):
+        import_module(M(), input_shape=(3,))

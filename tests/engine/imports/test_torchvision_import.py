@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
 from engine import compile_model
 from engine.imports import import_module
 
-HAVE_TORCHVISION = importlib.util.find_spec("torchvision") is not None
-pytestmark = pytest.mark.skipif(not HAVE_TORCHVISION, reason="torchvision is not installed")
+# Collected only where torchvision is installed (tests/engine/imports/conftest.py).
 
 
 @pytest.mark.slow
