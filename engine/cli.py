@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "engine.compress.cli",
     "engine.tune.cli",
     "engine.serve.cli",
+    "engine.train.runs",
 )
 
 

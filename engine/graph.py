@@ -17,6 +17,7 @@ from typing import Any
 from engine import catalog
 from engine.catalog.base import NodeSpec, ParamError, Port
 from engine.errors import TorchwireError
+from engine.frames import Frame, FrameError, collapsed_from_list, frames_from_list
 
 
 class GraphError(TorchwireError, ValueError):
@@ -307,6 +308,9 @@ class Graph:
     name: str = "model"
     settings: dict[str, Any] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
+    # view-only annotations (engine.frames): titled frames, nodes shown collapsed
+    frames: tuple[Frame, ...] = ()
+    collapsed: frozenset[str] = frozenset()
     revision: int = field(default=0, compare=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
     # name -> node id, valid while _names_stamp matches (id(nodes), nodes.changes, epoch)
@@ -640,6 +644,8 @@ class Graph:
             name=self.name,
             settings=copy.deepcopy(self.settings),
             ui=copy.deepcopy(self.ui),
+            frames=self.frames,
+            collapsed=self.collapsed,
         )
         return g
 
@@ -663,6 +669,12 @@ class Graph:
             ],
             "settings": copy.deepcopy(self.settings),
             "ui": copy.deepcopy(self.ui),
+            **({"frames": [f.to_dict() for f in self.frames]} if self.frames else {}),
+            **(
+                {"collapsed": shown}
+                if (shown := sorted(self.collapsed & self.nodes.keys()))
+                else {}
+            ),
         }
 
     @classmethod
@@ -712,6 +724,11 @@ class Graph:
                 g.connect(src, dst, sp, dp, allow_cycle=True)
             except GraphError as e:
                 raise GraphError(f"edge #{i + 1} ({src} → {dst}): {e}") from None
+        try:
+            g.frames = frames_from_list(data.get("frames"))
+            g.collapsed = collapsed_from_list(data.get("collapsed"), g.nodes)
+        except FrameError as e:
+            raise GraphError(str(e)) from None
         g.revision = 0
         return g
 

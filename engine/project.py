@@ -28,6 +28,7 @@ from engine import catalog
 from engine.bulk import bulk
 from engine.errors import TorchwireError
 from engine.fileio import WriteError, atomic_write
+from engine.frames import FrameError, collapsed_from_list, frames_from_list
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
@@ -256,6 +257,11 @@ def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
         for k in keys:
             if not isinstance(ed[k], str):
                 raise _Bad(f"edge #{i}: {k!r} must be text, got {_kind(ed[k])}")
+    try:  # view-only annotations, optional (engine.frames)
+        frames_from_list(doc.get("frames"))
+        collapsed_from_list(doc.get("collapsed"), ids)
+    except FrameError as e:
+        raise _Bad(str(e)) from None
     return out
 
 
