@@ -153,6 +153,9 @@ class MainWindow(QMainWindow):
         self.dock_properties.raise_()
         self._build_actions()
         self._build_menus()
+        from designer import features
+
+        features.install(self)  # minimap, frames, collapse, node help (designer/features.py)
         if self.defer_run_panels:
             QTimer.singleShot(0, self._add_run_panels)
         else:
@@ -238,6 +241,9 @@ class MainWindow(QMainWindow):
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
         self._make_tuning_panel()
+        from designer import features
+
+        features.install_run_docks(self)  # the Runs dock
         self.dock_problems.raise_()
         self._size_docks()
         self._restore_layout()
