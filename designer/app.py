@@ -69,17 +69,7 @@ def load_modules() -> None:
     import designer.panels.problems
     import designer.panels.properties  # noqa: F401
 
-    for optional in (
-        "designer.panels.training",
-        "designer.panels.predict",
-        "designer.panels.export",
-        "designer.panels.tuning",
-    ):
-        try:
-            __import__(optional)  # the run panels (pyqtgraph) load here, not on the GUI thread
-        except ModuleNotFoundError as e:
-            if not (e.name or "").startswith("designer"):
-                raise
+    # The run panels (pyqtgraph) load after the first check is drawn: designer/features.py.
 
 
 class MainWindow(QMainWindow):
@@ -157,7 +147,7 @@ class MainWindow(QMainWindow):
 
         features.install(self)  # minimap, frames, collapse, node help (designer/features.py)
         if self.defer_run_panels:
-            QTimer.singleShot(0, self._add_run_panels)
+            features.after_first_check(self, self._add_run_panels)  # the canvas first
         else:
             self._add_run_panels()
         self._build_status()
@@ -965,6 +955,9 @@ def run(argv: Sequence[str]) -> int:
 
     loader.done.connect(loaded, Qt.ConnectionType.QueuedConnection)
     loader.start()
+    from designer.features import warm_start
+
+    warm_start(path)  # the first check's imports, kernels and data, off the GUI thread
     win._loader = loader  # type: ignore[attr-defined]
     return app.exec()
 
