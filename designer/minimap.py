@@ -119,8 +119,8 @@ class Minimap(QWidget):
         p.drawRoundedRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1), 5, 5)
         for rect, c in self.frames:
             fill = QColor(c)
-            fill.setAlpha(60)
-            p.setPen(QPen(c, 1))
+            fill.setAlpha(110)
+            p.setPen(QPen(c.lighter(150), 1))
             p.setBrush(fill)
             p.drawRect(self.to_map(rect))
         p.setPen(Qt.PenStyle.NoPen)

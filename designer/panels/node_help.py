@@ -145,6 +145,7 @@ def install(window: Any) -> NodeHelpPanel:
     window.help_menu.insertAction(window.help_menu.actions()[0], a)
     window.view_menu.addAction(dock.toggleViewAction())
     window.show_node_help = show_for
+    window.document.graphReplaced.connect(lambda: panel.show_type(None))
     if hasattr(window.properties, "helpRequested"):
         window.properties.helpRequested.connect(show_for)
     # follow the selection while the help is on screen
