@@ -90,7 +90,7 @@ def _first_real_report(window: Any, fn: Any) -> None:
     doc.reportReady.connect(seen)
 
 
-def after_first_check(window: Any, build: Any, timeout_ms: int = 5000) -> None:
+def after_first_check(window: Any, build: Any, timeout_ms: int = 15000) -> None:
     """Build the run panels once the first check is on the canvas: their modules
     (pyqtgraph, the training panel…) are imported on a worker meanwhile, so they neither
     delay the first check nor freeze the window."""

@@ -366,11 +366,62 @@ def _finish(x: Any, raw: sources.Raw) -> tuple[np.ndarray, list[str] | None, tup
     return np.asarray(x, dtype=np.float32), None, ()
 
 
+def _approximate_mode(counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """scikit-learn's ``utils.extmath._approximate_mode``, step for step (same draws)."""
+    continuous = counts / counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need = int(n_draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need -= add_now
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
+def train_test_split(
+    ids: np.ndarray, *, test_size: int, random_state: int, stratify: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``train_test_split(ids, test_size=k, random_state=seed, stratify=…)``
+    for a whole-number ``test_size``, reproduced draw for draw (tests compare the two), so
+    splits stay what they always were without importing scikit-learn (seconds) to check
+    or train a project. A class too small to stratify raises ValueError, as there."""
+    n = len(ids)
+    n_test, n_train = int(test_size), n - int(test_size)
+    if not 0 < n_test < n:
+        raise ValueError(f"test_size={test_size} must be between 1 and {n - 1}")
+    rng = np.random.RandomState(random_state)
+    if stratify is None:
+        perm = rng.permutation(n)
+        return ids[perm[n_test:]], ids[perm[:n_test]]
+    y = np.asarray(stratify)
+    if y.ndim == 2:
+        y = np.array([" ".join(row.astype("str")) for row in y])
+    classes, y_indices, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError("the least populated class has only 1 member")
+    if n_train < len(classes) or n_test < len(classes):
+        raise ValueError("fewer samples on one side than there are classes")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(counts)[:-1])
+    n_i = _approximate_mode(counts, n_train, rng)
+    t_i = _approximate_mode(counts - n_i, n_test, rng)
+    train: list[Any] = []
+    test: list[Any] = []
+    for i in range(len(classes)):
+        perm_i = class_indices[i].take(rng.permutation(counts[i]), mode="clip")
+        train.extend(perm_i[: n_i[i]])
+        test.extend(perm_i[n_i[i] : n_i[i] + t_i[i]])
+    return ids[rng.permutation(train)], ids[rng.permutation(test)]
+
+
 def _split(
     y: np.ndarray, task: str, p: dict[str, Any], notes: list[str], node: str | None
 ) -> dict[str, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
     n = len(y)
     val, test = float(p["val"]), float(p["test"])
     if val + test >= 1.0:
