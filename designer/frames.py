@@ -211,7 +211,11 @@ class FrameLayer:
     def sync(self) -> None:
         scene = self.canvas.viewer.scene()
         for it in self.items:
-            scene.removeItem(it)
+            try:
+                if it.scene() is scene:
+                    scene.removeItem(it)
+            except RuntimeError:  # already deleted with the scene's items
+                pass
         self.items = [FrameItem(self, i, f) for i, f in enumerate(self.document.graph.frames)]
         for it in self.items:
             scene.addItem(it)

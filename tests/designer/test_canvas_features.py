@@ -207,3 +207,28 @@ def test_the_main_window_module_imports_no_data_or_export_libraries() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_dragging_a_frame_title_on_the_canvas_moves_it_in_one_undo_step(
+    window: MainWindow, qtbot: Any
+) -> None:
+    from PySide6.QtTest import QTest
+
+    w = window
+    open_cnn(w)
+    w.canvas.select(list(w.document.graph.nodes)[:3])
+    w.frame_layer.add_around_selection()
+    x, y, fw, fh = w.document.graph.frames[0].rect
+    v = w.canvas.viewer
+    start = v.mapFromScene(QPointF(x + 60, y + 10))  # on the title bar
+    vp = v.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, 6):
+        QTest.mouseMove(vp, start + QPoint(10 * i, 5 * i))
+    QTest.mouseRelease(
+        vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(50, 25)
+    )
+    nx, ny, nw, nh = w.document.graph.frames[0].rect
+    assert nx > x + 20 and ny > y + 10 and (nw, nh) == (fw, fh)
+    w.document.undo_stack.undo()
+    assert w.document.graph.frames[0].rect == (x, y, fw, fh)
