@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from . import sources, transforms
 from .errors import DataError
+from .lazy import is_frame, pd
 
 SPLITS = ("train", "val", "test")
 
@@ -98,7 +98,7 @@ class Prepared:
 
 
 def _subset(x: Any, idx: np.ndarray) -> Any:
-    if isinstance(x, pd.DataFrame):
+    if is_frame(x):
         return x.iloc[idx].reset_index(drop=True)
     return x[idx]
 
@@ -128,7 +128,7 @@ def prepare_steps(
         if raw.kind == "files":
             raise DataError("Clean works on tables and arrays, not on image files", s.node)
         if p["missing"] == "drop":
-            if isinstance(x, pd.DataFrame):
+            if is_frame(x):
                 keep = ~x.isna().any(axis=1).to_numpy()
             else:
                 keep = ~np.isnan(np.asarray(x, np.float64).reshape(len(x), -1)).any(axis=1)
@@ -136,11 +136,7 @@ def prepare_steps(
                 notes.append(f"dropped {int((~keep).sum())} rows with missing values")
             x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
         if p["drop_duplicates"]:
-            flat = (
-                x
-                if isinstance(x, pd.DataFrame)
-                else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
-            )
+            flat = x if is_frame(x) else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
             flat = flat.assign(__target__=list(map(str, y.tolist())))
             keep = ~flat.duplicated().to_numpy()
             if not keep.all():
@@ -240,12 +236,12 @@ def prepare_steps(
         "source": {
             "type": src.type,
             "kind": raw.kind,
-            "columns": list(raw.x.columns) if isinstance(raw.x, pd.DataFrame) else None,
+            "columns": list(raw.x.columns) if is_frame(raw.x) else None,
             "column_kinds": {
                 c: ("number" if pd.api.types.is_numeric_dtype(raw.x[c]) else "category")
                 for c in raw.x.columns
             }
-            if isinstance(raw.x, pd.DataFrame)
+            if is_frame(raw.x)
             else None,
             "target": raw.target_name,
             "image": raw.image,
@@ -358,7 +354,7 @@ def _advice(nan: Any, inf: Any, cleaned: bool) -> str:
 
 def _finish(x: Any, raw: sources.Raw) -> tuple[np.ndarray, list[str] | None, tuple[str, ...]]:
     """Features as float32; text columns left over make the data unusable by a model."""
-    if isinstance(x, pd.DataFrame):
+    if is_frame(x):
         texts = tuple(transforms.text_columns(x))
         num = [c for c in x.columns if c not in texts]
         arr = x[num].to_numpy(dtype=np.float32) if num else np.zeros((len(x), 0), np.float32)
