@@ -6,6 +6,9 @@ Prints, each next to its target:
   1. launch → shown, usable window: ``torchwire FILE`` started as a subprocess; time from
      spawning it to the first event-loop turn after the main window is shown (and, for
      information, until the editor is loaded: torch, engine and canvas in).
+  1b. launch → canvas drawn with shapes and problems: the same launch with
+     ``TORCHWIRE_STARTUP_PROBE=exit``, timed until the first check result is drawn on the
+     canvas (``--startup-only`` measures just this, with the process's CPU time).
   2. one edit's live check on a 300-node graph: the engine's check cold (empty cache) and
      warm (after one parameter edit), and through the Document (edit → reportReady, which
      includes the 30 ms debounce).
