@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from designer import style
+from designer.i18n import translate
 
 SIZE = (220, 150)
 MARGIN = 10
@@ -30,7 +31,7 @@ class Minimap(QWidget):
         self.setObjectName("minimap")
         self.setFixedSize(*SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Minimap: click or drag to move the view")
+        self.setToolTip(translate("Minimap", "Minimap: click or drag to move the view"))
         self.rects: list[tuple[QRectF, QColor]] = []
         self.frames: list[tuple[QRectF, QColor]] = []
         self.world = QRectF(0, 0, 1, 1)

@@ -46,33 +46,32 @@ def param_tooltip(p: Param) -> str:
 def help_html(doc: NodeDoc) -> str:
     """The help page of one node type (every catalog text escaped)."""
     e = escape
+    when_t = translate("NodeHelp", "When to use it")
+    torch_t = translate("NodeHelp", "In PyTorch")
+    link_t = translate("NodeHelp", "torch documentation")
+    none_t = translate("NodeHelp", "no single torch equivalent (Torchwire builds it)")
+    params_t = translate("NodeHelp", "Parameters")
     parts = [
         f"<h2 style='margin:0'>{e(doc.type)}</h2>",
         f"<p style='color:#9aa0aa'>{e(i18n.category(doc.category))}</p>",
         f"<p>{e(i18n.doc(doc.summary))}</p>",
     ]
     if doc.when:
-        parts.append(f"<p><b>{e(translate('NodeHelp', 'When to use it'))}:</b> {e(doc.when)}</p>")
+        parts.append(f"<p><b>{e(when_t)}:</b> {e(doc.when)}</p>")
     if doc.torch_ref:
         parts.append(
-            f"<p><b>{e(translate('NodeHelp', 'In PyTorch'))}:</b> <code>{e(doc.torch_ref)}</code>"
-            f" — <a href='{e(doc.url)}'>{e(translate('NodeHelp', 'torch documentation'))}</a></p>"
+            f"<p><b>{e(torch_t)}:</b> <code>{e(doc.torch_ref)}</code>"
+            f" — <a href='{e(doc.url)}'>{e(link_t)}</a></p>"
         )
     else:
-        parts.append(
-            f"<p><b>{e(translate('NodeHelp', 'In PyTorch'))}:</b> "
-            f"{e(translate('NodeHelp', 'no single torch equivalent (Torchwire builds it)'))}</p>"
-        )
+        parts.append(f"<p><b>{e(torch_t)}:</b> {e(none_t)}</p>")
     if doc.params:
         rows = "".join(
             f"<tr><td><code>{e(n)}</code></td><td style='color:#9aa0aa'>{e(d)}</td>"
             f"<td>{e(i18n.doc(t))}</td></tr>"
             for n, d, t in doc.params
         )
-        parts.append(
-            f"<p><b>{e(translate('NodeHelp', 'Parameters'))}</b></p>"
-            f"<table cellspacing=4>{rows}</table>"
-        )
+        parts.append(f"<p><b>{e(params_t)}</b></p><table cellspacing=4>{rows}</table>")
     for title, ports in (
         (translate("NodeHelp", "Inputs"), doc.inputs),
         (translate("NodeHelp", "Outputs"), doc.outputs),

@@ -33,10 +33,6 @@ CURVE_COLORS = ("#5fa8ff", "#ff9f43", "#7fc98f", "#e0524a", "#c39bd3", "#f7dc6f"
 METRICS = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", "lr")
 
 
-def _tr(text: str) -> str:
-    return translate("RunsPanel", text)
-
-
 class RunsPanel(QWidget):
     """Lists the runs beside the project; ``loaded`` fires after each (re)load."""
 
@@ -53,7 +49,14 @@ class RunsPanel(QWidget):
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("runs_table")
         self.table.setHorizontalHeaderLabels(
-            [_tr("run"), _tr("started"), _tr("status"), _tr("epochs"), _tr("test"), _tr("differs")]
+            [
+                translate("RunsPanel", "run"),
+                translate("RunsPanel", "started"),
+                translate("RunsPanel", "status"),
+                translate("RunsPanel", "epochs"),
+                translate("RunsPanel", "test"),
+                translate("RunsPanel", "differs"),
+            ]
         )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -65,9 +68,9 @@ class RunsPanel(QWidget):
         self.metric.setObjectName("runs_metric")
         self.metric.addItems(METRICS)
         self.metric.currentTextChanged.connect(lambda _t: self.update_plot())
-        self.refresh_button = QPushButton(_tr("Refresh"))
+        self.refresh_button = QPushButton(translate("RunsPanel", "Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
-        self.open_button = QPushButton(_tr("Open This Run's Project"))
+        self.open_button = QPushButton(translate("RunsPanel", "Open This Run's Project"))
         self.open_button.setObjectName("runs_open")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self._open)
@@ -77,7 +80,7 @@ class RunsPanel(QWidget):
         self.plot: SeriesPlot = self._new_plot()
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
-        bar.addWidget(QLabel(_tr("curve")))
+        bar.addWidget(QLabel(translate("RunsPanel", "curve")))
         bar.addWidget(self.metric)
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.open_button)
@@ -96,7 +99,7 @@ class RunsPanel(QWidget):
         document.graphReplaced.connect(self.refresh)
 
     def _new_plot(self) -> SeriesPlot:
-        p = SeriesPlot(_tr("runs compared"), legend_at="top", redraw_ms=0)
+        p = SeriesPlot(translate("RunsPanel", "runs compared"), legend_at="top", redraw_ms=0)
         p.setObjectName("runs_plot")
         self.plot_box.addWidget(p)
         return p
@@ -113,9 +116,9 @@ class RunsPanel(QWidget):
         """List the runs again (off the GUI thread)."""
         path = self.document.path
         if path is None:
-            self._show([], _tr("Save the project to list its runs."))
+            self._show([], translate("RunsPanel", "Save the project to list its runs."))
             return
-        self.status.setText(_tr("reading runs…"))
+        self.status.setText(translate("RunsPanel", "reading runs…"))
         self._task = run_task(
             list_runs,
             Path(path),
@@ -147,7 +150,12 @@ class RunsPanel(QWidget):
         t.resizeColumnsToContents()
         n = len(runs)
         self.status.setText(
-            message or (_tr("%1 runs").replace("%1", str(n)) if n else _tr("no runs yet"))
+            message
+            or (
+                translate("RunsPanel", "%1 runs").replace("%1", str(n))
+                if n
+                else translate("RunsPanel", "no runs yet")
+            )
         )
         if n:
             t.selectRow(n - 1)
@@ -168,7 +176,9 @@ class RunsPanel(QWidget):
         old.setParent(None)
         old.deleteLater()
         col = self.metric.currentText()
-        self.plot.set_title(f"{col} — " + _tr("%1 runs").replace("%1", str(len(sel))))
+        self.plot.set_title(
+            f"{col} — " + translate("RunsPanel", "%1 runs").replace("%1", str(len(sel)))
+        )
         for i, r in enumerate(sel):
             xs, ys = read_history(r.path).series(col)
             self.plot.add_series(r.name, CURVE_COLORS[i % len(CURVE_COLORS)], symbol="o")
@@ -184,7 +194,9 @@ class RunsPanel(QWidget):
 def install(window: Any) -> RunsPanel:
     """The Runs dock beside Training, refreshed after each run; View ▸ Runs."""
     panel = RunsPanel(window.document, window)
-    dock = window._dock(_tr("Runs"), panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+    dock = window._dock(
+        translate("RunsPanel", "Runs"), panel, Qt.DockWidgetArea.BottomDockWidgetArea
+    )
     dock.setObjectName("dock_runs")
     if getattr(window, "dock_training", None) is not None:
         window._tabify(window.dock_training, dock)
