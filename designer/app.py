@@ -55,17 +55,7 @@ def load_modules() -> None:
     import designer.panels.problems
     import designer.panels.properties  # noqa: F401
 
-    for optional in (
-        "designer.panels.training",
-        "designer.panels.predict",
-        "designer.panels.export",
-        "designer.panels.tuning",
-    ):
-        try:
-            __import__(optional)  # the run panels (pyqtgraph) load here, not on the GUI thread
-        except ModuleNotFoundError as e:
-            if not (e.name or "").startswith("designer"):
-                raise
+    # The run panels (pyqtgraph) load after the first check is drawn: designer/features.py.
 
 
 class MainWindow(QMainWindow):
@@ -141,8 +131,11 @@ class MainWindow(QMainWindow):
         self.dock_properties.raise_()
         self._build_actions()
         self._build_menus()
+        from designer import features
+
+        features.install(self)  # minimap, frames, collapse, node help (designer/features.py)
         if self.defer_run_panels:
-            QTimer.singleShot(0, self._add_run_panels)
+            features.after_first_check(self, self._add_run_panels)  # the canvas first
         else:
             self._add_run_panels()
         self._build_status()
@@ -238,6 +231,9 @@ class MainWindow(QMainWindow):
         if self.predict_panel is not None:
             self.view_menu.addAction(self.dock_predict.toggleViewAction())
         self._make_tuning_panel()
+        from designer import features
+
+        features.install_run_docks(self)  # the Runs dock
         self.dock_problems.raise_()
         self._size_docks()
         self._restore_layout()
@@ -1056,6 +1052,9 @@ def run(argv: Sequence[str]) -> int:
         on_error=lambda e: loaded(f"{type(e).__name__}: {e}"),
         thread_name="torchwire-load",
     )
+    from designer.features import warm_start
+
+    warm_start(path)  # the first check's imports, kernels and data, off the GUI thread
     return app.exec()
 
 

@@ -1074,6 +1074,12 @@ class _NoCount:
 class _MacCounter(TorchDispatchMode):
     """Counts FLOPs with torch's own per-op formulas; far cheaper than FlopCounterMode."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in dynamo.disable, which imports
+        # torch._dynamo (seconds) on the first check; the check is never compiled.
+        return False
+
     def __init__(self) -> None:
         super().__init__()
         self.flops = 0

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "engine.serve.cli",
     "engine.blocks",
     "engine.imports.cli",
+    "engine.train.runs",
 )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from engine import catalog
 from engine.catalog.base import NodeSpec, Port
 from engine.errors import TorchwireError
+from engine.frames import Frame, FrameError, collapsed_from_list, frames_from_list
 
 if TYPE_CHECKING:
     from engine.blocks import BlockDef
@@ -330,6 +331,9 @@ class Graph:
     # ``expose``; set by ``engine.blocks.load_library``), and its block version
     exposed: dict[str, list[str]] = field(default_factory=dict, compare=False)
     block_version: int = field(default=1, compare=False)
+    # view-only annotations (engine.frames): titled frames, nodes shown collapsed
+    frames: tuple[Frame, ...] = ()
+    collapsed: frozenset[str] = frozenset()
     revision: int = field(default=0, compare=False)
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
     # name -> node id, valid while _names_stamp matches (id(nodes), nodes.changes, epoch)
@@ -803,6 +807,8 @@ class Graph:
             blocks=dict(self.blocks),  # definitions never change: shared, not copied
             exposed=copy.deepcopy(self.exposed),
             block_version=self.block_version,
+            frames=self.frames,
+            collapsed=self.collapsed,
         )
         return g
 
@@ -829,6 +835,12 @@ class Graph:
             "settings": copy.deepcopy(self.settings),
             "ui": copy.deepcopy(self.ui),
             **({"blocks": self.blocks_to_list()} if self.blocks else {}),
+            **({"frames": [f.to_dict() for f in self.frames]} if self.frames else {}),
+            **(
+                {"collapsed": shown}
+                if (shown := sorted(self.collapsed & self.nodes.keys()))
+                else {}
+            ),
         }
 
     def blocks_to_list(self) -> list[dict[str, Any]]:
@@ -902,6 +914,11 @@ class Graph:
                 g.connect(src, dst, sp, dp, allow_cycle=True)
             except GraphError as e:
                 raise GraphError(f"edge #{i + 1} ({src} → {dst}): {e}") from None
+        try:
+            g.frames = frames_from_list(data.get("frames"))
+            g.collapsed = collapsed_from_list(data.get("collapsed"), g.nodes)
+        except FrameError as e:
+            raise GraphError(str(e)) from None
         g.revision = 0
         return g
 

@@ -28,6 +28,7 @@ from engine import catalog
 from engine.bulk import bulk
 from engine.errors import TorchwireError
 from engine.fileio import WriteError, atomic_write
+from engine.frames import FrameError, collapsed_from_list, frames_from_list
 from engine.graph import Graph, GraphError
 
 FORMAT = "torchwire-project"
@@ -270,6 +271,12 @@ def _check_structure(doc: dict[str, Any]) -> dict[str, Any]:
     out["ui"] = _section(doc, "ui", dict, {})
     _check_body(doc, out)
     out["blocks"] = check_blocks_section(_section(doc, "blocks", list, []))
+    ids = {nd["id"]: i for i, nd in enumerate(out["nodes"], 1)}
+    try:  # view-only annotations, optional (engine.frames)
+        frames_from_list(doc.get("frames"))
+        collapsed_from_list(doc.get("collapsed"), ids)
+    except FrameError as e:
+        raise _Bad(str(e)) from None
     return out
 
 

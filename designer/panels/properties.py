@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 from designer import i18n, style
 from designer.document import Document
 from designer.i18n import fmt, translate
+from designer.panels.node_help import param_tooltip
 from designer.widgets.param_editors import ParamEditor, make_editor
 from designer.widgets.tune_editor import TuneEditor, tunable
 from engine.catalog.base import Param
@@ -33,6 +36,7 @@ from engine.graph import MAX_LR_SCALE, GraphError
 
 class PropertiesPanel(QWidget):
     fixRequested = Signal(dict)
+    helpRequested = Signal(str)  # a node type: show its help (the "?" button)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,7 +154,15 @@ class PropertiesPanel(QWidget):
             f"<span style='color:rgb({rgb[0] + 60},{rgb[1] + 60},{rgb[2] + 60})'>"
             f"<b>{spec.type}</b></span> <span style='color:#888'>· {i18n.category(spec.category)}</span>"
         )
-        lay.addWidget(head)
+        help_button = QToolButton()
+        help_button.setText("?")
+        help_button.setObjectName("node_help_button")
+        help_button.setToolTip(translate("PropertiesPanel", "What this node does (F1)"))
+        help_button.clicked.connect(lambda _=False, t=spec.type: self.helpRequested.emit(t))
+        top = QHBoxLayout()
+        top.addWidget(head, 1)
+        top.addWidget(help_button)
+        lay.addLayout(top)
         doc = QLabel(i18n.doc(spec.doc))
         doc.setWordWrap(True)
         doc.setStyleSheet("color: #9aa0aa;")
@@ -166,7 +178,10 @@ class PropertiesPanel(QWidget):
             assert isinstance(ed, ParamEditor)
             self.editors[p.name] = ed
             label = QLabel(p.name)
-            label.setToolTip(i18n.doc(p.doc))
+            tip = param_tooltip(p)  # plain text from the catalog, on the label and the field
+            label.setToolTip(tip)
+            ed._base_tip = tip  # type: ignore[attr-defined]
+            ed.set_error(ed.error())
             form.addRow(label, ed)
             self._rows[p.name] = (form, label, ed)
             if tunable(p):  # "tune": a range or choices for the Tuning dock's study

@@ -15,13 +15,13 @@ import os
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from engine.data import sources
 from engine.memo import Memo, freeze
 from engine.runtime import sources as raw_sources
 from engine.runtime import transforms
 from engine.runtime.errors import DataError
+from engine.runtime.lazy import is_frame, pd
 from engine.runtime.prepare import (
     DEFAULT_BATCH,
     DEFAULT_SPLIT,
@@ -140,7 +140,7 @@ def features_for_inference(record: dict[str, Any], data: Any, base_dir: str | No
     x = _read_new(src, data, record)
     for t in steps:
         x = t.apply(x)
-    if isinstance(x, pd.DataFrame):
+    if is_frame(x):
         texts = transforms.text_columns(x)
         if texts:
             raise DataError(f"columns {', '.join(texts)} hold text the model cannot take")
@@ -203,7 +203,7 @@ def _read_new(src: dict[str, Any], data: Any, record: dict[str, Any]) -> Any:
                     f"{path}: no column {missing[0]!r} (the model needs {', '.join(cols)})"
                 )
             return _typed(df[cols], kinds, path)
-    if isinstance(data, pd.DataFrame):
+    if is_frame(data):
         return _typed(data[cols] if cols else data, kinds, "<data>") if cols else data.to_numpy()
     if cols is not None:
         if isinstance(data, np.ndarray) and data.dtype != object:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from . import sources, transforms
 from .errors import DataError
+from .lazy import is_frame, pd
 
 SPLITS = ("train", "val", "test")
 
@@ -98,7 +98,7 @@ class Prepared:
 
 
 def _subset(x: Any, idx: np.ndarray) -> Any:
-    if isinstance(x, pd.DataFrame):
+    if is_frame(x):
         return x.iloc[idx].reset_index(drop=True)
     return x[idx]
 
@@ -128,7 +128,7 @@ def prepare_steps(
         if raw.kind == "files":
             raise DataError("Clean works on tables and arrays, not on image files", s.node)
         if p["missing"] == "drop":
-            if isinstance(x, pd.DataFrame):
+            if is_frame(x):
                 keep = ~x.isna().any(axis=1).to_numpy()
             else:
                 keep = ~np.isnan(np.asarray(x, np.float64).reshape(len(x), -1)).any(axis=1)
@@ -136,11 +136,7 @@ def prepare_steps(
                 notes.append(f"dropped {int((~keep).sum())} rows with missing values")
             x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
         if p["drop_duplicates"]:
-            flat = (
-                x
-                if isinstance(x, pd.DataFrame)
-                else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
-            )
+            flat = x if is_frame(x) else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
             flat = flat.assign(__target__=list(map(str, y.tolist())))
             keep = ~flat.duplicated().to_numpy()
             if not keep.all():
@@ -240,12 +236,12 @@ def prepare_steps(
         "source": {
             "type": src.type,
             "kind": raw.kind,
-            "columns": list(raw.x.columns) if isinstance(raw.x, pd.DataFrame) else None,
+            "columns": list(raw.x.columns) if is_frame(raw.x) else None,
             "column_kinds": {
                 c: ("number" if pd.api.types.is_numeric_dtype(raw.x[c]) else "category")
                 for c in raw.x.columns
             }
-            if isinstance(raw.x, pd.DataFrame)
+            if is_frame(raw.x)
             else None,
             "target": raw.target_name,
             "image": raw.image,
@@ -358,7 +354,7 @@ def _advice(nan: Any, inf: Any, cleaned: bool) -> str:
 
 def _finish(x: Any, raw: sources.Raw) -> tuple[np.ndarray, list[str] | None, tuple[str, ...]]:
     """Features as float32; text columns left over make the data unusable by a model."""
-    if isinstance(x, pd.DataFrame):
+    if is_frame(x):
         texts = tuple(transforms.text_columns(x))
         num = [c for c in x.columns if c not in texts]
         arr = x[num].to_numpy(dtype=np.float32) if num else np.zeros((len(x), 0), np.float32)
@@ -366,11 +362,62 @@ def _finish(x: Any, raw: sources.Raw) -> tuple[np.ndarray, list[str] | None, tup
     return np.asarray(x, dtype=np.float32), None, ()
 
 
+def _approximate_mode(counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """scikit-learn's ``utils.extmath._approximate_mode``, step for step (same draws)."""
+    continuous = counts / counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need = int(n_draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need -= add_now
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
+def train_test_split(
+    ids: np.ndarray, *, test_size: int, random_state: int, stratify: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``train_test_split(ids, test_size=k, random_state=seed, stratify=…)``
+    for a whole-number ``test_size``, reproduced draw for draw (tests compare the two), so
+    splits stay what they always were without importing scikit-learn (seconds) to check
+    or train a project. A class too small to stratify raises ValueError, as there."""
+    n = len(ids)
+    n_test, n_train = int(test_size), n - int(test_size)
+    if not 0 < n_test < n:
+        raise ValueError(f"test_size={test_size} must be between 1 and {n - 1}")
+    rng = np.random.RandomState(random_state)
+    if stratify is None:
+        perm = rng.permutation(n)
+        return ids[perm[n_test:]], ids[perm[:n_test]]
+    y = np.asarray(stratify)
+    if y.ndim == 2:
+        y = np.array([" ".join(row.astype("str")) for row in y])
+    classes, y_indices, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError("the least populated class has only 1 member")
+    if n_train < len(classes) or n_test < len(classes):
+        raise ValueError("fewer samples on one side than there are classes")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(counts)[:-1])
+    n_i = _approximate_mode(counts, n_train, rng)
+    t_i = _approximate_mode(counts - n_i, n_test, rng)
+    train: list[Any] = []
+    test: list[Any] = []
+    for i in range(len(classes)):
+        perm_i = class_indices[i].take(rng.permutation(counts[i]), mode="clip")
+        train.extend(perm_i[: n_i[i]])
+        test.extend(perm_i[n_i[i] : n_i[i] + t_i[i]])
+    return ids[rng.permutation(train)], ids[rng.permutation(test)]
+
+
 def _split(
     y: np.ndarray, task: str, p: dict[str, Any], notes: list[str], node: str | None
 ) -> dict[str, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
     n = len(y)
     val, test = float(p["val"]), float(p["test"])
     if val + test >= 1.0:

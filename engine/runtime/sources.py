@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .errors import DataError
+from .lazy import pd
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -43,7 +43,79 @@ def _table(x: np.ndarray, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(np.asarray(x, dtype=np.float64), columns=[str(n) for n in names])
 
 
+# scikit-learn's bundled datasets, kept as plain arrays (.npz, read without pickle) in the
+# user's cache folder: importing scikit-learn costs seconds, and the designer's first check
+# of a project needs only these arrays. Keyed by scikit-learn's version; any problem with
+# the cache falls back to scikit-learn itself.
+TOY_CACHE_ENV = "TORCHWIRE_CACHE_DIR"
+
+
+def _toy_cache_path(name: str) -> Path | None:
+    try:
+        from importlib.metadata import version
+
+        ver = version("scikit-learn")
+    except Exception:
+        return None
+    base = os.environ.get(TOY_CACHE_ENV)
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = str(Path(xdg) / "torchwire")
+    return Path(base) / "datasets" / f"{name}-sklearn-{ver}.npz"
+
+
 def _sklearn(name: str) -> Raw:
+    path = _toy_cache_path(name)
+    if path is not None:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                x, y = z["x"], z["y"]
+                meta = [str(v) for v in z["meta"]]  # task, kind, target name, shape
+                classes = [str(v) for v in z["classes"]]
+                columns = [str(v) for v in z["columns"]]
+            task, kind, target, shape = meta
+            if len(x) != len(y) or kind not in ("table", "array"):
+                raise ValueError("inconsistent cache")
+            return Raw(
+                _table(x, columns) if kind == "table" else x,
+                y,
+                task,
+                classes,
+                kind,
+                name,
+                target,
+                feature_shape=tuple(int(v) for v in shape.split()) if shape else None,
+            )
+        except (OSError, ValueError, KeyError):
+            pass
+    raw = _sklearn_load(name)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+            table = raw.kind == "table"
+            np.savez(
+                tmp,
+                x=np.asarray(raw.x, dtype=np.float64 if table else np.float32),
+                y=raw.y,
+                meta=np.array(
+                    [
+                        raw.task,
+                        raw.kind,
+                        raw.target_name,
+                        " ".join(map(str, raw.feature_shape or ())),
+                    ]
+                ),
+                classes=np.array(raw.class_names, dtype=str),
+                columns=np.array([str(c) for c in raw.x.columns] if table else [], dtype=str),
+            )
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return raw
+
+
+def _sklearn_load(name: str) -> Raw:
     from sklearn import datasets as ds
 
     loader = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .errors import DataError
+from .lazy import is_frame, pd
 
 
 def numeric_columns(df: pd.DataFrame) -> list[str]:
@@ -73,7 +73,7 @@ class Impute(Transform):
     def fit(self, x: Any, y: np.ndarray, task: str) -> None:
         # Statistics come from the finite values only: an ``inf`` in the file must neither
         # become the fill value nor stretch the clip limits.
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             for c in x.columns:
                 col = x[c]
                 if pd.api.types.is_numeric_dtype(col):
@@ -125,7 +125,7 @@ class Impute(Transform):
         return lo, hi
 
     def apply(self, x: Any) -> Any:
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             x = x.copy()
             for c, v in self.fill.items():
                 if c in x.columns:
@@ -187,7 +187,7 @@ class Standardize(Transform):
         self.y_std: list[float] | None = None
 
     def fit(self, x: Any, y: np.ndarray, task: str) -> None:
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             self.columns = numeric_columns(x)
             v = x[self.columns].to_numpy(dtype=np.float64)
             self.mean, self.std = _list(np.nanmean(v, axis=0)), _list(_safe(np.nanstd(v, axis=0)))
@@ -211,7 +211,7 @@ class Standardize(Transform):
         return m, s
 
     def apply(self, x: Any) -> Any:
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             x = x.copy()
             cols = self.columns or []
             x[cols] = (x[cols].to_numpy(dtype=np.float64) - np.asarray(self.mean)) / np.asarray(
@@ -278,7 +278,7 @@ class MinMaxScale(Transform):
         self.data_max: Any = None
 
     def fit(self, x: Any, y: np.ndarray, task: str) -> None:
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             self.columns = numeric_columns(x)
             v = x[self.columns].to_numpy(dtype=np.float64)
             self.data_min, self.data_max = _list(np.nanmin(v, 0)), _list(np.nanmax(v, 0))
@@ -294,7 +294,7 @@ class MinMaxScale(Transform):
 
     def apply(self, x: Any) -> Any:
         scale, shift = self._scale()
-        if isinstance(x, pd.DataFrame):
+        if is_frame(x):
             x = x.copy()
             cols = self.columns or []
             x[cols] = x[cols].to_numpy(dtype=np.float64) * scale + shift
@@ -333,7 +333,7 @@ class OneHot(Transform):
         self.categories: dict[str, list[str]] = {}
 
     def fit(self, x: Any, y: np.ndarray, task: str) -> None:
-        if not isinstance(x, pd.DataFrame):
+        if not is_frame(x):
             return
         cols = self.wanted or text_columns(x)
         for c in cols:
@@ -343,7 +343,7 @@ class OneHot(Transform):
             self.categories[c] = sorted(set(vals.tolist()))
 
     def apply(self, x: Any) -> Any:
-        if not isinstance(x, pd.DataFrame) or not self.categories:
+        if not is_frame(x) or not self.categories:
             return x
         parts: dict[str, Any] = {}
         for c in x.columns:

@@ -197,3 +197,10 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def folder_busy(folder: str | os.PathLike[str]) -> bool:
+    """Whether a live training holds ``folder`` now (a stale lock does not count)."""
+    path = Path(folder) / LOCK_NAME
+    owner = _read(path)
+    return owner is not None and not _stale(path, owner)

@@ -75,6 +75,7 @@ SAVE_INTERVAL_S = _SAVE_INTERVAL_S
 # The files a training writes in its run folder.
 RUN_FILES = (
     "best.pt", "last.pt", "model.safetensors", "metrics.json", "history.csv", "init.json",
+    "project.json",
 )  # fmt: skip
 
 
@@ -362,6 +363,11 @@ class TrainingSession:
         self._trainer_ref = trainer
         meta = self._meta_base(settings, prep, plan)
         if run_dir is not None:
+            from engine.train.runs import write_run_project
+
+            trained = _project_dict(self.graph)
+            trained["settings"] = {**trained.get("settings", {}), "training": dict(settings)}
+            write_run_project(run_dir, trained)  # the Runs dock and "open this run's project"
             trainer.callbacks.append(Checkpoints(run_dir, meta, self._emit, SAVE_INTERVAL_S))
         self._emit(
             events.Started(

@@ -341,6 +341,65 @@
     </message>
 </context>
 <context>
+    <name>Frames</name>
+    <message>
+        <source>Add frame</source>
+        <translation>添加框</translation>
+    </message>
+    <message>
+        <source>Change frame</source>
+        <translation>修改框</translation>
+    </message>
+    <message>
+        <source>Delete frame</source>
+        <translation>删除框</translation>
+    </message>
+    <message>
+        <source>Collapse</source>
+        <translation>折叠</translation>
+    </message>
+    <message>
+        <source>Expand</source>
+        <translation>展开</translation>
+    </message>
+    <message>
+        <source>Move frame</source>
+        <translation>移动框</translation>
+    </message>
+    <message>
+        <source>Rename frame</source>
+        <translation>重命名框</translation>
+    </message>
+    <message>
+        <source>Recolour frame</source>
+        <translation>更改框颜色</translation>
+    </message>
+    <message>
+        <source>Rename Frame…</source>
+        <translation>重命名框…</translation>
+    </message>
+    <message>
+        <source>Colour…</source>
+        <translation>颜色…</translation>
+    </message>
+    <message>
+        <source>Delete Frame</source>
+        <translation>删除框</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>分组</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <source>Frame colour</source>
+        <translation>框颜色</translation>
+    </message>
+</context>
+<context>
     <name>ImportDialog</name>
     <message>
         <source>%1: no such file</source>
@@ -841,6 +900,88 @@
         <source>Custom node types refused: %1</source>
         <translation>已拒绝的自定义节点类型：%1</translation>
     </message>
+    <message>
+        <source>Add &amp;Frame</source>
+        <translation>添加框(&amp;F)</translation>
+    </message>
+    <message>
+        <source>A titled, coloured frame around the selected nodes</source>
+        <translation>在所选节点周围添加带标题的彩色框</translation>
+    </message>
+    <message>
+        <source>&amp;Collapse/Expand Node</source>
+        <translation>折叠/展开节点(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Minimap</source>
+        <translation>小地图(&amp;M)</translation>
+    </message>
+    <message>
+        <source>Node help</source>
+        <translation>节点帮助</translation>
+    </message>
+    <message>
+        <source>Node &amp;Help</source>
+        <translation>节点帮助(&amp;H)</translation>
+    </message>
+</context>
+<context>
+    <name>Minimap</name>
+    <message>
+        <source>Minimap: click or drag to move the view</source>
+        <translation>小地图：点击或拖动以移动视图</translation>
+    </message>
+</context>
+<context>
+    <name>NodeHelp</name>
+    <message>
+        <source>range</source>
+        <translation>范围</translation>
+    </message>
+    <message>
+        <source>one of</source>
+        <translation>可选值</translation>
+    </message>
+    <message>
+        <source>may be left empty</source>
+        <translation>可以留空</translation>
+    </message>
+    <message>
+        <source>default</source>
+        <translation>默认值</translation>
+    </message>
+    <message>
+        <source>When to use it</source>
+        <translation>何时使用</translation>
+    </message>
+    <message>
+        <source>In PyTorch</source>
+        <translation>PyTorch 中</translation>
+    </message>
+    <message>
+        <source>torch documentation</source>
+        <translation>torch 文档</translation>
+    </message>
+    <message>
+        <source>no single torch equivalent (Torchwire builds it)</source>
+        <translation>没有单一的 torch 对应项（由 Torchwire 构建）</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <source>Inputs</source>
+        <translation>输入</translation>
+    </message>
+    <message>
+        <source>Outputs</source>
+        <translation>输出</translation>
+    </message>
+    <message>
+        <source>Select a node and press F1 to read about it.</source>
+        <translation>选择一个节点并按 F1 查看其说明。</translation>
+    </message>
 </context>
 <context>
     <name>NodeSearchPopup</name>
@@ -1145,6 +1286,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <source>Fix: %1</source>
         <translation>修复：%1</translation>
     </message>
+    <message>
+        <source>What this node does (F1)</source>
+        <translation>此节点的作用（F1）</translation>
+    </message>
 </context>
 <context>
     <name>PythonExportDialog</name>
@@ -1159,6 +1304,69 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Without it the file holds the model class (and loads the checkpoint&apos;s weights)</source>
         <translation>不勾选时，文件只包含模型类（并加载检查点中的权重）</translation>
+    </message>
+</context>
+<context>
+    <name>RunsPanel</name>
+    <message>
+        <source>run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>started</source>
+        <translation>开始时间</translation>
+    </message>
+    <message>
+        <source>status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>epochs</source>
+        <translation>轮数</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
+        <source>differs</source>
+        <translation>不同的设置</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Open This Run&apos;s Project</source>
+        <translation>打开此次运行的项目</translation>
+    </message>
+    <message>
+        <source>curve</source>
+        <translation>曲线</translation>
+    </message>
+    <message>
+        <source>runs compared</source>
+        <translation>运行对比</translation>
+    </message>
+    <message>
+        <source>Save the project to list its runs.</source>
+        <translation>保存项目后即可列出其运行。</translation>
+    </message>
+    <message>
+        <source>reading runs…</source>
+        <translation>正在读取运行…</translation>
+    </message>
+    <message>
+        <source>%1 runs</source>
+        <translation>%1 次运行</translation>
+    </message>
+    <message>
+        <source>no runs yet</source>
+        <translation>尚无运行</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行</translation>
     </message>
 </context>
 <context>

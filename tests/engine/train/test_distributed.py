@@ -45,6 +45,7 @@ def test_two_processes_end_with_the_weights_of_one(tmp_path: Path) -> None:
     # rank 0 alone wrote the folder, and its metrics are those of the whole split
     assert sorted(p.name for p in (tmp_path / "two").iterdir() if not p.name.startswith(".")) == [
         "best.pt", "history.csv", "last.pt", "metrics.json", "model.safetensors",
+        "project.json",
     ]  # fmt: skip
     assert "done: test" in proc.stdout and proc.stdout.count("done: test") == 1
 

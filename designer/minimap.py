@@ -1,0 +1,191 @@
+"""The minimap: the whole canvas in a corner of the view; click or drag it to go there.
+
+It is cheap by construction: the node rectangles are gathered again only after the scene
+changed (coalesced by a short timer, never per paint), and the frame of the visible
+region is repainted only when that region really moved (checked on the view's paints,
+one rectangle compared).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from designer import style
+from designer.i18n import translate
+
+SIZE = (220, 150)
+MARGIN = 10
+SETTING = "canvas/minimap"
+
+
+class Minimap(QWidget):
+    """An overlay on ``canvas.viewer``'s bottom-right corner."""
+
+    def __init__(self, canvas: Any) -> None:
+        super().__init__(canvas.viewer)
+        self.canvas = canvas
+        self.setObjectName("minimap")
+        self.setFixedSize(*SIZE)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(translate("Minimap", "Minimap: click or drag to move the view"))
+        self.rects: list[tuple[QRectF, QColor]] = []
+        self.frames: list[tuple[QRectF, QColor]] = []
+        self.world = QRectF(0, 0, 1, 1)
+        self.visible_rect = QRectF()
+        self.rebuilds = 0  # how often the node rectangles were gathered (tests: coalescing)
+        self._timer = QTimer(self, singleShot=True, interval=120)
+        self._timer.timeout.connect(self.rebuild)
+        canvas.viewer.scene().changed.connect(self._scene_changed)
+        canvas.viewer.installEventFilter(self)
+        canvas.viewer.viewport().installEventFilter(self)
+        self._place()
+        self.rebuild()
+
+    # -- following the canvas -------------------------------------------------------------
+    def _scene_changed(self, *_: Any) -> None:
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        t = event.type()
+        if obj is self.canvas.viewer and t == QEvent.Type.Resize:
+            self._place()
+        elif t == QEvent.Type.Paint and self.isVisible():
+            vis = self._visible()
+            if vis != self.visible_rect:
+                self.visible_rect = vis
+                self.update()
+        return False
+
+    def _place(self) -> None:
+        v = self.canvas.viewer
+        self.move(v.width() - SIZE[0] - MARGIN, v.height() - SIZE[1] - MARGIN)
+        self.raise_()
+
+    def _visible(self) -> QRectF:
+        v = self.canvas.viewer
+        return v.mapToScene(v.viewport().rect()).boundingRect()
+
+    def rebuild(self) -> None:
+        """Gather the node and frame rectangles (after scene changes, coalesced)."""
+        self.rebuilds += 1
+        rects = []
+        for nid, vn in self.canvas._views.items():
+            node = self.canvas.document.graph.nodes.get(nid)
+            if node is None:
+                continue
+            rgb = style.category_color(node.spec.category)
+            rects.append((vn.view.sceneBoundingRect(), QColor(*rgb[:3]).lighter(130)))
+        self.rects = rects
+        self.frames = [
+            (QRectF(*f.rect), QColor(f.color)) for f in self.canvas.document.graph.frames
+        ]
+        self.visible_rect = self._visible()
+        self.update()
+
+    def _world(self) -> QRectF:
+        r = QRectF()
+        for rect, _ in [*self.rects, *self.frames]:
+            r = rect if r.isNull() else r.united(rect)
+        r = r.adjusted(-80, -80, 80, 80)
+        # the visible region is always inside the map, so its frame can be grabbed
+        return r.united(self.visible_rect) if not r.isNull() else QRectF(self.visible_rect)
+
+    def _scale(self) -> tuple[float, float, float]:
+        w = self.world
+        s = min((SIZE[0] - 8) / max(w.width(), 1), (SIZE[1] - 8) / max(w.height(), 1))
+        ox = (SIZE[0] - w.width() * s) / 2 - w.left() * s
+        oy = (SIZE[1] - w.height() * s) / 2 - w.top() * s
+        return s, ox, oy
+
+    def to_map(self, r: QRectF) -> QRectF:
+        s, ox, oy = self._scale()
+        return QRectF(r.left() * s + ox, r.top() * s + oy, r.width() * s, r.height() * s)
+
+    def to_scene(self, p: QPointF) -> QPointF:
+        s, ox, oy = self._scale()
+        return QPointF((p.x() - ox) / s, (p.y() - oy) / s)
+
+    # -- drawing ------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self.world = self._world()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(QColor(90, 96, 106), 1))
+        p.setBrush(QColor(18, 20, 24, 215))
+        p.drawRoundedRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1), 5, 5)
+        for rect, c in self.frames:
+            fill = QColor(c)
+            fill.setAlpha(110)
+            p.setPen(QPen(c.lighter(150), 1))
+            p.setBrush(fill)
+            p.drawRect(self.to_map(rect))
+        p.setPen(Qt.PenStyle.NoPen)
+        for rect, c in self.rects:
+            m = self.to_map(rect)
+            p.setBrush(c)
+            p.drawRect(QRectF(m.x(), m.y(), max(m.width(), 2), max(m.height(), 2)))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(235, 238, 242, 220), 1.2))
+        p.drawRect(
+            self.to_map(self.visible_rect).intersected(QRectF(1, 1, SIZE[0] - 2, SIZE[1] - 2))
+        )
+        p.end()
+
+    # -- navigating ---------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.center_on(self.to_scene(event.position()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.center_on(self.to_scene(event.position()))
+        event.accept()
+
+    def center_on(self, point: QPointF) -> None:
+        """Move the main view so ``point`` (scene coordinates) is at its centre."""
+        v = self.canvas.viewer
+        r = QRectF(v._scene_range)
+        r.moveCenter(point)
+        v._scene_range = r
+        v._update_scene()
+        self.visible_rect = self._visible()
+        self.update()
+
+
+def install(window: Any) -> Minimap:
+    """The minimap on ``window.canvas`` and its View ▸ Minimap toggle (kept in QSettings)."""
+    from PySide6.QtGui import QAction
+
+    from designer.files import settings
+    from designer.i18n import translate
+
+    mm = Minimap(window.canvas)
+    on = str(settings().value(SETTING, "true")).lower() != "false"
+    mm.setVisible(on)
+    a = QAction(translate("MainWindow", "&Minimap"), window)
+    a.setObjectName("action_minimap")
+    a.setCheckable(True)
+    a.setChecked(on)
+
+    def toggled(checked: bool) -> None:
+        mm.setVisible(checked)
+        if checked:
+            mm.rebuild()
+        s = settings()
+        s.setValue(SETTING, "true" if checked else "false")
+        s.sync()
+
+    a.toggled.connect(toggled)
+    window.actions_by_name["minimap"] = a
+    window.addAction(a)
+    window.view_menu.insertAction(window.view_menu.actions()[0], a)
+    window.minimap = mm
+    return mm
+
+
+__all__ = ["Minimap", "install"]

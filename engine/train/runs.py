@@ -1,0 +1,314 @@
+"""A project's runs: the run folders beside it, summarized (``torchwire runs PROJECT``).
+
+A run folder (see ``engine.train.session``) holds ``project.json`` (the project as it was
+trained, with the resolved training settings, written when the run starts),
+``metrics.json`` (final test metrics, written when it ends), ``history.csv`` (one row per
+epoch) and its checkpoints. Everything here only reads those files as data (JSON and CSV;
+no checkpoint is loaded to list runs), so listing is quick and safe on any folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+PROJECT_FILE = "project.json"
+MAX_FILE_BYTES = 50_000_000  # a run file larger than this is not one of ours
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"  # stopped by the user or early stopping, with final metrics
+    INCOMPLETE = "incomplete"  # no final metrics and no one training: failed or killed
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run folder, as the Runs dock and ``torchwire runs`` show it."""
+
+    name: str
+    path: Path
+    started: datetime
+    status: RunStatus
+    # the resolved training settings, and each node parameter as "node.param" ({} for runs
+    # made before runs saved project.json)
+    settings: dict[str, Any]
+    metrics: dict[str, float]  # final test metrics (numbers only)
+    epochs: int  # epochs completed
+    differs: dict[str, Any] = field(default_factory=dict)  # settings unlike the other runs'
+
+    @property
+    def has_project(self) -> bool:
+        return (self.path / PROJECT_FILE).is_file()
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """``history.csv`` of a run: one list of numbers per column (``epoch``, ``val_loss``…)."""
+
+    columns: dict[str, list[float]]
+
+    def series(self, name: str) -> tuple[list[float], list[float]]:
+        """(epochs, values) of one column, rows without a number left out."""
+        xs, ys = [], []
+        for x, y in zip(self.columns.get("epoch", []), self.columns.get(name, []), strict=False):
+            if math.isfinite(x) and math.isfinite(y):
+                xs.append(x)
+                ys.append(y)
+        return xs, ys
+
+
+def runs_dir(project_path: str | os.PathLike[str]) -> Path:
+    """Where a saved project's runs go: ``runs/`` beside it (as the designer and CLI use)."""
+    return Path(project_path).resolve().parent / "runs"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _project_name(project_path: Path) -> str | None:
+    doc = _read_json(project_path)
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _slugs(name: str) -> set[str]:
+    """Folder-name prefixes a run of project ``name`` may carry (CLI and designer spell them)."""
+    import re
+
+    a = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
+    b = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
+    return {a, b}
+
+
+def write_run_project(run_dir: str | os.PathLike[str], project: dict[str, Any]) -> None:
+    """Save the project a run trains (``project_to_dict`` form) into its folder, at start."""
+    from engine.fileio import atomic_write
+
+    atomic_write(Path(run_dir) / PROJECT_FILE, json.dumps(project, indent=2) + "\n")
+
+
+def summarize(run_dir: str | os.PathLike[str]) -> RunSummary | None:
+    """One run folder's summary; None when the folder holds no run."""
+    from engine.train.runlock import folder_busy
+
+    p = Path(run_dir)
+    files = [p / n for n in (PROJECT_FILE, "metrics.json", "history.csv", "last.pt", "best.pt")]
+    present = [f for f in files if f.is_file()]
+    if not present:
+        return None
+    proj = _read_json(p / PROJECT_FILE)
+    settings: dict[str, Any] = {}
+    if isinstance(proj, dict):
+        settings = _flat_settings(proj)
+    raw = _read_json(p / "metrics.json")
+    metrics: dict[str, float] = {}
+    epochs = 0
+    stopped = False
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            if isinstance(v, int | float) and not isinstance(v, bool) and k not in _NOT_METRICS:
+                metrics[k] = float(v)
+        epochs = int(raw.get("epochs_completed") or 0)
+        stopped = bool(raw.get("stopped"))
+    if folder_busy(p):
+        status = RunStatus.RUNNING
+    elif isinstance(raw, dict):
+        status = RunStatus.STOPPED if stopped else RunStatus.FINISHED
+    else:
+        status = RunStatus.INCOMPLETE
+    if not epochs:
+        epochs = len(read_history(p).columns.get("epoch", []))
+    started = datetime.fromtimestamp(min(f.stat().st_mtime for f in present))
+    return RunSummary(p.name, p, started, status, settings, metrics, epochs)
+
+
+def _flat_settings(proj: dict[str, Any]) -> dict[str, Any]:
+    sect = proj.get("settings")
+    training = sect.get("training") if isinstance(sect, dict) else None
+    out: dict[str, Any] = dict(training) if isinstance(training, dict) else {}
+    nodes = proj.get("nodes")
+    for nd in nodes if isinstance(nodes, list) else []:
+        if isinstance(nd, dict) and isinstance(nd.get("params"), dict):
+            for k, v in nd["params"].items():
+                out[f"{nd.get('name') or nd.get('id')}.{k}"] = v
+    return out
+
+
+_NOT_METRICS = {"epochs_completed", "best_epoch", "stopped"}
+
+
+def read_history(run_dir: str | os.PathLike[str]) -> RunHistory:
+    """The per-epoch table of a run (empty when it has none yet)."""
+    path = Path(run_dir) / "history.csv"
+    cols: dict[str, list[float]] = {}
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return RunHistory({})
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                for k, v in row.items():
+                    if k is None:
+                        continue
+                    try:
+                        x = float(v) if v not in (None, "") else math.nan
+                    except ValueError:
+                        x = math.nan
+                    cols.setdefault(k, []).append(x)
+    except OSError:
+        return RunHistory({})
+    return RunHistory(cols)
+
+
+def _differing(runs: list[RunSummary]) -> list[RunSummary]:
+    """Each run with the settings whose value is not the same in every listed run."""
+    from dataclasses import replace
+
+    keys = sorted({k for r in runs for k in r.settings})
+    vary = [
+        k for k in keys if len({json.dumps(r.settings.get(k), sort_keys=True) for r in runs}) > 1
+    ]
+    return [replace(r, differs={k: r.settings.get(k) for k in vary}) for r in runs]
+
+
+def list_runs(
+    project_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> list[RunSummary]:
+    """The runs of a project, oldest first: run folders under ``root`` (default: the
+    ``runs/`` folder beside the project) that trained this project (by its name)."""
+    project_path = Path(project_path)
+    base = Path(root) if root is not None else runs_dir(project_path)
+    name = _project_name(project_path)
+    prefixes = _slugs(name) if name is not None else set()
+    out: list[RunSummary] = []
+    try:
+        folders = [d for d in base.iterdir() if d.is_dir()]
+    except OSError:
+        return []
+    for d in folders:
+        proj = _read_json(d / PROJECT_FILE)
+        if isinstance(proj, dict) and name is not None:
+            if proj.get("name") != name:
+                continue
+        elif prefixes and not any(d.name.startswith(f"{s}-") for s in prefixes):
+            continue
+        s = summarize(d)
+        if s is not None:
+            out.append(s)
+    out.sort(key=lambda r: (r.started, r.name))
+    return _differing(out)
+
+
+def run_project(run_dir: str | os.PathLike[str]) -> Any:
+    """The project a run trained, as a ``Graph`` (from ``project.json``, else from its
+    checkpoint's metadata for runs made before runs saved it); errors are engine errors."""
+    p = Path(run_dir)
+    if (p / PROJECT_FILE).is_file():
+        from engine.project import load_project
+
+        return load_project(p / PROJECT_FILE)
+    from engine.train.checkpoint import load_checkpoint
+
+    return load_checkpoint(p).project()
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def format_runs(runs: list[RunSummary]) -> str:
+    """The runs as a plain-text table (what ``torchwire runs`` prints)."""
+    if not runs:
+        return "no runs"
+    mkeys: list[str] = []
+    for r in runs:
+        for k in r.metrics:
+            if k not in mkeys and k != "loss":
+                mkeys.append(k)
+    mkeys = (["loss"] if any("loss" in r.metrics for r in runs) else []) + mkeys[:4]
+    head = ["run", "started", "status", "epochs", *mkeys, "settings that differ"]
+    rows = [
+        [
+            r.name,
+            r.started.strftime("%Y-%m-%d %H:%M"),
+            r.status.value,
+            str(r.epochs),
+            *(_short(r.metrics[k]) if k in r.metrics else "-" for k in mkeys),
+            ", ".join(f"{k}={_short(v)}" for k, v in r.differs.items()) or "-",
+        ]
+        for r in runs
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [head, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from engine.cli import CliError
+
+    if not Path(args.file).is_file():
+        raise CliError(f"{args.file}: no such file", 2)
+    runs = list_runs(args.file, args.root)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "path": str(r.path),
+                        "started": r.started.isoformat(timespec="seconds"),
+                        "status": r.status.value,
+                        "epochs": r.epochs,
+                        "metrics": r.metrics,
+                        "differs": r.differs,
+                    }
+                    for r in runs
+                ],
+                indent=2,
+            )
+        )
+    else:
+        print(format_runs(runs))
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("runs", help="list a project's runs: date, status, metrics, what differs")
+    p.add_argument("file")
+    p.add_argument("--root", help="the runs folder (default: runs/ beside the project)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_runs)
+
+
+__all__ = [
+    "RunHistory",
+    "RunStatus",
+    "RunSummary",
+    "format_runs",
+    "list_runs",
+    "read_history",
+    "run_project",
+    "runs_dir",
+    "summarize",
+    "write_run_project",
+]
