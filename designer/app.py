@@ -716,8 +716,11 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | Path, ask: bool = False) -> bool:
+    def open_path(self, path: str | Path, ask: bool = False, copy: bool = False) -> bool:
         """Open a project; a problem is shown in a message box, never raised.
+
+        ``copy``: open it as an untitled copy (a run's snapshot, a bundled example): Save
+        asks where, and the file never enters Open Recent.
 
         A file that cannot be opened leaves the current document exactly as it was (its
         graph, path and unsaved edits): nothing is replaced by an empty document.
@@ -736,7 +739,7 @@ class MainWindow(QMainWindow):
         except Exception as e:  # an engine bug: still one message, the document kept
             self.show_error(self.tr("Cannot open project"), f"{path}: {type(e).__name__}: {e}")
             return False
-        if is_example(path):  # however it was reached: an untitled copy (#16 item 1)
+        if copy or is_example(path):  # however it was reached: an untitled copy (#16 item 1)
             self.document.path = None
             self.document.pathChanged.emit(None)
         else:

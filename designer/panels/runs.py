@@ -210,7 +210,7 @@ def install(window: Any) -> RunsPanel:
     def open_run(run_dir: str) -> None:
         project = Path(run_dir) / "project.json"
         base = window.document.path
-        if window.open_example(project) and base is not None:
+        if window.open_path(project, ask=True, copy=True) and base is not None:
             # an untitled copy whose data paths still resolve from the project's folder
             window.document.graph.path = str(Path(base).resolve())
 

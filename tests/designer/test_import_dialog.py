@@ -69,12 +69,12 @@ def test_failed_import_shows_every_unsupported_op(qtbot, tmp_path) -> None:  # t
     qtbot.addWidget(dlg)
     opened: list[str] = []
     dlg.imported.connect(opened.append)
-    dlg.onnx_edit.setText(str(_onnx(tmp_path / "bad.onnx", op="Erf")))
+    dlg.onnx_edit.setText(str(_onnx(tmp_path / "bad.onnx", op="Tan")))
     dlg.project_edit.setText(str(tmp_path / "bad.json"))
     dlg.start()
     qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
     text = dlg.report_view.toPlainText()
-    assert dlg.error and "act (Erf)" in text and "ONNX node 'act'" in text
+    assert dlg.error and "act (Tan)" in text and "ONNX node 'act'" in text
     assert "Import failed" in dlg.status_label.text()
     assert dlg.report_view.isReadOnly()  # selectable, copyable text
     assert not opened and not (tmp_path / "bad.json").exists()
