@@ -598,10 +598,12 @@ def _check_instance(
             rep.error(nid, f"{node.name}{SEP}{diag.message}")
         ctx.failed.add(nid)
         return
-    out = inner.outputs[0]
-    rep.shapes[nid], rep.dtypes[nid] = inner.shapes[out], inner.dtypes[out]
-    port = spec.outputs[0].name
-    rep.port_shapes[(nid, port)], rep.port_dtypes[(nid, port)] = rep.shapes[nid], rep.dtypes[nid]
+    # one port per inner Output, in the definition's port order (not the inner check's)
+    for port, out in zip(spec.outputs, d.outputs, strict=True):
+        rep.port_shapes[(nid, port.name)] = inner.shapes[out]
+        rep.port_dtypes[(nid, port.name)] = inner.dtypes[out]
+    first = d.outputs[0]
+    rep.shapes[nid], rep.dtypes[nid] = inner.shapes[first], inner.dtypes[first]
     rep.params[nid], rep.macs[nid] = inner.total_params, inner.total_macs
     rep.param_bytes[nid] = inner.total_param_bytes
     rep.model_nodes.append(nid)
