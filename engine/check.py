@@ -248,14 +248,7 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     rep._names = {nid: n.name for nid, n in graph.nodes.items()}
     rep._types = {nid: n.type for nid, n in graph.nodes.items()}
     rep.frozen = {nid for nid, n in graph.nodes.items() if n.frozen}
-    ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
-    outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
-    for e in graph.edges:
-        ins[e.dst].append(e)
-        outs[e.src].append(e)
-    for nid, lst in ins.items():
-        order = {p.name: i for i, p in enumerate(graph.nodes[nid].spec.inputs)}
-        lst.sort(key=lambda e: order.get(e.dst_port, 99))
+    ins, outs = _edges(graph)
     ctx = CheckContext(graph, rep, ins, outs, feed=feed)
 
     order, cyclic = _topo(graph, ins, outs)
@@ -282,6 +275,29 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     run_lints(ctx)
     _no_silent_drops(ctx)
     return rep
+
+
+def _edges(graph: Graph) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+    """Each node's incoming edges (in its input ports' order) and outgoing edges."""
+    ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
+    outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
+    for e in graph.edges:
+        ins[e.dst].append(e)
+        outs[e.src].append(e)
+    for nid, lst in ins.items():
+        order = {p.name: i for i, p in enumerate(graph.nodes[nid].spec.inputs)}
+        lst.sort(key=lambda e: order.get(e.dst_port, 99))
+    return ins, outs
+
+
+def inner_context(inner: Report) -> CheckContext:
+    """A context over a block instance's checked inner graph, as the lints read one (the
+    inner check itself runs no lints: ``engine.lints.run_lints`` runs them once per block
+    definition). Nothing in it is written back to ``inner``, which the definition caches."""
+    assert inner.graph is not None
+    ins, outs = _edges(inner.graph)
+    feed = {nid: (inner.shapes[nid], inner.dtypes[nid]) for nid in inner.inputs}
+    return CheckContext(inner.graph, inner, ins, outs, feed=feed)
 
 
 # -- order and cycles ----------------------------------------------------------------------

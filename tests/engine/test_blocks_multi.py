@@ -217,3 +217,66 @@ def test_chunk_and_optional_inputs_inside_a_block_compile_like_hand_written() ->
     assert len(got) == 2
     for a, b in zip(got, want, strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+# -- lints inside blocks ------------------------------------------------------------------------
+def low_rank(silence_inner: bool = False) -> Graph:
+    """A block whose two Linear layers collapse into one (linear-collapse), used twice."""
+    b = Graph(name="LowRank")
+    x = b.add("Input", name="x")
+    chain(
+        b,
+        x,
+        ("Linear", "fc1", {"out_features": 4}),
+        ("Linear", "fc2", {"out_features": 8}),
+        ("Output", "out", {}),
+    )
+    if silence_inner:
+        b.silence(b.by_name("fc2").id, "linear-collapse", "a deliberate factorization")
+    g = Graph(name="m")
+    g.add_block(b)
+    chain(
+        g,
+        g.add("Input", name="x", shape=[8]),
+        ("LowRank", "lr1", {}),
+        ("ReLU", "act", {}),
+        ("LowRank", "lr2", {}),
+        ("Output", "y", {}),
+    )
+    return g
+
+
+def test_a_lint_inside_a_block_is_reported_once_on_its_first_instance() -> None:
+    g = low_rank()
+    rep = check(g)
+    found = [d for d in rep.warnings if d.lint == "linear-collapse"]
+    assert len(found) == 1  # the definition's problem, not one per instance
+    [d] = found
+    assert d.node == g.by_name("lr1").id
+    assert d.message.startswith("lr1 › fc2: fc1 and fc2 are linear layers")
+    assert d.fix is None  # a fix would edit the definition, not this instance
+
+
+def test_a_lint_inside_a_block_is_silenced_on_the_inner_node_or_the_instance() -> None:
+    rep = check(low_rank(silence_inner=True))
+    assert not [d for d in rep.warnings if d.lint == "linear-collapse"]
+    assert [d.silenced for d in rep.silenced] == ["a deliberate factorization"]
+    g = low_rank()
+    g.silence(g.by_name("lr1").id, "linear-collapse", "on purpose")
+    rep = check(g)
+    assert not [d for d in rep.warnings if d.lint == "linear-collapse"]
+    assert [d.silenced for d in rep.silenced] == ["on purpose"]
+    assert rep.ok
+
+
+def test_a_lint_inside_a_nested_block_names_the_whole_path() -> None:
+    inner = low_rank().blocks["LowRank"].graph.copy()
+    outer = Graph(name="Outer")
+    outer.add_block(inner)
+    chain(outer, outer.add("Input", name="x"), ("LowRank", "core", {}), ("Output", "out", {}))
+    g = Graph(name="m")
+    g.add_block(outer)
+    chain(g, g.add("Input", name="x", shape=[8]), ("Outer", "o1", {}), ("Output", "y", {}))
+    [d] = [d for d in check(g).warnings if d.lint == "linear-collapse"]
+    assert d.node == g.by_name("o1").id
+    assert d.message.startswith("o1 › core › fc2: ")
