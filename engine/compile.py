@@ -37,6 +37,9 @@ class ModelInfo:
     output_shapes: list[tuple[int, ...]]
     node_of_attr: dict[str, str] = field(default_factory=dict)
     node_of_line: dict[int, str] = field(default_factory=dict)
+    # a line of ``forward`` of the model class or of a block's class -> the name of the node
+    # it computes (an inner node's own name in a block's class): exception_path reads it
+    name_of_line: dict[int, str] = field(default_factory=dict)
     graph_name: str = "model"
     plugins: list[Any] = field(default_factory=list)  # engine.plugins.PluginInfo, imported
 
@@ -132,8 +135,11 @@ def generate_source(
     for name in custom:
         header += ["", inspect.getsource(CUSTOM_MODULES[name]).rstrip(), ""]
     lines = [*header]
-    for block_lines in blocks.sources:
-        lines += ["", *block_lines, ""]
+    name_of_line: dict[int, str] = {}
+    for block_lines, named in zip(blocks.sources, blocks.line_names, strict=True):
+        lines.append("")
+        name_of_line.update({len(lines) + 1 + i: n for i, n in named.items()})
+        lines += [*block_lines, ""]
     lines += ["", f"class {cls}(nn.Module):", "    def __init__(self):"]
     lines.append("        super().__init__()")
     lines += init
@@ -142,6 +148,7 @@ def generate_source(
     for text, nid in body:
         lines.append(text)
         node_of_line[len(lines)] = nid
+        name_of_line[len(lines)] = graph.nodes[nid].name
     lines.append(f"        return {_returned(outs)}")
     source = "\n".join(lines) + "\n"
     info = ModelInfo(
@@ -153,6 +160,7 @@ def generate_source(
         output_shapes=[tuple(report.shapes[o]) for o in report.outputs],
         node_of_attr={var[nid]: nid for nid in order},
         node_of_line=node_of_line,
+        name_of_line=name_of_line,
         graph_name=graph.name,
         plugins=plugins,
     )
@@ -199,6 +207,7 @@ class _BlockClasses:
         self.taken = taken
         self.custom = custom
         self.sources: list[list[str]] = []
+        self.line_names: list[dict[int, str]] = []  # per source: its line index -> node name
         self.resolved: dict[int, _Resolved] = {}
         self._arg_names: dict[str, dict[str, str]] = {}  # class -> {argument: parameter}
         occ: dict[str, list[tuple[dict[str, Any], Report]]] = {}
@@ -390,6 +399,7 @@ class _BlockClasses:
             {(i, "output"): var[i] for i in inputs}, ops, [(o, "output") for o in d.outputs]
         )
         body = [f"        {ln}" for ln, _nid in fwd.lines]
+        body_names = [first.nodes[nid].name for _ln, nid in fwd.lines]
         exposed_args = [e.name for e in d.exposed if e.name in used_exposed]
         sig = ["self", *derived, *(f"{arg_of[e]}={_value_src(defaults[e])}" for e in exposed_args)]
         out = _returned(fwd.returns)
@@ -405,7 +415,9 @@ class _BlockClasses:
             *body,
             f"        return {out}",
         ]
+        start = len(lines) - 1 - len(body)
         self.sources.append(lines)
+        self.line_names.append({start + k: n for k, n in enumerate(body_names)})
         self._arg_names[cls] = {arg_of[e]: e for e in exposed_args}
         for i, (params, r) in enumerate(occs):
             args = {a: vals[i] for a, vals in derived.items()}
@@ -522,12 +534,38 @@ def node_at(model: nn.Module, lineno: int) -> str | None:
 
 
 def node_for_exception(model: nn.Module, exc: BaseException) -> str | None:
-    """The node whose generated line raised ``exc`` inside ``model.forward``, if any."""
-    tb = exc.__traceback__
+    """The node whose generated line raised ``exc`` inside ``model.forward``, if any (for a
+    line inside a block's class: the instance of the model that called it; the inner node
+    is in ``exception_path``)."""
     found = None
+    for lineno in _generated_lines(exc):
+        found = node_at(model, lineno) or found
+    return found
+
+
+def exception_path(model: nn.Module, exc: BaseException) -> list[str]:
+    """The names of the nodes whose generated lines raised ``exc``, outermost first: the
+    model's node, then (inside a block's class) the inner node, at every depth:
+    ``["layer1_0", "conv1"]``, said as "layer1_0 › conv1". Empty when no generated line
+    of this model is in the traceback."""
+    info = getattr(model, "torchwire", None)
+    if info is None:
+        return []
+    path: list[str] = []
+    for lineno in _generated_lines(exc):
+        if lineno in info.node_of_line:  # the model class: the path starts again here
+            path = [info.name_of_line.get(lineno, info.node_of_line[lineno])]
+        elif path and lineno in info.name_of_line:
+            path.append(info.name_of_line[lineno])
+    return path
+
+
+def _generated_lines(exc: BaseException) -> list[int]:
+    """The traceback's line numbers in generated source, outermost frame first."""
+    out: list[int] = []
+    tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.startswith("<torchwire:"):
-            # a line of a block's class maps to no node: keep the instance that called it
-            found = node_at(model, tb.tb_lineno) or found
+            out.append(tb.tb_lineno)
         tb = tb.tb_next
-    return found
+    return out

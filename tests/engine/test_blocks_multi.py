@@ -280,3 +280,26 @@ def test_a_lint_inside_a_nested_block_names_the_whole_path() -> None:
     [d] = [d for d in check(g).warnings if d.lint == "linear-collapse"]
     assert d.node == g.by_name("o1").id
     assert d.message.startswith("o1 › core › fc2: ")
+
+
+# -- errors at run time ---------------------------------------------------------------------------
+def test_an_error_inside_a_block_names_the_instance_and_the_inner_node() -> None:
+    from engine.compile import exception_path, node_for_exception
+
+    g = low_rank()
+    model = compile_model(g)
+    with pytest.raises(RuntimeError) as err:
+        model(torch.randn(2, 5))  # 5 features where the block's fc1 takes 8
+    assert node_for_exception(model, err.value) == g.by_name("lr1").id
+    assert exception_path(model, err.value) == ["lr1", "fc1"]
+
+    outer = Graph(name="Outer")
+    outer.add_block(g.blocks["LowRank"].graph.copy())
+    chain(outer, outer.add("Input", name="x"), ("LowRank", "core", {}), ("Output", "out", {}))
+    top = Graph(name="m")
+    top.add_block(outer)
+    chain(top, top.add("Input", name="x", shape=[8]), ("Outer", "o1", {}), ("Output", "y", {}))
+    model = compile_model(top)
+    with pytest.raises(RuntimeError) as err:
+        model(torch.randn(2, 3))
+    assert exception_path(model, err.value) == ["o1", "core", "fc1"]
