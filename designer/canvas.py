@@ -971,7 +971,7 @@ class Canvas(QWidget):
     def _label_wires(self, report: Report) -> None:
         for e, pipe in self.pipes().items():
             text = ""
-            shape = report.shapes.get(e.src)
+            shape = report.shape_of(e.src, e.src_port)
             node = self.document.graph.nodes.get(e.src)
             if shape is not None and node is not None and node.spec.kind in ("model", "io"):
                 text = style.format_shape(shape)

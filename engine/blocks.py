@@ -1,15 +1,16 @@
 """Blocks: a graph used as one node type, any number of times, with parameters it exposes.
 
-A block is a ``Graph`` whose ``Input`` nodes are its inputs and whose ``Output`` node is its
-output. ``g.add_block(blk, expose={"channels": ["conv1.out_channels", "conv2.out_channels"]})``
+A block is a ``Graph`` whose ``Input`` nodes are its inputs and whose ``Output`` nodes are
+its outputs. ``g.add_block(blk, expose={"channels": ["conv1.out_channels", "conv2.out_channels"]})``
 registers the type ``blk.name`` in ``g`` (per graph, never in the global catalog), and
 ``g.add("BasicBlock", channels=64)`` adds an instance. Choices made here:
 
 - **Ports.** One input port per inner ``Input`` node, named after it, ordered by canvas
   position (top to bottom, then left to right, then the order the nodes were added: nodes
   added from Python without a position are in the order they were added). One output
-  port per inner ``Output`` node; a block has exactly one ``Output`` for now (several need
-  multi-output nodes, which the check and the compiler do not have yet).
+  port per inner ``Output`` node, named after it and ordered the same way. A block with
+  several outputs is a multi-output node: the generated class's ``forward`` returns a
+  tuple in port order and the caller unpacks it (``feats, skip = self.enc(x)``).
 - **Shapes.** An inner ``Input`` takes the shape and dtype of what arrives at the instance;
   its own ``shape`` and ``dtype`` parameters are ignored (they matter only when the block's
   graph is checked on its own), so one block serves any width.
@@ -170,10 +171,8 @@ def define(
     outputs = _port_order(g, "Output")
     if not inputs:
         raise BlockError(f"block {name}: it has no Input node (its inputs are its Input nodes)")
-    if len(outputs) != 1:
-        raise BlockError(
-            f"block {name}: it needs exactly one Output node (its output), has {len(outputs)}"
-        )
+    if not outputs:
+        raise BlockError(f"block {name}: it has no Output node (its outputs are its Output nodes)")
     exposed: list[Exposed] = []
     params: list[Param] = []
     for pname, refs in (expose or {}).items():
@@ -247,8 +246,12 @@ def define(
     return BlockDef(name, g, tuple(exposed), version, spec, tuple(inputs), tuple(outputs))
 
 
-def _block_call(m: str | None, ins: Sequence[str], out: str, p: dict[str, Any]) -> list[str]:
-    return [f"{out} = {m}({', '.join(ins)})"]
+def _block_call(
+    m: str | None, ins: Sequence[str], out: str | tuple[str, ...], p: dict[str, Any]
+) -> list[str]:
+    # several outputs: ``out`` is a tuple of names (``_`` for one nothing reads)
+    target = out if isinstance(out, str) else ", ".join(out)
+    return [f"{target} = {m}({', '.join(ins)})"]
 
 
 def is_block(spec: NodeSpec) -> bool:

@@ -282,14 +282,7 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     rep._names = {nid: n.name for nid, n in graph.nodes.items()}
     rep._types = {nid: n.type for nid, n in graph.nodes.items()}
     rep.frozen = {nid for nid, n in graph.nodes.items() if n.frozen}
-    ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
-    outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
-    for e in graph.edges:
-        ins[e.dst].append(e)
-        outs[e.src].append(e)
-    for nid, lst in ins.items():
-        order = {p.name: i for i, p in enumerate(graph.nodes[nid].spec.inputs)}
-        lst.sort(key=lambda e: order.get(e.dst_port, 99))
+    ins, outs = _edges(graph)
     ctx = CheckContext(graph, rep, ins, outs, feed=feed)
 
     order, cyclic = _topo(graph, ins, outs)
@@ -326,6 +319,29 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     run_lints(ctx)
     _no_silent_drops(ctx)
     return rep
+
+
+def _edges(graph: Graph) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+    """Each node's incoming edges (in its input ports' order) and outgoing edges."""
+    ins: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
+    outs: dict[str, list[Edge]] = {nid: [] for nid in graph.nodes}
+    for e in graph.edges:
+        ins[e.dst].append(e)
+        outs[e.src].append(e)
+    for nid, lst in ins.items():
+        order = {p.name: i for i, p in enumerate(graph.nodes[nid].spec.inputs)}
+        lst.sort(key=lambda e: order.get(e.dst_port, 99))
+    return ins, outs
+
+
+def inner_context(inner: Report) -> CheckContext:
+    """A context over a block instance's checked inner graph, as the lints read one (the
+    inner check itself runs no lints: ``engine.lints.run_lints`` runs them once per block
+    definition). Nothing in it is written back to ``inner``, which the definition caches."""
+    assert inner.graph is not None
+    ins, outs = _edges(inner.graph)
+    feed = {nid: (inner.shapes[nid], inner.dtypes[nid]) for nid in inner.inputs}
+    return CheckContext(inner.graph, inner, ins, outs, feed=feed)
 
 
 # -- order and cycles ----------------------------------------------------------------------
@@ -687,10 +703,12 @@ def _check_instance(
             rep.error(nid, f"{node.name}{SEP}{diag.message}")
         ctx.failed.add(nid)
         return
-    out = inner.outputs[0]
-    rep.shapes[nid], rep.dtypes[nid] = inner.shapes[out], inner.dtypes[out]
-    port = spec.outputs[0].name
-    rep.port_shapes[(nid, port)], rep.port_dtypes[(nid, port)] = rep.shapes[nid], rep.dtypes[nid]
+    # one port per inner Output, in the definition's port order (not the inner check's)
+    for port, out in zip(spec.outputs, d.outputs, strict=True):
+        rep.port_shapes[(nid, port.name)] = inner.shapes[out]
+        rep.port_dtypes[(nid, port.name)] = inner.dtypes[out]
+    first = d.outputs[0]
+    rep.shapes[nid], rep.dtypes[nid] = inner.shapes[first], inner.dtypes[first]
     rep.params[nid], rep.macs[nid] = inner.total_params, inner.total_macs
     rep.param_bytes[nid] = inner.total_param_bytes
     rep.model_nodes.append(nid)

@@ -106,30 +106,84 @@ def all_lints() -> list[Lint]:
     return list(LINTS.values())
 
 
+# The lints also run inside blocks: those about one graph's wiring. The training and data
+# lints are about the whole model and its training, which a block's graph does not have.
+BLOCK_RULE_MODULES = ("engine.lints.model",)
+
+
 def run_lints(ctx: CheckContext) -> None:
-    """Run every lint on a checked graph; findings become diagnostics (or silenced ones)."""
+    """Run every lint on a checked graph; findings become diagnostics (or silenced ones).
+
+    Inside blocks, the wiring lints run once per block definition (on its first instance's
+    inner graph, in check order), not once per instance: a finding there is the
+    definition's. It is reported on the top-level instance that holds that first
+    occurrence, named by its path: "layer1_0 › conv2: …" (no one-click fix: the fix
+    would edit the definition, not the instance). Silence it on the inner node (in the
+    block's graph: every use of the block) or on that instance.
+    """
     from engine.check import Diagnostic, Reason
 
     g, rep = ctx.graph, ctx.report
     errors: list[tuple[str, str]] = []
-    for ln in all_lints():
+
+    def report(ln: Lint, nid: str, message: str, port: Any, fix: Any, reason: str | None) -> None:
+        d = Diagnostic(nid, ln.severity, message, port, fix, ln.id, reason)
+        if reason is None:
+            rep.diagnostics.append(d)
+            if ln.severity == "error":
+                ctx.failed.add(nid)
+                errors.append((nid, message))
+        else:
+            rep.silenced.append(d)
+
+    lints = all_lints()
+    for ln in lints:
         for f in _findings(ln, ctx):
             node = g.nodes.get(f.node)
             if node is None:
                 continue
             message = ln.format({"node": node.name, **f.values})
-            reason = node.silenced.get(ln.id)
-            d = Diagnostic(f.node, ln.severity, message, f.port, f.fix, ln.id, reason)
-            if reason is None:
-                rep.diagnostics.append(d)
-                if ln.severity == "error":
-                    ctx.failed.add(f.node)
-                    errors.append((f.node, message))
-            else:
-                rep.silenced.append(d)
+            report(ln, f.node, message, f.port, f.fix, node.silenced.get(ln.id))
+    if ctx.feed is None:  # the top graph: its blocks' definitions, each once
+        from engine.blocks import SEP
+
+        inside = [ln for ln in lints if ln.find.__module__ in BLOCK_RULE_MODULES]
+        for where, path, inner in _block_contexts(ctx):
+            for ln in inside:
+                for f in _findings(ln, inner):
+                    node = inner.graph.nodes.get(f.node)
+                    if node is None:
+                        continue
+                    message = SEP.join([*path, ln.format({"node": node.name, **f.values})])
+                    reason = node.silenced.get(ln.id)
+                    if reason is None:
+                        reason = g.nodes[where].silenced.get(ln.id)
+                    report(ln, where, message, None, None, reason)
     if errors and rep.training is not None:  # the training verdict came first
         more = tuple(Reason(m, n) for n, m in errors)
         rep.set_training(replace(rep.training, ready=False, reasons=rep.training.reasons + more))
+
+
+def _block_contexts(ctx: CheckContext) -> Iterator[tuple[str, list[str], CheckContext]]:
+    """(top-level instance, path of instance names, inner context) for the first
+    occurrence of each block type used, at any depth, in check order."""
+    from engine.check import inner_context
+
+    seen: set[str] = set()
+
+    def walk(rep: Any, top: str | None, path: list[str]) -> Iterator[Any]:
+        g = rep.graph
+        for nid in rep.order:
+            inner = rep.inner.get(nid)
+            node = g.nodes[nid]
+            if inner is None or inner.graph is None or node.type in seen:
+                continue
+            seen.add(node.type)  # every other instance holds the same inner types
+            where, here = top or nid, [*path, node.name]
+            yield where, here, inner_context(inner)
+            yield from walk(inner, where, here)
+
+    yield from walk(ctx.report, None, [])
 
 
 def _findings(ln: Lint, ctx: CheckContext) -> Iterator[Finding]:

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -328,18 +327,16 @@ class TrainingSession:
         if isinstance(e, DataError):
             return str(e)
         model = getattr(self, "_model", None)
-        node = None
+        path: list[str] = []
         if model is not None:
-            from engine.compile import node_at
+            from engine.compile import exception_path
 
-            for fr in reversed(traceback.extract_tb(e.__traceback__)):
-                if fr.filename.startswith("<torchwire:") and fr.lineno is not None:
-                    node = node_at(model, fr.lineno)
-                    if node:
-                        break
+            path = exception_path(model, e)  # inside a block: "instance › inner node"
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if node and node in self.graph.nodes:
-            return f"{self.graph.nodes[node].name}: {text}"
+        if path:
+            from engine.blocks import SEP
+
+            return f"{SEP.join(path)}: {text}"
         return f"{type(e).__name__}: {text}"
 
     def _train(self, step_ref: list[int]) -> TrainResult:
