@@ -143,6 +143,13 @@ class BlockDocument(Document):
         self._sync()
         return inverse
 
+    def set_name(self, name: str) -> None:  # the block's name is its type's: fixed
+        if name and name != self.block:
+            self.refused.emit(f"a block's name is its node type's ({self.block}); it stays")
+
+    def set_setting(self, key: str, value: Any) -> None:  # training settings are the project's
+        self.refused.emit("training settings belong to the project, not to a block")
+
     def _sync(self) -> None:
         if self.block not in self.root.graph.blocks:
             return
