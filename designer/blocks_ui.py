@@ -241,20 +241,31 @@ class BlocksController(QObject):
     # -- menus -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
         w = self.window
-        tr = lambda s: translate("Blocks", s)  # noqa: E731
-        self.act_make = w._act("make_block", tr("&Make Block…"), self.make_block_dialog, "Ctrl+G")
-        self.act_ungroup = w._act("ungroup", tr("&Ungroup"), self.ungroup, "Ctrl+Shift+G")
-        self.act_enter = w._act("enter_block", tr("&Edit Inside Block"), self.enter_selected)
+        self.act_make = w._act(
+            "make_block", translate("Blocks", "&Make Block…"), self.make_block_dialog, "Ctrl+G"
+        )
+        self.act_ungroup = w._act(
+            "ungroup", translate("Blocks", "&Ungroup"), self.ungroup, "Ctrl+Shift+G"
+        )
+        self.act_enter = w._act(
+            "enter_block", translate("Blocks", "&Edit Inside Block"), self.enter_selected
+        )
         self.act_leave = w._act(
-            "leave_block", tr("&Back Out of Block"), self.leave, "Esc", canvas_only=True
+            "leave_block",
+            translate("Blocks", "&Back Out of Block"),
+            self.leave,
+            "Esc",
+            canvas_only=True,
         )
         self.act_leave.setEnabled(False)
         self.act_open_lib = w._act(
-            "open_block_library", tr("Open &Block Library…"), self.open_library_dialog
+            "open_block_library",
+            translate("Blocks", "Open &Block Library…"),
+            self.open_library_dialog,
         )
         self.act_save_lib = w._act(
             "save_block_to_library",
-            tr("Save Selection as Block to &Library…"),
+            translate("Blocks", "Save Selection as Block to &Library…"),
             self.save_selection_dialog,
         )
         A = w.actions_by_name
