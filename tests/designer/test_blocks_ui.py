@@ -161,3 +161,23 @@ def test_edit_inside_a_block_and_back_out(window: Any, tmp_path: Path) -> None:
     assert c.document is doc and not bar.isVisibleTo(window)
     assert len(c._views) == len(doc.graph.nodes)
     assert c.selected_ids() == [doc.graph.by_name("layer3_1").id]
+
+
+def test_menus_and_double_click(window: Any, qtbot: Any, tmp_path: Path) -> None:
+    doc = opened(window, resnet18(32), tmp_path)
+    c = window.canvas
+    inst = doc.graph.by_name("layer1_1").id
+    texts = [a.text() for a in c.build_context_menu(inst).actions()]
+    assert {"&Make Block…", "&Edit Inside Block", "&Ungroup"} <= set(texts)
+    plain = [a.text() for a in c.build_context_menu(doc.graph.by_name("fc").id).actions()]
+    assert "&Make Block…" in plain and "&Ungroup" not in plain
+    edit = next(
+        m for m in window.blocks._menus() if window.actions_by_name["rename"] in m.actions()
+    )
+    assert window.blocks.act_make in edit.actions()
+    c.nodeActivated.emit(inst)  # what a double-click on the node sends
+    qtbot.waitUntil(lambda: window.blocks.inside is not None)
+    assert c.document is window.blocks.inside and window.blocks.act_leave.isEnabled()
+    assert window.blocks.ungroup() == []  # top level only
+    window.blocks.act_leave.trigger()
+    assert c.document is doc and window.blocks.inside is None
