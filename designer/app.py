@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
             self._add_run_panels()
         self._build_status()
         self._wire()
+        from designer.blocks_ui import BlocksController
+
+        self.blocks = BlocksController(self)  # block instances, Make Block…, the block library
         self.autosaver = Autosaver(doc)
         doc.warm_up()
         self._size_docks()

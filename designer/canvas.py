@@ -79,10 +79,11 @@ class CatalogNode(BaseNode):
     __identifier__ = IDENT_PREFIX
     NODE_NAME = "node"
     SPEC_TYPE = ""
+    SPEC: NodeSpec | None = None  # set for block types (designer.blocks_ui), not in the catalog
 
     def __init__(self) -> None:
         super().__init__()
-        spec = catalog.get(self.SPEC_TYPE)
+        spec = type(self).SPEC or catalog.get(self.SPEC_TYPE)
         self.spec: NodeSpec = spec
         for p in spec.inputs:
             self.add_input(
@@ -380,6 +381,17 @@ class Canvas(QWidget):
         self._selection_timer.timeout.connect(self._emit_selection_now)
         self.rebuild()
 
+    def set_document(self, document: Document) -> None:
+        """Show another document (a block's inside, designer.blocks_ui, and back)."""
+        if document is self.document:
+            return
+        self.document.graphReplaced.disconnect(self.rebuild)
+        self.document.reportReady.disconnect(self.apply_report)
+        self.document = document
+        document.graphReplaced.connect(self.rebuild)
+        document.reportReady.connect(self.apply_report)
+        self.rebuild()
+
     # -- building from the graph ----------------------------------------------------------
     def rebuild(self) -> None:
         """Recreate every item from the current graph (new/open/recover)."""
@@ -425,8 +437,14 @@ class Canvas(QWidget):
 
     def _create_view(self, nid: str) -> None:
         node = self.document.graph.nodes[nid]
+        if node.block_spec is not None:  # a block instance: its type lives in the graph
+            from designer.blocks_ui import block_view_type
+
+            vtype = block_view_type(self.ng, node.block_spec)
+        else:
+            vtype = view_type_of(node.type)
         vn = self.ng.create_node(
-            view_type_of(node.type), name=node.name, selected=False, pos=node.pos, push_undo=False
+            vtype, name=node.name, selected=False, pos=node.pos, push_undo=False
         )
         self._views[nid] = vn
         self._ids[vn.id] = nid
@@ -515,6 +533,10 @@ class Canvas(QWidget):
                 if nid in self._views:
                     self._show_training(nid)
                     self._place_tag(nid)
+            elif event == "block_changed":
+                from designer.blocks_ui import refresh_instances
+
+                refresh_instances(self, data["block"])
         finally:
             self._syncing = False
 
@@ -1024,6 +1046,9 @@ class Canvas(QWidget):
                 if key in acts:
                     menu.addAction(acts[key])
             self._freeze_actions(menu)
+            blocks = getattr(win, "blocks", None)  # designer.blocks_ui.BlocksController
+            if blocks is not None:
+                blocks.add_node_actions(menu, nid)
         else:
             for key in ("add_node", "paste", "select_all", "auto_layout", "fit"):
                 if key in acts:

@@ -249,12 +249,22 @@ class Document(QObject):
         name: str | None = None,
         **params: Any,
     ) -> str:
-        """Add a node of a catalog type; returns its id. Invalid params raise GraphError."""
+        """Add a node of a catalog type or a block type; returns its id. Invalid params raise
+        GraphError. A block only the open library has is defined first, in the same step."""
         if pos is None:
             pos = self._free_position()
-        inverse = self.do(AddNode(type_name, None, name, pos, params))
+        add = AddNode(type_name, None, name, pos, params)
+        define = self.block_source(type_name) if type_name not in self.graph.blocks else []
+        inverse = self.do(Batch((*define, add), f"Add {type_name}") if define else add)
+        if isinstance(inverse, Batch):
+            inverse = inverse.ops[0]
         assert isinstance(inverse, RemoveNode)
         return inverse.node
+
+    def block_source(self, type_name: str) -> list[Op]:
+        """The ops that define block ``type_name`` in this graph when it is not a type here
+        yet (designer.blocks_ui sets this from the open block library); none by default."""
+        return []
 
     def _free_position(self) -> tuple[float, float]:
         from engine.layout import free_position

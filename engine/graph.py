@@ -783,6 +783,35 @@ class Graph:
         self.blocks[d.name] = d
         self._emit("block_added", block=d.name)
 
+    def remove_block(self, name: str) -> None:
+        """Unregister the block type ``name`` (refused while an instance of it, or a block
+        using it, is left; ``engine.block_ops.RemoveBlock``)."""
+        from engine.block_ops import RemoveBlock
+
+        self.apply(RemoveBlock(name))
+
+    # primitives of the block ops: no rules here, the registry's order is kept
+    def _put_block(self, d: BlockDef, index: int | None = None) -> None:
+        items = list(self.blocks.items())
+        at = len(items) if index is None else min(index, len(items))
+        items.insert(at, (d.name, d))
+        self.blocks = dict(items)
+        self._emit("block_added", block=d.name)
+
+    def _drop_block(self, name: str) -> int:
+        index = list(self.blocks).index(name)
+        self.blocks = {k: v for k, v in self.blocks.items() if k != name}
+        self._emit("block_removed", block=name)
+        return index
+
+    def _replace_block(self, d: BlockDef) -> None:
+        """Swap in a new definition of a registered block; its instances take its spec."""
+        self.blocks = {k: (d if k == d.name else v) for k, v in self.blocks.items()}
+        for n in self.nodes.values():
+            if n.type == d.name:
+                n.block_spec = d.spec
+        self._emit("block_changed", block=d.name)
+
     # -- whole graph -------------------------------------------------------------------
     def copy(self) -> Graph:
         g = Graph(

@@ -582,3 +582,7 @@ class Batch(Op):
         n = len(self.ops)
         many = kinds.pop()._many if len(kinds) == 1 else Op._many
         return many.format(n=n)
+
+
+# the block ops (engine.block_ops) register themselves with the others
+from engine import block_ops as _block_ops  # noqa: E402, F401

@@ -25,6 +25,7 @@ from designer.canvas import (
 from designer.i18n import translate
 from engine import catalog
 from engine.catalog import CATEGORIES
+from engine.catalog.base import NodeSpec
 
 
 class _Tree(QTreeWidget):
@@ -64,6 +65,7 @@ class PalettePanel(QWidget):
         self.tree.setUniformRowHeights(False)
         lay.addWidget(self.search)
         lay.addWidget(self.tree)
+        self._blocks: list[NodeSpec] = []  # the project's and the library's (designer.blocks_ui)
         self._specs = list(catalog.all_specs())
         self._items: dict[str, QTreeWidgetItem] = {}
         self._build()
@@ -106,9 +108,14 @@ class PalettePanel(QWidget):
         """Read the catalog again (custom node types were loaded), keeping the search."""
         self.tree.clear()
         self._items.clear()
-        self._specs = list(catalog.all_specs())
+        self._specs = [*catalog.all_specs(), *self._blocks]
         self._build()
         self.filter(self.search.text())
+
+    def set_blocks(self, specs: list[NodeSpec]) -> None:
+        """The block types to list under "Blocks" (the project's, then the library's)."""
+        self._blocks = list(specs)
+        self.reload()
 
     def filter(self, text: str) -> None:
         """Show only entries matching ``text`` (name, category or doc)."""

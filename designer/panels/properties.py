@@ -65,6 +65,25 @@ class PropertiesPanel(QWidget):
         document.refused.connect(self._refused)
         self.show_nodes([])
 
+    def set_document(self, document: Document) -> None:
+        """Edit another document's nodes (a block's inside, designer.blocks_ui, and back)."""
+        old = self.document
+        if document is old:
+            return
+        for signal, slot in self._follow(old):
+            signal.disconnect(slot)
+        self.document = document
+        for signal, slot in self._follow(document):
+            signal.connect(slot)
+        self.show_nodes([])
+
+    def _follow(self, d: Document) -> list[tuple[Any, Any]]:
+        return [
+            (d.graphChanged, self.refresh_values),
+            (d.reportReady, self._report),
+            (d.refused, self._refused),
+        ]
+
     # -- building ---------------------------------------------------------------------------
     def show_nodes(self, ids: list[str]) -> None:
         """Show the editors of one node; a summary for none or several."""

@@ -2,6 +2,61 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>Blocks</name>
+    <message>
+        <source>edits here change every instance of the block · Esc: back out</source>
+        <translation>此处的修改会改变该模块的所有实例 · Esc:返回</translation>
+    </message>
+    <message>
+        <source>&amp;Make Block…</source>
+        <translation>创建模块(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>&amp;Ungroup</source>
+        <translation>取消组合(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit Inside Block</source>
+        <translation>编辑模块内部(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Back Out of Block</source>
+        <translation>返回模块外(&amp;B)</translation>
+    </message>
+    <message>
+        <source>Open &amp;Block Library…</source>
+        <translation>打开模块库(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Save Selection as Block to &amp;Library…</source>
+        <translation>将所选保存为模块到库(&amp;L)…</translation>
+    </message>
+    <message>
+        <source>Back out of the block first (Esc)</source>
+        <translation>请先返回模块外(Esc)</translation>
+    </message>
+    <message>
+        <source>Select one block instance to ungroup</source>
+        <translation>请选择一个模块实例来取消组合</translation>
+    </message>
+    <message>
+        <source>Open Block Library</source>
+        <translation>打开模块库</translation>
+    </message>
+    <message>
+        <source>Save Selection as Block to Library</source>
+        <translation>将所选保存为模块到库</translation>
+    </message>
+    <message>
+        <source>Block Library</source>
+        <translation>模块库</translation>
+    </message>
+    <message>
+        <source>Save Block</source>
+        <translation>保存模块</translation>
+    </message>
+</context>
+<context>
     <name>BundleDialog</name>
     <message>
         <source>Export a server bundle</source>
@@ -923,6 +978,29 @@
     <message>
         <source>Node &amp;Help</source>
         <translation>节点帮助(&amp;H)</translation>
+    </message>
+</context>
+<context>
+    <name>MakeBlockDialog</name>
+    <message>
+        <source>Make Block</source>
+        <translation>创建模块</translation>
+    </message>
+    <message>
+        <source>Block name:</source>
+        <translation>模块名称:</translation>
+    </message>
+    <message>
+        <source>Parameters to expose (rows with the same exposed name become one):</source>
+        <translation>要公开的参数(公开名称相同的行合并为一个参数):</translation>
+    </message>
+    <message>
+        <source>Inner parameter</source>
+        <translation>内部参数</translation>
+    </message>
+    <message>
+        <source>Exposed as</source>
+        <translation>公开名称</translation>
     </message>
 </context>
 <context>
