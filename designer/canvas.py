@@ -58,7 +58,18 @@ from designer.i18n import fmt, translate
 from engine import catalog
 from engine.catalog.base import NodeSpec
 from engine.check import Report
-from engine.graph import Edge, GraphError
+from engine.graph import (
+    Edge,
+    EdgeAdded,
+    EdgeRemoved,
+    GraphError,
+    GraphEvent,
+    Moved,
+    NodeAdded,
+    NodeRemoved,
+    Renamed,
+    TrainingChanged,
+)
 
 NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
@@ -480,16 +491,16 @@ class Canvas(QWidget):
         if inp in out.connected_ports():
             out.disconnect_from(inp, push_undo=False, emit_signal=False)
 
-    def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
+    def _on_graph_event(self, event: GraphEvent) -> None:
         g = self.document.graph
-        if event in ("edge_added", "edge_removed", "node_removed"):
+        if isinstance(event, (EdgeAdded, EdgeRemoved, NodeRemoved)):
             self._pipe_cache = None
         self._syncing = True
         try:
-            if event == "node_added":
-                self._create_view(data["node"])
-            elif event == "node_removed":
-                nid = data["node"]
+            if isinstance(event, NodeAdded):
+                self._create_view(event.node)
+            elif isinstance(event, NodeRemoved):
+                nid = event.node
                 vn = self._views.pop(nid, None)
                 self._tags.pop(nid, None)
                 self._marks.pop(nid, None)
@@ -498,20 +509,20 @@ class Canvas(QWidget):
                     self._ids.pop(vn.id, None)
                     self.ng.remove_node(vn, push_undo=False)
                 self._selection_timer.start()
-            elif event == "edge_added":
-                self._connect_view(data["edge"])
-            elif event == "edge_removed":
-                self._disconnect_view(data["edge"])
-            elif event == "moved":
-                nid = data["node"]
+            elif isinstance(event, EdgeAdded):
+                self._connect_view(event.edge)
+            elif isinstance(event, EdgeRemoved):
+                self._disconnect_view(event.edge)
+            elif isinstance(event, Moved):
+                nid = event.node
                 vn = self._views.get(nid)
                 if vn is not None:
                     pos = list(g.nodes[nid].pos)
                     vn.model.pos = pos
                     if vn.view.xy_pos != pos:
                         vn.view.xy_pos = pos
-            elif event in ("renamed", "training_changed"):
-                nid = data["node"]
+            elif isinstance(event, (Renamed, TrainingChanged)):
+                nid = event.node
                 if nid in self._views:
                     self._show_training(nid)
                     self._place_tag(nid)

@@ -26,7 +26,7 @@ from PySide6.QtGui import QUndoStack
 from designer import undo
 from engine import catalog
 from engine.check import Report, check
-from engine.graph import Edge, Graph, GraphError
+from engine.graph import Edge, Graph, GraphError, GraphEvent
 from engine.ops import (
     AddNode,
     Batch,
@@ -500,7 +500,7 @@ class Document(QObject):
     def _after(self) -> None:
         self._after_command()
 
-    def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
+    def _on_graph_event(self, event: GraphEvent) -> None:
         # A command's own events are followed, synchronously, by _after_command, which
         # clears this flag; what is left pending was an edit made outside the undo stack.
         self._pending_change = True
