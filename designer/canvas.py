@@ -58,6 +58,7 @@ from designer.i18n import fmt, translate
 from engine import catalog
 from engine.catalog.base import NodeSpec
 from engine.check import Report
+from engine.fixes import Fix
 from engine.graph import (
     Edge,
     EdgeAdded,
@@ -70,6 +71,7 @@ from engine.graph import (
     Renamed,
     TrainingChanged,
 )
+from engine.ops import AddNode, Batch
 
 NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
@@ -1025,9 +1027,7 @@ class Canvas(QWidget):
             rep = self.document.report
             for d in rep.for_node(nid) if rep is not None else []:
                 if d.fix:
-                    a = menu.addAction(
-                        fmt(translate("Canvas", "Fix: %1"), str(describe_fix(d.fix, self.document)))
-                    )
+                    a = menu.addAction(fmt(translate("Canvas", "Fix: %1"), d.fix.label))
                     a.triggered.connect(lambda _=False, f=d.fix: self.apply_fix(f))
             if menu.actions():
                 menu.addSeparator()
@@ -1059,14 +1059,17 @@ class Canvas(QWidget):
             a = menu.addAction(translate("Canvas", "Unfreeze"))
             a.triggered.connect(lambda _=False: self.freeze_selected(False))
 
-    def apply_fix(self, fix: dict[str, Any]) -> None:
+    def apply_fix(self, fix: Fix) -> None:
+        """Do the engine's fix as one undo step; select the node it added, if any."""
         try:
-            nid = self.document.apply_fix(fix)
-        except (GraphError, KeyError, ValueError) as e:
+            self.document.do(fix.op, fix.label)
+        except GraphError as e:
             self._refuse(str(e))
             return
-        if nid:
-            self.select([nid])
+        ops = fix.op.ops if isinstance(fix.op, Batch) else (fix.op,)
+        added = [o.id for o in ops if isinstance(o, AddNode) and o.id in self.document.graph.nodes]
+        if added:
+            self.select(added)
 
 
 def _data_key(info: Any) -> Any:
@@ -1105,22 +1108,6 @@ def data_wire_label(info: Any, port: str) -> str:
         return style.format_shape(tuple(ts)) if ts is not None else ""
     fs = getattr(info, "feature_shape", None)
     return style.format_shape(tuple(fs)) if fs is not None else ""
-
-
-def describe_fix(fix: dict[str, Any], document: Document) -> str:
-    """'insert Flatten between conv2 and fc1'."""
-    g = document.graph
-    if fix.get("action") == "insert":
-        a = g.nodes[fix["src"]].name if fix.get("src") in g.nodes else fix.get("src")
-        b = g.nodes[fix["dst"]].name if fix.get("dst") in g.nodes else fix.get("dst")
-        return f"insert {fix['type']} between {a} and {b}"
-    if fix.get("action") == "remove":
-        n = g.nodes[fix["node"]].name if fix.get("node") in g.nodes else fix.get("node")
-        return f"remove {n} (its input goes straight on)"
-    if fix.get("action") == "set":
-        kv = ", ".join(f"{k} = {v}" for k, v in fix.get("params", {}).items())
-        return f"set {kv}"
-    return str(fix.get("action"))
 
 
 def _esc(s: str) -> str:
@@ -1278,7 +1265,6 @@ __all__ = [
     "Canvas",
     "CatalogNode",
     "NodeSearchPopup",
-    "describe_fix",
     "node_class_for",
     "rank_specs",
 ]
