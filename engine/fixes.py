@@ -19,6 +19,7 @@ from engine.ops import AddNode, Batch, Connect, Disconnect, Op, RemoveNode, SetP
 __all__ = [
     "INSERT_DROP",
     "Fix",
+    "apply_fixes",
     "insert_fix",
     "insert_on_wire",
     "remove_bridging",
@@ -110,3 +111,31 @@ def remove_fix(graph: Graph, node_id: str) -> Fix:
     """Fix: remove a one-input node, its input going straight on to its consumers."""
     name = graph.nodes[node_id].name
     return Fix(f"Remove {name} (its input goes straight on)", remove_bridging(graph, node_id))
+
+
+def apply_fixes(graph: Graph, most: int = 50) -> list[str]:
+    """Apply the check's fixes to ``graph`` one at a time (each fix is built for the graph
+    as it is, so the graph is checked again after each) until none is left; returns the
+    labels of those applied. A fix whose diagnostic (lint, node) was fixed once already is
+    not applied again, so a fix that does not silence its problem cannot loop."""
+    from engine.check import check
+
+    done: set[tuple[str | None, str | None, str]] = set()
+    labels: list[str] = []
+    while len(labels) < most:
+        rep = check(graph)
+        todo = [
+            d
+            for d in rep.diagnostics
+            if d.fix is not None and (d.lint, d.node, d.fix.label) not in done
+        ]
+        if not todo:
+            break
+        d = todo[0]
+        assert d.fix is not None
+        done.add((d.lint, d.node, d.fix.label))
+        if graph.check_op(d.fix.op) is not None:
+            continue
+        graph.apply(d.fix.op)
+        labels.append(d.fix.label)
+    return labels
