@@ -58,7 +58,20 @@ from designer.i18n import fmt, translate
 from engine import catalog
 from engine.catalog.base import NodeSpec
 from engine.check import Report
-from engine.graph import Edge, GraphError
+from engine.fixes import Fix
+from engine.graph import (
+    Edge,
+    EdgeAdded,
+    EdgeRemoved,
+    GraphError,
+    GraphEvent,
+    Moved,
+    NodeAdded,
+    NodeRemoved,
+    Renamed,
+    TrainingChanged,
+)
+from engine.ops import AddNode, Batch
 
 NODE_MIME = "application/x-torchwire-node"
 FRAGMENT_MIME = "application/x-torchwire-fragment"
@@ -498,16 +511,16 @@ class Canvas(QWidget):
         if inp in out.connected_ports():
             out.disconnect_from(inp, push_undo=False, emit_signal=False)
 
-    def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
+    def _on_graph_event(self, event: GraphEvent) -> None:
         g = self.document.graph
-        if event in ("edge_added", "edge_removed", "node_removed"):
+        if isinstance(event, (EdgeAdded, EdgeRemoved, NodeRemoved)):
             self._pipe_cache = None
         self._syncing = True
         try:
-            if event == "node_added":
-                self._create_view(data["node"])
-            elif event == "node_removed":
-                nid = data["node"]
+            if isinstance(event, NodeAdded):
+                self._create_view(event.node)
+            elif isinstance(event, NodeRemoved):
+                nid = event.node
                 vn = self._views.pop(nid, None)
                 self._tags.pop(nid, None)
                 self._marks.pop(nid, None)
@@ -516,20 +529,20 @@ class Canvas(QWidget):
                     self._ids.pop(vn.id, None)
                     self.ng.remove_node(vn, push_undo=False)
                 self._selection_timer.start()
-            elif event == "edge_added":
-                self._connect_view(data["edge"])
-            elif event == "edge_removed":
-                self._disconnect_view(data["edge"])
-            elif event == "moved":
-                nid = data["node"]
+            elif isinstance(event, EdgeAdded):
+                self._connect_view(event.edge)
+            elif isinstance(event, EdgeRemoved):
+                self._disconnect_view(event.edge)
+            elif isinstance(event, Moved):
+                nid = event.node
                 vn = self._views.get(nid)
                 if vn is not None:
                     pos = list(g.nodes[nid].pos)
                     vn.model.pos = pos
                     if vn.view.xy_pos != pos:
                         vn.view.xy_pos = pos
-            elif event in ("renamed", "training_changed"):
-                nid = data["node"]
+            elif isinstance(event, (Renamed, TrainingChanged)):
+                nid = event.node
                 if nid in self._views:
                     self._show_training(nid)
                     self._place_tag(nid)
@@ -1036,9 +1049,7 @@ class Canvas(QWidget):
             rep = self.document.report
             for d in rep.for_node(nid) if rep is not None else []:
                 if d.fix:
-                    a = menu.addAction(
-                        fmt(translate("Canvas", "Fix: %1"), str(describe_fix(d.fix, self.document)))
-                    )
+                    a = menu.addAction(fmt(translate("Canvas", "Fix: %1"), d.fix.label))
                     a.triggered.connect(lambda _=False, f=d.fix: self.apply_fix(f))
             if menu.actions():
                 menu.addSeparator()
@@ -1073,14 +1084,17 @@ class Canvas(QWidget):
             a = menu.addAction(translate("Canvas", "Unfreeze"))
             a.triggered.connect(lambda _=False: self.freeze_selected(False))
 
-    def apply_fix(self, fix: dict[str, Any]) -> None:
+    def apply_fix(self, fix: Fix) -> None:
+        """Do the engine's fix as one undo step; select the node it added, if any."""
         try:
-            nid = self.document.apply_fix(fix)
-        except (GraphError, KeyError, ValueError) as e:
+            self.document.do(fix.op, fix.label)
+        except GraphError as e:
             self._refuse(str(e))
             return
-        if nid:
-            self.select([nid])
+        ops = fix.op.ops if isinstance(fix.op, Batch) else (fix.op,)
+        added = [o.id for o in ops if isinstance(o, AddNode) and o.id in self.document.graph.nodes]
+        if added:
+            self.select(added)
 
 
 def _data_key(info: Any) -> Any:
@@ -1119,22 +1133,6 @@ def data_wire_label(info: Any, port: str) -> str:
         return style.format_shape(tuple(ts)) if ts is not None else ""
     fs = getattr(info, "feature_shape", None)
     return style.format_shape(tuple(fs)) if fs is not None else ""
-
-
-def describe_fix(fix: dict[str, Any], document: Document) -> str:
-    """'insert Flatten between conv2 and fc1'."""
-    g = document.graph
-    if fix.get("action") == "insert":
-        a = g.nodes[fix["src"]].name if fix.get("src") in g.nodes else fix.get("src")
-        b = g.nodes[fix["dst"]].name if fix.get("dst") in g.nodes else fix.get("dst")
-        return f"insert {fix['type']} between {a} and {b}"
-    if fix.get("action") == "remove":
-        n = g.nodes[fix["node"]].name if fix.get("node") in g.nodes else fix.get("node")
-        return f"remove {n} (its input goes straight on)"
-    if fix.get("action") == "set":
-        kv = ", ".join(f"{k} = {v}" for k, v in fix.get("params", {}).items())
-        return f"set {kv}"
-    return str(fix.get("action"))
 
 
 def _esc(s: str) -> str:
@@ -1292,7 +1290,6 @@ __all__ = [
     "Canvas",
     "CatalogNode",
     "NodeSearchPopup",
-    "describe_fix",
     "node_class_for",
     "rank_specs",
 ]

@@ -24,9 +24,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from designer import undo
-from engine import catalog
+from engine import fixes
 from engine.check import Report, check
-from engine.graph import Edge, Graph, GraphError
+from engine.graph import Edge, Graph, GraphError, GraphEvent
 from engine.ops import (
     AddNode,
     Batch,
@@ -328,62 +328,21 @@ class Document(QObject):
         dst_port: str,
         **params: Any,
     ) -> str:
-        """Put a new node on the wire src→dst (the "insert Flatten" fix); one undo step."""
-        g = self.graph
-        if not catalog.has(type_name):
-            self._refuse(f"unknown node type {type_name!r}")
-        spec = catalog.get(type_name)
-        nid = g._fresh_id(type_name)
-        a, b = g.node(src), g.node(dst)
-        pos = ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + GRID_Y * 0.6)
-        old = Edge(src, src_port, dst, dst_port)
-        kind_in = next((p.kind for p in a.spec.outputs if p.name == src_port), "tensor")
-        in_port = next((p.name for p in spec.inputs if p.kind == kind_in), None)
-        out_port = next((p.name for p in spec.outputs if p.kind == kind_in), None)
-        if in_port is None or out_port is None:
-            self._refuse(f"{type_name} cannot go on a wire that carries {kind_in}")
-        ops: list[Op] = [Disconnect.of(old)] if old in g.edges else []
-        ops += [
-            AddNode(type_name, nid, None, pos, params),
-            Connect(src, src_port, nid, in_port, replace=False, allow_cycle=True),
-            Connect(nid, out_port, dst, dst_port, replace=False, allow_cycle=True),
-        ]
-        self.do(Batch(tuple(ops)), f"Insert {type_name}")
-        return nid
-
-    def apply_fix(self, fix: dict[str, Any]) -> str | None:
-        """Apply a Diagnostic.fix the engine offered; returns the new node's id if any."""
-        if fix.get("action") == "insert":
-            return self.insert_node(
-                fix["type"],
-                fix["src"],
-                fix.get("src_port", "output"),
-                fix["dst"],
-                fix.get("dst_port", "input"),
-                **fix.get("params", {}),
-            )
-        if fix.get("action") == "set":
-            self.set_params(fix["node"], **fix["params"])
-            return None
-        if fix.get("action") == "remove":
-            self.remove_bridging(fix["node"])
-            return None
-        self._refuse(f"unknown fix {fix.get('action')!r}")
-        return None
+        """Put a new node on the wire src→dst (the engine's rule); one undo step."""
+        try:
+            op = fixes.insert_on_wire(self.graph, type_name, src, src_port, dst, dst_port, params)
+        except GraphError as e:
+            self._refuse(str(e))
+        self.do(op)
+        return next(o.id for o in op.ops if isinstance(o, AddNode))
 
     def remove_bridging(self, node_id: str) -> None:
         """Delete a node with one input, wiring that input to its consumers; one undo step."""
-        g = self.graph
-        node = g.node(node_id)
-        ins = g.in_edges(node_id)
-        if len(ins) != 1:
-            self._refuse(f"{node.name}: only a node with one input can be removed this way")
-        src = ins[0]
-        bridges = [
-            Connect(src.src, src.src_port, e.dst, e.dst_port, replace=False, allow_cycle=True)
-            for e in g.out_edges(node_id)
-        ]
-        self.do(Batch((RemoveNode(node_id), *bridges)), f"Remove {node.name}")
+        try:
+            op = fixes.remove_bridging(self.graph, node_id)
+        except GraphError as e:
+            self._refuse(str(e))
+        self.do(op)
 
     def silence(self, node_id: str, lint_id: str, reason: str | None) -> None:
         """Silence lint ``lint_id`` on a node with a reason (None: let it speak again); undoable."""
@@ -510,7 +469,7 @@ class Document(QObject):
     def _after(self) -> None:
         self._after_command()
 
-    def _on_graph_event(self, event: str, data: dict[str, Any]) -> None:
+    def _on_graph_event(self, event: GraphEvent) -> None:
         # A command's own events are followed, synchronously, by _after_command, which
         # clears this flag; what is left pending was an edit made outside the undo stack.
         self._pending_change = True

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from designer import undo
 from designer.i18n import translate
 from engine.frames import Frame
+from engine.graph import GraphChanged, GraphEvent, NodeAdded, Renamed
 
 TITLE_H = 26.0
 HANDLE = 14.0
@@ -199,13 +200,13 @@ class FrameLayer:
         self._shown_collapsed = set()
         self.sync()
 
-    def _on_event(self, event: str, data: dict[str, Any]) -> None:
-        if event == "graph_changed" and data.get("field") in ("frames", "collapsed"):
+    def _on_event(self, event: GraphEvent) -> None:
+        if isinstance(event, GraphChanged) and event.field in ("frames", "collapsed"):
             self.sync()
         elif (
-            event in ("node_added", "renamed") and data.get("node") in self.document.graph.collapsed
+            isinstance(event, (NodeAdded, Renamed)) and event.node in self.document.graph.collapsed
         ):
-            self._shown_collapsed.discard(data["node"])  # NodeGraphQt redrew it full size
+            self._shown_collapsed.discard(event.node)  # NodeGraphQt redrew it full size
             self.sync()
 
     def sync(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.graph import Graph, GraphError
+from engine.graph import Graph, GraphChanged, GraphError
 from engine.ops import Op, SetParams
 
 MERGE_WINDOW_S = 1.0  # spin-box steps of one parameter within this window undo as one
@@ -128,7 +128,7 @@ class SetGraphField(GraphCommand):
                 d.pop(self.key, None)
             else:
                 d[self.key] = copy.deepcopy(value)
-        g._emit("graph_changed", field=self.field, key=self.key)
+        g._emit(GraphChanged(self.field, self.key))
         self._done()
 
     def redo(self) -> None:

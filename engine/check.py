@@ -26,6 +26,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from engine.bulk import bulk
 from engine.catalog.base import NodeSpec, Shape
+from engine.fixes import Fix, insert_fix
 from engine.graph import Edge, Graph, Node
 from engine.memo import Memo, freeze
 
@@ -37,15 +38,15 @@ CHECK_BATCH = 2  # BatchNorm refuses a batch of one, even on meta
 class Diagnostic:
     """One problem, attached to a node (and port), in the user's terms.
 
-    ``fix`` describes an obvious repair a GUI may offer, e.g.
-    ``{"action": "insert", "type": "Flatten", "src": "conv2", "dst": "fc1", "dst_port": "input"}``.
+    ``fix`` is an obvious repair a GUI may offer (``engine.fixes.Fix``: a label and the op
+    that does it, built for the graph that was checked).
     """
 
     node: str | None
     severity: Severity
     message: str
     port: str | None = None
-    fix: dict[str, Any] | None = None
+    fix: Fix | None = None
     lint: str | None = None  # the id of the lint that found it (engine.lints), if one did
     silenced: str | None = None  # the user's reason, for a lint silenced on its node
 
@@ -56,8 +57,8 @@ class Diagnostic:
         d = {"node": self.node, "severity": self.severity, "message": self.message}
         if self.port:
             d["port"] = self.port
-        if self.fix:
-            d["fix"] = self.fix
+        if self.fix is not None:
+            d["fix"] = self.fix.to_dict()
         if self.lint:
             d["lint"] = self.lint
         if self.silenced is not None:
@@ -762,14 +763,7 @@ def _warnings(
             f"{node.name}: gets {_fmt(in_shapes[0])} from {ctx.label(e.src)} and acts on the "
             "last dimension only; insert a Flatten before it?",
             port=e.dst_port,
-            fix={
-                "action": "insert",
-                "type": "Flatten",
-                "src": e.src,
-                "src_port": e.src_port,
-                "dst": e.dst,
-                "dst_port": e.dst_port,
-            },
+            fix=insert_fix(ctx.graph, "Flatten", e),
         )
     if node.type in ("Dropout", "Dropout2d") and node.params["p"] >= 1.0:
         rep.warn(node.id, f"{node.name}: p = 1 zeroes everything while training")

@@ -87,12 +87,29 @@ def _check(args: argparse.Namespace) -> int:
     from engine.check import check
 
     g = load(args.file)
+    if args.apply_fixes:
+        _apply_fixes(g, args)
     rep = check(g)
     if args.json:
         print(json.dumps({"file": args.file, **rep.to_dict()}, indent=2))
         return EXIT_OK if rep.ok else EXIT_PROBLEMS
     print(format_report(g, rep, args.file))
     return EXIT_OK if rep.ok else EXIT_PROBLEMS
+
+
+def _apply_fixes(g: Any, args: argparse.Namespace) -> None:
+    """``check --apply-fixes -o OUT``: apply the engine's fixes, save the result to OUT."""
+    from engine.fixes import apply_fixes
+    from engine.project import save_project
+
+    if not args.output:
+        raise CliError("--apply-fixes needs -o OUT: the fixed project is written there")
+    labels = apply_fixes(g)
+    save_project(g, args.output)
+    out = sys.stderr if args.json else sys.stdout
+    for label in labels:
+        print(f"fixed: {label}", file=out)
+    print(f"{len(labels)} fix(es) applied, written to {args.output}", file=out)
 
 
 def format_report(g: Any, rep: Any, title: str) -> str:
@@ -240,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a project: shapes, parameters, problems per node")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--apply-fixes", action="store_true", help="apply every fix offered, then check")
+    p.add_argument("-o", "--output", help="with --apply-fixes: where to write the fixed project")
     p.set_defaults(func=_check)
 
     p = sub.add_parser("lints", help="list the lints check runs (--markdown: docs/lints.md)")

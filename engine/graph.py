@@ -293,7 +293,79 @@ class NodeDict(dict[str, Node]):
         return self
 
 
-Listener = Callable[[str, dict[str, Any]], None]
+# -- graph events ------------------------------------------------------------------------
+# What ``Graph.subscribe`` listeners receive: one frozen value per change, matched by class
+# (``isinstance``), so a listener cannot misspell an event's name or guess its keys. Nodes
+# are named by id (a removed node's object is gone by the time listeners hear of it).
+@dataclass(frozen=True, slots=True)
+class GraphEvent:
+    """A change of a graph, heard by its listeners after it is made."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAdded(GraphEvent):
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRemoved(GraphEvent):
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeAdded(GraphEvent):
+    edge: Edge
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRemoved(GraphEvent):
+    edge: Edge
+
+
+@dataclass(frozen=True, slots=True)
+class ParamsChanged(GraphEvent):
+    node: str
+    names: tuple[str, ...]  # the parameters the edit set (others may follow from them)
+
+
+@dataclass(frozen=True, slots=True)
+class Moved(GraphEvent):
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class Renamed(GraphEvent):
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class SilencedChanged(GraphEvent):
+    node: str
+    lint: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingChanged(GraphEvent):
+    """A model node was frozen/unfrozen or its lr_scale changed."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockAdded(GraphEvent):
+    block: str  # the block type's name
+
+
+@dataclass(frozen=True, slots=True)
+class GraphChanged(GraphEvent):
+    """A whole-graph field changed (``settings``, ``name``, ``frames``, ``collapsed``…);
+    ``key``: which entry of a dict field (None: the whole field)."""
+
+    field: str
+    key: str | None = None
+
+
+Listener = Callable[[GraphEvent], None]
 
 _PORT_KINDS_OK = {
     ("tensor", "tensor"),
@@ -363,10 +435,11 @@ class Graph:
         self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
-    def _emit(self, event: str, **data: Any) -> None:
+    def _emit(self, event: GraphEvent) -> None:
+        """Tell the listeners of a change already made (and count it in ``revision``)."""
         self.revision += 1
         for fn in list(self._listeners):
-            fn(event, data)
+            fn(event)
 
     # -- the name index ----------------------------------------------------------------
     def _stamp(self) -> tuple[int, int, int]:
@@ -536,7 +609,7 @@ class Graph:
             dict.clear(nodes)
             dict.update(nodes, items)
         names[node.name] = node.id
-        self._emit("node_added", node=node.id)
+        self._emit(NodeAdded(node.id))
 
     def _drop_node(self, node_id: str) -> None:
         """Remove a node that no edge touches any more."""
@@ -549,31 +622,31 @@ class Graph:
             self._names = None
         self._freed(node_id)
         self._freed(node.name)
-        self._emit("node_removed", node=node_id)
+        self._emit(NodeRemoved(node_id))
 
     def _put_edge(self, edge: Edge, index: int | None = None) -> None:
         if index is None or index >= len(self.edges):
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
-        self._emit("edge_added", edge=edge)
+        self._emit(EdgeAdded(edge))
 
     def _drop_edge(self, edge: Edge) -> int:
         i = self._ix.pop_edge(edge)
-        self._emit("edge_removed", edge=edge)
+        self._emit(EdgeRemoved(edge))
         return i
 
     def _set_params(self, node_id: str, values: dict[str, Any], names: list[str]) -> None:
         self.nodes[node_id].params = values
-        self._emit("params_changed", node=node_id, names=names)
+        self._emit(ParamsChanged(node_id, tuple(names)))
 
     def _set_pos(self, node_id: str, pos: tuple[float, float]) -> None:
         self.nodes[node_id].pos = (float(pos[0]), float(pos[1]))
-        self._emit("moved", node=node_id)
+        self._emit(Moved(node_id))
 
     def _set_silenced(self, node_id: str, silenced: dict[str, str], lint_id: str) -> None:
         self.nodes[node_id].silenced = silenced
-        self._emit("silenced_changed", node=node_id, lint=lint_id)
+        self._emit(SilencedChanged(node_id, lint_id))
 
     def _set_name(self, node_id: str, name: str) -> None:
         node = self.nodes[node_id]
@@ -587,7 +660,7 @@ class Graph:
         if self._names_dup:
             self._names = None  # another node may carry the old name too
         self._freed(old)
-        self._emit("renamed", node=node_id)
+        self._emit(Renamed(node_id))
 
     # -- edges -------------------------------------------------------------------------
     def _split(self, ref: str, port: str | None) -> tuple[str, str | None]:
@@ -781,7 +854,7 @@ class Graph:
                 )
             return
         self.blocks[d.name] = d
-        self._emit("block_added", block=d.name)
+        self._emit(BlockAdded(d.name))
 
     def remove_block(self, name: str) -> None:
         """Unregister the block type ``name`` (refused while an instance of it, or a block

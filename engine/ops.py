@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine import catalog
 from engine.catalog.base import ParamError
-from engine.graph import Edge, GraphError, Node, _plain
+from engine.graph import Edge, GraphError, Node, TrainingChanged, _plain
 
 if TYPE_CHECKING:
     from engine.graph import Graph
@@ -435,7 +435,7 @@ class SetTraining(Op):
         node = graph.nodes[self.node]
         old = SetTraining(self.node, node.frozen, node.lr_scale)
         node.frozen, node.lr_scale = prepared
-        graph._emit("training_changed", node=self.node)
+        graph._emit(TrainingChanged(self.node))
         return old
 
     def describe(self, graph: Graph) -> str:

@@ -33,7 +33,7 @@ SILENCED_ROLE = Qt.ItemDataRole.UserRole + 3
 
 class ProblemsPanel(QWidget):
     nodeRequested = Signal(str)
-    fixRequested = Signal(dict)
+    fixRequested = Signal(object)  # engine.fixes.Fix
     countChanged = Signal(int, int)  # errors, warnings
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -108,8 +108,6 @@ class ProblemsPanel(QWidget):
         it = self.tree.itemAt(pos)
         if it is None:
             return
-        from designer.canvas import describe_fix
-
         menu = QMenu(self)
         nid = it.data(0, NODE_ROLE)
         if nid:
@@ -119,7 +117,7 @@ class ProblemsPanel(QWidget):
         fix = it.data(0, FIX_ROLE)
         if fix:
             menu.addAction(
-                fmt(translate("ProblemsPanel", "Fix: %1"), str(describe_fix(fix, self.document))),
+                fmt(translate("ProblemsPanel", "Fix: %1"), fix.label),
                 lambda: self.fixRequested.emit(fix),
             )
         lint = it.data(0, LINT_ROLE)

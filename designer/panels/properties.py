@@ -35,7 +35,7 @@ from engine.graph import MAX_LR_SCALE, GraphError
 
 
 class PropertiesPanel(QWidget):
-    fixRequested = Signal(dict)
+    fixRequested = Signal(object)  # engine.fixes.Fix
     helpRequested = Signal(str)  # a node type: show its help (the "?" button)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -347,16 +347,9 @@ class PropertiesPanel(QWidget):
             w = self.fix_box.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
-        from designer.canvas import describe_fix
-
         for d in rep.for_node(nid):
-            if d.fix:
-                b = QPushButton(
-                    fmt(
-                        translate("PropertiesPanel", "Fix: %1"),
-                        str(describe_fix(d.fix, self.document)),
-                    )
-                )
+            if d.fix is not None:
+                b = QPushButton(fmt(translate("PropertiesPanel", "Fix: %1"), d.fix.label))
                 b.setObjectName("fix_button")
                 b.clicked.connect(lambda _=False, f=d.fix: self.fixRequested.emit(f))
                 self.fix_box.addWidget(b)

@@ -61,6 +61,7 @@ from designer.widgets.plots import (
     SeriesPlot,
 )
 from engine.check import Reason
+from engine.graph import GraphChanged
 from engine.train.progress import ProgressEstimator
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -758,7 +759,7 @@ class TrainingPanel(QWidget):
             doc.set_setting("training", new)  # undoable; marks the document modified
             return
         doc.graph.settings["training"] = new
-        doc.graph._emit("graph_changed", field="settings", key="training")
+        doc.graph._emit(GraphChanged("settings", "training"))
 
     def _on_device_changed(self, device: str) -> None:
         if getattr(self.document, "graph", None) is None:

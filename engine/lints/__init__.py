@@ -4,7 +4,7 @@ A lint is a ``Lint``: an id (kebab-case, stable: projects save it when the user 
 it), a severity, a one-line title, a message template, a documentation paragraph (what is
 wrong and why it matters), the fix it offers if any, and the function that finds it. The
 function yields ``Finding`` s: the node where the user can act, the values the template
-needs, and optionally a ``fix`` dict (see ``engine.check.Diagnostic``).
+needs, and optionally a ``fix`` (``engine.fixes.Fix``, built for ``ctx.graph``).
 
 Every sentence a lint shows lives in its declaration: the message template is one whole
 sentence with named placeholders (``{node}`` is the node's name), filled in one place
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from engine.check import CheckContext
+    from engine.fixes import Fix
 
 Severity = Literal["error", "warning"]
 
@@ -37,7 +38,7 @@ class Finding:
 
     node: str
     values: dict[str, Any] = field(default_factory=dict)
-    fix: dict[str, Any] | None = None
+    fix: Fix | None = None
     port: str | None = None
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.fixes import Fix, insert_fix, set_fix
+from engine.graph import Edge
 from engine.lints import Finding, Part, lint
 from engine.lints.util import (
     chain_nodes,
@@ -27,16 +29,8 @@ TARGET_SCALE = 100  # regression targets with a standard deviation above this: s
 IMBALANCE = 10  # most / least frequent class in the training split above this: weigh
 
 
-def _insert_on_data_wire(p: Any, type_: str, **params: Any) -> dict[str, Any]:
-    return {
-        "action": "insert",
-        "type": type_,
-        "src": p.data,
-        "src_port": "data",
-        "dst": p.input,
-        "dst_port": "data",
-        **({"params": params} if params else {}),
-    }
+def _insert_on_data_wire(ctx: CheckContext, p: Any, type_: str, **params: Any) -> Fix:
+    return insert_fix(ctx.graph, type_, Edge(p.data, "data", p.input, "data"), **params)
 
 
 def _training_data(ctx: CheckContext) -> tuple[Any, Any, Any] | None:
@@ -100,7 +94,7 @@ def unscaled_features(ctx: CheckContext) -> Iterator[Finding]:
             "narrow": name(int(lo_i)),
             "lo": fmt(float(std[lo_i])),
         },
-        _insert_on_data_wire(p, "Standardize"),
+        _insert_on_data_wire(ctx, p, "Standardize"),
     )
 
 
@@ -131,10 +125,10 @@ def unscaled_regression_targets(ctx: CheckContext) -> Iterator[Finding]:
         return
     if std_nodes:
         node = std_nodes[-1]
-        fix = {"action": "set", "node": node.id, "params": {"targets": True}}
+        fix = set_fix(ctx.graph, node.id, targets=True)
         where = node.id
     else:
-        fix = _insert_on_data_wire(p, "Standardize", targets=True)
+        fix = _insert_on_data_wire(ctx, p, "Standardize", targets=True)
         where = p.data
     yield Finding(where, {"std": fmt(st.target_std)}, fix)
 
@@ -193,7 +187,7 @@ def imbalanced_classes(ctx: CheckContext) -> Iterator[Finding]:
             "small": repr(info.class_names[small]),
             "ratio": f"{full[big] / full[small]:,.0f}",
         },
-        {"action": "set", "node": p.loss, "params": params},
+        set_fix(ctx.graph, p.loss, **params),
     )
 
 
@@ -283,7 +277,7 @@ def validation_metric_without_validation(ctx: CheckContext) -> Iterator[Finding]
     split = next((n for n in chain_nodes(ctx, p.data) if n.type == "Split"), None)
     fix = None
     if split is not None:
-        fix = {"action": "set", "node": split.id, "params": {"val": 0.15}}
+        fix = set_fix(ctx.graph, split.id, val=0.15)
     where = split.id if split is not None else p.data
     yield Finding(where, {"what": uses}, fix)
 

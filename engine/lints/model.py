@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from engine.fixes import insert_fix
 from engine.lints import Finding, Part, lint
 from engine.lints.util import is_model, model_out, single_source
 
@@ -84,14 +85,7 @@ def linear_collapse(ctx: CheckContext) -> Iterator[Finding]:
                 if passed
                 else "",
             },
-            fix={
-                "action": "insert",
-                "type": "ReLU",
-                "src": into.src,
-                "src_port": into.src_port,
-                "dst": into.dst,
-                "dst_port": into.dst_port,
-            },
+            fix=insert_fix(g, "ReLU", into),
             port=into.dst_port,
         )
 

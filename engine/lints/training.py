@@ -7,6 +7,8 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from engine.fixes import Fix, insert_fix, remove_fix, set_fix
+from engine.graph import Edge
 from engine.lints import Finding, Part, lint
 from engine.lints.util import (
     chain_nodes,
@@ -45,8 +47,8 @@ def _only_feeds_loss(ctx: CheckContext, nid: str, loss: str) -> bool:
     )
 
 
-def _remove(nid: str) -> dict[str, Any]:
-    return {"action": "remove", "node": nid}
+def _remove(ctx: CheckContext, nid: str) -> Fix:
+    return remove_fix(ctx.graph, nid)
 
 
 @lint(
@@ -64,7 +66,7 @@ def _remove(nid: str) -> dict[str, Any]:
 def softmax_before_ce(ctx: CheckContext) -> Iterator[Finding]:
     for loss, src, _ in _losses(ctx):
         if loss.type == "CrossEntropyLoss" and src.type == "Softmax":
-            fix = _remove(src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
+            fix = _remove(ctx, src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
             yield Finding(loss.id, {"src": src.name}, fix)
 
 
@@ -82,22 +84,15 @@ def softmax_before_ce(ctx: CheckContext) -> Iterator[Finding]:
 def sigmoid_before_bce(ctx: CheckContext) -> Iterator[Finding]:
     for loss, src, _ in _losses(ctx):
         if loss.type == "BCEWithLogitsLoss" and src.type == "Sigmoid":
-            fix = _remove(src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
+            fix = _remove(ctx, src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
             yield Finding(loss.id, {"src": src.name}, fix)
 
 
-def _log_softmax_fix(loss: Node, src: Node, ctx: CheckContext) -> dict[str, Any] | None:
+def _log_softmax_fix(loss: Node, src: Node, ctx: CheckContext) -> Fix | None:
     if src.type == "Softmax":
         return None  # inserting after a Softmax would still be wrong: replace it by hand
     e = next(e for e in ctx.in_edges[loss.id] if e.dst_port == "input")
-    return {
-        "action": "insert",
-        "type": "LogSoftmax",
-        "src": e.src,
-        "src_port": e.src_port,
-        "dst": e.dst,
-        "dst_port": e.dst_port,
-    }
+    return insert_fix(ctx.graph, "LogSoftmax", e)
 
 
 @lint(
@@ -153,7 +148,7 @@ def kl_div_log_target(ctx: CheckContext) -> Iterator[Finding]:
     for loss, _src, info in _losses(ctx):
         labels = info is not None and info.task == "classification"
         if loss.type == "KLDivLoss" and loss.params.get("log_target") and labels:
-            fix = {"action": "set", "node": loss.id, "params": {"log_target": False}}
+            fix = set_fix(ctx.graph, loss.id, log_target=False)
             yield Finding(loss.id, {}, fix)
 
 
@@ -178,7 +173,7 @@ def cross_entropy_one_output(ctx: CheckContext) -> Iterator[Finding]:
         c = info.n_classes if info is not None and info.task == "classification" else None
         fix = None
         if src.type == "Linear":
-            fix = {"action": "set", "node": src.id, "params": {"out_features": c or 2}}
+            fix = set_fix(ctx.graph, src.id, out_features=c or 2)
         classes = Part("classes", {"n": c}) if c else ""
         yield Finding(loss.id, {"src": src.name, "classes": classes}, fix)
 
@@ -248,7 +243,7 @@ def bounded_regression_output(ctx: CheckContext) -> Iterator[Finding]:
                 continue  # the targets fit the range: a deliberate choice
             why = Part("beyond", {"lo": fmt(st.target_min), "hi": fmt(st.target_max)})
         rng = f"[{fmt(lo)}, {'∞' if hi is None else fmt(hi)}]" if lo is not None else ""
-        fix = _remove(src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
+        fix = _remove(ctx, src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
         yield Finding(
             loss.id, {"src": src.name, "src_type": src.type, "range": rng, "why": why}, fix
         )
@@ -269,7 +264,7 @@ def bounded_regression_output(ctx: CheckContext) -> Iterator[Finding]:
 def dropout_before_loss(ctx: CheckContext) -> Iterator[Finding]:
     for loss, src, _ in _losses(ctx):
         if src.type in ("Dropout", "Dropout2d") and src.params.get("p", 0) > 0:
-            fix = _remove(src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
+            fix = _remove(ctx, src.id) if _only_feeds_loss(ctx, src.id, loss.id) else None
             yield Finding(loss.id, {"src": src.name}, fix)
 
 
@@ -322,7 +317,7 @@ def learning_rate_out_of_range(ctx: CheckContext) -> Iterator[Finding]:
                 "usual": Part("range", {"lo": usual[0], "hi": usual[1]}),
                 "effect": Part("diverge" if high else "barely"),
             },
-            {"action": "set", "node": opt.id, "params": {"lr": default}},
+            set_fix(ctx.graph, opt.id, lr=default),
         )
 
 
@@ -445,7 +440,7 @@ def batchnorm_batch_size_one(ctx: CheckContext) -> Iterator[Finding]:
         return
     batch, node = _batching(ctx, p.data)
     if int(batch["batch_size"]) == 1 and node is not None:
-        fix = {"action": "set", "node": node.id, "params": {"batch_size": 32}}
+        fix = set_fix(ctx.graph, node.id, batch_size=32)
         yield Finding(bns[0].id, {"batch": node.name}, fix)
 
 
@@ -473,17 +468,9 @@ def batchnorm_last_batch_of_one(ctx: CheckContext) -> Iterator[Finding]:
     if bs == 1 or batch["drop_last"] or n % bs != 1 or n < bs:
         return
     if node is not None:
-        fix = {"action": "set", "node": node.id, "params": {"drop_last": True}}
+        fix = set_fix(ctx.graph, node.id, drop_last=True)
     else:
-        fix = {
-            "action": "insert",
-            "type": "Batch",
-            "src": p.data,
-            "src_port": "data",
-            "dst": p.input,
-            "dst_port": "data",
-            "params": {"drop_last": True},
-        }
+        fix = insert_fix(ctx.graph, "Batch", Edge(p.data, "data", p.input, "data"), drop_last=True)
     yield Finding(bns[0].id, {"samples": n, "size": bs}, fix)
 
 

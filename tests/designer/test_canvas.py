@@ -9,7 +9,9 @@ import pytest
 from designer.canvas import Canvas, ShapePipe, node_class_for, rank_specs
 from designer.document import Document
 from engine import catalog
+from engine.fixes import Fix
 from engine.graph import Edge
+from engine.project import to_json
 
 
 @pytest.fixture
@@ -206,9 +208,10 @@ def test_insert_flatten_fix(canvas: Canvas) -> None:
     rep = doc.wait_checked()
     assert rep is not None
     fixes = [d.fix for d in rep.for_node(lin) if d.fix]
-    assert fixes and fixes[0]["type"] == "Flatten"
+    assert fixes and isinstance(fixes[0], Fix) and fixes[0].label.startswith("Insert Flatten")
+    before = to_json(doc.graph)
     menu = canvas.build_context_menu(lin)
-    assert menu.actions()[0].text().startswith("Fix: insert Flatten between")
+    assert menu.actions()[0].text().startswith("Fix: Insert Flatten between")
     menu.actions()[0].trigger()
     flat = next(n.id for n in doc.graph if n.type == "Flatten")
     rep = doc.wait_checked()
@@ -216,6 +219,7 @@ def test_insert_flatten_fix(canvas: Canvas) -> None:
     assert not rep.for_node(lin)
     doc.undo_stack.undo()
     assert Edge(relu, "output", lin, "input") in doc.graph.edges and flat not in doc.graph.nodes
+    assert to_json(doc.graph) == before
 
 
 def test_wire_menu_inserts_a_node_or_deletes_the_wire(canvas: Canvas) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from designer.document import Document
 from designer.panels.problems import LINT_ROLE, SILENCED_ROLE, ProblemsPanel
+from engine.fixes import remove_fix
 from engine.graph import GraphError
 
 
@@ -81,10 +82,13 @@ def test_remove_fix_bridges_the_wire_and_undoes(doc: Document) -> None:
     doc.connect(a, "output", drop, "input")
     doc.connect(drop, "output", out, "input")
     before = list(doc.graph.edges)
-    doc.apply_fix({"action": "remove", "node": drop})
+    fix = remove_fix(doc.graph, drop)
+    assert fix.label == "Remove dropout (its input goes straight on)"
+    doc.do(fix.op, fix.label)
+    assert doc.undo_stack.undoText() == fix.label
     assert drop not in doc.graph.nodes
     assert [(e.src, e.dst) for e in doc.graph.edges] == [(x, a), (a, out)]
     doc.undo_stack.undo()
     assert drop in doc.graph.nodes and list(doc.graph.edges) == before
     with pytest.raises(GraphError, match="one input"):
-        doc.apply_fix({"action": "remove", "node": x})
+        doc.remove_bridging(x)

@@ -10,6 +10,7 @@ import torch
 
 from engine import Graph, GraphError, check, compile_model
 from engine.check import Report, strongly_connected
+from engine.project import to_json
 from engine.zoo import basic_block, resnet18
 
 
@@ -123,14 +124,16 @@ def test_linear_after_conv_warns_and_offers_flatten() -> None:
     assert rep.ok
     (w,) = rep.warnings
     assert w.node == fc and "insert a Flatten" in w.message
-    assert w.fix == {
-        "action": "insert",
-        "type": "Flatten",
-        "src": c,
-        "src_port": "output",
-        "dst": fc,
-        "dst_port": "input",
-    }
+    assert w.fix is not None and w.fix.label == "Insert Flatten between conv and fc"
+    before = to_json(g)
+    inverse = g.apply(w.fix.op)
+    flat = next(n.id for n in g.nodes.values() if n.type == "Flatten")
+    assert [(e.src, e.dst) for e in g.edges] == [(x, c), (c, flat), (flat, fc)]
+    assert g.nodes[flat].pos[1] > max(g.nodes[c].pos[1], g.nodes[fc].pos[1])  # below the wire
+    assert not [d for d in check(g).warnings if "Flatten" in d.message]  # the next lint may speak
+    g.apply(inverse)
+    assert to_json(g) == before
+    assert w.to_dict()["fix"] == {"label": w.fix.label, "op": w.fix.op.to_dict()}
 
 
 def test_several_loose_ends_need_output_nodes() -> None:

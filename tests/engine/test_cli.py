@@ -109,3 +109,27 @@ def test_python_m_engine_never_imports_qt() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "QT [] 0" in r.stdout, r.stderr
+
+
+def test_check_apply_fixes_writes_the_fixed_project(tmp_path: Path, capsys) -> None:
+    from engine.project import load_project
+    from tests.engine.test_lints import GOOD, IRIS
+    from tests.engine.train.helpers import pipeline
+
+    model = [("Linear", {"out_features": 16}), ("Linear", {"out_features": 3})]
+    g = pipeline(IRIS, [*model, ("Softmax", {"dim": 1})], optimizer=("Adam", {"lr": 0.5}), **GOOD)
+    src, out = tmp_path / "bad.json", tmp_path / "fixed.json"
+    save_project(g, src)
+    assert main(["check", str(src), "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    offered = [d["fix"] for d in before["diagnostics"] if "fix" in d]
+    assert len(offered) == 3 and all(set(f) == {"label", "op"} for f in offered)
+    assert {f["op"]["op"] for f in offered} == {"Batch", "SetParams"}
+    assert main(["check", str(src), "--apply-fixes", "-o", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    after = json.loads(captured.out)
+    assert not [d for d in after["diagnostics"] if "fix" in d]
+    assert "fixed: Insert ReLU between" in captured.err and "3 fix(es) applied" in captured.err
+    fixed = load_project(out)
+    assert "Softmax" not in {n.type for n in fixed} and fixed.nodes["opt"].params["lr"] < 0.5
+    assert main(["check", str(src), "--apply-fixes"]) == 2  # -o is required

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from engine import Graph, GraphError, ProjectError, check
+from engine.graph import TrainingChanged
 from engine.project import SCHEMA_VERSION, loads_project, project_to_dict, to_json
 
 
@@ -23,11 +24,11 @@ def small() -> Graph:
 def test_freeze_and_lr_scale_emit_events_and_validate():
     g = small()
     seen = []
-    g.subscribe(lambda ev, data: seen.append((ev, data["node"])))
+    g.subscribe(seen.append)
     g.freeze("fc")
     g.set_lr_scale("act", 0.5)
     assert g.nodes["fc"].frozen and g.nodes["act"].lr_scale == 0.5
-    assert seen == [("training_changed", "fc"), ("training_changed", "act")]
+    assert seen == [TrainingChanged("fc"), TrainingChanged("act")]
     for bad in (0, -1.0, float("nan"), float("inf"), True, "0.1"):
         with pytest.raises(GraphError, match="lr_scale"):
             g.set_lr_scale("fc", bad)

@@ -5,6 +5,15 @@ from __future__ import annotations
 import pytest
 
 from engine import Graph, GraphError
+from engine.graph import (
+    EdgeAdded,
+    EdgeRemoved,
+    GraphEvent,
+    Moved,
+    NodeAdded,
+    NodeRemoved,
+    ParamsChanged,
+)
 
 
 def chain() -> tuple[Graph, str, str, str]:
@@ -105,8 +114,8 @@ def test_rename_must_stay_unique() -> None:
 
 def test_listeners_hear_every_edit() -> None:
     g = Graph()
-    seen: list[str] = []
-    unsubscribe = g.subscribe(lambda event, data: seen.append(event))
+    seen: list[GraphEvent] = []
+    unsubscribe = g.subscribe(seen.append)
     x = g.add("Input", shape=[4])
     y = g.add("ReLU")
     g.connect(x, y)
@@ -116,14 +125,16 @@ def test_listeners_hear_every_edit() -> None:
     unsubscribe()
     g.add("ReLU")
     assert seen == [
-        "node_added",
-        "node_added",
-        "edge_added",
-        "params_changed",
-        "moved",
-        "edge_removed",
-        "node_removed",
+        NodeAdded(x),
+        NodeAdded(y),
+        EdgeAdded(g_edge := seen[2].edge),
+        ParamsChanged(y, ()),
+        Moved(y),
+        EdgeRemoved(g_edge),
+        NodeRemoved(y),
     ]
+    assert (g_edge.src, g_edge.dst) == (x, y)
+    assert all(isinstance(e, GraphEvent) for e in seen)
 
 
 def test_copy_is_independent() -> None:
@@ -238,7 +249,7 @@ def test_remove_emits_edges_in_list_order_and_disconnect_by_edge() -> None:
         g.connect(x, y)
         g.connect(y, cat)
     heard: list[object] = []
-    g.subscribe(lambda ev, d: heard.append(d.get("edge")) if ev == "edge_removed" else None)
+    g.subscribe(lambda ev: heard.append(ev.edge) if isinstance(ev, EdgeRemoved) else None)
     before = [e for e in g.edges if x in (e.src, e.dst)]
     g.remove(x)
     assert heard == before

@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 from engine import Graph, check
+from engine.check import Diagnostic
 from engine.cli import main
+from engine.fixes import Fix
 from engine.lints import all_lints, markdown
+from engine.ops import AddNode, Batch, Op, RemoveNode, SetParams
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
 from tests.engine.train.helpers import REGRESSION, mlp, pipeline
 
@@ -20,11 +23,45 @@ GOOD = {"data": [("Split", {}), ("Standardize", {}), ("Batch", {"batch_size": 16
 
 
 def lints(rep: Any, lint_id: str) -> list[Any]:
-    return [d for d in rep.diagnostics if d.lint == lint_id]
+    found = [d for d in rep.diagnostics if d.lint == lint_id]
+    for d in found:
+        if d.fix is not None:
+            assert_fix_works(rep.graph, d)
+    return found
+
+
+def assert_fix_works(g: Graph, d: Diagnostic) -> None:
+    """Every fix a test meets is a typed op that applies cleanly to the checked graph,
+    removes its diagnostic there, and undoes to the very same project."""
+    assert isinstance(d.fix, Fix) and isinstance(d.fix.op, Op) and d.fix.label
+    assert json.loads(json.dumps(d.to_dict()))["fix"]["op"] == d.fix.op.to_dict()
+    trial = g.copy()
+    before = to_json(trial)
+    assert trial.check_op(d.fix.op) is None, d.fix
+    inverse = trial.apply(d.fix.op)
+    after = check(trial)
+    same = [e for e in after.diagnostics if (e.lint, e.node) == (d.lint, d.node)]
+    assert not same, (d.fix.label, [e.message for e in same])
+    trial.apply(inverse)
+    assert to_json(trial) == before
 
 
 def fires(g: Graph, lint_id: str) -> list[Any]:
     return lints(check(g), lint_id)
+
+
+def inserted(d: Diagnostic) -> str:
+    """The type of the node an insert fix adds."""
+    assert d.fix is not None and isinstance(d.fix.op, Batch)
+    (add,) = [o for o in d.fix.op.ops if isinstance(o, AddNode)]
+    return add.type
+
+
+def removed(d: Diagnostic) -> str:
+    """The node a bridging-removal fix deletes."""
+    assert d.fix is not None and isinstance(d.fix.op, Batch)
+    assert isinstance(d.fix.op.ops[0], RemoveNode)
+    return d.fix.op.ops[0].node
 
 
 def node_of(g: Graph, type_: str, nth: int = 0) -> str:
@@ -64,7 +101,10 @@ def test_linear_collapse() -> None:
     g = pipeline(IRIS, [("Linear", {"out_features": 16}), ("Linear", {"out_features": 3})], **GOOD)
     (d,) = fires(g, "linear-collapse")
     second = node_of(g, "Linear", 1)
-    assert d.node == second and d.fix["type"] == "ReLU" and d.fix["dst"] == second
+    assert d.node == second and inserted(d) == "ReLU"
+    assert d.fix.label.startswith("Insert ReLU between") and d.fix.label.endswith(
+        g.nodes[second].name
+    )
     # sees through Dropout and reshaping, and Conv → Flatten → Linear collapses too
     g = pipeline(IRIS, [("Linear", {}), ("Dropout", {}), ("Linear", {"out_features": 3})], **GOOD)
     assert "only" in fires(g, "linear-collapse")[0].message
@@ -99,7 +139,7 @@ def test_unused_input_and_data() -> None:
 def test_softmax_before_cross_entropy_offers_removal() -> None:
     g = pipeline(IRIS, [*mlp(3), ("Softmax", {"dim": 1})], **GOOD)
     (d,) = fires(g, "softmax-before-cross-entropy")
-    assert d.node == "loss" and d.fix == {"action": "remove", "node": node_of(g, "Softmax")}
+    assert d.node == "loss" and removed(d) == node_of(g, "Softmax")
     assert not fires(pipeline(IRIS, mlp(3), **GOOD), "softmax-before-cross-entropy")
 
 
@@ -107,13 +147,13 @@ def test_sigmoid_before_bce_with_logits() -> None:
     moons = ("Moons", {"n_samples": 200})
     g = pipeline(moons, [*mlp(1), ("Sigmoid", {})], ("BCEWithLogitsLoss", {}), **GOOD)
     (d,) = fires(g, "sigmoid-before-bce-with-logits")
-    assert d.fix["action"] == "remove"
+    assert removed(d) == node_of(g, "Sigmoid")
     assert not fires(pipeline(moons, mlp(1), ("BCEWithLogitsLoss", {})), d.lint)
 
 
 def test_nll_without_log_softmax() -> None:
     (d,) = fires(pipeline(IRIS, mlp(3), ("NLLLoss", {}), **GOOD), "nll-without-log-softmax")
-    assert d.fix["type"] == "LogSoftmax" and "LogSoftmax" in d.message
+    assert inserted(d) == "LogSoftmax" and "LogSoftmax" in d.message
     g = pipeline(IRIS, [*mlp(3), ("Softmax", {"dim": 1})], ("NLLLoss", {}), **GOOD)
     assert fires(g, "nll-without-log-softmax")[0].fix is None  # replace the Softmax by hand
     g = pipeline(IRIS, [*mlp(3), ("LogSoftmax", {"dim": 1})], ("NLLLoss", {}), **GOOD)
@@ -127,14 +167,14 @@ def test_kl_div_input_form_and_log_target() -> None:
     assert not fires(g, "kl-div-input-form") and not fires(g, "kl-div-log-target")
     g.set("loss", log_target=True)
     (d,) = fires(g, "kl-div-log-target")
-    assert d.fix == {"action": "set", "node": "loss", "params": {"log_target": False}}
+    assert d.fix.op == SetParams("loss", {"log_target": False})
 
 
 def test_cross_entropy_one_output_is_one_error() -> None:
     rep = check(pipeline(IRIS, mlp(1), **GOOD))
     (d,) = lints(rep, "cross-entropy-one-output")
     assert d.severity == "error" and "3 classes" in d.message
-    assert d.fix["params"] == {"out_features": 3}
+    assert d.fix.op.params == {"out_features": 3}
     assert [e.lint for e in rep.errors] == ["cross-entropy-one-output"]  # not said twice
     assert not rep.extra["ready_to_train"]
     assert not fires(pipeline(IRIS, mlp(3), **GOOD), "cross-entropy-one-output")
@@ -154,7 +194,7 @@ REG = {"data": [("Split", {}), ("Standardize", {"targets": True}), ("Batch", {"b
 def test_bounded_regression_output() -> None:
     g = pipeline(REGRESSION, [*mlp(1), ("ReLU", {})], ("MSELoss", {}), **REG)
     (d,) = fires(g, "bounded-regression-output")
-    assert "no gradient" in d.message and d.fix["action"] == "remove"
+    assert "no gradient" in d.message and removed(d) == node_of(g, "ReLU", 1)
     g = pipeline(REGRESSION, [*mlp(1), ("Sigmoid", {})], ("MSELoss", {}), **REG)
     assert "training targets go from" in fires(g, "bounded-regression-output")[0].message
     assert not fires(pipeline(REGRESSION, mlp(1), ("MSELoss", {}), **REG), d.lint)
@@ -164,7 +204,7 @@ def test_unscaled_regression_targets() -> None:
     raw = {"data": [("Split", {}), ("Standardize", {}), ("Batch", {"batch_size": 16})]}
     g = pipeline(("Regression", {"n_samples": 240, "noise": 5.0}), mlp(1), ("MSELoss", {}), **raw)
     (d,) = fires(g, "unscaled-regression-targets")
-    assert d.fix == {"action": "set", "node": d.node, "params": {"targets": True}}
+    assert d.fix.op == SetParams(d.node, {"targets": True})
     assert g.nodes[d.node].type == "Standardize"
     g.set(d.node, targets=True)
     assert not fires(g, "unscaled-regression-targets")
@@ -172,7 +212,7 @@ def test_unscaled_regression_targets() -> None:
 
 def test_dropout_before_loss() -> None:
     g = pipeline(IRIS, [*mlp(3), ("Dropout", {})], **GOOD)
-    assert fires(g, "dropout-before-loss")[0].fix["action"] == "remove"
+    assert removed(fires(g, "dropout-before-loss")[0]) == node_of(g, "Dropout")
     g = pipeline(
         IRIS,
         [("Linear", {}), ("ReLU", {}), ("Dropout", {}), ("Linear", {"out_features": 3})],
@@ -199,7 +239,7 @@ def test_learning_rate_ranges_per_optimizer(opt: str, lr: float, bad: bool) -> N
     )
     assert bool(found) is bad
     if bad:
-        assert found[0].fix["params"]["lr"] in (1e-3, 0.01) and opt in found[0].message
+        assert found[0].fix.op.params["lr"] in (1e-3, 0.01) and opt in found[0].message
         assert ("far above" if lr > 0.1 else "far below") in found[0].message
         assert " to " in found[0].message  # the usual range, e.g. 0.001 to 0.5
 
@@ -238,14 +278,14 @@ def _bn(batch: dict[str, Any]) -> Graph:
 def test_batchnorm_batch_size_one() -> None:
     rep = check(_bn({"batch_size": 1}))
     (d,) = lints(rep, "batchnorm-batch-size-one")
-    assert d.severity == "error" and not rep.ok and d.fix["params"] == {"batch_size": 32}
+    assert d.severity == "error" and not rep.ok and d.fix.op.params == {"batch_size": 32}
     assert not lints(check(_bn({"batch_size": 16})), "batchnorm-batch-size-one")
 
 
 def test_batchnorm_last_batch_of_one() -> None:
     # Iris with the default split keeps 105 training samples: 105 = 2 × 52 + 1
     (d,) = fires(_bn({"batch_size": 52}), "batchnorm-last-batch-of-one")
-    assert d.fix["params"] == {"drop_last": True} and "105" in d.message
+    assert d.fix.op.params == {"drop_last": True} and "105" in d.message
     assert not fires(_bn({"batch_size": 52, "drop_last": True}), "batchnorm-last-batch-of-one")
     assert not fires(_bn({"batch_size": 16}), "batchnorm-last-batch-of-one")
 
@@ -255,7 +295,7 @@ def test_unscaled_features() -> None:
     bc = ("BreastCancer", {})
     raw = {"data": [("Split", {}), ("Batch", {"batch_size": 32})]}
     (d,) = fires(pipeline(bc, mlp(1), ("BCEWithLogitsLoss", {}), **raw), "unscaled-features")
-    assert d.fix["type"] == "Standardize" and "'worst area'" in d.message
+    assert inserted(d) == "Standardize" and "'worst area'" in d.message
     assert not fires(pipeline(bc, mlp(1), ("BCEWithLogitsLoss", {}), **GOOD), "unscaled-features")
 
 
@@ -265,8 +305,9 @@ def test_imbalanced_classes(tmp_path: Path) -> None:
     data = npz(tmp_path, rng.normal(size=(320, 3)) + y[:, None], y)
     g = pipeline(data, mlp(2), **GOOD)
     (d,) = fires(g, "imbalanced-classes")
-    assert d.node == "loss" and d.fix["params"]["weight"][1] > 5 * d.fix["params"]["weight"][0]
-    g.set("loss", **d.fix["params"])
+    weight = d.fix.op.params["weight"]
+    assert d.node == "loss" and weight[1] > 5 * weight[0]
+    g.apply(d.fix.op)
     assert not fires(g, "imbalanced-classes")
     balanced = np.array([0, 1] * 160)
     g = pipeline(npz(tmp_path, rng.normal(size=(320, 3)), balanced), mlp(2), **GOOD)
@@ -286,7 +327,7 @@ def test_validation_metric_without_validation() -> None:
     no_val = {"data": [("Split", {"val": 0.0}), ("Standardize", {}), ("Batch", {"batch_size": 16})]}
     g = pipeline(IRIS, mlp(3), early_stopping=True, **no_val)
     (d,) = fires(g, "validation-metric-without-validation")
-    assert d.fix == {"action": "set", "node": node_of(g, "Split"), "params": {"val": 0.15}}
+    assert d.fix.op == SetParams(node_of(g, "Split"), {"val": 0.15})
     assert "training is set to stop early, but" in d.message
     g = pipeline(IRIS, mlp(3), early_stopping=True, monitor="val_accuracy", **no_val)
     (d,) = fires(g, "validation-metric-without-validation")
