@@ -44,7 +44,7 @@ from engine.blocks import BlockDef, define, dependency_order, load_library, save
 from engine.catalog.base import NodeSpec
 from engine.check import Report
 from engine.errors import TorchwireError
-from engine.graph import Graph, GraphError
+from engine.graph import BlockChanged, BlockRemoved, Graph, GraphError, GraphEvent, NodeRemoved
 from engine.ops import Op
 
 if TYPE_CHECKING:
@@ -158,8 +158,8 @@ class BlockDocument(Document):
             self.replace_graph(new.copy())
             self.graph.name = self.block
 
-    def _root_event(self, event: str, data: dict[str, Any]) -> None:
-        if event == "block_changed" and data.get("block") == self.block and not self._doing:
+    def _root_event(self, event: GraphEvent) -> None:
+        if isinstance(event, BlockChanged) and event.block == self.block and not self._doing:
             QTimer.singleShot(0, self._sync)
 
     def _start_check(self) -> None:  # the project's check covers the inside
@@ -306,10 +306,10 @@ class BlocksController(QObject):
         self._unsub = self.root.graph.subscribe(self._root_event)
         self.refresh_palette()
 
-    def _root_event(self, event: str, data: dict[str, Any]) -> None:
+    def _root_event(self, event: GraphEvent) -> None:
         if self.inside is not None and (
-            (event == "node_removed" and data.get("node") == self.inside.instance)
-            or (event == "block_removed" and data.get("block") == self.inside.block)
+            (isinstance(event, NodeRemoved) and event.node == self.inside.instance)
+            or (isinstance(event, BlockRemoved) and event.block == self.inside.block)
         ):
             QTimer.singleShot(0, self._left_behind)
 

@@ -60,6 +60,7 @@ from engine.catalog.base import NodeSpec
 from engine.check import Report
 from engine.fixes import Fix
 from engine.graph import (
+    BlockChanged,
     Edge,
     EdgeAdded,
     EdgeRemoved,
@@ -546,10 +547,10 @@ class Canvas(QWidget):
                 if nid in self._views:
                     self._show_training(nid)
                     self._place_tag(nid)
-            elif event == "block_changed":
+            elif isinstance(event, BlockChanged):
                 from designer.blocks_ui import refresh_instances
 
-                refresh_instances(self, data["block"])
+                refresh_instances(self, event.block)
         finally:
             self._syncing = False
 

@@ -357,6 +357,19 @@ class BlockAdded(GraphEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class BlockRemoved(GraphEvent):
+    block: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockChanged(GraphEvent):
+    """A registered block's definition was replaced (an edit inside it): its instances
+    took the new spec."""
+
+    block: str
+
+
+@dataclass(frozen=True, slots=True)
 class GraphChanged(GraphEvent):
     """A whole-graph field changed (``settings``, ``name``, ``frames``, ``collapsed``…);
     ``key``: which entry of a dict field (None: the whole field)."""
@@ -869,12 +882,12 @@ class Graph:
         at = len(items) if index is None else min(index, len(items))
         items.insert(at, (d.name, d))
         self.blocks = dict(items)
-        self._emit("block_added", block=d.name)
+        self._emit(BlockAdded(d.name))
 
     def _drop_block(self, name: str) -> int:
         index = list(self.blocks).index(name)
         self.blocks = {k: v for k, v in self.blocks.items() if k != name}
-        self._emit("block_removed", block=name)
+        self._emit(BlockRemoved(name))
         return index
 
     def _replace_block(self, d: BlockDef) -> None:
@@ -883,7 +896,7 @@ class Graph:
         for n in self.nodes.values():
             if n.type == d.name:
                 n.block_spec = d.spec
-        self._emit("block_changed", block=d.name)
+        self._emit(BlockChanged(d.name))
 
     # -- whole graph -------------------------------------------------------------------
     def copy(self) -> Graph:
