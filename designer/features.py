@@ -112,15 +112,15 @@ def after_first_check(window: Any, build: Any, timeout_ms: int = 15000) -> None:
 
 def warm_start(path: Any = None) -> None:
     """On a worker, while the window and editor are built: import what the first check
-    needs (torch, and ``torch._dynamo``, which torch's meta kernels import on first use)
-    and run the first check of ``path`` once, filling the engine's caches (its data, every
-    node's shape), so the document's own first check finds them."""
+    needs (torch) and run the first check of ``path`` once, filling the engine's caches
+    (its data, every node's shape), so the document's own first check finds them. With
+    the shapes on disk (``engine.shape_cache``) that check runs nothing on ``meta``, so
+    ``torch._dynamo`` (which torch's meta kernels import on first use) is not loaded."""
     import threading
 
     def job() -> None:
         try:
-            import torch
-            import torch._dynamo
+            import torch  # torch._dynamo comes with the first meta run that needs it
 
             from engine.check import check
 

@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from engine import shape_cache
 from engine.bulk import bulk
 from engine.catalog.base import NodeSpec, Shape
 from engine.fixes import Fix, insert_fix
@@ -270,7 +271,9 @@ class CheckContext:
 def check(graph: Graph) -> Report:
     """Check ``graph``; never raises for a problem in the graph, reports it instead."""
     with bulk():
-        return _check(graph)
+        rep = _check(graph)
+    shape_cache.flush()  # new shapes to disk for the next process (rate-limited)
+    return rep
 
 
 def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = None) -> Report:
@@ -987,7 +990,69 @@ def evaluate(
         tuple(None if s is None else tuple(s) for s in in_shapes),
         tuple(in_dtypes),
     )
-    return _cache.get(key, lambda: _evaluate(spec, params, in_shapes, in_dtypes))
+    return _cache.get(key, lambda: _evaluate_cached(spec, params, in_shapes, in_dtypes))
+
+
+def _evaluate_cached(
+    spec: NodeSpec,
+    params: dict[str, Any],
+    in_shapes: Sequence[Shape | None],
+    in_dtypes: Sequence[torch.dtype | None],
+) -> Evaluation:
+    """``_evaluate`` through the disk cache (engine.shape_cache) for catalog types."""
+    from engine import catalog
+
+    dk = None
+    if shape_cache.enabled() and catalog.has(spec.type) and catalog.get(spec.type) is spec:
+        dk = shape_cache.key(
+            spec.type,
+            spec.version,
+            params,
+            [None if s is None else list(s) for s in in_shapes],
+            in_dtypes,
+        )
+    if dk is not None:
+        hit = _from_entry(shape_cache.get(dk))
+        if hit is not None:
+            return hit
+    ev = _evaluate(spec, params, in_shapes, in_dtypes)
+    if dk is not None:
+        shape_cache.put(
+            dk,
+            {
+                "shape": list(ev.shape),
+                "dtype": str(ev.dtype),
+                "params": ev.params,
+                "macs": ev.macs,
+                "bytes": ev.param_bytes,
+                "shapes": [list(s) for s in ev.shapes],
+                "dtypes": [str(d) for d in ev.dtypes],
+            },
+        )
+    return ev
+
+
+def _dtype(name: str) -> torch.dtype | None:
+    dt = getattr(torch, name.removeprefix("torch."), None)
+    return dt if isinstance(dt, torch.dtype) else None
+
+
+def _from_entry(e: dict[str, Any] | None) -> Evaluation | None:
+    if e is None:
+        return None
+    dtype = _dtype(e["dtype"])
+    dtypes = [_dtype(d) for d in e["dtypes"]]
+    if dtype is None or any(d is None for d in dtypes):
+        return None
+    return Evaluation(
+        tuple(e["shape"]),
+        dtype,
+        e["params"],
+        e["macs"],
+        e["bytes"],
+        tuple(tuple(s) for s in e["shapes"]),
+        tuple(dtypes),  # type: ignore[arg-type]
+    )
 
 
 def _evaluate(

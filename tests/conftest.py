@@ -3,6 +3,9 @@ import os
 import signal
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every test derives node shapes itself: a disk cache carried from an earlier run could hide
+# a change (tests/engine/test_shape_cache.py turns it on, in a folder of its own).
+os.environ.setdefault("TORCHWIRE_NO_SHAPE_CACHE", "1")
 
 # `kill -USR1 <pid>` prints every thread's stack: how a hung test run is diagnosed.
 if hasattr(signal, "SIGUSR1"):
