@@ -6,6 +6,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Every test derives node shapes itself: a disk cache carried from an earlier run could hide
 # a change (tests/engine/test_shape_cache.py turns it on, in a folder of its own).
 os.environ.setdefault("TORCHWIRE_NO_SHAPE_CACHE", "1")
+# The app's settings (QSettings: recent files, window layout, node folders) go to a folder of
+# this test session, never the user's own ~/.config (a test run once filled Open Recent with
+# pytest's temporary files and saved a dock layout a real start then restored).
+import tempfile
+
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="torchwire-test-config-")
 
 # `kill -USR1 <pid>` prints every thread's stack: how a hung test run is diagnosed.
 if hasattr(signal, "SIGUSR1"):
