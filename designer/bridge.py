@@ -292,20 +292,47 @@ class Task(QObject):
 _collector: Any = None
 
 
+class _GuiCollector(QObject):
+    """Python's cyclic collector, driven from a GUI-thread timer (as pyqtgraph's
+    ``GarbageCollector`` does, without importing pyqtgraph at start-up): automatic
+    collection is off, and every ``interval`` the generations over their thresholds are
+    collected here, so an object in a cycle is only ever destroyed on this thread."""
+
+    def __init__(self, interval_s: float = 0.5) -> None:
+        import gc
+
+        super().__init__()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(int(interval_s * 1000))
+
+    def check(self) -> None:
+        import gc
+
+        c0, c1, c2 = gc.get_count()
+        t0, t1, t2 = gc.get_threshold()
+        if c0 > t0:
+            gc.collect(2 if c2 > t2 else 1 if c1 > t1 else 0)
+
+
 def gui_thread_gc() -> None:
     """Let Python's cyclic garbage collector run on the GUI thread only (once per process).
 
     A collection that happens on a worker thread (during an import, say) can destroy a
     PySide object left in a reference cycle; its QObject destructor then waits for the GIL
     while the GUI thread waits for the worker: both threads hang (seen in the Compress
-    dialog's first export). pyqtgraph's ``GarbageCollector`` turns automatic collection off
-    and collects, generation by generation at the usual thresholds, from a GUI timer.
+    dialog's first export). So automatic collection is turned off and a GUI timer collects,
+    generation by generation at the usual thresholds.
     """
     global _collector
     if _collector is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
+        from PySide6.QtCore import QCoreApplication
 
-        _collector = GarbageCollector(interval=0.5)
+        _collector = _GuiCollector()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _collector.setParent(app)
 
 
 # Packages the engine's background jobs import on first use. A first import of such a large

@@ -13,14 +13,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer
 
-from designer.document import Document
-from engine.errors import TorchwireError
-from engine.fileio import atomic_write, clean_stale
-from engine.project import loads_project, to_json
+if TYPE_CHECKING:  # the engine (and torch) load off the GUI thread, after the window
+    from designer.document import Document
 
 AUTOSAVE_S = 30
 MAX_RECENT = 10
@@ -148,6 +146,30 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _to_json(graph: Any, path: Any) -> str:
+    from engine.project import to_json
+
+    return to_json(graph, path)
+
+
+def _loads_project(text: str, path: Any) -> Any:
+    from engine.project import loads_project
+
+    return loads_project(text, path)
+
+
+def _atomic_write(path: Any, data: str) -> Any:
+    from engine.fileio import atomic_write
+
+    return atomic_write(path, data)
+
+
+def _engine_error() -> type[Exception]:
+    from engine.errors import TorchwireError
+
+    return TorchwireError
+
+
 class Autosaver(QObject):
     """Writes the document's unsaved state to a side file; removes it when saved or closed."""
 
@@ -160,6 +182,8 @@ class Autosaver(QObject):
         self._timer.timeout.connect(self.save_now)
         self._timer.start()
         self.last_error: str = ""  # why the last autosave failed ("" when it worked)
+        from engine.fileio import clean_stale
+
         clean_stale(self.dir)  # temporaries of a writer killed mid-write
         document.modifiedChanged.connect(self._modified_changed)
 
@@ -180,10 +204,10 @@ class Autosaver(QObject):
                 "pid": os.getpid(),
                 "original": str(self.document.path) if self.document.path else None,
                 "saved_at": time.time(),
-                "project": to_json(self.document.graph, self.path),
+                "project": _to_json(self.document.graph, self.path),
             }
-            atomic_write(self.path, json.dumps(doc))  # ASCII: the project text is escaped
-        except (TorchwireError, OSError) as e:
+            _atomic_write(self.path, json.dumps(doc))  # ASCII: the project text is escaped
+        except (_engine_error(), OSError) as e:
             self.last_error = str(e)
             return None
         self.last_error = ""
@@ -213,7 +237,7 @@ def find_recoveries() -> list[Recovery]:
             if _pid_alive(pid):
                 continue
             text = str(doc["project"])
-            loads_project(text, f)  # only offer what can be opened
+            _loads_project(text, f)  # only offer what can be opened
             orig = doc.get("original")
             out.append(
                 Recovery(f, Path(orig) if orig else None, float(doc.get("saved_at", 0)), text)
@@ -225,7 +249,7 @@ def find_recoveries() -> list[Recovery]:
 
 def recover(document: Document, rec: Recovery) -> None:
     """Open a recovered state: marked modified, pointing at its original file (if any)."""
-    graph = loads_project(rec.text, rec.side_file)
+    graph = _loads_project(rec.text, rec.side_file)
     document.replace_graph(graph, rec.original, modified=True)
     try:
         rec.side_file.unlink()

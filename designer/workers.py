@@ -11,8 +11,9 @@ event loop delivers it there, and the dispatcher hands the whole burst to the in
 - nothing polls: an idle window does no work, a busy worker costs one posted event per burst;
 - bursts coalesce: a thousand items put between two turns of the event loop arrive as one
   list;
-- a receiver that is gone is never touched: inboxes are held weakly and the event goes to the
-  dispatcher, which Qt owns, never to the (possibly deleted) receiver;
+- a receiver that is gone is never touched: an inbox holds a bound-method receiver weakly,
+  and the event goes to the dispatcher, which Qt owns, never to the (possibly deleted)
+  receiver; an inbox with undelivered items is held by the dispatcher until it is drained;
 - ``min_interval`` rate-limits deliveries (the live plots need 20 a second, not 2,000):
   a burst that comes too soon is delivered by a single-shot timer when the interval is over.
 
@@ -44,33 +45,30 @@ class _Dispatcher(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._due: set[int] = set()  # ids of inboxes with a posted, undelivered wake-up
-        self._inboxes: weakref.WeakValueDictionary[int, Inbox] = weakref.WeakValueDictionary()
+        # inboxes with a posted, undelivered wake-up: held strongly until drained, so an
+        # inbox nothing else refers to any more (a finished ``submit``) still delivers
+        self._due: dict[int, Inbox] = {}
         self._ids = itertools.count(1)
 
     def register(self, inbox: Inbox) -> int:
-        key = next(self._ids)
-        self._inboxes[key] = inbox
-        return key
+        return next(self._ids)
 
-    def wake(self, key: int) -> None:
-        """Any thread: ask for ``key``'s inbox to be drained on the GUI thread."""
+    def wake(self, inbox: Inbox) -> None:
+        """Any thread: ask for ``inbox`` to be drained on the GUI thread."""
         app = QCoreApplication.instance()
         if app is None:  # shutting down: nothing will be drained any more
             return
         with self._lock:
-            self._due.add(key)
+            self._due[inbox._key] = inbox
         QCoreApplication.postEvent(self, QEvent(_WAKE))
 
     def event(self, e: QEvent) -> bool:
         if e.type() != _WAKE:
             return super().event(e)
         with self._lock:
-            due, self._due = self._due, set()
+            due, self._due = self._due, {}
         for key in sorted(due):
-            inbox = self._inboxes.get(key)
-            if inbox is not None:
-                inbox._drain()
+            due[key]._drain()
         return True
 
 
@@ -143,7 +141,7 @@ class Inbox:
             if self._woken:
                 return
             self._woken = True
-        self._dispatcher.wake(self._key)
+        self._dispatcher.wake(self)
 
     # -- GUI thread ------------------------------------------------------------------------
     def flush(self) -> None:

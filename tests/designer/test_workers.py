@@ -143,3 +143,18 @@ def test_submit_delivers_result_error_and_progress_on_the_gui_thread(qtbot):
     fut = submit(bad, on_error=errors.append)
     _wait(qtbot, lambda: fut.done)
     assert isinstance(fut.error, ValueError) and errors == [fut.error]
+
+
+def test_an_outcome_nobody_holds_is_still_delivered_after_a_collection(qtbot):
+    """submit's inbox is only referred to by its own callbacks once the worker is done: a
+    garbage collection before the wake-up is processed must not lose the outcome."""
+    got: list[int] = []
+    done = threading.Event()
+
+    def job() -> int:
+        return 7
+
+    submit(job, on_done=lambda v: (got.append(v), done.set()))
+    time.sleep(0.2)  # the worker has put its outcome and ended; nothing was processed yet
+    gc.collect()
+    _wait(qtbot, lambda: got == [7])
