@@ -876,12 +876,7 @@ class MainWindow(QMainWindow):
 
     def _palette_add(self, type_name: str) -> None:
         """Double-click in the palette: add; wire after the single selected node if it fits."""
-        c = self.canvas
-        sel = c.selected_ids()
-        c._search_prev = sel
-        c._search_from = None
-        c._search_pos = c.view_center()
-        c._search_chosen(type_name)
+        self.canvas.add_after_selection(type_name)
 
     def _activate_node(self, nid: str) -> None:
         self.dock_properties.show()
