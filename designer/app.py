@@ -3,6 +3,9 @@
 Start-up shows the window first and loads torch, the engine and NodeGraphQt on a
 background thread (``import torch`` alone takes seconds); the window becomes the editor
 once they are in. ``run(argv)`` is what ``torchwire [FILE]`` calls.
+
+:class:`MainWindow` builds the editor, its docks and the wiring between them; its actions and
+menus are in :mod:`designer.app_menus`, its file operations in :mod:`designer.file_actions`.
 """
 
 from __future__ import annotations
