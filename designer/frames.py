@@ -277,23 +277,9 @@ def collapse_view(canvas: Any, nid: str, on: bool) -> None:
     vn = canvas._views.get(nid)
     if vn is None:
         return
-    view = vn.view
-    for items in (view._input_items, view._output_items):
-        for text in items.values():
-            text.setVisible(not on)
-    if on:
-        view.prepareGeometryChange()
-        view._height = COLLAPSED_H
-        for ports, x in ((view._input_items, 0.0), (view._output_items, view._width)):
-            for port in ports:
-                br = port.boundingRect()
-                port.setPos(x - br.width() / 2, COLLAPSED_H / 2 - br.height() / 2)
-    else:
-        view.draw_node()
-    view.update()
-    for ports in (view._input_items, view._output_items):
-        for port in ports:
-            port.redraw_connected_pipes()
+    from designer.canvas import adapter
+
+    adapter.set_collapsed(vn.view, on, COLLAPSED_H)
     canvas._place_tag(nid)
 
 

@@ -149,10 +149,11 @@ class Minimap(QWidget):
     def center_on(self, point: QPointF) -> None:
         """Move the main view so ``point`` (scene coordinates) is at its centre."""
         v = self.canvas.viewer
-        r = QRectF(v._scene_range)
+        from designer.canvas import adapter
+
+        r = adapter.scene_range(v)
         r.moveCenter(point)
-        v._scene_range = r
-        v._update_scene()
+        adapter.set_scene_range(v, r)
         self.visible_rect = self._visible()
         self.update()
 
