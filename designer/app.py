@@ -216,7 +216,10 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         from designer import features
 
         features.install_run_docks(self)  # the Runs dock
-        self.dock_problems.raise_()
+        # The first screen's bottom dock is the Training one (its Train button and, when not
+        # ready, the reasons as links) unless the graph has errors: an empty Problems list
+        # would take that space for nothing (#16 item 14); its tab title counts problems.
+        QTimer.singleShot(0, self._raise_first_dock)  # once the tabs exist and are laid out
         self._size_docks()
         self._restore_layout()
 
@@ -285,6 +288,15 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         self.dock_predict.setMinimumHeight(MIN_RUN_DOCK_HEIGHT)
         self._tabify(self.dock_training, self.dock_predict)
         self.dock_problems.raise_()
+
+    def _raise_first_dock(self) -> None:
+        if self._saved_layout is not None:
+            return  # the user's own layout says which tab was in front
+        rep = self.document.report if self.document is not None else None
+        if rep is not None and rep.errors:
+            self.dock_problems.raise_()
+        elif getattr(self, "dock_training", None) is not None:
+            self.dock_training.raise_()
 
     def _make_tuning_panel(self) -> None:
         """The Tuning dock (a study over the parameters marked "tune"), beside Training."""

@@ -383,3 +383,23 @@ def test_run_docks_are_never_restored_too_short(window: MainWindow) -> None:
     w.restoreState(w.saveState())
     assert w.dock_training.height() >= MIN_RUN_DOCK_HEIGHT
     assert w.dock_predict.minimumHeight() >= MIN_RUN_DOCK_HEIGHT
+
+
+def test_the_first_screen_shows_the_training_dock_not_an_empty_problems_list(
+    window: MainWindow, qtbot: Any
+) -> None:
+    """Item 14: with nothing wrong, the bottom dock opens on Training (its Train button);
+    with errors, on Problems."""
+    w = window
+    _open_iris(w)
+    w._saved_layout = None  # a first start: no layout of the user's to restore
+    w._add_run_panels()
+    qtbot.waitUntil(lambda: not w.dock_training.visibleRegion().isEmpty(), timeout=5000)
+    assert w.dock_problems.visibleRegion().isEmpty()
+    g = w.document.graph
+    loss = g.by_name("cross_entropy_loss").id
+    w.document.disconnect([e for e in g.edges if e.dst == loss and e.dst_port == "input"])
+    rep = w.document.wait_checked(60)
+    assert rep is not None and rep.errors
+    w._raise_first_dock()
+    qtbot.waitUntil(lambda: not w.dock_problems.visibleRegion().isEmpty(), timeout=5000)
