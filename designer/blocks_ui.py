@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.canvas import IDENT_PREFIX, CatalogNode
+from designer.canvas import node_class_for
 from designer.document import Document
 from designer.i18n import translate
 from engine import catalog
@@ -53,27 +53,13 @@ if TYPE_CHECKING:
 LIBRARY_KEY = "blocks/library"
 LIBRARY_FILTER = "Torchwire block library (*.json);;All files (*)"
 
-_CLASSES: dict[str, type[CatalogNode]] = {}
-
 
 def block_view_type(ng: Any, spec: NodeSpec) -> str:
     """NodeGraphQt's type key for a block type, registering its class with ``ng`` when new.
 
     One class per block name; it carries the spec it was last asked for, which is the one
     the next view node is built from (two projects may define a block name differently)."""
-    cls = _CLASSES.get(spec.type)
-    if cls is None:
-        cls = type(
-            spec.type,
-            (CatalogNode,),
-            {
-                "__identifier__": f"{IDENT_PREFIX}.blocks",
-                "NODE_NAME": spec.type,
-                "SPEC_TYPE": spec.type,
-                "__doc__": spec.doc,
-            },
-        )
-        _CLASSES[spec.type] = cls
+    cls = node_class_for(spec, group="blocks")
     cls.SPEC = spec
     if cls.type_ not in ng.registered_nodes():
         ng.register_node(cls)

@@ -28,7 +28,7 @@ from engine import shape_cache
 from engine.bulk import bulk
 from engine.catalog.base import NodeSpec, Shape
 from engine.fixes import Fix, insert_fix
-from engine.graph import Edge, Graph, Node
+from engine.graph import Edge, Graph, Node, topological_order
 from engine.memo import Memo, freeze
 
 Severity = Literal["error", "warning"]
@@ -289,7 +289,7 @@ def _check(graph: Graph, feed: dict[str, tuple[Shape, torch.dtype]] | None = Non
     ins, outs = _edges(graph)
     ctx = CheckContext(graph, rep, ins, outs, feed=feed)
 
-    order, cyclic = _topo(graph, ins, outs)
+    order, cyclic = _topo(graph, outs)
     stray = _stray_nodes(graph, ins, outs)
     order = [nid for nid in order if nid not in stray]
     cyclic -= stray
@@ -391,23 +391,8 @@ def _stray_nodes(graph: Graph, ins: dict[str, list[Edge]], outs: dict[str, list[
     return {n for g in groups if not anchored(g) for n in g}
 
 
-def _topo(
-    graph: Graph, ins: dict[str, list[Edge]], outs: dict[str, list[Edge]]
-) -> tuple[list[str], set[str]]:
-    indeg = {nid: len(ins[nid]) for nid in graph.nodes}
-    ready = [nid for nid in graph.nodes if indeg[nid] == 0]
-    order: list[str] = []
-    i = 0
-    while i < len(ready):
-        nid = ready[i]
-        i += 1
-        order.append(nid)
-        for e in outs[nid]:
-            indeg[e.dst] -= 1
-            if indeg[e.dst] == 0:
-                ready.append(e.dst)
-    cyclic = {nid for nid in graph.nodes if indeg[nid] > 0}
-    return order, cyclic
+def _topo(graph: Graph, outs: dict[str, list[Edge]]) -> tuple[list[str], set[str]]:
+    return topological_order(graph.nodes, lambda nid: (e.dst for e in outs[nid]))
 
 
 def _report_cycles(ctx: CheckContext, cyclic: set[str]) -> None:

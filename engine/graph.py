@@ -1041,6 +1041,29 @@ class Graph:
 MAX_LR_SCALE = 1e6  # a multiplier beyond this is a typo, not a learning rate
 
 
+def topological_order(
+    ids: Iterable[str], successors: Callable[[str], Iterable[str]]
+) -> tuple[list[str], set[str]]:
+    """Kahn's order of ``ids`` (ties in the given order) and the ids on or after a cycle,
+    which it cannot place; the check and the layout both order nodes with it."""
+    ids = list(ids)
+    succ = {n: list(successors(n)) for n in ids}
+    indeg = dict.fromkeys(ids, 0)
+    for n in ids:
+        for m in succ[n]:
+            indeg[m] += 1
+    ready = [n for n in ids if indeg[n] == 0]
+    i = 0
+    while i < len(ready):
+        n = ready[i]
+        i += 1
+        for m in succ[n]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    return ready, {n for n in ids if indeg[n] > 0}
+
+
 def check_lr_scale(scale: Any, name: str = "lr_scale") -> float:
     """``scale`` as a learning-rate multiplier (a finite number > 0), or GraphError."""
     if isinstance(scale, bool) or not isinstance(scale, int | float):

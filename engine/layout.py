@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.graph import Graph
+from engine.graph import Graph, topological_order
 
 SPACING = (220.0, 120.0)  # a node (~160×70 with its caption) and room for a wire's shape label
 LANE_GAP = 0.4  # extra empty rows between lanes and between wrapped bands
@@ -48,22 +48,9 @@ def _lane_of(graph: Graph, nid: str) -> int:
     return 1
 
 
-def _topo(ids: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> list[str]:
-    indeg = {n: len(preds[n]) for n in ids}
-    ready = [n for n in ids if indeg[n] == 0]
-    out: list[str] = []
-    i = 0
-    while i < len(ready):
-        n = ready[i]
-        i += 1
-        out.append(n)
-        for s in succs[n]:
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                ready.append(s)
-    seen = set(out)
-    out += [n for n in ids if n not in seen]  # cycles: keep them, in graph order
-    return out
+def _topo(ids: list[str], succs: dict[str, list[str]]) -> list[str]:
+    order, cyclic = topological_order(ids, succs.__getitem__)
+    return order + [n for n in ids if n in cyclic]  # cycles: keep them, in graph order
 
 
 def _lay_lane(graph: Graph, ids: list[str]) -> _Lane:
@@ -74,7 +61,7 @@ def _lay_lane(graph: Graph, ids: list[str]) -> _Lane:
         if e.src in inside and e.dst in inside and e.src != e.dst:
             preds[e.dst].append(e.src)
             succs[e.src].append(e.dst)
-    topo = _topo(ids, preds, succs)
+    topo = _topo(ids, succs)
     rank = {n: i for i, n in enumerate(topo)}
     column: dict[str, int] = {}
     for n in topo:

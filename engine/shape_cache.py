@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_ENTRIES = 20000
-FLUSH_EVERY_S = 2.0
+FLUSH_EVERY_S = 10.0  # a write is a dump of the whole map: not on every live check
 _ENV_DIR = "TORCHWIRE_CACHE_DIR"
 _ENV_OFF = "TORCHWIRE_NO_SHAPE_CACHE"
 

@@ -59,15 +59,16 @@ def _slug(text: str) -> str:
 _CLASSES: dict[str, type[CatalogNode]] = {}
 
 
-def node_class_for(spec: NodeSpec) -> type[CatalogNode]:
-    """The NodeGraphQt class for a catalog type (made once, cached)."""
+def node_class_for(spec: NodeSpec, group: str | None = None) -> type[CatalogNode]:
+    """The NodeGraphQt class for a node type (made once, cached); ``group`` is the last
+    part of its identifier (default: its category's; blocks use "blocks")."""
     cls = _CLASSES.get(spec.type)
     if cls is None:
         cls = type(
             spec.type,
             (CatalogNode,),
             {
-                "__identifier__": f"{IDENT_PREFIX}.{_slug(spec.category)}",
+                "__identifier__": f"{IDENT_PREFIX}.{group or _slug(spec.category)}",
                 "NODE_NAME": spec.type,
                 "SPEC_TYPE": spec.type,
                 "__doc__": spec.doc,

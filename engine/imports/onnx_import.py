@@ -688,23 +688,28 @@ def _resize(ctx: Ctx, node: Any) -> None:
     elif mode in ("linear", "cubic"):
         if coord not in ("half_pixel", "pytorch_half_pixel"):
             raise Unsupported(f"{mode} with {coord} (torch's align_corners=False is half_pixel)")
-        tmode = {
-            ("linear", 1): "linear",
-            ("linear", 2): "bilinear",
-            ("linear", 3): "trilinear",
-            ("cubic", 2): "bicubic",
-        }.get((mode, rank))
-        if tmode is None:
-            raise Unsupported(f"{mode} over {rank} spatial dimensions")
-        if mode == "cubic" and (
-            a.get("cubic_coeff_a", -0.75) != -0.75 or a.get("exclude_outside", 0)
-        ):
-            raise Unsupported("cubic_coeff_a / exclude_outside differ from torch's bicubic")
+        tmode = _interpolation(a, mode, rank)
     else:
         raise Unsupported(f"mode {mode}")
     if a.get("antialias", 0):
         raise Unsupported("antialias")
     ctx.put(node, ctx.b.add("Upsample", [ctx.x(node)], node.name, scale_factor=s, mode=tmode))
+
+
+def _interpolation(a: dict[str, Any], mode: str, rank: int) -> str:
+    """torch's interpolation mode for ONNX ``linear``/``cubic`` over ``rank`` spatial dims
+    (both Resize by scales and by sizes)."""
+    tmode = {
+        ("linear", 1): "linear",
+        ("linear", 2): "bilinear",
+        ("linear", 3): "trilinear",
+        ("cubic", 2): "bicubic",
+    }.get((mode, rank))
+    if tmode is None:
+        raise Unsupported(f"{mode} over {rank} spatial dimensions")
+    if mode == "cubic" and (a.get("cubic_coeff_a", -0.75) != -0.75 or a.get("exclude_outside", 0)):
+        raise Unsupported("cubic_coeff_a / exclude_outside differ from torch's bicubic")
+    return tmode
 
 
 def _resize_to_size(ctx: Ctx, node: Any, mode: str, coord: str, nearest: str) -> None:
@@ -730,18 +735,7 @@ def _resize_to_size(ctx: Ctx, node: Any, mode: str, coord: str, nearest: str) ->
             align = False
         else:
             raise Unsupported(f"{mode} with {coord} (torch has half_pixel and align_corners)")
-        tmode = {
-            ("linear", 1): "linear",
-            ("linear", 2): "bilinear",
-            ("linear", 3): "trilinear",
-            ("cubic", 2): "bicubic",
-        }.get((mode, rank))
-        if tmode is None:
-            raise Unsupported(f"{mode} over {rank} spatial dimensions")
-        if mode == "cubic" and (
-            a.get("cubic_coeff_a", -0.75) != -0.75 or a.get("exclude_outside", 0)
-        ):
-            raise Unsupported("cubic_coeff_a / exclude_outside differ from torch's bicubic")
+        tmode = _interpolation(a, mode, rank)
     else:
         raise Unsupported(f"mode {mode}")
     if a.get("antialias", 0):
