@@ -31,7 +31,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Graph, check, compile_model, load_project
-from engine.zoo import mlp, resnet18
+from engine.graph.zoo import mlp, resnet18
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -389,7 +389,7 @@ def main() -> None:
 
 def deep_resnet(n: int) -> Graph:
     """A deep residual CNN: repeated blocks, as real large graphs are (the cache helps)."""
-    from engine.zoo import basic_block
+    from engine.graph.zoo import basic_block
 
     g = Graph(name="deep")
     prev = g.add("Input", shape=[16, 32, 32])
@@ -401,7 +401,7 @@ def deep_resnet(n: int) -> Graph:
 
 
 def check_time(label: str, g: Graph) -> None:
-    importlib.import_module("engine.check")._cache.clear()
+    importlib.import_module("engine.analysis.check")._cache.clear()
     t = time.perf_counter()
     rep = check(g)
     cold = time.perf_counter() - t

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine import compile_model, load_project
 from engine.export import export_onnx
 from engine.export import onnx as tw_onnx
-from engine.zoo import resnet18
+from engine.graph.zoo import resnet18
 from tests.engine.catalog_cases import model_specs, single_node_graph
 from tests.engine.export import graphs
 

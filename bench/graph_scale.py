@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.check import check
+from engine.analysis.check import check
 from engine.graph import Graph
 from engine.project import loads_project, to_json
 

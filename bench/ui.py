@@ -164,7 +164,9 @@ def bench_check(n: int = 300) -> dict[str, float]:
     from engine import check
 
     QApplication.instance() or QApplication([])
-    check_mod = sys.modules["engine.check"]  # engine.check the function shadows the module
+    check_mod = sys.modules[
+        "engine.analysis.check"
+    ]  # engine.analysis.check the function shadows the module
 
     g = chain_graph(n)
     check(chain_graph(3))  # imports and one-time torch warm-up are not "one edit"

@@ -40,7 +40,7 @@ FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
 
 def load_modules() -> None:
     """Everything the editor needs, imported (safe to call from any thread)."""
-    import engine.check  # noqa: F401  (torch)
+    import engine.analysis.check  # noqa: F401  (torch)
     from engine import catalog
 
     list(catalog.all_specs())

@@ -1,7 +1,7 @@
 """Blocks in the designer: instances on the canvas, the palette's "Blocks", Make Block…,
 Ungroup, editing inside a block (breadcrumb back out) and the block library.
 
-A thin view of ``engine.blocks`` and ``engine.block_ops``: every edit is an engine op
+A thin view of ``engine.graph.blocks`` and ``engine.graph.block_ops``: every edit is an engine op
 pushed with ``Document.do`` (one undo step, exact inverse). Choices made here:
 
 - **Node classes.** Block types live in ``graph.blocks``, not in the catalog, so their
@@ -39,13 +39,14 @@ from designer.canvas import node_class_for
 from designer.document import Document
 from designer.i18n import translate
 from engine import catalog
-from engine.block_ops import DefineBlock, EditBlock, MakeBlock, Ungroup
-from engine.blocks import BlockDef, define, dependency_order, load_library, save_library
+from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, Ungroup
+from engine.graph.blocks import BlockDef, define, dependency_order
+from engine.project.library import load_library, save_library
 from engine.catalog.base import NodeSpec
-from engine.check import Report
+from engine.analysis.check import Report
 from engine.errors import TorchwireError
 from engine.graph import BlockChanged, BlockRemoved, Graph, GraphError, GraphEvent, NodeRemoved
-from engine.ops import Op
+from engine.graph.ops import Op
 
 if TYPE_CHECKING:
     from designer.canvas import Canvas

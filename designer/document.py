@@ -1,7 +1,7 @@
 """The open project: an ``engine.Graph`` (the source of truth), its file, undo stack and live check.
 
 Every edit the GUI makes goes through a method here, which builds an engine op
-(``engine.ops``), applies it with ``Graph.apply`` (the engine's rules: a refusal raises and
+(``engine.graph.ops``), applies it with ``Graph.apply`` (the engine's rules: a refusal raises and
 changes nothing) and pushes the op with its exact inverse as one undo step. Views
 (canvas, panels) listen to the Graph's events and to this object's signals; none of them
 keeps a second copy of the graph.
@@ -24,10 +24,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from designer import undo
-from engine import fixes
-from engine.check import Report, check
+from engine.analysis import fixes
+from engine.analysis.check import Report, check
 from engine.graph import Edge, Graph, GraphError, GraphEvent
-from engine.ops import (
+from engine.graph.ops import (
     AddNode,
     Batch,
     Connect,
@@ -51,7 +51,7 @@ class Document(QObject):
 
     graphReplaced = Signal()  # new/open/recover: document.graph is now a different Graph object
     graphChanged = Signal()  # after any edit of document.graph (fires before the re-check)
-    reportReady = Signal(object)  # a fresh engine.check.Report after the live check
+    reportReady = Signal(object)  # a fresh engine.analysis.check.Report after the live check
     modifiedChanged = Signal(bool)
     pathChanged = Signal(object)
     refused = Signal(str)  # an edit the engine refused, with its reason (for the status bar)
@@ -148,7 +148,7 @@ class Document(QObject):
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no file name yet; use Save As")
-        old = getattr(self.graph, "path", None)
+        old = self.graph.source_path
         rebase: dict[str, dict[str, str]] = {}
         if old and Path(old).resolve().parent != target.resolve().parent:
             rebase = self._rebased_paths(Path(old).resolve().parent, target.resolve().parent)
@@ -162,7 +162,7 @@ class Document(QObject):
         if rebase:
             self._apply_rebase(rebase)
         self.path = target.resolve()
-        self.graph.path = str(self.path)  # type: ignore[attr-defined]  # as load_project sets it
+        self.graph.source_path = str(self.path)  # as load_project sets it
         self.undo_stack.setClean()
         self._dirty_outside = False
         self.pathChanged.emit(self.path)
@@ -267,7 +267,7 @@ class Document(QObject):
         return []
 
     def _free_position(self) -> tuple[float, float]:
-        from engine.layout import free_position
+        from engine.build.layout import free_position
 
         return free_position(self.graph)
 
@@ -444,9 +444,9 @@ class Document(QObject):
 
     # -- layout -----------------------------------------------------------------------------
     def auto_layout(self, node_ids: Iterable[str] | None = None, aspect: float = 1.6) -> None:
-        """The engine's layered layout (``engine.layout``: lanes, columns by depth, wrapped
+        """The engine's layered layout (``engine.build.layout``: lanes, columns by depth, wrapped
         bands), the same as the examples and import get; one undo step."""
-        from engine.layout import layered_positions
+        from engine.build.layout import layered_positions
 
         g = self.graph
         ids = set(node_ids) if node_ids is not None else set(g.nodes)
@@ -600,14 +600,14 @@ def snapshot_graph(graph: Graph) -> Graph:
     """A copy for the check thread (``Graph.copy``), keeping the file's path, from which
     data paths resolve."""
     snap = graph.copy()
-    if getattr(graph, "path", None):
-        snap.path = graph.path  # type: ignore[attr-defined]
+    if graph.source_path:
+        snap.source_path = graph.source_path  # type: ignore[attr-defined]
     return snap
 
 
 def model_source(graph: Graph, report: Report) -> str:
     """The generated module's source, or a comment saying why there is none yet."""
-    from engine.compile import generate_source
+    from engine.build.compile import generate_source
 
     try:
         text, _info = generate_source(graph, report)

@@ -114,7 +114,7 @@ def warm_start(path: Any = None) -> None:
     """On a worker, while the window and editor are built: import what the first check
     needs (torch) and run the first check of ``path`` once, filling the engine's caches
     (its data, every node's shape), so the document's own first check finds them. With
-    the shapes on disk (``engine.shape_cache``) that check runs nothing on ``meta``, so
+    the shapes on disk (``engine.analysis.shape_cache``) that check runs nothing on ``meta``, so
     ``torch._dynamo`` (which torch's meta kernels import on first use) is not loaded."""
     import threading
 
@@ -122,7 +122,7 @@ def warm_start(path: Any = None) -> None:
         try:
             import torch  # torch._dynamo comes with the first meta run that needs it
 
-            from engine.check import check
+            from engine.analysis.check import check
 
             if path is not None:
                 from engine.project import load_project

@@ -59,8 +59,8 @@ def set_node_folders(folders: list[str]) -> None:
 
 
 def load_plugins() -> Any:
-    """The custom node types of installed packages and the node folders (``engine.plugins``)."""
-    from engine import plugins
+    """The custom node types of installed packages and the node folders (``engine.catalog.plugins``)."""
+    from engine.catalog import plugins
 
     return plugins.load(node_folders())
 

@@ -1,6 +1,6 @@
 """Frames (titled, coloured regions) and collapsed nodes on the canvas.
 
-Both live in the project (``graph.frames``, ``graph.collapsed``; see ``engine.frames``),
+Both live in the project (``graph.frames``, ``graph.collapsed``; see ``engine.graph.frames``),
 and every change is one undo step made through the document's undo stack
 (``SetGraphField``), so undo, save and reopen treat them like any other edit. The canvas
 items here only draw what the graph holds and turn gestures into those commands.
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from designer import undo
 from designer.i18n import translate
-from engine.frames import Frame
+from engine.graph.frames import Frame
 from engine.graph import GraphChanged, GraphEvent, NodeAdded, Renamed
 
 TITLE_H = 26.0

@@ -200,7 +200,7 @@ def release() -> None:
 def catalog_entries() -> dict[str, Any]:
     """The catalog's English texts in the translation file's shape (no ``zh`` yet)."""
     from engine import catalog
-    from engine.train.settings import TRAINING_SETTINGS
+    from engine.catalog.settings import TRAINING_SETTINGS
 
     specs = list(catalog.all_specs())
     return {

@@ -16,7 +16,7 @@ CATEGORY_COLORS: dict[str, tuple[int, int, int]] = {
     "Merges": (120, 60, 110),
     "Losses": (160, 60, 60),
     "Optimizers": (130, 110, 40),
-    "Blocks": (36, 118, 128),  # block types (engine.blocks)
+    "Blocks": (36, 118, 128),  # block types (engine.graph.blocks)
 }
 NEUTRAL = (80, 80, 80)
 

@@ -1,4 +1,4 @@
-"""Undo commands: every edit of the graph is an engine op (``engine.ops``) and its inverse.
+"""Undo commands: every edit of the graph is an engine op (``engine.graph.ops``) and its inverse.
 
 The rules of editing live in the engine: the Document applies an op with ``Graph.apply``
 (a refused op raises and changes nothing) and pushes an ``OpCommand`` holding the op and the
@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from engine.graph import Graph, GraphChanged, GraphError
-from engine.ops import Op, SetParams
+from engine.graph.ops import Op, SetParams
 
 MERGE_WINDOW_S = 1.0  # spin-box steps of one parameter within this window undo as one
 

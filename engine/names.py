@@ -1,7 +1,7 @@
 """The one way user text becomes a name in generated Python source.
 
 Project, node and block names are free text: quotes, newlines, ``\\u2028``, lone surrogates,
-ligatures, keywords. Generated source (``engine.compile``, the exporters) takes user text
+ligatures, keywords. Generated source (``engine.build.compile``, the exporters) takes user text
 only as a literal made by ``repr()`` (or ``docstring`` below, for a module docstring) or as
 an identifier made here, so a name can never close a string or run as code.
 

@@ -10,9 +10,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from designer.i18n import fmt, translate
-from engine.fixes import Fix
+from engine.analysis.fixes import Fix
 from engine.graph import Edge, GraphError
-from engine.ops import AddNode, Batch
+from engine.graph.ops import AddNode, Batch
 
 
 class CanvasMenus:

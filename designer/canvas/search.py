@@ -252,7 +252,7 @@ class CanvasSearch:
         prev = self._search_prev
         doc.undo_stack.beginMacro(f"Add {type_name}")
         try:
-            from engine.layout import free_position
+            from engine.build.layout import free_position
 
             # free space next to what it connects to, never on top of a node (item 5)
             if len(prev) == 1 and prev[0] in doc.graph.nodes:

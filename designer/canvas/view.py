@@ -34,7 +34,7 @@ from designer.canvas.nodes import (
 from designer.canvas.search import CanvasSearch, NodeSearchPopup
 from designer.document import Document
 from engine import catalog
-from engine.check import Report
+from engine.analysis.check import Report
 from engine.graph import (
     BlockChanged,
     Edge,

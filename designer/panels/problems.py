@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from designer import style
 from designer.document import Document
 from designer.i18n import fmt, translate
-from engine.check import Report
+from engine.analysis.check import Report
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
 FIX_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -33,7 +33,7 @@ SILENCED_ROLE = Qt.ItemDataRole.UserRole + 3
 
 class ProblemsPanel(QWidget):
     nodeRequested = Signal(str)
-    fixRequested = Signal(object)  # engine.fixes.Fix
+    fixRequested = Signal(object)  # engine.analysis.fixes.Fix
     countChanged = Signal(int, int)  # errors, warnings
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:

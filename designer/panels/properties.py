@@ -35,7 +35,7 @@ from engine.graph import MAX_LR_SCALE, GraphError
 
 
 class PropertiesPanel(QWidget):
-    fixRequested = Signal(object)  # engine.fixes.Fix
+    fixRequested = Signal(object)  # engine.analysis.fixes.Fix
     helpRequested = Signal(str)  # a node type: show its help (the "?" button)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:

@@ -212,7 +212,7 @@ def install(window: Any) -> RunsPanel:
         base = window.document.path
         if window.open_path(project, ask=True, copy=True) and base is not None:
             # an untitled copy whose data paths still resolve from the project's folder
-            window.document.graph.path = str(Path(base).resolve())
+            window.document.graph.source_path = str(Path(base).resolve())
 
     panel.openRequested.connect(open_run)
     panel.refresh()

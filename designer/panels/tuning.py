@@ -44,7 +44,7 @@ from designer.widgets.tune_editor import (
     tunable,
     tuning_of,
 )
-from engine.tune.space import PRUNERS, SAMPLERS, Dimension, TuneError
+from engine.catalog.tuning import PRUNERS, SAMPLERS, Dimension, TuneError
 
 BEST = "#4caf7a"
 TRIAL = "#5b9bd5"
@@ -118,7 +118,7 @@ class TuningPanel(QWidget):
         row = QHBoxLayout()
         self.setting_combo = QComboBox()
         self.setting_combo.setObjectName("tuning_setting")
-        from engine.train.settings import TRAINING_SETTINGS
+        from engine.catalog.settings import TRAINING_SETTINGS
 
         self._settings = {p.name: p for p in TRAINING_SETTINGS if tunable(p)}
         self.setting_combo.addItems([f"training.{n}" for n in self._settings])
@@ -249,7 +249,7 @@ class TuningPanel(QWidget):
         target = self.setting_combo.currentText()
         name = target.split(".", 1)[1]
         p = self._settings[name]
-        from engine.train.settings import resolve_settings
+        from engine.catalog.settings import resolve_settings
 
         try:
             value = resolve_settings(self.document.graph.settings.get("training"))[name]

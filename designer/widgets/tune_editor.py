@@ -1,8 +1,8 @@
 """Marking a parameter "tune": a range or choices within its declared limits.
 
-The space is the project's ``settings["tuning"]`` (see ``engine.tune.space``); every change
+The space is the project's ``settings["tuning"]`` (see ``engine.catalog.tuning``); every change
 goes through ``Document.set_setting`` (one undo step). The range editors are bounded by the
-declaration (``Param.min``/``max``); choices are checked by ``engine.tune.space`` and a
+declaration (``Param.min``/``max``); choices are checked by ``engine.catalog.tuning`` and a
 refused one is shown, with the reason, and not written.
 """
 
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from designer.i18n import fmt, translate
 from engine.catalog.base import Param
-from engine.tune.space import (
+from engine.catalog.tuning import (
     Dimension,
     TuneError,
     check_limits,
@@ -206,7 +206,7 @@ class TuneEditor(QWidget):
 
     def current(self) -> Dimension:
         """The dimension the fields say (not yet checked against the declaration)."""
-        from engine.tune.space import parse_space
+        from engine.catalog.tuning import parse_space
 
         if self.choices is not None:
             return parse_space(f"{self.target}={self.choices.text()}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.catalog import register
 from engine.catalog.base import NodeSpec, Param, Port
+from engine.catalog.registry import register
 
 DATA_IN = Port("data", kind="data", doc="a dataset, possibly already preprocessed")
 DATA_OUT = Port("data", kind="data", doc="features and targets; connect to the model's Input")
@@ -300,5 +300,3 @@ PREPROCESSING_TYPES = (
     "Augment",
     "Batch",
 )
-
-from engine.data import check as _check  # noqa: E402, F401  (registers the data checker)

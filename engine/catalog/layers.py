@@ -11,8 +11,8 @@ from typing import Any
 
 from torch import nn
 
-from engine.catalog import register
 from engine.catalog.base import NodeSpec, Param, Port, Shape
+from engine.catalog.registry import register
 from engine.catalog.tensors import broadcast_validate
 from engine.modules import Maxout
 

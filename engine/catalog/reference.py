@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import catalog
+from engine.catalog import registry as catalog
 from engine.catalog.base import NodeSpec, Param, Port
 
 TORCH_DOCS = "https://pytorch.org/docs/stable/generated/{}.html"

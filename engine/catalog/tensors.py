@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.catalog import register
 from engine.catalog.base import NodeSpec, Param, Port, Shape
+from engine.catalog.registry import register
 from engine.modules import LearnedTensor, SinusoidalEncoding
 
 MAX_OUTPUTS = 8  # Split and Chunk declare this many output ports; the first n are live

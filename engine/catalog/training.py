@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.catalog import register
 from engine.catalog.base import NodeSpec, Param, Port
+from engine.catalog.registry import register
 
 
 def P(name: str, type_: str, default: Any, doc: str = "", **kw: Any) -> Param:
@@ -289,5 +289,3 @@ LOSS_TYPES = (
     "KLDivLoss",
 )
 OPTIMIZER_TYPES = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
-
-from engine.train import check as _check  # noqa: E402, F401  (registers loss/optimizer checks)

@@ -186,7 +186,7 @@ def _finetune(
 
     g = g.copy()
     if lr is not None:
-        from engine.check import check
+        from engine.analysis.check import check
 
         plan = check(g).extra.get("train_plan")
         if plan is not None:
@@ -248,12 +248,12 @@ def compress(
     ``distill_epochs`` against this one. ``max_drop``: refuse variants whose test metric
     (accuracy or R², as a fraction) is lower than the original's by more than this.
     """
-    from engine.check import check
-    from engine.compile import compile_model
+    from engine.analysis.check import check
+    from engine.build.compile import compile_model
     from engine.export import export_onnx
     from engine.export.errors import ExportError
     from engine.train.checkpoint import load_checkpoint
-    from engine.train.session import _as_graph
+    from engine.train.graphs import as_graph
 
     for mode in quantize_modes:
         if mode not in MODES:
@@ -264,7 +264,7 @@ def compress(
         raise CompressError("steps must be at least 1 and fine-tuning epochs at least 0")
     if max_drop is not None and not max_drop >= 0:
         raise CompressError(f"--max-drop must be 0 or more, got {max_drop}")
-    g = _as_graph(project)
+    g = as_graph(project)
     ck = load_checkpoint(checkpoint)  # a CheckpointError names the file (CLI: exit 2)
     rep = check(g)
     if not rep.ok:
@@ -359,8 +359,10 @@ def compress(
             from engine.project import save_project
             from engine.train import checkpoint as ckm
 
-            if getattr(g, "path", None):
-                pg.path = g.path  # relative dataset paths stay those of the original project
+            if g.source_path:
+                pg.source_path = (
+                    g.source_path
+                )  # relative dataset paths stay those of the original project
             info = {"pruned": prune, "structured": structured, "norm": norm, "scope": scope,
                     "steps": steps, "finetune_epochs": finetune_epochs}  # fmt: skip
             ckm.save(vdir / "model.pt", _checkpoint_payload(ck, pg, sd, info))
@@ -460,14 +462,16 @@ def _distill(
     export: Callable[[str, Any, Path], Path],
     progress: Progress,
 ) -> Variant:
-    from engine.check import check
-    from engine.compile import compile_model
+    from engine.analysis.check import check
+    from engine.build.compile import compile_model
     from engine.project import save_project
     from engine.train import events
     from engine.train.distill import Teacher
-    from engine.train.session import TrainError, _as_graph, train
+    from engine.train.errors import TrainError
+    from engine.train.graphs import as_graph
+    from engine.train.session import train
 
-    sg = _as_graph(student)
+    sg = as_graph(student)
     vdir = work / "distilled"
     vdir.mkdir()
 

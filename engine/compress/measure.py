@@ -37,7 +37,7 @@ def raw_splits(g: Any) -> RawSplits:
     in their own units, split exactly as training splits them (the split is seeded and
     happens before any fitted step; Clean's fill and clip stay, and replaying them in the
     model changes nothing)."""
-    from engine.check import check
+    from engine.analysis.check import check
     from engine.data.errors import DataError
     from engine.data.pipeline import chain_of, prepare
 

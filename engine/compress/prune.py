@@ -173,7 +173,7 @@ def prune_structured(
     The channels with the smallest L``norm`` norms go (``prune.ln_structured``); at least
     one channel stays. Returns the smaller project and its sliced weights.
     """
-    from engine.check import check
+    from engine.analysis.check import check
 
     if norm not in (1, 2):
         raise CompressError(f"structured pruning ranks channels by the L1 or L2 norm, not L{norm}")
@@ -208,8 +208,8 @@ def prune_structured(
         kept_idx[nid] = idx
         kept[nid] = (len(idx), n)
     out = g.copy()
-    if getattr(g, "path", None):
-        out.path = g.path
+    if g.source_path:
+        out.source_path = g.source_path
     for nid, idx in kept_idx.items():
         attr = attrs[nid]
         for p in ("weight", "bias"):

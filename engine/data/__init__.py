@@ -1,16 +1,7 @@
-"""Runtime of the dataset and preprocessing nodes (declared in ``engine.catalog.data``).
-
-Submodules load on first use so that the catalog stays light to import.
-"""
+"""Runtime of the dataset and preprocessing nodes (declared in ``engine.catalog.data``):
+loading sources and preparing a graph's data chain (``pipeline``)."""
 
 from engine.data.errors import DataError
+from engine.data.pipeline import DataInfo, Prepared, chain_of, prepare
 
 __all__ = ["DataError", "DataInfo", "Prepared", "chain_of", "prepare"]
-
-
-def __getattr__(name: str) -> object:
-    if name in ("DataInfo", "Prepared", "chain_of", "prepare"):
-        from engine.data import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'engine.data' has no attribute {name!r}")

@@ -47,7 +47,7 @@ __all__ = [
 
 
 def base_dir_of(graph: Any) -> str | None:
-    path = getattr(graph, "path", None)
+    path = graph.source_path
     return os.path.dirname(os.path.abspath(path)) if path else None
 
 

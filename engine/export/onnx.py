@@ -220,7 +220,7 @@ def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
 def _unexportable_inside(block: Any, kind: str) -> str:
     """Why a block's inner graph cannot be exported ("inner › node: why"), or ""."""
     from engine import catalog
-    from engine.blocks import SEP
+    from engine.graph.blocks import SEP
 
     for n in block.graph.nodes.values():
         if n.type in block.graph.blocks:

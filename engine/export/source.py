@@ -55,7 +55,7 @@ def resolve(
     model_or_graph: Any, checkpoint: str | os.PathLike[str] | Any | None, progress: Progress
 ) -> Source:
     """Compile (or take) the module, load the checkpoint's weights, gather the metadata."""
-    from engine.compile import compile_model
+    from engine.build.compile import compile_model
 
     ckpt = None
     ckpt_path = None

@@ -25,9 +25,9 @@ RUNTIME_PACKAGE = "torchwire_runtime"
 
 def training_source(src: Source, script_path: Path | None = None) -> dict[str, Any]:
     """``{"code", "imports", "needs"}`` for the script, or ExportError saying what is missing."""
-    from engine.check import check
+    from engine.analysis.check import check
+    from engine.catalog.settings import resolve_settings
     from engine.data.pipeline import chain_of
-    from engine.train.settings import resolve_settings
     from engine.train.specs import loop_settings, loss_spec, optimizer_spec
 
     g = src.graph

@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from engine import names
-from engine.compile import compile_model
+from engine.build.compile import compile_model
+from engine.build.layout import lay_out
 from engine.graph import Graph, GraphError
 from engine.imports.report import ImportReport, ModelImportError, UnsupportedOp
-from engine.layout import lay_out
 
 
 class Unsupported(Exception):

@@ -23,7 +23,7 @@ def weights_path(project: str | os.PathLike[str]) -> Path:
 
 def layer_nodes(graph: Graph) -> list[str]:
     """The ids of the nodes that hold parameters, in the order the model runs them."""
-    from engine.compile import compile_model
+    from engine.build.compile import compile_model
 
     model = compile_model(graph)
     out = []

@@ -17,7 +17,7 @@ from engine.serve.errors import ServeError
 
 def readout_of(graph: Any) -> str:
     """The loss node's readout (``logits``, ``log_probs``, ``sigmoid``, ``values``)."""
-    from engine.check import check
+    from engine.analysis.check import check
     from engine.train.specs import loss_spec
 
     rep = check(graph)

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from engine.train.checkpoint import Checkpoint, load_checkpoint
-from engine.train.session import TrainError, _as_graph
+from engine.train.errors import TrainError
+from engine.train.graphs import as_graph
 
 
 @dataclass
@@ -39,9 +40,9 @@ class Prediction:
         return rows
 
 
-def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoint, Any]:
-    from engine.check import check
-    from engine.compile import compile_model
+def setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoint, Any]:
+    from engine.analysis.check import check
+    from engine.build.compile import compile_model
     from engine.graph import GraphError
     from engine.project import ProjectError
     from engine.train.checkpoint import CheckpointError
@@ -51,7 +52,7 @@ def _setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoi
     except CheckpointError as e:
         raise TrainError(str(e), kind="data", file=e.file) from None
     if graph_or_path is not None:
-        g = _as_graph(graph_or_path)
+        g = as_graph(graph_or_path)
     else:
         try:
             g = ckpt.project()
@@ -125,7 +126,7 @@ def evaluate(
 
     if split not in ("train", "val", "test"):
         raise TrainError(f"split must be train, val or test, not {split!r}")
-    g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
+    g, rep, plan, ckpt, model = setup(graph_or_path, checkpoint)
     try:
         dev = pick_device(device)
     except RuntimeError as e:
@@ -174,7 +175,7 @@ def predict(
     from engine.runtime.batches import _ImageDataset
     from engine.runtime.device import pick_device
 
-    g, rep, plan, ckpt, model = _setup(graph_or_path, checkpoint)
+    g, rep, plan, ckpt, model = setup(graph_or_path, checkpoint)
     try:
         dev = pick_device(device)
     except RuntimeError as e:

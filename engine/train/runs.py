@@ -9,7 +9,6 @@ no checkpoint is loaded to list runs), so listing is quick and safe on any folde
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -261,43 +260,6 @@ def format_runs(runs: list[RunSummary]) -> str:
         for row in [head, *rows]
     ]
     return "\n".join(lines)
-
-
-def _runs(args: argparse.Namespace) -> int:
-    from engine.cli import CliError
-
-    if not Path(args.file).is_file():
-        raise CliError(f"{args.file}: no such file", 2)
-    runs = list_runs(args.file, args.root)
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": r.name,
-                        "path": str(r.path),
-                        "started": r.started.isoformat(timespec="seconds"),
-                        "status": r.status.value,
-                        "epochs": r.epochs,
-                        "metrics": r.metrics,
-                        "differs": r.differs,
-                    }
-                    for r in runs
-                ],
-                indent=2,
-            )
-        )
-    else:
-        print(format_runs(runs))
-    return 0
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("runs", help="list a project's runs: date, status, metrics, what differs")
-    p.add_argument("file")
-    p.add_argument("--root", help="the runs folder (default: runs/ beside the project)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_runs)
 
 
 __all__ = [

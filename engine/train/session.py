@@ -23,12 +23,13 @@ from typing import Any
 
 import torch
 
-from engine.errors import TorchwireError
+from engine.catalog.settings import resolve_settings
 from engine.fileio import atomic_write
 from engine.train import events
 from engine.train.callbacks import SAVE_INTERVAL_S as _SAVE_INTERVAL_S
 from engine.train.callbacks import Checkpoints, Controls, Events
-from engine.train.settings import resolve_settings
+from engine.train.errors import TrainError
+from engine.train.graphs import as_graph
 
 
 class SessionState(StrEnum):
@@ -78,22 +79,6 @@ RUN_FILES = (
 )  # fmt: skip
 
 
-class TrainError(TorchwireError, RuntimeError):
-    """Training could not run or failed; the message is the readable reason."""
-
-    def __init__(
-        self,
-        reason: str,
-        step: int | None = None,
-        kind: str = "project",
-        *,
-        file: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(reason, file=file)
-        self.step = step
-        self.kind = kind
-
-
 @dataclass
 class TrainResult:
     run_dir: str
@@ -105,25 +90,6 @@ class TrainResult:
     device: str = "cpu"
     epochs_completed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _as_graph(graph_or_path: Any) -> Any:
-    from engine.graph import Graph
-    from engine.project import ProjectError, load_project
-
-    if isinstance(graph_or_path, Graph):
-        return graph_or_path
-    try:
-        return load_project(graph_or_path)
-    except ProjectError as e:
-        raise TrainError(str(e), kind="data") from None
-
-
-def _copy_graph(g: Any) -> Any:
-    c = g.copy()
-    if getattr(g, "path", None):
-        c.path = g.path
-    return c
 
 
 class TrainingSession:
@@ -153,7 +119,7 @@ class TrainingSession:
         init_weights: dict[str, torch.Tensor] | None = None,
         callbacks: Any = (),
     ) -> None:
-        self.graph = _copy_graph(_as_graph(graph))
+        self.graph = as_graph(graph).copy()
         self.teacher = teacher
         self.init_weights = init_weights
         self.extra_callbacks = list(callbacks)
@@ -329,12 +295,12 @@ class TrainingSession:
         model = getattr(self, "_model", None)
         path: list[str] = []
         if model is not None:
-            from engine.compile import exception_path
+            from engine.build.compile import exception_path
 
             path = exception_path(model, e)  # inside a block: "instance › inner node"
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if path:
-            from engine.blocks import SEP
+            from engine.graph.blocks import SEP
 
             return f"{SEP.join(path)}: {text}"
         return f"{type(e).__name__}: {text}"
@@ -435,7 +401,7 @@ class TrainingSession:
 
     def _plan(self) -> tuple[Any, Any, Any]:
         """The check's report and training plan, and the prepared data."""
-        from engine.check import check
+        from engine.analysis.check import check
         from engine.data.errors import DataError
         from engine.data.pipeline import chain_of, prepare
 
@@ -480,7 +446,7 @@ class TrainingSession:
         self, settings: dict[str, Any], rep: Any, plan: Any, prep: Any, device: torch.device
     ) -> tuple[torch.nn.Module, Any]:
         """Seed, then the model (weights initialise in graph order) and the loss head."""
-        from engine.compile import compile_model
+        from engine.build.compile import compile_model
         from engine.train.specs import make_head
 
         g, info = self.graph, prep.info

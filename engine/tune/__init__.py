@@ -2,7 +2,7 @@
 
 ``engine.tune(project, space, trials=..., sampler=..., pruner=...)`` runs a study (see
 ``engine.tune.study.Study``); the package itself is callable so that ``engine.tune(...)``
-works whether or not this package was imported first. ``engine.tune.space`` (plain
+works whether or not this package was imported first. ``engine.catalog.tuning`` (plain
 Python, no Optuna) declares and checks search spaces; Optuna loads on first use.
 """
 
@@ -12,7 +12,7 @@ import sys
 import types
 from typing import Any
 
-from engine.tune.space import Dimension, TuneError, parse_space
+from engine.catalog.tuning import Dimension, TuneError, parse_space
 
 __all__ = ["Dimension", "Study", "TuneError", "TuneResult", "parse_space", "tune"]
 

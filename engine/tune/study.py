@@ -25,9 +25,7 @@ from typing import Any
 
 import optuna
 
-from engine.fileio import atomic_write
-from engine.runtime.loop import Callback, EpochEnd, Trainer
-from engine.tune.space import (
+from engine.catalog.tuning import (
     DIRECTIONS,
     PRUNERS,
     SAMPLERS,
@@ -39,6 +37,8 @@ from engine.tune.space import (
     resolve,
     space_of,
 )
+from engine.fileio import atomic_write
+from engine.runtime.loop import Callback, EpochEnd, Trainer
 
 FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -223,11 +223,11 @@ class Study:
         on_trial: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
         on_event: Callable[[Any], None] | None = None,
     ) -> None:
-        from engine.train.session import _as_graph, _copy_graph
+        from engine.train.graphs import as_graph
 
-        self.graph = _copy_graph(_as_graph(graph))
+        self.graph = as_graph(graph).copy()
         cfg = check_tuning_settings(self._saved())
-        from engine.tune.space import parse_space
+        from engine.catalog.tuning import parse_space
 
         given = [d if isinstance(d, Dimension) else parse_space(d) for d in space]
         self.dims = resolve(self.graph, merge(space_of(self.graph), given))
@@ -274,7 +274,7 @@ class Study:
         return s.get("tuning") or {}
 
     def _training(self) -> dict[str, Any]:
-        from engine.train.settings import resolve_settings
+        from engine.catalog.settings import resolve_settings
 
         s = self.graph.settings if isinstance(self.graph.settings, dict) else {}
         try:
@@ -343,9 +343,7 @@ class Study:
     # -- the trials ------------------------------------------------------------------------------
     def apply(self, values: dict[str, Any]) -> Any:
         """A copy of the project with ``values`` (target → value) written in."""
-        from engine.train.session import _copy_graph
-
-        g = _copy_graph(self.graph)
+        g = self.graph.copy()
         settings = dict(g.settings) if isinstance(g.settings, dict) else {}
         training = dict(settings.get("training") or {})
         for r in self.dims:
@@ -493,7 +491,7 @@ class Study:
         from engine.project import save_project
 
         g = self.apply(params)
-        base = Path(self.graph.path).parent if getattr(self.graph, "path", None) else None
+        base = Path(self.graph.source_path).parent if self.graph.source_path else None
         if base is not None:
             for n in g.nodes.values():
                 for p in n.spec.params:

@@ -1,7 +1,7 @@
 """Builds the bundled example projects (and the small CSV they use) reproducibly.
 
 Run from the repository root: ``python resources/examples/make_examples.py``. Positions come
-from ``engine.layout.lay_out`` (the designer's auto-layout): the data chain, the model and the
+from ``engine.build.layout.lay_out`` (the designer's auto-layout): the data chain, the model and the
 training nodes in lanes, wrapped so each example reads at the scale it opens with.
 """
 
@@ -18,7 +18,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import Graph, check, save_project  # noqa: E402
-from engine.layout import lay_out  # noqa: E402
+from engine.build.layout import lay_out  # noqa: E402
 
 DX, DATA_Y, MODEL_Y = 220.0, -160.0, 60.0
 

@@ -39,7 +39,7 @@ def main() -> None:
     style.apply_dark_palette(app)
     from designer.app import MainWindow
     from designer.files import examples
-    from engine.frames import Frame
+    from engine.graph.frames import Frame
 
     w = MainWindow()
     w.ask_save_changes = lambda: "discard"

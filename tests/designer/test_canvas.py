@@ -9,7 +9,7 @@ import pytest
 from designer.canvas import Canvas, ShapePipe, node_class_for, rank_specs
 from designer.document import Document
 from engine import catalog
-from engine.fixes import Fix
+from engine.analysis.fixes import Fix
 from engine.graph import Edge
 from engine.project import to_json
 

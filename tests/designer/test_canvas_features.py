@@ -16,7 +16,7 @@ from designer.files import examples
 from designer.minimap import SETTING
 from designer.panels.node_help import param_tooltip
 from engine import catalog
-from engine.frames import Frame
+from engine.graph.frames import Frame
 from engine.project import load_project
 
 ROOT = Path(__file__).resolve().parents[2]

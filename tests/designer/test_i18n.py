@@ -109,7 +109,7 @@ ALLOWED = {
 
 def _names() -> set[str]:
     from engine import catalog
-    from engine.train.settings import TRAINING_SETTINGS
+    from engine.catalog.settings import TRAINING_SETTINGS
 
     out: set[str] = set()
     for s in catalog.all_specs():

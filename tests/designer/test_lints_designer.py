@@ -9,7 +9,7 @@ import pytest
 
 from designer.document import Document
 from designer.panels.problems import LINT_ROLE, SILENCED_ROLE, ProblemsPanel
-from engine.fixes import remove_fix
+from engine.analysis.fixes import remove_fix
 from engine.graph import GraphError
 
 

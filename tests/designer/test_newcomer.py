@@ -161,7 +161,7 @@ def test_palette_adds_land_in_free_space_and_the_view_follows(
     window: MainWindow, qtbot: Any
 ) -> None:
     """Item 5: eight palette double-clicks never stack nodes; each new one is on screen."""
-    from engine.layout import NODE_SIZE
+    from engine.build.layout import NODE_SIZE
 
     w = window
     _open_iris(w)

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from designer.files import node_folders, set_node_folders
-from engine import catalog, plugins
+from engine import catalog
+from engine.catalog import plugins
 
 LAYER = '''
 import torch

@@ -69,4 +69,4 @@ def test_open_this_runs_project_opens_an_untitled_copy(
     opt = next(n for n in g.nodes.values() if n.spec.kind == "optimizer")
     assert opt.params["lr"] == 0.01
     assert g.settings["training"]["epochs"] == 1
-    assert Path(g.path) == project.resolve()  # data paths resolve from the project's folder
+    assert Path(g.source_path) == project.resolve()  # data paths resolve from the project's folder

@@ -10,7 +10,7 @@ import pytest
 from designer.document import Document
 from designer.undo import OpCommand
 from engine.graph import Edge, GraphError
-from engine.ops import Batch, Connect, Move, SetParams
+from engine.graph.ops import Batch, Connect, Move, SetParams
 from engine.project import to_json
 
 

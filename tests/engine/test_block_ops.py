@@ -1,15 +1,15 @@
-"""Block edit ops (engine.block_ops): each applies, undoes exactly, and refuses in words."""
+"""Block edit ops (engine.graph.block_ops): each applies, undoes exactly, and refuses in words."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from engine.block_ops import DefineBlock, EditBlock, MakeBlock, RemoveBlock, Ungroup
-from engine.check import check
-from engine.compile import compile_model
+from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, RemoveBlock, Ungroup
+from engine.analysis.check import check
+from engine.build.compile import compile_model
 from engine.graph import Graph, GraphError
-from engine.ops import Op, RemoveNode, Rename, SetParams
+from engine.graph.ops import Op, RemoveNode, Rename, SetParams
 from engine.project import to_json
 from tests.engine.block_models import basic_block, chain, resnet18
 

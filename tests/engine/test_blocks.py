@@ -1,4 +1,4 @@
-"""Blocks: graphs used as node types (engine.blocks), checked, compiled and saved."""
+"""Blocks: graphs used as node types (engine.graph.blocks), checked, compiled and saved."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from engine.blocks import BlockError, define, load_library, save_library
-from engine.check import check
+from engine.graph.blocks import BlockError, define
+from engine.project.library import load_library, save_library
+from engine.analysis.check import check
 from engine.cli import main as cli_main
-from engine.compile import compile_model, generate_source
+from engine.build.compile import compile_model, generate_source
 from engine.graph import Graph, GraphError
 from engine.project import ProjectError, loads_project, to_json
 from tests.engine.block_models import (

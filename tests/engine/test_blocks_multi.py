@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from engine.check import check
-from engine.compile import compile_model, generate_source
+from engine.analysis.check import check
+from engine.build.compile import compile_model, generate_source
 from engine.graph import Graph
 from engine.project import loads_project, to_json
 from tests.engine.block_models import chain
@@ -284,7 +284,7 @@ def test_a_lint_inside_a_nested_block_names_the_whole_path() -> None:
 
 # -- errors at run time ---------------------------------------------------------------------------
 def test_an_error_inside_a_block_names_the_instance_and_the_inner_node() -> None:
-    from engine.compile import exception_path, node_for_exception
+    from engine.build.compile import exception_path, node_for_exception
 
     g = low_rank()
     model = compile_model(g)

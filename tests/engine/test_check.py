@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from engine import Graph, GraphError, check, compile_model
-from engine.check import Report, strongly_connected
+from engine.analysis.check import Report, strongly_connected
 from engine.project import to_json
-from engine.zoo import basic_block, resnet18
+from engine.graph.zoo import basic_block, resnet18
 
 
 def test_resnet18_has_torchvisions_exact_parameter_count() -> None:
@@ -408,7 +408,7 @@ def test_a_model_too_big_in_total_names_its_biggest_nodes() -> None:
 
 
 def test_automatic_limit_is_the_machines_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    ec = importlib.import_module("engine.check")
+    ec = importlib.import_module("engine.analysis.memory")
 
     monkeypatch.setattr(ec, "_machine_memory", lambda cuda: (16 * ec.GB, 0))
     _, rep, _ = _bomb(_big_linears)
@@ -422,7 +422,7 @@ def test_automatic_limit_is_the_machines_memory(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_real_machine_limit_is_positive_and_small_models_pass() -> None:
-    from engine.check import memory_limit
+    from engine.analysis.memory import memory_limit
 
     limit, where = memory_limit(Graph())
     assert limit > 2**28 and where
@@ -433,7 +433,7 @@ def test_real_machine_limit_is_positive_and_small_models_pass() -> None:
 
 def test_max_model_memory_setting_is_declared_and_checked() -> None:
     from engine.catalog.base import ParamError
-    from engine.train.settings import resolve_settings
+    from engine.catalog.settings import resolve_settings
 
     assert resolve_settings({})["max_model_memory_gb"] == 0.0
     assert resolve_settings({"max_model_memory_gb": 2})["max_model_memory_gb"] == 2.0

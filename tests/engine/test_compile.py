@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from engine import Graph, GraphError, compile_model, load_project
-from engine.compile import node_at, node_for_exception
+from engine.build.compile import node_at, node_for_exception
 from tests.engine.test_project import EXAMPLES
 
 

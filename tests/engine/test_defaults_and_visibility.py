@@ -27,7 +27,7 @@ def test_schedule_parameters_apply_only_to_their_schedule() -> None:
 
 
 def test_training_settings_declare_early_stopping_dependents() -> None:
-    from engine.train.settings import TRAINING_SETTINGS
+    from engine.catalog.settings import TRAINING_SETTINGS
 
     ps = {p.name: p for p in TRAINING_SETTINGS}
     assert not ps["patience"].enabled({"early_stopping": False})

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.frames import Frame
+from engine.graph.frames import Frame
 from engine.graph import Graph
 from engine.project import ProjectError, loads_project, to_json
 

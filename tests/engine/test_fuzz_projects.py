@@ -1,7 +1,7 @@
 """Fuzz the project loader, the check and code generation with broken bundled examples.
 
-The contract under test: for *any* text, ``loads_project`` then ``engine.check.check`` (then
-``engine.compile.generate_source`` when the check is ok; generated, never executed) raise
+The contract under test: for *any* text, ``loads_project`` then ``engine.analysis.check.check`` (then
+``engine.build.compile.generate_source`` when the check is ok; generated, never executed) raise
 nothing but ``TorchwireError`` subclasses, and the loader's last-resort boundary (a
 ProjectError marked ``internal``) is never what caught a problem. Every graph that loads
 also saves (or is refused with ProjectError) and reads back equal.
@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import catalog
-from engine.check import check
-from engine.compile import generate_source
+from engine.analysis.check import check
+from engine.build.compile import generate_source
 from engine.errors import TorchwireError
 from engine.graph import Graph
 from engine.project import ProjectError, loads_project, to_json
@@ -212,7 +212,7 @@ def m_training(rng: random.Random, doc: dict[str, Any]) -> str:
     t = s.setdefault("training", {})
     if not isinstance(t, dict):
         return "training not a dict"
-    from engine.train.settings import TRAINING_SETTINGS
+    from engine.catalog.settings import TRAINING_SETTINGS
 
     names = [p.name for p in TRAINING_SETTINGS] + ["bogus"]
     k = rng.choice(names)
@@ -440,7 +440,7 @@ def g_remove(rng: random.Random, g: Graph) -> str:
 
 
 def g_training(rng: random.Random, g: Graph) -> str:
-    from engine.train.settings import TRAINING_SETTINGS
+    from engine.catalog.settings import TRAINING_SETTINGS
 
     t = g.settings.setdefault("training", {})
     p = rng.choice(TRAINING_SETTINGS)
@@ -544,7 +544,7 @@ def exercise(text: str, base: Path, case: str, steps: list[str], escapes: Escape
             raise
         escapes.add("load", e, case, steps, text)
         return
-    g.path = str(base)  # type: ignore[attr-defined]  # data paths resolve from the example
+    g.source_path = str(base)  # type: ignore[attr-defined]  # data paths resolve from the example
     try:
         saved = to_json(g)
         if loads_project(saved, "fuzz-resaved.json") != g:

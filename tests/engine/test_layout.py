@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import Graph, load_project
-from engine.layout import SPACING, lay_out, layered_positions
+from engine.build.layout import SPACING, lay_out, layered_positions
 
 EXAMPLES = sorted(Path("resources/examples").glob("*.json"))
 
@@ -93,7 +93,7 @@ def test_selection_keeps_its_corner_and_lay_out_moves() -> None:
 
 def test_free_position_never_stacks_new_nodes() -> None:
     """Issue 16 item 5: eight nodes added at one spot land side by side, none on another."""
-    from engine.layout import NODE_SIZE, free_position
+    from engine.build.layout import NODE_SIZE, free_position
 
     g = Graph()
     x = g.add("Input", shape=[4], pos=(0.0, 0.0))

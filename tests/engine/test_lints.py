@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from engine import Graph, check
-from engine.check import Diagnostic
+from engine.analysis.report import Diagnostic
 from engine.cli import main
-from engine.fixes import Fix
-from engine.lints import all_lints, markdown
-from engine.ops import AddNode, Batch, Op, RemoveNode, SetParams
+from engine.analysis.fixes import Fix
+from engine.analysis.lints import all_lints, markdown
+from engine.graph.ops import AddNode, Batch, Op, RemoveNode, SetParams
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
 from tests.engine.train.helpers import REGRESSION, mlp, pipeline
 

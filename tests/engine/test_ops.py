@@ -1,4 +1,4 @@
-"""engine.ops: every edit applied then inverted gives back the same project, byte for byte."""
+"""engine.graph.ops: every edit applied then inverted gives back the same project, byte for byte."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from engine import Graph, GraphError
 from engine.graph import Edge, GraphEvent, NodeAdded, NodeRemoved
-from engine.ops import (
+from engine.graph.ops import (
     AddNode,
     Batch,
     Connect,
@@ -291,7 +291,7 @@ def test_random_edits_undone_in_reverse_give_the_original(data: Any) -> None:
 
 
 def test_training_settings_and_block_instances_are_ops_with_exact_inverses() -> None:
-    from engine.ops import SetTraining
+    from engine.graph.ops import SetTraining
 
     g = sample()
     layer = next(n.id for n in g if n.spec.kind == "model")

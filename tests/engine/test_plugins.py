@@ -15,8 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from engine import Graph, catalog, check, compile_model, plugins
-from engine.plugins import Doc, PluginError, PluginInfo, Range, torchwire_input_size
+from engine import Graph, catalog, check, compile_model
+from engine.catalog import plugins
+from engine.catalog.plugins import Doc, PluginError, PluginInfo, Range, torchwire_input_size
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 from typing import Annotated, Literal
 
-from annotated_types import Ge, Le  # not engine.plugins.Range: an exported script runs without us
+from annotated_types import Ge, Le  # not engine.catalog.plugins.Range: an exported script runs without us
 
 
 class ScaleShift(nn.Module):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine import Graph
-from engine import project as project_mod
+from engine.project import files as project_mod
 from engine.cli import main
 from engine.errors import TorchwireError
 from engine.fileio import WriteError
@@ -270,7 +270,9 @@ def test_cli_any_engine_error_is_one_line_naming_the_file(
     """A TorchwireError from any command (here the check) → one line, the file first."""
     import importlib
 
-    check_module = importlib.import_module("engine.check")  # `engine.check` is the function
+    check_module = importlib.import_module(
+        "engine.analysis.check"
+    )  # `engine.analysis.check` is the function
 
     def boom(_g: Graph) -> Any:
         raise TorchwireError("the data is odd\n  - row 3\n  - row 9", file="data.csv")

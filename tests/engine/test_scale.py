@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.check import check
+from engine.analysis.check import check
 from engine.graph import Edge, Graph, Node
 from engine.project import loads_project, to_json
 

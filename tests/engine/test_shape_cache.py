@@ -1,4 +1,4 @@
-"""engine.shape_cache: node evaluations kept on disk for the next process's first check."""
+"""engine.analysis.shape_cache: node evaluations kept on disk for the next process's first check."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).parents[2]
 PROBE = """
 import json, sys
 from engine import load_project
-from engine.check import check
+from engine.analysis.check import check
 rep = check(load_project(sys.argv[1]))
 print(json.dumps({
     "dynamo": "torch._dynamo" in sys.modules,
@@ -59,9 +59,9 @@ def test_a_second_process_checks_from_the_cache_with_the_same_report(tmp_path: P
 
 
 def test_a_corrupt_or_foreign_cache_is_ignored(tmp_path: Path, monkeypatch) -> None:
-    from engine import shape_cache
+    from engine.analysis import shape_cache
     from engine.catalog import get
-    from engine.check import _evaluate_cached
+    from engine.analysis.evaluate import _evaluate_cached
 
     monkeypatch.delenv("TORCHWIRE_NO_SHAPE_CACHE", raising=False)
     monkeypatch.setenv("TORCHWIRE_CACHE_DIR", str(tmp_path))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from engine import Graph, check, compile_model
-from engine.compile import generate_source
+from engine.build.compile import generate_source
 
 
 def build(type_name: str, shapes, params=None, ports=("output",), in_ports=None, dtypes=None):
@@ -339,7 +339,7 @@ def test_transformer_classifier_with_cls_token_and_learned_positions() -> None:
 
 
 def test_lean_forward_releases_and_reuses_names() -> None:
-    from engine.zoo import resnet18
+    from engine.graph.zoo import resnet18
 
     g = resnet18(image_size=32)
     src, _ = generate_source(g)

@@ -38,7 +38,7 @@ from designer.panels.training.settings_form import (
     _detect_processes,
     _training_settings_params,
 )
-from engine.check import Reason
+from engine.analysis.report import Reason
 from engine.train.progress import ProgressEstimator
 
 

@@ -23,7 +23,7 @@ def _training_settings_params() -> tuple[Any, ...]:
     """The training settings as declared once by the engine (``TRAINING_SETTINGS``)."""
     import importlib
 
-    for mod_name in ("engine.train.settings", "engine.train"):
+    for mod_name in ("engine.catalog.settings", "engine.train"):
         try:
             mod = importlib.import_module(mod_name)
         except ImportError:

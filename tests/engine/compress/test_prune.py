@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from engine import Graph
-from engine.check import check
-from engine.compile import compile_model
+from engine.analysis.check import check
+from engine.build.compile import compile_model
 from engine.compress import CompressError, compress, prunable_layers, prune_structured
 from engine.compress.prune import prune_unstructured, sparsity
 from engine.project import load_project

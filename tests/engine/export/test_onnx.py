@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from engine import ExportError, Graph, catalog, compile_model, export_onnx, load_project
+from engine.catalog import registry
 from engine.export.parity import ParityReport
 from tests.engine.catalog_cases import model_specs, single_node_graph
 from tests.engine.export import graphs
@@ -138,7 +139,7 @@ def test_unexportable_node_is_named_before_export(tmp_path: Path, monkeypatch) -
     g = graphs.two_towers()
     spec = catalog.get("GRU")
     monkeypatch.setitem(
-        catalog._REGISTRY,
+        registry._REGISTRY,
         "GRU",
         dataclasses.replace(spec, exportable=False, export_note="no ONNX GRU in this test"),
     )

@@ -139,7 +139,7 @@ torch.save(model.last_state, sys.argv[3])
 def test_training_code_prepares_the_same_data_and_reproduces_training(
     name: str, trained, tmp_path: Path
 ) -> None:
-    from engine.check import check
+    from engine.analysis.check import check
     from engine.data.pipeline import chain_of, prepare
 
     run = trained(name)  # 2 epochs with the project's settings

@@ -36,7 +36,7 @@ def test_the_runtime_ships_file_for_file_and_nothing_is_pasted(tmp_path: Path) -
         for p in (ROOT / "engine").rglob("*.py")
         if "getsource" in p.read_text(encoding="utf-8")
     ]
-    assert hits == ["engine/compile.py"]
+    assert hits == ["engine/build/compile.py"]
 
 
 def test_a_failed_export_keeps_the_old_runtime_folder(tmp_path: Path, monkeypatch) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from engine import check
 from engine.errors import TorchwireError
-from engine.train.settings import SettingsError, resolve_settings, settings_problems
+from engine.catalog.settings import SettingsError, resolve_settings, settings_problems
 from tests.engine.train.helpers import BLOBS, mlp, pipeline
 
 
