@@ -39,14 +39,14 @@ from designer.canvas import node_class_for
 from designer.document import Document
 from designer.i18n import translate
 from engine import catalog
-from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, Ungroup
-from engine.graph.blocks import BlockDef, define, dependency_order
-from engine.project.library import load_library, save_library
-from engine.catalog.base import NodeSpec
 from engine.analysis.check import Report
+from engine.catalog.base import NodeSpec
 from engine.errors import TorchwireError
 from engine.graph import BlockChanged, BlockRemoved, Graph, GraphError, GraphEvent, NodeRemoved
+from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, Ungroup
+from engine.graph.blocks import BlockDef, define, dependency_order
 from engine.graph.ops import Op
+from engine.project.library import load_library, save_library
 
 if TYPE_CHECKING:
     from designer.canvas import Canvas

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 
 from designer import undo
 from designer.i18n import translate
-from engine.graph.frames import Frame
 from engine.graph import GraphChanged, GraphEvent, NodeAdded, Renamed
+from engine.graph.frames import Frame
 
 TITLE_H = 26.0
 HANDLE = 14.0

@@ -298,6 +298,4 @@ __all__ = [
     "BlockError",
     "Exposed",
     "define",
-    "load_library",
-    "save_library",
 ]

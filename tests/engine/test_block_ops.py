@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, RemoveBlock, Ungroup
 from engine.analysis.check import check
 from engine.build.compile import compile_model
 from engine.graph import Graph, GraphError
+from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, RemoveBlock, Ungroup
 from engine.graph.ops import Op, RemoveNode, Rename, SetParams
 from engine.project import to_json
 from tests.engine.block_models import basic_block, chain, resnet18

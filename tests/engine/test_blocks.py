@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from engine.graph.blocks import BlockError, define
-from engine.project.library import load_library, save_library
 from engine.analysis.check import check
-from engine.cli import main as cli_main
 from engine.build.compile import compile_model, generate_source
+from engine.cli import main as cli_main
 from engine.graph import Graph, GraphError
+from engine.graph.blocks import BlockError, define
 from engine.project import ProjectError, loads_project, to_json
+from engine.project.library import load_library, save_library
 from tests.engine.block_models import (
     basic_block,
     chain,

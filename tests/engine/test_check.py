@@ -10,8 +10,8 @@ import torch
 
 from engine import Graph, GraphError, check, compile_model
 from engine.analysis.check import Report, strongly_connected
-from engine.project import to_json
 from engine.graph.zoo import basic_block, resnet18
+from engine.project import to_json
 
 
 def test_resnet18_has_torchvisions_exact_parameter_count() -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine.graph.frames import Frame
 from engine.graph import Graph
+from engine.graph.frames import Frame
 from engine.project import ProjectError, loads_project, to_json
 
 

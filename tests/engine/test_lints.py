@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from engine import Graph, check
-from engine.analysis.report import Diagnostic
-from engine.cli import main
 from engine.analysis.fixes import Fix
 from engine.analysis.lints import all_lints, markdown
+from engine.analysis.report import Diagnostic
+from engine.cli import main
 from engine.graph.ops import AddNode, Batch, Op, RemoveNode, SetParams
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
 from tests.engine.train.helpers import REGRESSION, mlp, pipeline

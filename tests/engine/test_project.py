@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine import Graph, ProjectError, load_project, save_project
-from engine.project import files as project_mod
 from engine.graph.zoo import resnet18
+from engine.project import files as project_mod
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from engine import Graph
-from engine.project import files as project_mod
 from engine.cli import main
 from engine.errors import TorchwireError
 from engine.fileio import WriteError
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
+from engine.project import files as project_mod
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 IRIS = json.loads((EXAMPLES / "iris.json").read_text())

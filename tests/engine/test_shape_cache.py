@@ -60,8 +60,8 @@ def test_a_second_process_checks_from_the_cache_with_the_same_report(tmp_path: P
 
 def test_a_corrupt_or_foreign_cache_is_ignored(tmp_path: Path, monkeypatch) -> None:
     from engine.analysis import shape_cache
-    from engine.catalog import get
     from engine.analysis.evaluate import _evaluate_cached
+    from engine.catalog import get
 
     monkeypatch.delenv("TORCHWIRE_NO_SHAPE_CACHE", raising=False)
     monkeypatch.setenv("TORCHWIRE_CACHE_DIR", str(tmp_path))

@@ -14,8 +14,8 @@ from torch import nn
 
 from engine import compile_model
 from engine.cli import main
-from engine.imports import ModelImportError, import_model, import_module
 from engine.cli.imports import op_table_markdown
+from engine.imports import ModelImportError, import_model, import_module
 from engine.project import load_project
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine import check
-from engine.errors import TorchwireError
 from engine.catalog.settings import SettingsError, resolve_settings, settings_problems
+from engine.errors import TorchwireError
 from tests.engine.train.helpers import BLOBS, mlp, pipeline
 
 
