@@ -411,7 +411,7 @@ class Document(QObject):
         ops: list[Op] = []
         for rec in fragment.get("nodes", []):
             type_name = str(rec.get("type"))
-            nid = g._fresh_id(type_name, reserved)
+            nid = g.fresh_id(type_name, reserved)
             name = str(rec.get("name") or nid)
             name = nid if name == rec.get("id") else g.fresh_name(name, reserved | {nid})
             x, y = rec.get("pos") or (0.0, 0.0)

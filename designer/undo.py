@@ -128,7 +128,7 @@ class SetGraphField(GraphCommand):
                 d.pop(self.key, None)
             else:
                 d[self.key] = copy.deepcopy(value)
-        g._emit(GraphChanged(self.field, self.key))
+        g.emit(GraphChanged(self.field, self.key))
         self._done()
 
     def redo(self) -> None:

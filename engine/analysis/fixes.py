@@ -64,7 +64,7 @@ def insert_on_wire(
     out_port = next((p.name for p in spec.outputs if p.kind == kind), None)
     if in_port is None or out_port is None:
         raise GraphError(f"{type_name} cannot go on a wire that carries {kind}")
-    nid = graph._fresh_id(type_name)
+    nid = graph.fresh_id(type_name)
     pos = ((a.pos[0] + b.pos[0]) / 2, (a.pos[1] + b.pos[1]) / 2 + INSERT_DROP)
     old = Edge(src, src_port, dst, dst_port)
     ops: list[Op] = [Disconnect.of(old)] if old in graph.edges else []

@@ -75,7 +75,7 @@ class _Progress:
 def _tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from engine.tune.study import StorageError, Study, _safe_url, format_table
+    from engine.tune.study import StorageError, Study, format_table, safe_url
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     g = load(args.file)
@@ -88,7 +88,7 @@ def _tune(args: argparse.Namespace) -> int:
     print(
         f"tuning {args.file}: {st.sampler_name} sampler, {st.pruner_name} pruner, "
         f"{st.trials} trials, {st.direction} {st.monitor}; study {st.study_name!r} in "
-        f"{_safe_url(st.storage_url)}",
+        f"{safe_url(st.storage_url)}",
         flush=True,
     )
     try:

@@ -87,7 +87,7 @@ class DefineBlock(Op):
         return _build(graph, self.block)
 
     def _do(self, graph: Graph, prepared: BlockDef) -> Op:
-        graph._put_block(prepared, self.index)
+        graph.put_block(prepared, self.index)
         return RemoveBlock(prepared.name)
 
     def describe(self, graph: Graph) -> str:
@@ -114,7 +114,7 @@ class RemoveBlock(Op):
 
     def _do(self, graph: Graph, prepared: Any) -> Op:
         d = graph.blocks[self.name]
-        return DefineBlock.of(d, graph._drop_block(self.name))
+        return DefineBlock.of(d, graph.drop_block(self.name))
 
     def describe(self, graph: Graph) -> str:
         return f"Remove block {self.name}"
@@ -221,7 +221,7 @@ class MakeBlock(Op):
         except (BlockError, GraphError) as e:
             return str(e), None
         # the instance, and the graph's edge list as it will be
-        inst = graph._fresh_id(name)
+        inst = graph.fresh_id(name)
         port_of = {key: graph_port for key, graph_port in in_ids.items()}
         final: list[tuple[Edge, bool]] = []
         seen: set[tuple[str, str]] = set()
@@ -269,7 +269,7 @@ class Ungroup(Op):
         port_ids = {inner.nodes[i].name: i for i in (*d.inputs, *d.outputs)}
         io = set(d.inputs) | set(d.outputs)
         body = [nid for nid in inner.nodes if nid not in io]
-        taken = set(graph.nodes) | set(graph._name_index())
+        taken = set(graph.nodes) | set(graph.name_index())
         taken.discard(node.id)
         taken.discard(node.name)
         new = dict(
@@ -316,7 +316,7 @@ class Ungroup(Op):
         xs = [inner.nodes[n].pos[0] for n in body] or [0.0]
         ys = [inner.nodes[n].pos[1] for n in body] or [0.0]
         cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-        index = graph._node_position(node.id)
+        index = graph.node_position(node.id)
         ops: list[Op] = [RemoveNode(node.id)]
         for k, nid in enumerate(body):
             n = inner.nodes[nid]
@@ -383,7 +383,7 @@ class EditBlock(Op):
 
     def _do(self, graph: Graph, prepared: tuple[BlockDef, Op]) -> Op:
         new, inverse = prepared
-        graph._replace_block(new)
+        graph.replace_block(new)
         return EditBlock(self.name, inverse)
 
     def describe(self, graph: Graph) -> str:

@@ -111,7 +111,7 @@ class Graph:
         self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
-    def _emit(self, event: GraphEvent) -> None:
+    def emit(self, event: GraphEvent) -> None:
         """Tell the listeners of a change already made (and count it in ``revision``)."""
         self.revision += 1
         for fn in list(self._listeners):
@@ -121,7 +121,7 @@ class Graph:
     def _stamp(self) -> tuple[int, int, int]:
         return (id(self.nodes), self.nodes.changes, elements.rename_epoch())  # type: ignore[attr-defined]
 
-    def _name_index(self) -> dict[str, str]:
+    def name_index(self) -> dict[str, str]:
         names = self._names
         if names is None or self._names_stamp != self._stamp():
             names = {}
@@ -137,7 +137,7 @@ class Graph:
         return names
 
     def _taken(self, name: str) -> bool:
-        return name in self.nodes or name in self._name_index()
+        return name in self.nodes or name in self.name_index()
 
     def _freed(self, name: str) -> None:
         """``name`` (an id or a node name) may be free again: lower _fresh_id's floor."""
@@ -162,7 +162,7 @@ class Graph:
             raise GraphError(f"no node {node_id!r} in the graph") from None
 
     def by_name(self, name: str) -> Node:
-        nid = self._name_index().get(name)
+        nid = self.name_index().get(name)
         if nid is None:
             raise GraphError(f"no node named {name!r}")
         return self.nodes[nid]
@@ -180,7 +180,7 @@ class Graph:
             i += 1
         return f"{stem}_{i}"
 
-    def _fresh_id(self, type_name: str, reserved: Collection[str] = ()) -> str:
+    def fresh_id(self, type_name: str, reserved: Collection[str] = ()) -> str:
         """The type's snake-case name, or the smallest free ``name_<i>`` (ids and names)."""
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type_name).lower()
         base = re.sub(r"[^a-z0-9_]", "_", base)
@@ -253,13 +253,13 @@ class Graph:
         self.apply(RemoveNode(node_id))
 
     # -- the primitives ops use: no rules here, only the data and its indexes ------------
-    def _node_position(self, node_id: str) -> int:
+    def node_position(self, node_id: str) -> int:
         if next(reversed(self.nodes), None) == node_id:
             return len(self.nodes) - 1
         return list(self.nodes).index(node_id)
 
-    def _put_node(self, node: Node, index: int | None = None) -> None:
-        names = self._name_index()
+    def put_node(self, node: Node, index: int | None = None) -> None:
+        names = self.name_index()
         nodes = self.nodes
         if index is None or index >= len(nodes):
             dict.__setitem__(nodes, node.id, node)  # the Graph's own change: index kept
@@ -269,12 +269,12 @@ class Graph:
             dict.clear(nodes)
             dict.update(nodes, items)
         names[node.name] = node.id
-        self._emit(NodeAdded(node.id))
+        self.emit(NodeAdded(node.id))
 
-    def _drop_node(self, node_id: str) -> None:
+    def drop_node(self, node_id: str) -> None:
         """Remove a node that no edge touches any more."""
         node = self.nodes[node_id]
-        names = self._name_index()
+        names = self.name_index()
         dict.__delitem__(self.nodes, node_id)
         if names.get(node.name) == node_id:
             del names[node.name]
@@ -282,35 +282,35 @@ class Graph:
             self._names = None
         self._freed(node_id)
         self._freed(node.name)
-        self._emit(NodeRemoved(node_id))
+        self.emit(NodeRemoved(node_id))
 
-    def _put_edge(self, edge: Edge, index: int | None = None) -> None:
+    def put_edge(self, edge: Edge, index: int | None = None) -> None:
         if index is None or index >= len(self.edges):
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
-        self._emit(EdgeAdded(edge))
+        self.emit(EdgeAdded(edge))
 
-    def _drop_edge(self, edge: Edge) -> int:
+    def drop_edge(self, edge: Edge) -> int:
         i = self._ix.pop_edge(edge)
-        self._emit(EdgeRemoved(edge))
+        self.emit(EdgeRemoved(edge))
         return i
 
-    def _set_params(self, node_id: str, values: dict[str, Any], names: list[str]) -> None:
+    def store_params(self, node_id: str, values: dict[str, Any], names: list[str]) -> None:
         self.nodes[node_id].params = values
-        self._emit(ParamsChanged(node_id, tuple(names)))
+        self.emit(ParamsChanged(node_id, tuple(names)))
 
-    def _set_pos(self, node_id: str, pos: tuple[float, float]) -> None:
+    def store_pos(self, node_id: str, pos: tuple[float, float]) -> None:
         self.nodes[node_id].pos = (float(pos[0]), float(pos[1]))
-        self._emit(Moved(node_id))
+        self.emit(Moved(node_id))
 
-    def _set_silenced(self, node_id: str, silenced: dict[str, str], lint_id: str) -> None:
+    def store_silenced(self, node_id: str, silenced: dict[str, str], lint_id: str) -> None:
         self.nodes[node_id].silenced = silenced
-        self._emit(SilencedChanged(node_id, lint_id))
+        self.emit(SilencedChanged(node_id, lint_id))
 
-    def _set_name(self, node_id: str, name: str) -> None:
+    def store_name(self, node_id: str, name: str) -> None:
         node = self.nodes[node_id]
-        names = self._name_index()
+        names = self.name_index()
         old = node.name
         node.name = name
         if names.get(old) == node_id:
@@ -320,7 +320,7 @@ class Graph:
         if self._names_dup:
             self._names = None  # another node may carry the old name too
         self._freed(old)
-        self._emit(Renamed(node_id))
+        self.emit(Renamed(node_id))
 
     # -- edges -------------------------------------------------------------------------
     def _split(self, ref: str, port: str | None) -> tuple[str, str | None]:
@@ -336,9 +336,9 @@ class Graph:
         ``cycles=False`` skips the cycle test (the only one that is not O(1)): loading a
         project allows cycles anyway, and leaves reporting them to the check.
         """
-        return self._connect_problem(src, src_port, dst, dst_port, cycles=cycles)[0]
+        return self.connect_problem(src, src_port, dst, dst_port, cycles=cycles)[0]
 
-    def _connect_problem(
+    def connect_problem(
         self,
         src: str,
         src_port: str,
@@ -492,12 +492,12 @@ class Graph:
                 blk.block_version if version is None else version,
             )
             for dep in [*d.graph.blocks.values(), d]:
-                self._register_block(dep)
+                self.register_block(dep)
         except BlockError as e:
             raise GraphError(str(e)) from None
         return self.blocks[d.name]
 
-    def _register_block(self, d: BlockDef) -> None:
+    def register_block(self, d: BlockDef) -> None:
         have = self.blocks.get(d.name)
         if have is not None:
             if not have.same_as(d):
@@ -506,7 +506,7 @@ class Graph:
                 )
             return
         self.blocks[d.name] = d
-        self._emit(BlockAdded(d.name))
+        self.emit(BlockAdded(d.name))
 
     def remove_block(self, name: str) -> None:
         """Unregister the block type ``name`` (refused while an instance of it, or a block
@@ -514,26 +514,26 @@ class Graph:
         self.apply(RemoveBlock(name))
 
     # primitives of the block ops: no rules here, the registry's order is kept
-    def _put_block(self, d: BlockDef, index: int | None = None) -> None:
+    def put_block(self, d: BlockDef, index: int | None = None) -> None:
         items = list(self.blocks.items())
         at = len(items) if index is None else min(index, len(items))
         items.insert(at, (d.name, d))
         self.blocks = dict(items)
-        self._emit(BlockAdded(d.name))
+        self.emit(BlockAdded(d.name))
 
-    def _drop_block(self, name: str) -> int:
+    def drop_block(self, name: str) -> int:
         index = list(self.blocks).index(name)
         self.blocks = {k: v for k, v in self.blocks.items() if k != name}
-        self._emit(BlockRemoved(name))
+        self.emit(BlockRemoved(name))
         return index
 
-    def _replace_block(self, d: BlockDef) -> None:
+    def replace_block(self, d: BlockDef) -> None:
         """Swap in a new definition of a registered block; its instances take its spec."""
         self.blocks = {k: (d if k == d.name else v) for k, v in self.blocks.items()}
         for n in self.nodes.values():
             if n.type == d.name:
                 n.block_spec = d.spec
-        self._emit(BlockChanged(d.name))
+        self.emit(BlockChanged(d.name))
 
     # -- whole graph -------------------------------------------------------------------
     def copy(self) -> Graph:
@@ -613,7 +613,7 @@ class Graph:
         if data.get("blocks"):
             try:
                 for d in defs_from_list(data["blocks"]):
-                    g._register_block(d)
+                    g.register_block(d)
             except BlockError as e:
                 raise GraphError(str(e)) from None
         g.settings = dict(data.get("settings") or {})

@@ -205,11 +205,11 @@ class AddNode(Op):
         except ParamError as e:
             msg = str(e)
             return (msg if msg.startswith(type_name) else f"{type_name}: {msg}"), None
-        node_id = self.id or graph._fresh_id(type_name)
+        node_id = self.id or graph.fresh_id(type_name)
         if node_id in graph.nodes:
             return f"a node with id {node_id!r} already exists", None
         name = self.name or node_id
-        if name in graph._name_index():
+        if name in graph.name_index():
             return f"a node named {name!r} already exists", None
         bad = _bad_index(self.index, len(graph.nodes))
         if bad is not None:
@@ -225,7 +225,7 @@ class AddNode(Op):
         return None, node
 
     def _do(self, graph: Graph, prepared: Node) -> Op:
-        graph._put_node(prepared, self.index)
+        graph.put_node(prepared, self.index)
         return RemoveNode(prepared.id)
 
     def describe(self, graph: Graph) -> str:
@@ -247,12 +247,12 @@ class RemoveNode(Op):
 
     def _do(self, graph: Graph, prepared: Any) -> Op:
         node = graph.nodes[self.node]
-        index = graph._node_position(self.node)
+        index = graph.node_position(self.node)
         restore: list[Op] = [AddNode.of(node, index)]
         for k, e in enumerate(graph._ix.touching(self.node)):  # in list order
-            i = graph._drop_edge(e)
+            i = graph.drop_edge(e)
             restore.append(Connect.of(e, index=i + k, replace=False, allow_cycle=True))
-        graph._drop_node(self.node)
+        graph.drop_node(self.node)
         return restore[0] if len(restore) == 1 else Batch(tuple(restore))
 
     def describe(self, graph: Graph) -> str:
@@ -282,7 +282,7 @@ class SetParams(Op):
     def _do(self, graph: Graph, prepared: dict[str, Any]) -> Op:
         old = graph.nodes[self.node].params
         keys = [k for k in prepared if k in self.params or prepared[k] != old.get(k)]
-        graph._set_params(self.node, plain(prepared), sorted(self.params))
+        graph.store_params(self.node, plain(prepared), sorted(self.params))
         return SetParams(self.node, {k: plain(old[k]) for k in keys if k in old})
 
     def effective(self, graph: Graph) -> SetParams:
@@ -317,7 +317,7 @@ class Move(Op):
 
     def _do(self, graph: Graph, prepared: Any) -> Op:
         old = graph.nodes[self.node].pos
-        graph._set_pos(self.node, self.pos)
+        graph.store_pos(self.node, self.pos)
         return Move(self.node, old)
 
     def describe(self, graph: Graph) -> str:
@@ -337,13 +337,13 @@ class Rename(Op):
         name = str(self.name).strip()
         if not name:
             return "a node's name cannot be empty", None
-        if graph._name_index().get(name, self.node) != self.node:
+        if graph.name_index().get(name, self.node) != self.node:
             return f"a node named {name!r} already exists", None
         return None, name
 
     def _do(self, graph: Graph, prepared: str) -> Op:
         old = graph.nodes[self.node].name
-        graph._set_name(self.node, prepared)
+        graph.store_name(self.node, prepared)
         return Rename(self.node, old)
 
     def describe(self, graph: Graph) -> str:
@@ -379,7 +379,7 @@ class SetSilenced(Op):
         else:
             at = len(items) if self.at is None else self.at
             new = dict([*items[:at], (self.lint, self.reason), *items[at:]])
-        graph._set_silenced(self.node, new, self.lint)
+        graph.store_silenced(self.node, new, self.lint)
         if was is None:
             return SetSilenced(self.node, self.lint, None)
         return SetSilenced(self.node, self.lint, old[self.lint], at=was)
@@ -433,7 +433,7 @@ class SetTraining(Op):
         node = graph.nodes[self.node]
         old = SetTraining(self.node, node.frozen, node.lr_scale)
         node.frozen, node.lr_scale = prepared
-        graph._emit(TrainingChanged(self.node))
+        graph.emit(TrainingChanged(self.node))
         return old
 
     def describe(self, graph: Graph) -> str:
@@ -472,7 +472,7 @@ class Connect(Op):
         return Edge(self.src, self.src_port, self.dst, self.dst_port)
 
     def _check(self, graph: Graph) -> tuple[str | None, Any]:
-        problem, replaced = graph._connect_problem(
+        problem, replaced = graph.connect_problem(
             self.src,
             self.src_port,
             self.dst,
@@ -487,10 +487,10 @@ class Connect(Op):
     def _do(self, graph: Graph, prepared: Edge | None) -> Op:
         undo: Op = Disconnect.of(self.edge)
         if prepared is not None:
-            i = graph._drop_edge(prepared)
+            i = graph.drop_edge(prepared)
             back = Connect.of(prepared, index=i, replace=False, allow_cycle=True)
             undo = Batch((undo, back))
-        graph._put_edge(self.edge, self.index)
+        graph.put_edge(self.edge, self.index)
         return undo
 
     def describe(self, graph: Graph) -> str:
@@ -523,7 +523,7 @@ class Disconnect(Op):
         return None, None
 
     def _do(self, graph: Graph, prepared: Any) -> Op:
-        i = graph._drop_edge(self.edge)
+        i = graph.drop_edge(self.edge)
         return Connect.of(self.edge, index=i, replace=False, allow_cycle=True)
 
     def describe(self, graph: Graph) -> str:

@@ -101,8 +101,8 @@ def load_teacher(
     its outputs have another shape than the student's, or it was trained on differently
     preprocessed data (the teacher runs on the student's inputs).
     """
+    from engine.train.errors import TrainError
     from engine.train.inference import setup
-    from engine.train.session import TrainError
 
     _g, rep, _plan, ckpt, model = setup(teacher.project, teacher.checkpoint)
     t_out = tuple(rep.shapes[rep.outputs[0]]) if rep.outputs else ()

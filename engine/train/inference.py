@@ -172,7 +172,7 @@ def predict(
     """
     from engine.data.errors import DataError
     from engine.data.pipeline import base_dir_of, features_for_inference
-    from engine.runtime.batches import _ImageDataset
+    from engine.runtime.batches import ImageDataset
     from engine.runtime.device import pick_device
 
     g, rep, plan, ckpt, model = setup(graph_or_path, checkpoint)
@@ -189,7 +189,7 @@ def predict(
         raise TrainError(str(e)) from None
     except _RECORD_ERRORS as e:
         raise _damaged(ckpt, f"its preprocessing record is damaged: {type(e).__name__}") from None
-    del _ImageDataset
+    del ImageDataset
     head = _head(g, rep, plan, ckpt, dev)
     outs = []
     with torch.no_grad():

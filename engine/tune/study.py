@@ -132,11 +132,11 @@ def make_storage(url: str) -> optuna.storages.BaseStorage:
                 _sqlite_pragmas(storage)
             return storage
         except ImportError as e:  # a driver that is not installed (psycopg2, pymysql)
-            raise StorageError(f"storage {_safe_url(url)}: {e}") from None
+            raise StorageError(f"storage {safe_url(url)}: {e}") from None
         except Exception as e:  # sqlalchemy's OperationalError on a table-creation race
             last = e
             time.sleep(0.2 * (attempt + 1))
-    raise StorageError(f"storage {_safe_url(url)} cannot be used ({_first_line(last)})")
+    raise StorageError(f"storage {safe_url(url)} cannot be used ({_first_line(last)})")
 
 
 def _sqlite_pragmas(storage: optuna.storages.RDBStorage) -> None:
@@ -321,11 +321,11 @@ class Study:
             )
         except ValueError as e:  # e.g. the saved study has another direction
             raise TuneError(
-                f"study {self.study_name!r} in {_safe_url(self.storage_url)}: {e}"
+                f"study {self.study_name!r} in {safe_url(self.storage_url)}: {e}"
             ) from None
         if study.direction.name.lower() != self.direction:
             raise TuneError(
-                f"study {self.study_name!r} in {_safe_url(self.storage_url)} was made to "
+                f"study {self.study_name!r} in {safe_url(self.storage_url)} was made to "
                 f"{study.direction.name.lower()}; this one would {self.direction} {self.monitor}"
             )
         study.set_user_attr("monitor", self.monitor)
@@ -464,7 +464,7 @@ class Study:
         study = self.study if self.study is not None else self._open()
         rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
         res = TuneResult(
-            study.study_name, _safe_url(self.storage_url), str(self.out_dir), self.direction,
+            study.study_name, safe_url(self.storage_url), str(self.out_dir), self.direction,
             self.monitor, rows, stopped=stopped,
         )  # fmt: skip
         res.csv_path = str(self.out_dir / "trials.csv")
@@ -596,7 +596,7 @@ def _first_line(e: Any) -> str:
     return t.splitlines()[0] if t else type(e).__name__
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """``url`` without a password."""
     import re
 

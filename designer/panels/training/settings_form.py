@@ -205,7 +205,7 @@ class SettingsForm:
             doc.set_setting("training", new)  # undoable; marks the document modified
             return
         doc.graph.settings["training"] = new
-        doc.graph._emit(GraphChanged("settings", "training"))
+        doc.graph.emit(GraphChanged("settings", "training"))
 
     def _on_device_changed(self, device: str) -> None:
         if getattr(self.document, "graph", None) is None:

@@ -20,100 +20,29 @@ not a diagnostic: it goes to ``Report.silenced`` with its reason, so the designe
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
-if TYPE_CHECKING:
-    from engine.analysis.fixes import Fix
-    from engine.analysis.report import CheckContext
+from engine.analysis.lints import data, model, training
+from engine.analysis.lints.registry import LINTS, Finding, Lint, Part, lint
+from engine.analysis.report import CheckContext, Diagnostic, Reason, inner_context
+from engine.graph import SEP
 
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One place a lint applies: the node, the template's values, an optional fix."""
-
-    node: str
-    values: dict[str, Any] = field(default_factory=dict)
-    fix: Fix | None = None
-    port: str | None = None
-
-
-@dataclass(frozen=True)
-class Part:
-    """A value of a message that is itself words: the lint's ``parts[key]``, filled in."""
-
-    key: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Lint:
-    id: str
-    severity: Severity
-    title: str
-    message: str  # str.format template; {node} is the name of the finding's node
-    doc: str  # what is wrong, and why it matters
-    fix: str  # what the one-click fix does ("" when there is none)
-    find: Callable[[CheckContext], Iterable[Finding]]
-    # the words a message may take as values (see Part), declared with the lint
-    parts: Mapping[str, str] = field(default_factory=dict)
-
-    def format(self, values: dict[str, Any]) -> str:
-        return self.message.format(**{k: self._words(v) for k, v in values.items()})
-
-    def _words(self, v: Any) -> Any:
-        if isinstance(v, Part):
-            return self.parts[v.key].format(**{k: self._words(x) for k, x in v.values.items()})
-        if isinstance(v, list):  # several parts: "a and b"
-            words = [str(self._words(x)) for x in v]
-            return self.parts.get("and", " and ").join(words)
-        return v
-
-
-LINTS: dict[str, Lint] = {}
-
-# The modules declaring lints, in the order their lints are listed and run.
-RULE_MODULES = (
-    "engine.analysis.lints.model",
-    "engine.analysis.lints.training",
-    "engine.analysis.lints.data",
-)
-
-
-def lint(
-    id: str,
-    severity: Severity,
-    title: str,
-    message: str,
-    doc: str,
-    fix: str = "",
-    parts: Mapping[str, str] | None = None,
-) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Callable[..., Any]]:
-    """Declare a lint; decorates the function that finds it."""
-
-    def register(fn: Callable[[CheckContext], Iterable[Finding]]) -> Callable[..., Any]:
-        if id in LINTS and LINTS[id].find is not fn:
-            raise ValueError(f"lint {id!r} is declared twice")
-        doc_text = " ".join(doc.split())
-        LINTS[id] = Lint(id, severity, title, message, doc_text, fix, fn, dict(parts or {}))
-        return fn
-
-    return register
+# The modules that declare lints (each registers its lints when imported, above).
+RULE_MODULES = (model, training, data)
 
 
 def all_lints() -> list[Lint]:
-    for mod in RULE_MODULES:
-        importlib.import_module(mod)
-    return list(LINTS.values())
+    """Every lint, in the order of ``RULE_MODULES`` (the order the docs list them), each
+    module's in the order it declares them."""
+    rank = {m.__name__: i for i, m in enumerate(RULE_MODULES)}
+    return sorted(LINTS.values(), key=lambda ln: rank[ln.find.__module__])
 
 
 # The lints also run inside blocks: those about one graph's wiring. The training and data
 # lints are about the whole model and its training, which a block's graph does not have.
-BLOCK_RULE_MODULES = ("engine.analysis.lints.model",)
+BLOCK_RULE_MODULES = (model.__name__,)
 
 
 def run_lints(ctx: CheckContext) -> None:
@@ -126,8 +55,6 @@ def run_lints(ctx: CheckContext) -> None:
     would edit the definition, not the instance). Silence it on the inner node (in the
     block's graph: every use of the block) or on that instance.
     """
-    from engine.analysis.report import Diagnostic, Reason
-
     g, rep = ctx.graph, ctx.report
     errors: list[tuple[str, str]] = []
 
@@ -150,8 +77,6 @@ def run_lints(ctx: CheckContext) -> None:
             message = ln.format({"node": node.name, **f.values})
             report(ln, f.node, message, f.port, f.fix, node.silenced.get(ln.id))
     if ctx.feed is None:  # the top graph: its blocks' definitions, each once
-        from engine.graph.blocks import SEP
-
         inside = [ln for ln in lints if ln.find.__module__ in BLOCK_RULE_MODULES]
         for where, path, inner in _block_contexts(ctx):
             for ln in inside:
@@ -172,8 +97,6 @@ def run_lints(ctx: CheckContext) -> None:
 def _block_contexts(ctx: CheckContext) -> Iterator[tuple[str, list[str], CheckContext]]:
     """(top-level instance, path of instance names, inner context) for the first
     occurrence of each block type used, at any depth, in check order."""
-    from engine.analysis.report import inner_context
-
     seen: set[str] = set()
 
     def walk(rep: Any, top: str | None, path: list[str]) -> Iterator[Any]:

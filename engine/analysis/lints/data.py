@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.analysis.fixes import Fix, insert_fix, set_fix
-from engine.analysis.lints import Finding, Part, lint
+from engine.analysis.lints.registry import Finding, Part, lint
 from engine.analysis.lints.util import (
     chain_nodes,
     explicit_setting,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from engine.analysis.fixes import insert_fix
-from engine.analysis.lints import Finding, Part, lint
+from engine.analysis.lints.registry import Finding, Part, lint
 from engine.analysis.lints.util import is_model, model_out, single_source
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.analysis.fixes import Fix, insert_fix, remove_fix, set_fix
-from engine.analysis.lints import Finding, Part, lint
+from engine.analysis.lints.registry import Finding, Part, lint
 from engine.analysis.lints.util import (
     chain_nodes,
     edge_src,
