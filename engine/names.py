@@ -22,6 +22,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from engine.modules import CUSTOM_MODULES
+
 # Names generated source uses at module level or in ``forward``: the imports, the class
 # body's own names, what ``compile_model`` sets on the module.
 GENERATED_NAMES = frozenset(
@@ -49,8 +51,6 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 def reserved() -> frozenset[str]:
     """Every name a node, block or model class must not take (computed once)."""
     from torch import nn
-
-    from engine.modules import CUSTOM_MODULES
 
     names = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
     names |= set(dir(nn.Module)) | set(dir(nn.Module()))  # class and instance attributes

@@ -6,12 +6,11 @@ from typing import Any
 
 from engine.analysis.report import CheckContext
 from engine.data.errors import DataError
+from engine.data.pipeline import chain_of, prepare
 from engine.graph import Node
 
 
 def check_data_node(ctx: CheckContext, node: Node) -> None:
-    from engine.data.pipeline import chain_of, prepare
-
     rep = ctx.report
     try:
         steps = chain_of(ctx.graph, node.id)

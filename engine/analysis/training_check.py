@@ -12,11 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import catalog
 from engine.analysis.report import (
     CheckContext,
     Readiness,
     Reason,
 )
+from engine.catalog.settings import resolve_settings, settings_problems
+from engine.data.errors import DataError
+from engine.data.pipeline import chain_of
 from engine.graph import Node
 
 
@@ -40,8 +44,6 @@ def loss_problems(
     loss_type: str, params: dict[str, Any], out_shape: tuple[int, ...], info: Any, model_name: str
 ) -> list[tuple[str, str]]:
     """(severity, message) pairs for a loss fed ``out_shape`` with targets described by ``info``."""
-    from engine import catalog
-
     spec = catalog.get(loss_type)
     target = spec.extra.get("target")
     out: list[tuple[str, str]] = []
@@ -185,8 +187,6 @@ def find_plan(ctx: CheckContext) -> tuple[Plan | None, list[str]]:
         return None, [f"{loss.name}: connect its input and target"]
     if _edge_src(ctx, opt, "loss") != loss.id:
         return None, [f"connect {loss.name} to {opt.name}"]
-    from engine.data.errors import DataError
-    from engine.data.pipeline import chain_of
 
     try:
         chain = [s.node for s in chain_of(g, data)]
@@ -233,8 +233,6 @@ def finish(ctx: CheckContext) -> None:
         rep.error(None, msg)
         reasons.append(msg)
     elif kinds & {"data", "loss", "optimizer"} or section:
-        from engine.catalog.settings import resolve_settings, settings_problems
-
         problems = settings_problems(section)
         for e in problems:
             rep.error(None, str(e))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.catalog.base import Param, ParamError
+from engine.catalog.settings import TRAINING_SETTINGS
 from engine.errors import TorchwireError
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
@@ -159,8 +160,6 @@ class Resolved:
 
 def find_target(graph: Any, target: str) -> tuple[str | None, Param]:
     """(node id or None, declaration) of ``NODE.PARAM`` / ``training.SETTING``, or TuneError."""
-    from engine.catalog.settings import TRAINING_SETTINGS
-
     where, _, pname = target.rpartition(".")
     if not where or not pname:
         raise TuneError(f"{target}: a target is NODE.PARAM or training.SETTING")

@@ -58,8 +58,6 @@ def describe(e: BaseException, file: str | None = None) -> str:
 
 def exit_code_for(e: BaseException) -> int:
     """2 when the input (a project, checkpoint, or a file to write) cannot be used, else 1."""
-    from engine.project import ProjectError
-
     unreadable: tuple[type[BaseException], ...] = (ProjectError, WriteError)
     try:
         unreadable += (CheckpointError,)

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+from engine.compress import CompressError, compress
 
 
 def register(sub: Any) -> None:
@@ -58,8 +59,6 @@ def register(sub: Any) -> None:
 
 
 def _compress(args: argparse.Namespace) -> int:
-    from engine.compress import CompressError, compress
-
     g = load(args.file)
     if not os.path.exists(args.checkpoint):
         raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)

@@ -12,6 +12,9 @@ import json
 import sys
 from typing import Any
 
+from engine.cli.common import describe, load
+from engine.export import ExportError, export_onnx, export_python
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
 
@@ -45,9 +48,6 @@ def register(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from engine.cli.common import describe, load
-    from engine.export import ExportError, export_onnx, export_python
-
     if not args.onnx and not args.python:
         print("error: say what to write: --onnx OUT.onnx and/or --python OUT.py", file=sys.stderr)
         return EXIT_UNREADABLE

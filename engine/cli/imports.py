@@ -13,6 +13,9 @@ import os
 import sys
 from typing import Any
 
+from engine.cli.common import CliError
+from engine.imports import ModelImportError, import_model, onnx_op_table, save_import
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
 
@@ -41,8 +44,6 @@ def register(sub: Any) -> None:
 
 def op_table_markdown() -> str:
     """The README's "ONNX op → node type" table, from the importer's own rules."""
-    from engine.imports import onnx_op_table
-
     lines = ["| ONNX op | node type | conditions |", "|---|---|---|"]
     for op, types, note in onnx_op_table():
         lines.append(f"| `{op}` | {types} | {note} |")
@@ -50,8 +51,6 @@ def op_table_markdown() -> str:
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:
-    from engine.cli.common import CliError
-
     if not text:
         return None
     try:
@@ -64,14 +63,10 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from engine.imports import ModelImportError, import_model, save_import
-
     if args.list_ops:
         if args.markdown:
             sys.stdout.write(op_table_markdown())
         else:
-            from engine.imports import onnx_op_table
-
             for op, types, note in onnx_op_table():
                 print(f"{op:<22} {types:<36} {note}")
         return EXIT_OK

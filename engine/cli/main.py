@@ -13,6 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine import catalog
+from engine.analysis import lints as lint_docs
+from engine.analysis.check import apply_fixes, check
+from engine.analysis.lints import all_lints
+from engine.build.compile import generate_source
+from engine.catalog import reference
 from engine.cli import blocks, compress, export, imports, runs, serve, train, tune
 from engine.cli.common import (
     EXIT_OK,
@@ -26,14 +32,15 @@ from engine.cli.common import (
     one_line,
 )
 from engine.errors import TorchwireError
+from engine.fileio import atomic_write
+from engine.graph import GraphError
+from engine.project import save_project
 
 # The modules that add subcommands: each exposes ``register(subparsers)``.
 COMMAND_MODULES = (train, export, compress, tune, serve, blocks, imports, runs)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from engine.analysis.check import check
-
     g = load(args.file)
     if args.apply_fixes:
         _apply_fixes(g, args)
@@ -47,9 +54,6 @@ def _check(args: argparse.Namespace) -> int:
 
 def _apply_fixes(g: Any, args: argparse.Namespace) -> None:
     """``check --apply-fixes -o OUT``: apply the engine's fixes, save the result to OUT."""
-    from engine.analysis.check import apply_fixes
-    from engine.project import save_project
-
     if not args.output:
         raise CliError("--apply-fixes needs -o OUT: the fixed project is written there")
     labels = apply_fixes(g)
@@ -113,10 +117,8 @@ def format_report(g: Any, rep: Any, title: str) -> str:
 
 
 def _lints(args: argparse.Namespace) -> int:
-    from engine.analysis.lints import all_lints, markdown
-
     if args.markdown:
-        sys.stdout.write(markdown())
+        sys.stdout.write(lint_docs.markdown())
         return EXIT_OK
     lints = all_lints()
     if args.json:
@@ -140,10 +142,6 @@ def _lints(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from engine.analysis.check import check
-    from engine.build.compile import generate_source
-    from engine.graph import GraphError
-
     g = load(args.file)
     rep = check(g)
     try:
@@ -154,20 +152,14 @@ def _compile(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
-        from engine.fileio import atomic_write
-
         atomic_write(args.output, source)  # WriteError (exit 2) names the file
         print(f"wrote {args.output} ({rep.total_params:,} parameters)")
     return EXIT_OK
 
 
 def _nodes(args: argparse.Namespace) -> int:
-    from engine import catalog
-
     if args.markdown:
-        from engine.catalog.reference import markdown
-
-        sys.stdout.write(markdown())
+        sys.stdout.write(reference.markdown())
         return EXIT_OK
     specs = list(catalog.all_specs())
     if args.category:

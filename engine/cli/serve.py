@@ -14,12 +14,13 @@ import tempfile
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_UNREADABLE, CliError
+from engine.serve.bundle import image_tag, write_bundle
+from engine.serve.model import DEFAULT_MAX_BATCH, ServedModel, default_name
+from engine.serve.prepare import model_file
+from engine.serve.server import add_server_options, options, serve
 
 
 def register(sub: Any) -> None:
-    from engine.serve.model import DEFAULT_MAX_BATCH
-    from engine.serve.server import add_server_options
-
     p = sub.add_parser(
         "serve",
         help="serve a model over HTTP (Open Inference Protocol v2 and /predict)",
@@ -64,8 +65,6 @@ def _exists(args: argparse.Namespace) -> None:
 
 def _model(args: argparse.Namespace, tmp: str) -> Any:
     """An .onnx as it is; a run folder or project exported into ``tmp``."""
-    from engine.serve.prepare import model_file
-
     if args.file.lower().endswith(".onnx") and os.path.isfile(args.file) and not args.checkpoint:
         return args.file
     return model_file(args.file, os.path.join(tmp, "model.onnx"), checkpoint=args.checkpoint,
@@ -73,30 +72,21 @@ def _model(args: argparse.Namespace, tmp: str) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from engine.serve.server import options, serve
-
     _exists(args)
     with tempfile.TemporaryDirectory(prefix="torchwire-serve-") as tmp:
         path = _model(args, tmp)
         opts = options(args)
         if not opts["name"]:
-            from engine.serve.model import default_name
-
             opts["name"] = default_name(args.file, _meta(path))
         serve(str(path), **opts)
     return EXIT_OK
 
 
 def _meta(path: Any) -> dict[str, str]:
-    from engine.serve.model import ServedModel
-
     return ServedModel(path, "model", threads=1).metadata  # a bad model: one clear line
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from engine.serve.bundle import image_tag, write_bundle
-    from engine.serve.model import default_name
-
     _exists(args)
     if args.max_batch < 1:
         raise CliError("--max-batch must be at least 1", EXIT_UNREADABLE)

@@ -14,6 +14,12 @@ import time
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+from engine.runtime.distributed import from_env
+from engine.train import events as E
+from engine.train.distill import Teacher
+from engine.train.inference import evaluate, predict
+from engine.train.launch import EVENTS_ENV, EventLog, LaunchOptions, launch, report_failure
+from engine.train.session import TrainError, TrainingSession
 
 
 def register(sub: Any) -> None:
@@ -87,8 +93,6 @@ class _Printer:
         self.last = 0.0
 
     def __call__(self, ev: Any) -> None:
-        from engine.train import events as E
-
         if isinstance(ev, E.Started):
             print(
                 f"training on {ev.device}: {ev.epochs} epochs × {ev.batches_per_epoch} batches"
@@ -143,8 +147,6 @@ def _worker_args(args: argparse.Namespace) -> list[str]:
 
 def _launch(args: argparse.Namespace) -> int:
     """Run this command again as N workers under torchrun and wait for them."""
-    from engine.train.launch import LaunchOptions, launch
-
     if args.nproc_per_node < 1 or args.nnodes < 1 or not 0 <= args.node_rank < args.nnodes:
         raise CliError("--nproc-per-node and --nnodes must be at least 1, and --node-rank "
                        "between 0 and nnodes - 1", EXIT_PROBLEMS)  # fmt: skip
@@ -162,10 +164,6 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from engine.runtime.distributed import from_env
-    from engine.train.launch import EVENTS_ENV, EventLog, report_failure
-    from engine.train.session import TrainingSession
-
     if getattr(args, "nproc_per_node", 0) and not from_env().enabled:
         return _launch(args)
     dist = from_env()
@@ -179,8 +177,6 @@ def _train(args: argparse.Namespace) -> int:
     if bool(args.teacher) != bool(args.teacher_checkpoint):
         raise CliError("--teacher and --teacher-checkpoint go together", EXIT_PROBLEMS)
     if args.teacher:
-        from engine.train.distill import Teacher
-
         if not os.path.exists(args.teacher_checkpoint):
             raise CliError(f"{args.teacher_checkpoint}: no such checkpoint", EXIT_UNREADABLE)
         teacher = Teacher(load(args.teacher), args.teacher_checkpoint)
@@ -223,9 +219,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from engine.train.inference import evaluate
-    from engine.train.session import TrainError
-
     g = load(args.file)
     if not os.path.exists(args.checkpoint):
         raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)
@@ -246,9 +239,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from engine.train.inference import predict
-    from engine.train.session import TrainError
-
     g = load(args.file)
     if not os.path.exists(args.checkpoint):
         raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_UNREADABLE)

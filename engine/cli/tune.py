@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+from engine.tune.study import StorageError, Study, format_table, safe_url
 
 EPILOG = """\
 spaces: NODE.PARAM=LOW:HIGH (a range), NODE.PARAM=LOW:HIGH:log, NODE.PARAM=LOW:HIGH:STEP,
@@ -74,8 +75,6 @@ class _Progress:
 
 def _tune(args: argparse.Namespace) -> int:
     import optuna
-
-    from engine.tune.study import StorageError, Study, format_table, safe_url
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     g = load(args.file)

@@ -33,6 +33,12 @@ from engine.export.source import (
     resolve,
     say,
 )
+from engine.export.training_code import (
+    RUNTIME_PACKAGE,
+    relative_or_absolute,
+    runtime_files,
+    training_source,
+)
 from engine.fileio import publish, temp_path
 
 PARITY_BATCHES = (1, 7)
@@ -72,8 +78,6 @@ def export_python(
     say(progress, "Writing the Python source…")
     training = None
     if with_training:
-        from engine.export.training_code import training_source
-
         if src.graph is None:
             raise ExportError("the training code needs the project's graph, not a compiled module")
         try:
@@ -135,8 +139,6 @@ class RuntimeFolder:
     def __init__(self, folder: Path) -> None:
         import shutil
 
-        from engine.export.training_code import RUNTIME_PACKAGE, runtime_files
-
         self._rm = shutil.rmtree
         self.target = folder / RUNTIME_PACKAGE
         new = Path(tempfile.mkdtemp(prefix=f".{RUNTIME_PACKAGE}.", dir=folder))
@@ -185,8 +187,6 @@ def script_source(src: Source, path: Path, training: dict[str, Any] | None = Non
     cls = info.class_name
     weights = None
     if src.checkpoint_path:
-        from engine.export.training_code import relative_or_absolute
-
         weights = relative_or_absolute(src.checkpoint_path, path)
     needs = ["torch", "numpy"] + (training["needs"] if training else [])
     needs += [p.package or f"{p.module}.py" for p in info.plugins]

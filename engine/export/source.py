@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine import catalog
+from engine.build.compile import compile_model
 from engine.export.errors import ExportError
 from engine.graph import Graph, GraphError
 
@@ -55,8 +57,6 @@ def resolve(
     model_or_graph: Any, checkpoint: str | os.PathLike[str] | Any | None, progress: Progress
 ) -> Source:
     """Compile (or take) the module, load the checkpoint's weights, gather the metadata."""
-    from engine.build.compile import compile_model
-
     ckpt = None
     ckpt_path = None
     if checkpoint is not None:
@@ -134,8 +134,6 @@ def _load_checkpoint(checkpoint: Any) -> tuple[Any, str]:
 
 def _types_from_module(module: nn.Module) -> dict[str, str]:
     """Node types of a compiled module without its graph: from the layers' classes."""
-    from engine import catalog
-
     by_class = {s.module: s.type for s in catalog.all_specs() if s.module is not None}
     info = module.torchwire  # type: ignore[union-attr]
     out: dict[str, str] = {}

@@ -16,20 +16,20 @@ import os
 from pathlib import Path
 from typing import Any
 
+import engine.runtime
+from engine.analysis.check import check
+from engine.catalog.settings import resolve_settings
+from engine.data.pipeline import chain_of
 from engine.export.errors import ExportError
 from engine.export.source import Source
 from engine.names import literal
+from engine.train.specs import loop_settings, loss_spec, optimizer_spec
 
 RUNTIME_PACKAGE = "torchwire_runtime"
 
 
 def training_source(src: Source, script_path: Path | None = None) -> dict[str, Any]:
     """``{"code", "imports", "needs"}`` for the script, or ExportError saying what is missing."""
-    from engine.analysis.check import check
-    from engine.catalog.settings import resolve_settings
-    from engine.data.pipeline import chain_of
-    from engine.train.specs import loop_settings, loss_spec, optimizer_spec
-
     g = src.graph
     assert g is not None
     rep = check(g)
@@ -239,7 +239,5 @@ def _flat(v: Any) -> str:
 
 def runtime_files() -> dict[str, bytes]:
     """The runtime package's files as they stand (what ships as ``torchwire_runtime/``)."""
-    import engine.runtime
-
     folder = Path(engine.runtime.__file__).parent
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.py"))}

@@ -22,6 +22,7 @@ import torch
 
 from engine import fileio
 from engine.errors import TorchwireError
+from engine.project import project_from_dict
 
 FORMAT = "torchwire-checkpoint"
 VERSION = 1
@@ -57,8 +58,6 @@ class Checkpoint:
 
     def project(self) -> Any:
         """The saved project as a ``Graph``."""
-        from engine.project import project_from_dict
-
         return project_from_dict(self.graph, self.path)
 
 

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.runtime.loop import Callback, EpochEnd, Trainer
+from engine.train.errors import TrainError
+from engine.train.inference import setup
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,6 @@ def load_teacher(
     its outputs have another shape than the student's, or it was trained on differently
     preprocessed data (the teacher runs on the student's inputs).
     """
-    from engine.train.errors import TrainError
-    from engine.train.inference import setup
-
     _g, rep, _plan, ckpt, model = setup(teacher.project, teacher.checkpoint)
     t_out = tuple(rep.shapes[rep.outputs[0]]) if rep.outputs else ()
     if tuple(t_out) != tuple(student_out):

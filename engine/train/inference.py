@@ -11,9 +11,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.train.checkpoint import Checkpoint, load_checkpoint
+from engine.analysis.check import check
+from engine.build.compile import compile_model
+from engine.data.errors import DataError
+from engine.data.pipeline import base_dir_of, chain_of, features_for_inference, prepare
+from engine.graph import GraphError
+from engine.project import ProjectError
+from engine.runtime.batches import InMemoryBatches, StreamingBatches
+from engine.runtime.device import pick_device
+from engine.runtime.loop import evaluate as run_evaluation
+from engine.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.train.errors import TrainError
 from engine.train.graphs import as_graph
+from engine.train.specs import make_head
 
 
 @dataclass
@@ -41,12 +51,6 @@ class Prediction:
 
 
 def setup(graph_or_path: Any, checkpoint: Any) -> tuple[Any, Any, Any, Checkpoint, Any]:
-    from engine.analysis.check import check
-    from engine.build.compile import compile_model
-    from engine.graph import GraphError
-    from engine.project import ProjectError
-    from engine.train.checkpoint import CheckpointError
-
     try:
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     except CheckpointError as e:
@@ -90,8 +94,6 @@ _RECORD_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError)
 
 
 def _head(g: Any, rep: Any, plan: Any, ckpt: Checkpoint, device: torch.device) -> Any:
-    from engine.train.specs import make_head
-
     lnode = g.nodes[plan.loss]
     tm = ts = None
     for s in ckpt.preprocessing.get("steps", []):
@@ -118,12 +120,6 @@ def evaluate(
     graph_or_path: Any, checkpoint: Any, split: str = "test", device: str = "cpu"
 ) -> dict[str, Any]:
     """Metrics of the checkpoint on a split of the project's data ("train", "val", "test")."""
-    from engine.data.errors import DataError
-    from engine.data.pipeline import chain_of, prepare
-    from engine.runtime.batches import InMemoryBatches, StreamingBatches
-    from engine.runtime.device import pick_device
-    from engine.runtime.loop import evaluate as run_evaluation
-
     if split not in ("train", "val", "test"):
         raise TrainError(f"split must be train, val or test, not {split!r}")
     g, rep, plan, ckpt, model = setup(graph_or_path, checkpoint)
@@ -170,11 +166,6 @@ def predict(
 
     A CSV needs the training's feature columns (a target column, if present, is ignored).
     """
-    from engine.data.errors import DataError
-    from engine.data.pipeline import base_dir_of, features_for_inference
-    from engine.runtime.batches import ImageDataset
-    from engine.runtime.device import pick_device
-
     g, rep, plan, ckpt, model = setup(graph_or_path, checkpoint)
     try:
         dev = pick_device(device)
@@ -189,7 +180,6 @@ def predict(
         raise TrainError(str(e)) from None
     except _RECORD_ERRORS as e:
         raise _damaged(ckpt, f"its preprocessing record is damaged: {type(e).__name__}") from None
-    del ImageDataset
     head = _head(g, rep, plan, ckpt, dev)
     outs = []
     with torch.no_grad():

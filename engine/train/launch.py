@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.project import save_project
 from engine.train import events
+from engine.train.session import SessionState, TrainResult
 
 FAIL_DIR_ENV = "TORCHWIRE_FAIL_DIR"
 
@@ -107,8 +109,6 @@ class EventLog:
         self.last = 0.0
 
     def __call__(self, ev: Any) -> None:
-        from engine.train import events
-
         if isinstance(ev, events.BatchEnded):
             now = time.monotonic()
             if now - self.last < 0.05 and ev.batch != ev.batches:
@@ -141,8 +141,6 @@ class ProcessSession:
         *,
         resume: str | os.PathLike[str] | None = None,
     ) -> None:
-        from engine.train.session import SessionState
-
         self.graph = graph
         self.nproc = nproc
         self.out_dir = str(out_dir)
@@ -174,8 +172,6 @@ class ProcessSession:
         self._listeners.emit(ev)
 
     def start(self) -> None:
-        from engine.train.session import SessionState
-
         with self._lock:
             if self._state != SessionState.IDLE:
                 raise RuntimeError(f"this session cannot start again (state: {self._state})")
@@ -198,8 +194,6 @@ class ProcessSession:
         """Ask the workers to stop at the next batch (they write ``last.pt``)."""
         import signal
 
-        from engine.train.session import SessionState
-
         with self._lock:
             if self._state == SessionState.IDLE:
                 self._state = SessionState.STOPPED
@@ -218,8 +212,6 @@ class ProcessSession:
         return not self._thread.is_alive()
 
     def _project_file(self, folder: Path) -> Path:
-        from engine.project import save_project
-
         base = getattr(self.graph, "path", None)
         where = Path(base).parent if base else folder
         path = where / f".{Path(self.out_dir).name}.torchwire-run.json"
@@ -227,9 +219,6 @@ class ProcessSession:
         return path
 
     def _run(self) -> None:
-        from engine.train import events
-        from engine.train.session import SessionState, TrainResult
-
         Path(self.out_dir).mkdir(parents=True, exist_ok=True)
         finished: Any = None
         with tempfile.TemporaryDirectory(prefix="torchwire-ranks-") as d:

@@ -23,13 +23,34 @@ from typing import Any
 
 import torch
 
+from engine import catalog
+from engine.analysis.check import check
+from engine.build.compile import compile_model, exception_path
+from engine.catalog.base import ParamError
 from engine.catalog.settings import resolve_settings
-from engine.fileio import atomic_write
+from engine.data.errors import DataError
+from engine.data.pipeline import base_dir_of, chain_of, prepare
+from engine.fileio import WriteError, atomic_write, clean_stale
+from engine.graph.blocks import SEP
+from engine.project import project_to_dict
+from engine.runtime.batches import n_targets, split_batches
+from engine.runtime.device import pick_device
+from engine.runtime.distributed import Distributed, from_env
+from engine.runtime.errors import RunError, StateError
+from engine.runtime.loop import NonFiniteLoss, Trainer
+from engine.runtime.sources import resolve_path
+from engine.runtime.state import RunState
+from engine.train import checkpoint as ck
 from engine.train import events
 from engine.train.callbacks import SAVE_INTERVAL_S as _SAVE_INTERVAL_S
 from engine.train.callbacks import Checkpoints, Controls, Events
+from engine.train.distill import Distillation, load_teacher
 from engine.train.errors import TrainError
 from engine.train.graphs import as_graph
+from engine.train.runlock import RunFolderBusy, RunLock
+from engine.train.runs import write_run_project
+from engine.train.specs import loop_settings, make_head, optimizer_spec
+from engine.train.weights import WeightsError, init_from
 
 
 class SessionState(StrEnum):
@@ -224,8 +245,6 @@ class TrainingSession:
         listener sees the end it is told about (and may start a new run in the same folder),
         and ``join()`` returning means the state is final.
         """
-        from engine.fileio import WriteError
-
         step_ref = [0]
         last: Any = None
         final = SessionState.FAILED
@@ -288,29 +307,19 @@ class TrainingSession:
 
     def _explain(self, e: Exception) -> str:
         """An unexpected error in the user's terms: which node's generated line raised it."""
-        from engine.data.errors import DataError
-
         if isinstance(e, DataError):
             return str(e)
         model = getattr(self, "_model", None)
         path: list[str] = []
         if model is not None:
-            from engine.build.compile import exception_path
-
             path = exception_path(model, e)  # inside a block: "instance › inner node"
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if path:
-            from engine.graph.blocks import SEP
-
             return f"{SEP.join(path)}: {text}"
         return f"{type(e).__name__}: {text}"
 
     def _train(self, step_ref: list[int]) -> TrainResult:
         """Prepare everything from the project, then hand the loop to the runtime."""
-        from engine.runtime.batches import split_batches
-        from engine.runtime.distributed import Distributed, from_env
-        from engine.runtime.loop import NonFiniteLoss
-
         resume = self._load_resume()
         settings = self._settings(resume)
         rep, plan, prep = self._plan()
@@ -326,8 +335,6 @@ class TrainingSession:
         self._trainer_ref = trainer
         meta = self._meta_base(settings, prep, plan)
         if run_dir is not None:
-            from engine.train.runs import write_run_project
-
             trained = _project_dict(self.graph)
             trained["settings"] = {**trained.get("settings", {}), "training": dict(settings)}
             write_run_project(run_dir, trained)  # the Runs dock and "open this run's project"
@@ -363,8 +370,6 @@ class TrainingSession:
 
     def _load_resume(self) -> Any:
         """The checkpoint to resume from, checked to hold a position of this project."""
-        from engine.train import checkpoint as ck
-
         if not self.resume_from:
             return None
         try:
@@ -375,8 +380,6 @@ class TrainingSession:
         return resume
 
     def _settings(self, resume: Any) -> dict[str, Any]:
-        from engine.catalog.base import ParamError
-
         try:
             base = (
                 self.graph.settings.get("training")
@@ -401,10 +404,6 @@ class TrainingSession:
 
     def _plan(self) -> tuple[Any, Any, Any]:
         """The check's report and training plan, and the prepared data."""
-        from engine.analysis.check import check
-        from engine.data.errors import DataError
-        from engine.data.pipeline import chain_of, prepare
-
         g = self.graph
         rep = check(g)
         if rep.training is None or not rep.training.ready:
@@ -427,8 +426,6 @@ class TrainingSession:
         return rep, plan, prep
 
     def _device_for(self, settings: dict[str, Any], dist: Any) -> torch.device:
-        from engine.runtime.device import pick_device
-
         try:
             device = pick_device(settings["device"], dist.info.local_rank if dist.enabled else None)
         except RuntimeError as e:
@@ -446,9 +443,6 @@ class TrainingSession:
         self, settings: dict[str, Any], rep: Any, plan: Any, prep: Any, device: torch.device
     ) -> tuple[torch.nn.Module, Any]:
         """Seed, then the model (weights initialise in graph order) and the loss head."""
-        from engine.build.compile import compile_model
-        from engine.train.specs import make_head
-
         g, info = self.graph, prep.info
         seed = settings["seed"]
         torch.manual_seed(seed)
@@ -481,8 +475,6 @@ class TrainingSession:
         pruned model), else the ``init_from`` setting (what fits by name, reported in
         ``self.init_report``), else fresh ones. A resumed run takes its checkpoint's weights
         instead, so neither is read then."""
-        from engine.train.weights import WeightsError, init_from
-
         self.init_report: events.InitReport | None = None
         if self.resume_from:
             return
@@ -495,9 +487,6 @@ class TrainingSession:
         path = settings.get("init_from") or ""
         if not path:
             return
-        from engine.data.pipeline import base_dir_of
-        from engine.runtime.errors import DataError
-        from engine.runtime.sources import resolve_path
 
         try:
             path = resolve_path(path, base_dir_of(self.graph))
@@ -523,12 +512,6 @@ class TrainingSession:
         dist: Any,
         resume: Any,
     ) -> Any:
-        from engine.runtime.batches import n_targets
-        from engine.runtime.errors import RunError, StateError
-        from engine.runtime.loop import Trainer
-        from engine.runtime.state import RunState
-        from engine.train.specs import loop_settings, optimizer_spec
-
         info = prep.info
         onode = self.graph.nodes[self._plan_ids[1]]
         keep_best = settings["checkpoint"] == "best_and_last"
@@ -586,8 +569,6 @@ class TrainingSession:
         self, settings: dict[str, Any], head: Any, prep: Any, device: torch.device, cbs: list[Any]
     ) -> Any:
         """The teacher's objective; its callback (recording both terms) goes first in ``cbs``."""
-        from engine.train.distill import Distillation, load_teacher
-
         rng = torch.get_rng_state()  # building the teacher initialises weights first:
         try:  # the student's dropout and augmentation draw as they would without it
             teacher, path = load_teacher(self.teacher, prep.record, self._out_shape, device)
@@ -627,8 +608,6 @@ class TrainingSession:
         run_dir: Path | None,
     ) -> TrainResult:
         """Test metrics with the best weights (else the last), the final files, the result."""
-        from engine.train import checkpoint as ck
-
         split = "test" if "test" in loaders else "val" if "val" in loaders else "train"
         samples = 2000 if info.task == "regression" else 0
         with trainer.best_weights() as best:
@@ -694,8 +673,6 @@ class TrainingSession:
 
     def _resume_best(self, resume: Any, keep_best: bool, best_epoch: int) -> Any:
         """The best weights beside a resumed ``last.pt``, if they are the ones it names."""
-        from engine.train import checkpoint as ck
-
         bp = Path(resume.path).with_name("best.pt")
         if not keep_best or not bp.exists():
             return None
@@ -716,9 +693,6 @@ class TrainingSession:
 
     def _open_run_dir(self, run_dir: Path) -> None:
         """Lock the run folder for this session and sweep what a killed save left there."""
-        from engine.fileio import clean_stale
-        from engine.train.runlock import RunFolderBusy, RunLock
-
         lock = RunLock(run_dir)
         try:
             lock.acquire()
@@ -941,8 +915,6 @@ def _model_signature(doc: Any) -> dict[str, str] | None:
     Their parameter shapes are compared once the model is built (``_check_resumable``);
     data nodes, parameters such as a dropout rate, and training settings may change.
     """
-    from engine import catalog
-
     try:
         sig = {}
         for nd in doc["nodes"]:
@@ -989,8 +961,6 @@ def _slug(name: str) -> str:
 
 
 def _project_dict(g: Any) -> dict[str, Any]:
-    from engine.project import project_to_dict
-
     return project_to_dict(g)
 
 

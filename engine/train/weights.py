@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import TorchwireError
+from engine.train import checkpoint as ck
 from engine.train.events import InitReport
 
 # Prefixes wrappers put before every name: Lightning modules, DataParallel, torch.compile.
@@ -33,8 +34,6 @@ class WeightsError(TorchwireError, ValueError):
 
 def read_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """The named tensors of a checkpoint, run folder, ``.safetensors`` or ``state_dict`` file."""
-    from engine.train import checkpoint as ck
-
     p = Path(path)
     if p.is_dir():
         return _torchwire(p)
@@ -82,8 +81,6 @@ def read_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
 
 
 def _torchwire(p: Path) -> dict[str, torch.Tensor]:
-    from engine.train import checkpoint as ck
-
     try:
         return ck.load_checkpoint(p).state_dict
     except ck.CheckpointError as e:

@@ -13,6 +13,7 @@ import types
 from typing import Any
 
 from engine.catalog.tuning import Dimension, TuneError, parse_space
+from engine.tune.study import tune
 
 __all__ = ["Dimension", "Study", "TuneError", "TuneResult", "parse_space", "tune"]
 
@@ -33,8 +34,6 @@ def __getattr__(name: str) -> Any:
 
 class _CallableModule(types.ModuleType):
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        from engine.tune.study import tune
-
         return tune(*args, **kw)
 
 

@@ -270,9 +270,7 @@ def test_cli_any_engine_error_is_one_line_naming_the_file(
     """A TorchwireError from any command (here the check) → one line, the file first."""
     import importlib
 
-    check_module = importlib.import_module(
-        "engine.analysis.check"
-    )  # `engine.analysis.check` is the function
+    check_module = importlib.import_module("engine.cli.main")  # the check the command calls
 
     def boom(_g: Graph) -> Any:
         raise TorchwireError("the data is odd\n  - row 3\n  - row 9", file="data.csv")

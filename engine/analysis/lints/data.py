@@ -20,6 +20,7 @@ from engine.analysis.lints.util import (
     stats,
 )
 from engine.graph import Edge
+from engine.runtime.prepare import DEFAULT_SPLIT
 
 if TYPE_CHECKING:
     from engine.analysis.report import CheckContext
@@ -212,7 +213,6 @@ def too_few_to_stratify(ctx: CheckContext) -> Iterator[Finding]:
     if info.task != "classification" or not st.all_class_counts:
         return
     split = next((n for n in chain_nodes(ctx, p.data) if n.type == "Split"), None)
-    from engine.runtime.prepare import DEFAULT_SPLIT
 
     sp = dict(DEFAULT_SPLIT) if split is None else dict(split.params)
     if not sp.get("stratify"):

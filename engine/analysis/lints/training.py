@@ -21,6 +21,7 @@ from engine.analysis.lints.util import (
     stats,
 )
 from engine.graph import Edge
+from engine.runtime.prepare import DEFAULT_BATCH
 
 if TYPE_CHECKING:
     from engine.analysis.report import CheckContext
@@ -374,8 +375,6 @@ MIN_UPDATES = 50  # fewer weight updates in the whole training: obviously underf
 
 
 def _batching(ctx: CheckContext, data: str) -> tuple[dict[str, Any], Node | None]:
-    from engine.runtime.prepare import DEFAULT_BATCH
-
     batch_node = next((n for n in chain_nodes(ctx, data) if n.type == "Batch"), None)
     if batch_node is None:
         return dict(DEFAULT_BATCH), None

@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.catalog.settings import resolve_settings, settings_problems
+from engine.data.errors import DataError
+from engine.data.pipeline import chain_of, prepare
+
 if TYPE_CHECKING:
     from engine.analysis.report import CheckContext
     from engine.graph import Edge, Node
@@ -66,8 +70,6 @@ def plan(ctx: CheckContext) -> Any:
 
 def settings(ctx: CheckContext) -> dict[str, Any] | None:
     """The resolved training settings, or None when they are wrong (reported elsewhere)."""
-    from engine.catalog.settings import resolve_settings, settings_problems
-
     s = ctx.graph.settings
     section = s.get("training") if isinstance(s, Mapping) else None
     if section is not None and not isinstance(section, Mapping):
@@ -101,9 +103,6 @@ _stats: dict[int, tuple[Any, Stats]] = {}
 
 def prepared(ctx: CheckContext, data_id: str) -> Any:
     """The prepared data of the chain ending at ``data_id`` (the check's cached result)."""
-    from engine.data.errors import DataError
-    from engine.data.pipeline import chain_of, prepare
-
     try:
         prep = prepare(chain_of(ctx.graph, data_id), fit_streaming=False, finite=False)
     except DataError:
@@ -158,9 +157,6 @@ def _compute_quietly(prep: Any) -> Stats:
 
 def chain_nodes(ctx: CheckContext, data_id: str) -> list[Node]:
     """The data nodes of the chain ending at ``data_id``, source first."""
-    from engine.data.errors import DataError
-    from engine.data.pipeline import chain_of
-
     try:
         return [ctx.graph.nodes[s.node] for s in chain_of(ctx.graph, data_id)]
     except DataError:
