@@ -12,7 +12,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# The rule modules register their ONNX op rules in ``onnx_rules.RULES`` when imported.
+from engine.imports import onnx_layer_ops, onnx_tensor_ops  # noqa: F401
 from engine.imports.builder import ImportResult
+from engine.imports.fx_import import import_module_result
+from engine.imports.onnx_import import import_onnx_result
+from engine.imports.onnx_rules import RULES
 from engine.imports.project_file import freeze_all_but_last, save_import, weights_path
 from engine.imports.report import ImportReport, ModelImportError, UnsupportedOp
 
@@ -60,11 +65,7 @@ def import_model(
     if isinstance(source, (str, os.PathLike)) and (
         str(source).lower().endswith(".onnx") or os.path.isfile(source)
     ):
-        from engine.imports.onnx_import import import_onnx_result
-
         return import_onnx_result(source, input_shape=input_shape, tolerance=tolerance)
-    from engine.imports.fx_import import import_module_result
-
     return import_module_result(
         source, input_shape=tuple(input_shape or ()), dtype=dtype, tolerance=tolerance
     )
@@ -72,6 +73,4 @@ def import_model(
 
 def onnx_op_table() -> list[tuple[str, str, str]]:
     """(ONNX op, node type(s), conditions) for every op the ONNX import maps, sorted."""
-    from engine.imports.onnx_import import RULES
-
     return [(r.op, r.node_types, r.note) for _, r in sorted(RULES.items())]

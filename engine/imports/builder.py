@@ -23,6 +23,7 @@ from engine import names
 from engine.build.compile import compile_model
 from engine.build.layout import lay_out
 from engine.graph import Graph, GraphError
+from engine.imports.project_file import save_import
 from engine.imports.report import ImportReport, ModelImportError, UnsupportedOp
 
 
@@ -42,8 +43,6 @@ class ImportResult:
     def save(self, project: str, *, freeze_all_but: int | None = None) -> str:
         """Write the project and its weights beside it, the project's ``init_from`` naming
         them (see ``engine.imports.save_import``); returns the weights' path."""
-        from engine.imports.project_file import save_import
-
         return str(save_import(self, project, freeze_all_but=freeze_all_but))
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
 
 from engine import catalog
 from engine.imports.builder import Builder, ImportResult, Unsupported, check_parity
@@ -238,6 +239,7 @@ class _Fx:
             self.val[n] = nid
 
     def call(self, n: fx.Node) -> None:
+        """A function or method call: the first handler whose targets hold ``n``'s maps it."""
         t = n.target
         if t is operator.getitem:
             return self.getitem(n)
@@ -248,52 +250,15 @@ class _Fx:
         ):
             return None  # sizes and other plain values (x.size(0)): no node of their own
         if t in ACTIVATIONS:
-            type_name, spec, _ = ACTIVATIONS[t]
-            a = _bind(n, spec)
-            src = self.x(a.pop("input"))
-            a.pop("inplace", None)
-            if type_name == "Dropout":
-                a.pop("training")
-            a.pop("_stacklevel", None)
-            if a.pop("dtype", None) is not None:
-                raise Unsupported("dtype=")
-            if type_name in ("Softmax", "LogSoftmax") and (
-                a["dim"] is None or a["dim"] % (len(self.shape(n)) or 1) == 0
-            ):
-                raise Unsupported(f"dim={a['dim']} (the batch or an implicit dim)")
-            self.val[n] = self.b.add(type_name, [src], n.name, **a)
-            return None
+            return self.activation(n)
         if self.tensor_op(n):
             return None
         if t in ADD or t in MUL:
-            a = _bind(n, [("input", None), ("other", None), ("alpha", 1)])
-            if a["alpha"] != 1 or not (self.is_tensor(a["input"]) and self.is_tensor(a["other"])):
-                raise Unsupported("with a constant or alpha (Add/Mul merge computed tensors)")
-            if self.shape(a["input"]) != self.shape(a["other"]):
-                raise Unsupported("inputs of different shapes (broadcasting)")
-            kind = "Add" if t in ADD else "Mul"
-            self.val[n] = self.b.add(kind, [self.x(a["input"]), self.x(a["other"])], n.name)
-            return None
+            return self.merge(n)
         if t is torch.cat or t is torch.concat:
-            a = _bind(n, [("tensors", None), ("dim", 0)])
-            rank = len(self.shape(n))
-            if a["dim"] % rank == 0:
-                raise Unsupported("joins along the batch dimension")
-            srcs = [self.x(v) for v in a["tensors"]]
-            self.val[n] = self.b.add("Concat", srcs, n.name, dim=a["dim"] % rank)
-            return None
+            return self.concat(n)
         if t in (torch.flatten, "flatten"):
-            a = _bind(n, [("input", None), ("start_dim", 0), ("end_dim", -1)])
-            if a["start_dim"] == 0:
-                raise Unsupported("flattens the batch dimension (start_dim=0)")
-            self.val[n] = self.b.add(
-                "Flatten",
-                [self.x(a["input"])],
-                n.name,
-                start_dim=a["start_dim"],
-                end_dim=a["end_dim"],
-            )
-            return None
+            return self.flatten(n)
         if t in PLUMBING:
             src = n.args[0]
             self.val[n] = self.b.plumb(self.x(src), self.shape(src), self.shape(n), n.name)
@@ -302,66 +267,125 @@ class _Fx:
             self.val[n] = self.x(n.args[0])
             return None
         if t in ("permute", torch.permute, "transpose", torch.transpose):
-            src = n.args[0]
-            rank = len(self.shape(src))
-            if t in ("transpose", torch.transpose):
-                a = _bind(n, [("input", None), ("dim0", None), ("dim1", None)])
-                dims = list(range(rank))
-                i, j = a["dim0"] % rank, a["dim1"] % rank
-                dims[i], dims[j] = dims[j], dims[i]
-            else:
-                rest = n.args[1:]
-                if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
-                    rest = rest[0]
-                dims = [int(d) % rank for d in (rest or n.kwargs.get("dims", ()))]
-            if dims[0] != 0:
-                raise Unsupported(f"dims {dims} move the batch dimension")
-            self.val[n] = self.b.add("Permute", [self.x(src)], n.name, dims=dims)
-            return None
+            return self.permute(n)
         if t in (torch.mean, "mean"):
-            a = _bind(n, [("input", None), ("dim", None), ("keepdim", False)])
-            src = a["input"]
-            rank = len(self.shape(src))
-            dims = a["dim"] if isinstance(a["dim"], (tuple, list)) else [a["dim"]]
-            dims = sorted(int(d) % rank for d in dims if d is not None)
-            if rank not in (3, 4) or dims != list(range(2, rank)):
-                raise Unsupported(f"mean over {a['dim']} (only a global average pool maps)")
-            pool = self.b.add(f"AdaptiveAvgPool{rank - 2}d", [self.x(src)], n.name, output_size=1)
-            self.val[n] = (
-                pool if a["keepdim"] else self.b.add("Flatten", [pool], f"{n.name}_flatten")
-            )
-            return None
+            return self.global_mean(n)
         if t in (F.adaptive_avg_pool2d, F.adaptive_avg_pool1d):
-            a = _bind(n, [("input", None), ("output_size", None)])
-            d = 2 if t is F.adaptive_avg_pool2d else 1
-            size = _plain(a["output_size"])
-            self.val[n] = self.b.add(
-                f"AdaptiveAvgPool{d}d", [self.x(a["input"])], n.name, output_size=size
-            )
-            return None
+            return self.adaptive_pool(n)
         if t in (F.max_pool2d, F.avg_pool2d, F.max_pool1d, F.avg_pool1d):
-            is_max = t in (F.max_pool2d, F.max_pool1d)
-            d = 2 if t in (F.max_pool2d, F.avg_pool2d) else 1
-            spec = [("input", None), ("kernel_size", None), ("stride", None), ("padding", 0)]
-            spec += (
-                [("dilation", 1), ("ceil_mode", False), ("return_indices", False)]
-                if is_max
-                else [("ceil_mode", False), ("count_include_pad", True), ("divisor_override", None)]
-            )
-            a = _bind(n, spec)
-            src = self.x(a.pop("input"))
-            if a.pop("return_indices", False) or a.pop("divisor_override", None):
-                raise Unsupported("return_indices / divisor_override")
-            if a["stride"] is None or a["stride"] == []:
-                a["stride"] = None
-            self.val[n] = self.b.add(
-                f"{'Max' if is_max else 'Avg'}Pool{d}d",
-                [src],
-                n.name,
-                **{k: _plain(v) for k, v in a.items()},
-            )
-            return None
+            return self.pool(n)
         raise Unsupported("no node type for this function")
+
+    def activation(self, n: fx.Node) -> None:
+        """An activation function (or dropout): the catalog node of its layer class."""
+        type_name, spec, _ = ACTIVATIONS[n.target]
+        a = _bind(n, spec)
+        src = self.x(a.pop("input"))
+        a.pop("inplace", None)
+        if type_name == "Dropout":
+            a.pop("training")
+        a.pop("_stacklevel", None)
+        if a.pop("dtype", None) is not None:
+            raise Unsupported("dtype=")
+        if type_name in ("Softmax", "LogSoftmax") and (
+            a["dim"] is None or a["dim"] % (len(self.shape(n)) or 1) == 0
+        ):
+            raise Unsupported(f"dim={a['dim']} (the batch or an implicit dim)")
+        self.val[n] = self.b.add(type_name, [src], n.name, **a)
+
+    def merge(self, n: fx.Node) -> None:
+        """Add/Mul of two computed tensors of one shape: the Add/Mul merge node."""
+        t = n.target
+        a = _bind(n, [("input", None), ("other", None), ("alpha", 1)])
+        if a["alpha"] != 1 or not (self.is_tensor(a["input"]) and self.is_tensor(a["other"])):
+            raise Unsupported("with a constant or alpha (Add/Mul merge computed tensors)")
+        if self.shape(a["input"]) != self.shape(a["other"]):
+            raise Unsupported("inputs of different shapes (broadcasting)")
+        kind = "Add" if t in ADD else "Mul"
+        self.val[n] = self.b.add(kind, [self.x(a["input"]), self.x(a["other"])], n.name)
+
+    def concat(self, n: fx.Node) -> None:
+        a = _bind(n, [("tensors", None), ("dim", 0)])
+        rank = len(self.shape(n))
+        if a["dim"] % rank == 0:
+            raise Unsupported("joins along the batch dimension")
+        srcs = [self.x(v) for v in a["tensors"]]
+        self.val[n] = self.b.add("Concat", srcs, n.name, dim=a["dim"] % rank)
+
+    def flatten(self, n: fx.Node) -> None:
+        a = _bind(n, [("input", None), ("start_dim", 0), ("end_dim", -1)])
+        if a["start_dim"] == 0:
+            raise Unsupported("flattens the batch dimension (start_dim=0)")
+        self.val[n] = self.b.add(
+            "Flatten",
+            [self.x(a["input"])],
+            n.name,
+            start_dim=a["start_dim"],
+            end_dim=a["end_dim"],
+        )
+
+    def permute(self, n: fx.Node) -> None:
+        """permute/transpose that keep the batch dimension first: a Permute node."""
+        t = n.target
+        src = n.args[0]
+        rank = len(self.shape(src))
+        if t in ("transpose", torch.transpose):
+            a = _bind(n, [("input", None), ("dim0", None), ("dim1", None)])
+            dims = list(range(rank))
+            i, j = a["dim0"] % rank, a["dim1"] % rank
+            dims[i], dims[j] = dims[j], dims[i]
+        else:
+            rest = n.args[1:]
+            if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+                rest = rest[0]
+            dims = [int(d) % rank for d in (rest or n.kwargs.get("dims", ()))]
+        if dims[0] != 0:
+            raise Unsupported(f"dims {dims} move the batch dimension")
+        self.val[n] = self.b.add("Permute", [self.x(src)], n.name, dims=dims)
+
+    def global_mean(self, n: fx.Node) -> None:
+        """A mean over every spatial dim (what ``tensor_op`` leaves): a global average pool."""
+        a = _bind(n, [("input", None), ("dim", None), ("keepdim", False)])
+        src = a["input"]
+        rank = len(self.shape(src))
+        dims = a["dim"] if isinstance(a["dim"], (tuple, list)) else [a["dim"]]
+        dims = sorted(int(d) % rank for d in dims if d is not None)
+        if rank not in (3, 4) or dims != list(range(2, rank)):
+            raise Unsupported(f"mean over {a['dim']} (only a global average pool maps)")
+        pool = self.b.add(f"AdaptiveAvgPool{rank - 2}d", [self.x(src)], n.name, output_size=1)
+        self.val[n] = pool if a["keepdim"] else self.b.add("Flatten", [pool], f"{n.name}_flatten")
+
+    def adaptive_pool(self, n: fx.Node) -> None:
+        a = _bind(n, [("input", None), ("output_size", None)])
+        d = 2 if n.target is F.adaptive_avg_pool2d else 1
+        size = _plain(a["output_size"])
+        self.val[n] = self.b.add(
+            f"AdaptiveAvgPool{d}d", [self.x(a["input"])], n.name, output_size=size
+        )
+
+    def pool(self, n: fx.Node) -> None:
+        """F.max_pool1d/2d, F.avg_pool1d/2d: the pooling node of that kind and rank."""
+        t = n.target
+        is_max = t in (F.max_pool2d, F.max_pool1d)
+        d = 2 if t in (F.max_pool2d, F.avg_pool2d) else 1
+        spec = [("input", None), ("kernel_size", None), ("stride", None), ("padding", 0)]
+        spec += (
+            [("dilation", 1), ("ceil_mode", False), ("return_indices", False)]
+            if is_max
+            else [("ceil_mode", False), ("count_include_pad", True), ("divisor_override", None)]
+        )
+        a = _bind(n, spec)
+        src = self.x(a.pop("input"))
+        if a.pop("return_indices", False) or a.pop("divisor_override", None):
+            raise Unsupported("return_indices / divisor_override")
+        if a["stride"] is None or a["stride"] == []:
+            a["stride"] = None
+        self.val[n] = self.b.add(
+            f"{'Max' if is_max else 'Avg'}Pool{d}d",
+            [src],
+            n.name,
+            **{k: _plain(v) for k, v in a.items()},
+        )
 
     def getitem(self, n: fx.Node) -> None:
         src, idx = n.args
@@ -572,16 +596,7 @@ def import_module_result(
     tolerance: float = 1e-4,
 ) -> ImportResult:
     """Import a module; see :func:`engine.imports.import_module`."""
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    if isinstance(module_or_spec, str):
-        source, module = module_or_spec, _resolve(module_or_spec)
-    elif isinstance(module_or_spec, nn.Module):
-        source, module = type(module_or_spec).__name__, module_or_spec
-    else:
-        raise ModelImportError(
-            f"cannot import a {type(module_or_spec).__name__}: give an nn.Module or package.module:callable"
-        )
+    source, module = _source_module(module_or_spec)
     rep = ImportReport(source=source, format="torch")
     if not input_shape:
         raise ModelImportError(
@@ -590,6 +605,41 @@ def import_module_result(
     if dtype not in ("float32", "int64"):
         raise ModelImportError(f"{source}: dtype {dtype!r} is not float32 or int64", rep)
     module = module.eval()
+    gm, placeholder = _trace(module, source, rep)
+    x2 = _example(input_shape, dtype, batch=2)
+    _propagate_shapes(gm, x2, source, rep)
+    name = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", source.rpartition(":")[2] or source).lower()
+    b = Builder(name or "model", rep)
+    fxm = _Fx(gm, b)
+    fxm.val[placeholder] = b.add(
+        "Input", [], placeholder.name, shape=list(input_shape), dtype=dtype
+    )
+    outputs = _map_nodes(fxm, rep)
+    _add_outputs(fxm, outputs, rep)
+    compiled, sd = b.finish()
+    with torch.no_grad():
+        ref = module(x2)
+        ours = compiled(x2)
+    refs = list(ref) if isinstance(ref, (tuple, list)) else [ref]
+    got = list(ours) if isinstance(ours, tuple) else [ours]
+    check_parity(rep, got, refs, 2, tolerance)
+    return ImportResult(b.graph, sd, rep)
+
+
+def _source_module(module_or_spec: Any) -> tuple[str, nn.Module]:
+    """The report's source name and the module: a module as given, or a spec resolved."""
+    if isinstance(module_or_spec, str):
+        return module_or_spec, _resolve(module_or_spec)
+    if isinstance(module_or_spec, nn.Module):
+        return type(module_or_spec).__name__, module_or_spec
+    raise ModelImportError(
+        f"cannot import a {type(module_or_spec).__name__}: give an nn.Module or package.module:callable"
+    )
+
+
+def _trace(module: nn.Module, source: str, rep: ImportReport) -> tuple[fx.GraphModule, fx.Node]:
+    """The module traced by fx with stack traces (to point at the user's source), and its
+    one input."""
     tracer = fx.Tracer()
     tracer.record_stack_traces = True
     try:
@@ -606,29 +656,34 @@ def import_module_result(
         raise ModelImportError(
             f"{source}: forward takes {len(placeholders)} inputs; one is supported", rep
         )
+    return gm, placeholders[0]
+
+
+def _example(input_shape: tuple[int, ...], dtype: str, batch: int) -> torch.Tensor:
+    """A fixed-seed input batch: random floats, or zeros for int64 ids."""
     gen = torch.Generator().manual_seed(0)
     tdtype = torch.float32 if dtype == "float32" else torch.int64
+    if tdtype.is_floating_point:
+        return torch.randn((batch, *input_shape), generator=gen)
+    return torch.zeros((batch, *input_shape), dtype=tdtype)
 
-    def example(batch: int) -> torch.Tensor:
-        if tdtype.is_floating_point:
-            return torch.randn((batch, *input_shape), generator=gen)
-        return torch.zeros((batch, *input_shape), dtype=tdtype)
 
-    x2 = example(2)
+def _propagate_shapes(gm: fx.GraphModule, x: torch.Tensor, source: str, rep: ImportReport) -> None:
+    """Run the trace once on ``x`` so every fx node knows its tensor's shape."""
     try:
         with torch.no_grad():
-            ShapeProp(gm).propagate(x2)
+            ShapeProp(gm).propagate(x)
     except Exception as e:
         raise ModelImportError(
-            f"{source}: the module fails on an input of shape {tuple(x2.shape)}: {type(e).__name__}: {e}",
+            f"{source}: the module fails on an input of shape {tuple(x.shape)}: {type(e).__name__}: {e}",
             rep,
         ) from None
-    name = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", source.rpartition(":")[2] or source).lower()
-    b = Builder(name or "model", rep)
-    fxm = _Fx(gm, b)
-    fxm.val[placeholders[0]] = b.add(
-        "Input", [], placeholders[0].name, shape=list(input_shape), dtype=dtype
-    )
+
+
+def _map_nodes(fxm: _Fx, rep: ImportReport) -> list[Any]:
+    """Map every fx node; an unsupported one is reported and replaced by a stand-in input
+    of its shape so the rest still maps. Returns the graph's outputs."""
+    b, gm = fxm.b, fxm.gm
     outputs: list[Any] = []
     for n in gm.graph.nodes:
         if n.op == "placeholder":
@@ -654,19 +709,15 @@ def import_module_result(
                 fxm.val[n] = b.add("Input", [], f"stand_in_{n.name}", shape=list(fxm.shape(n)[1:]))
             except Unsupported:
                 _mark(n, rep)
+    return outputs
+
+
+def _add_outputs(fxm: _Fx, outputs: list[Any], rep: ImportReport) -> None:
     for i, o in enumerate(outputs):
         if isinstance(o, fx.Node) and o in fxm.val:
-            b.output(fxm.val[o], "output" if len(outputs) == 1 else f"output_{i}")
+            fxm.b.output(fxm.val[o], "output" if len(outputs) == 1 else f"output_{i}")
         elif not (isinstance(o, fx.Node) and _was_unsupported(o, rep)):
-            b.unsupported(str(o), "output", "", "the output is not a computed tensor")
-    compiled, sd = b.finish()
-    with torch.no_grad():
-        ref = module(x2)
-        ours = compiled(x2)
-    refs = list(ref) if isinstance(ref, (tuple, list)) else [ref]
-    got = list(ours) if isinstance(ours, tuple) else [ours]
-    check_parity(rep, got, refs, 2, tolerance)
-    return ImportResult(b.graph, sd, rep)
+            fxm.b.unsupported(str(o), "output", "", "the output is not a computed tensor")
 
 
 _FAILED_KEY = "torchwire_unsupported"

@@ -2,9 +2,8 @@
 as ``Parameter`` nodes), MatMul of two tensors, Split/Slice/Gather, the reductions, the
 element-wise menu, HardSigmoid and a zero Pad folded into the following Conv.
 
-Kept apart from ``onnx_import`` (which imports this module once its rule table exists) so
-each op is one rule here; the batch dimension of the ONNX tensor is dimension 0 and is never
-reduced, sliced or split.
+Each op is one rule registered in ``onnx_rules.RULES``; the batch dimension of the ONNX
+tensor is dimension 0 and is never reduced, sliced or split.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from engine.imports.builder import Unsupported
-from engine.imports.onnx_import import Ctx, _attrs, _gather, _matmul, _s, rule
+from engine.imports.onnx_layer_ops import embedding_or_last_step, linear_from_matmul
+from engine.imports.onnx_rules import Ctx, as_str, attrs, rule
 
 CONST_NOTE = (
     "constant operands of Add/Sub/Mul/Div/MatMul became Parameter nodes (learned tensors "
@@ -123,7 +123,7 @@ rule("Div", "Div / Parameter", "broadcasting; a constant operand becomes a Param
 def _matmul_any(ctx: Ctx, node: Any) -> None:
     b = ctx.consts.get(node.input[1])
     if b is not None and b.ndim == 2 and node.input[0] not in ctx.consts:
-        _matmul(ctx, node)
+        linear_from_matmul(ctx, node)
         return
     srcs, rank = _operands(ctx, node)
     if rank < 3:
@@ -140,14 +140,14 @@ def _matmul_any(ctx: Ctx, node: Any) -> None:
 )
 def _gather_any(ctx: Ctx, node: Any) -> None:
     if node.input[0] in ctx.consts:
-        _gather(ctx, node)
+        embedding_or_last_step(ctx, node)
         return
     if node.input[0] in ctx.val and ctx.val[node.input[0]] in ctx.rnn:
-        _gather(ctx, node)  # the last step of a recurrent output
+        embedding_or_last_step(ctx, node)  # the last step of a recurrent output
         return
     idx = ctx.c(node, 1)
     shape = ctx.shape(node.input[0])
-    axis = int(_attrs(node).get("axis", 0)) % len(shape)
+    axis = int(attrs(node).get("axis", 0)) % len(shape)
     if axis == 0:
         raise Unsupported("gathers along the batch dimension")
     if idx.size != 1 or idx.ndim > 1:
@@ -164,7 +164,7 @@ def _gather_any(ctx: Ctx, node: Any) -> None:
 
 @rule("Split", "SplitTensor / Chunk", "not the batch; equal parts: Chunk; 2 to 8 parts")
 def _split(ctx: Ctx, node: Any) -> None:
-    a = _attrs(node)
+    a = attrs(node)
     shape = ctx.shape(node.input[0])
     axis = int(a.get("axis", 0)) % len(shape)
     if axis == 0:
@@ -202,7 +202,7 @@ def _slice(ctx: Ctx, node: Any) -> None:
     shape = ctx.shape(node.input[0])
     rank = len(shape)
     if ctx.opset < 10:
-        a = _attrs(node)
+        a = attrs(node)
         starts, ends = list(a["starts"]), list(a["ends"])
         axes = list(a.get("axes", range(len(starts))))
         steps = [1] * len(starts)
@@ -232,7 +232,7 @@ def _slice(ctx: Ctx, node: Any) -> None:
 
 def _reduce(op: str) -> Any:
     def fn(ctx: Ctx, node: Any) -> None:
-        a = _attrs(node)
+        a = attrs(node)
         rank = len(ctx.shape(node.input[0]))
         keep = bool(a.get("keepdims", 1))
         axes = a.get("axes")
@@ -306,7 +306,7 @@ def _pow(ctx: Ctx, node: Any) -> None:
 
 @rule("HardSigmoid", "Hardsigmoid", "torch's alpha = 1/6, beta = 0.5 only")
 def _hardsigmoid(ctx: Ctx, node: Any) -> None:
-    a = _attrs(node)
+    a = attrs(node)
     alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
     if abs(alpha - 1 / 6) > 1e-6 or beta != 0.5:
         raise Unsupported(f"alpha={alpha:g}, beta={beta:g} (torch's Hardsigmoid is 1/6, 0.5)")
@@ -319,8 +319,8 @@ def _hardsigmoid(ctx: Ctx, node: Any) -> None:
     "constant zero padding of spatial dims whose only user is a Conv: added to its pads",
 )
 def _pad(ctx: Ctx, node: Any) -> None:
-    a = _attrs(node)
-    mode = _s(a.get("mode", "constant"))
+    a = attrs(node)
+    mode = as_str(a.get("mode", "constant"))
     if mode != "constant":
         raise Unsupported(f"{mode} padding (no Pad node type)")
     rank = len(ctx.shape(node.input[0]))
@@ -348,7 +348,7 @@ def _pad(ctx: Ctx, node: Any) -> None:
         or node.output[0] in ctx.graph_outputs
         or users[0].op_type != "Conv"
         or users[0].input[0] != node.output[0]
-        or _s(_attrs(users[0]).get("auto_pad", "NOTSET")) not in ("NOTSET", "")
+        or as_str(attrs(users[0]).get("auto_pad", "NOTSET")) not in ("NOTSET", "")
     ):
         raise Unsupported(
             "no Pad node type: zero padding is folded only into a Conv that is its one user"

@@ -13,7 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from safetensors.torch import save
+
+from engine.build.compile import compile_model
+from engine.fileio import atomic_write
 from engine.graph import Graph, GraphError
+from engine.project import save_project
 
 
 def weights_path(project: str | os.PathLike[str]) -> Path:
@@ -23,8 +28,6 @@ def weights_path(project: str | os.PathLike[str]) -> Path:
 
 def layer_nodes(graph: Graph) -> list[str]:
     """The ids of the nodes that hold parameters, in the order the model runs them."""
-    from engine.build.compile import compile_model
-
     model = compile_model(graph)
     out = []
     for attr, nid in model.torchwire.node_of_attr.items():
@@ -52,11 +55,6 @@ def save_import(
     """Write the project and ``<project>.safetensors`` (both atomically), the project's
     ``init_from`` naming the weights; ``freeze_all_but``: freeze all layers but the last
     ``n`` first. Returns the weights' path."""
-    from safetensors.torch import save
-
-    from engine.fileio import atomic_write
-    from engine.project import save_project
-
     graph: Graph = result.graph
     wpath = weights_path(project)
     if freeze_all_but is not None:

@@ -58,8 +58,8 @@ class ImportReport:
 
 HINT = (
     "Torchwire has no node type for these ops; replace them in the source model with "
-    "supported layers (see the README's ONNX op table, or `torchwire import --list-ops`), "
-    "or re-export the model so they become supported ops."
+    "supported layers (see the ONNX op table in docs/guide/import-and-transfer-learning.md, "
+    "or `torchwire import --list-ops`), or re-export the model so they become supported ops."
 )
 
 
