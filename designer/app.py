@@ -47,9 +47,7 @@ def load_modules() -> None:
     from designer.files import load_plugins
 
     load_plugins()  # the user's own node types, imported here, off the GUI thread
-    import NodeGraphQt  # noqa: F401
-
-    import designer.canvas
+    import designer.canvas  # NodeGraphQt
     import designer.document
     import designer.panels.code
     import designer.panels.palette

@@ -5,9 +5,9 @@ A thin view of ``engine.graph.blocks`` and ``engine.graph.block_ops``: every edi
 pushed with ``Document.do`` (one undo step, exact inverse). Choices made here:
 
 - **Node classes.** Block types live in ``graph.blocks``, not in the catalog, so their
-  NodeGraphQt classes are made on demand, one per block name, carrying the spec of the
-  definition in use (``block_view_type``); an edited definition whose ports changed
-  redraws its instances (``refresh_instances``).
+  view classes are made on demand by the canvas, one per block name, carrying the spec of
+  the definition in use (``designer.canvas.block_view_type``); an edited definition whose
+  ports changed redraws its instances (``Canvas.refresh_block_instances``).
 - **Inside a block.** Double-clicking an instance shows its block's graph in the same
   canvas (a ``BlockDocument``: a copy of the definition whose every edit is sent to the
   project as ``EditBlock(block, op)``, so it changes every instance and undoes with
@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.canvas import node_class_for
 from designer.document import Document
 from designer.i18n import translate
 from engine import catalog
@@ -53,41 +52,6 @@ if TYPE_CHECKING:
 
 LIBRARY_KEY = "blocks/library"
 LIBRARY_FILTER = "Torchwire block library (*.json);;All files (*)"
-
-
-def block_view_type(ng: Any, spec: NodeSpec) -> str:
-    """NodeGraphQt's type key for a block type, registering its class with ``ng`` when new.
-
-    One class per block name; it carries the spec it was last asked for, which is the one
-    the next view node is built from (two projects may define a block name differently)."""
-    cls = node_class_for(spec, group="blocks")
-    cls.SPEC = spec
-    if cls.type_ not in ng.registered_nodes():
-        ng.register_node(cls)
-    return str(cls.type_)
-
-
-def refresh_instances(canvas: Canvas, block: str) -> None:
-    """Redraw the instances of ``block`` whose ports no longer match its definition."""
-    g = canvas.document.graph
-    for nid, node in list(g.nodes.items()):
-        vn = canvas._views.get(nid)
-        if node.type != block or vn is None:
-            continue
-        have = ([p.name() for p in vn.input_ports()], [p.name() for p in vn.output_ports()])
-        want = ([p.name for p in node.spec.inputs], [p.name for p in node.spec.outputs])
-        if have == want:
-            continue
-        canvas._views.pop(nid)
-        canvas._tags.pop(nid, None)
-        canvas._ids.pop(vn.id, None)
-        canvas._node_keys.pop(nid, None)
-        canvas.ng.remove_node(vn, push_undo=False)
-        canvas._create_view(nid)
-        for e in g.edges:
-            if nid in (e.src, e.dst):
-                canvas._connect_view(e)
-        canvas._pipe_cache = None
 
 
 def project_block_specs(graph: Graph) -> list[NodeSpec]:
@@ -540,6 +504,4 @@ __all__ = [
     "BlockDocument",
     "BlocksController",
     "Breadcrumb",
-    "block_view_type",
-    "refresh_instances",
 ]

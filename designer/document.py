@@ -13,7 +13,6 @@ thread never waits on torch; a result for an outdated revision is dropped.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,11 +35,14 @@ from engine.graph.ops import (
     Op,
     RemoveNode,
     Rename,
+    RenameProject,
     SetParams,
+    SetSettings,
     SetSilenced,
     SetTraining,
 )
 from engine.project import MAX_REASON, load_project, save_project, to_json
+from engine.project.files import rebased_paths
 
 CHECK_DEBOUNCE_MS = 15
 GRID_X, GRID_Y = 240.0, 130.0
@@ -151,7 +153,7 @@ class Document(QObject):
         old = self.graph.source_path
         rebase: dict[str, dict[str, str]] = {}
         if old and Path(old).resolve().parent != target.resolve().parent:
-            rebase = self._rebased_paths(Path(old).resolve().parent, target.resolve().parent)
+            rebase = rebased_paths(self.graph, Path(old).resolve().parent, target.resolve().parent)
         if rebase:  # write the rebased copy; the document changes only once it is on disk
             to_save = self.graph.copy()
             for nid, values in rebase.items():
@@ -168,31 +170,6 @@ class Document(QObject):
         self.pathChanged.emit(self.path)
         self._modified_maybe_changed()
         return self.path
-
-    def _rebased_paths(self, old_dir: Path, new_dir: Path) -> dict[str, dict[str, str]]:
-        """Save As into another folder: the new values of relative data paths (per node),
-        so they keep pointing at the same files."""
-        out: dict[str, dict[str, str]] = {}
-        for node in self.graph:
-            for p in node.spec.params:
-                v = node.params.get(p.name)
-                if p.type != "path" or not v:
-                    continue
-                try:
-                    if Path(v).expanduser().is_absolute():
-                        continue
-                    src = (old_dir / v).resolve()
-                    if not src.exists():
-                        continue
-                except (OSError, ValueError, RuntimeError):  # a name no file system takes
-                    continue
-                try:
-                    new = os.path.relpath(src, new_dir)
-                except ValueError:  # another drive (Windows)
-                    new = str(src)
-                if new != v:
-                    out.setdefault(node.id, {})[p.name] = new
-        return out
 
     def _apply_rebase(self, rebase: dict[str, dict[str, str]]) -> None:
         for nid, values in rebase.items():
@@ -228,6 +205,15 @@ class Document(QObject):
         """Apply an engine op as one undo step (``text``: what Undo says; default the op's
         own description); returns its inverse. A refused op is emitted on ``refused``,
         raised as GraphError, and changes nothing."""
+        return self._apply_and_push(op, text)
+
+    def annotate(self, op: Op, text: str | None = None) -> Op:
+        """Apply a view annotation op (frames, collapsed nodes) as one undo step of this
+        document's own stack: inside a block they belong to the view shown, not to the
+        block's definition, so a subclass's ``do`` does not reroute them."""
+        return self._apply_and_push(op, text)
+
+    def _apply_and_push(self, op: Op, text: str | None) -> Op:
         label = text or op.describe(self.graph)
         try:
             inverse = self.graph.apply(op)
@@ -459,11 +445,11 @@ class Document(QObject):
         """Change ``graph.settings[key]`` (training settings), undoably."""
         if self.graph.settings.get(key, _MISSING) == value:
             return
-        self._push(undo.SetGraphField(self.graph, "settings", key, value, after=self._after))
+        self.do(SetSettings(key, value))
 
     def set_name(self, name: str) -> None:
         if name and name != self.graph.name:
-            self._push(undo.SetGraphField(self.graph, "name", None, name, after=self._after))
+            self.do(RenameProject(name))
 
     # -- graph events not made by a command (scripts, recovery) ---------------------------
     def _after(self) -> None:
@@ -601,7 +587,7 @@ def snapshot_graph(graph: Graph) -> Graph:
     data paths resolve."""
     snap = graph.copy()
     if graph.source_path:
-        snap.source_path = graph.source_path  # type: ignore[attr-defined]
+        snap.source_path = graph.source_path
     return snap
 
 

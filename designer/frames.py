@@ -1,8 +1,9 @@
 """Frames (titled, coloured regions) and collapsed nodes on the canvas.
 
 Both live in the project (``graph.frames``, ``graph.collapsed``; see ``engine.graph.frames``),
-and every change is one undo step made through the document's undo stack
-(``SetGraphField``), so undo, save and reopen treat them like any other edit. The canvas
+and every change is one undo step made through the document's undo stack (the engine's
+``SetFrames`` and ``SetCollapsed`` ops), so undo, save and reopen treat them like any other
+edit. The canvas
 items here only draw what the graph holds and turn gestures into those commands.
 
 NodeGraphQt's ``BackdropNode`` was not used: it is a node of NodeGraphQt's own model that
@@ -26,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import undo
 from designer.i18n import translate
 from engine.graph import GraphChanged, GraphEvent, NodeAdded, Renamed
 from engine.graph.frames import Frame
+from engine.graph.ops import SetCollapsed, SetFrames
 
 TITLE_H = 26.0
 HANDLE = 14.0
@@ -39,9 +40,7 @@ COLLAPSED_H = 30.0  # a collapsed node: its title bar only
 
 def _set(document: Any, field: str, value: Any, text: str) -> None:
     """One undo step setting ``graph.<field>`` (frames, collapsed)."""
-    cmd = undo.SetGraphField(document.graph, field, None, value, after=document._after)
-    cmd.setText(text)
-    document._push(cmd)
+    document.annotate(SetFrames(value) if field == "frames" else SetCollapsed(value), text)
 
 
 # -- the document-side edits (also what tests and scripts call) ---------------------------

@@ -10,14 +10,12 @@ canvas listens to the Graph, so undo and redo redraw the same way an edit does.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.graph import Graph, GraphChanged, GraphError
+from engine.graph import Graph, GraphError
 from engine.graph.ops import Op, SetParams
 
 MERGE_WINDOW_S = 1.0  # spin-box steps of one parameter within this window undo as one
@@ -94,45 +92,3 @@ class OpCommand(GraphCommand):
         self.op = theirs  # self.inverse still restores the values before the first step
         self.at = other.at
         return True
-
-
-class SetGraphField(GraphCommand):
-    """The project's name or a settings entry (training settings are edited through this)."""
-
-    def __init__(
-        self,
-        graph: Graph,
-        field: str,
-        key: str | None,
-        value: Any,
-        after: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(graph, f"Set {key or field}", after)
-        self.field, self.key = field, key
-        self.new = copy.deepcopy(value)
-        self.missing = False
-        if key is None:
-            self.old = copy.deepcopy(getattr(graph, field))
-        else:
-            d = getattr(graph, field)
-            self.missing = key not in d
-            self.old = copy.deepcopy(d.get(key))
-
-    def _set(self, value: Any, missing: bool) -> None:
-        g = self.graph
-        if self.key is None:
-            setattr(g, self.field, copy.deepcopy(value))
-        else:
-            d = getattr(g, self.field)
-            if missing:
-                d.pop(self.key, None)
-            else:
-                d[self.key] = copy.deepcopy(value)
-        g.emit(GraphChanged(self.field, self.key))
-        self._done()
-
-    def redo(self) -> None:
-        self._set(self.new, False)
-
-    def undo(self) -> None:
-        self._set(self.old, self.missing)

@@ -27,6 +27,7 @@ from designer.canvas.nodes import (
     MIN_READABLE_SCALE,
     NODE_MIME,
     CatalogNode,
+    block_view_type,
     node_class_for,
     view_type_of,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "CatalogNode",
     "NodeSearchPopup",
     "ShapePipe",
+    "block_view_type",
     "data_summary",
     "data_wire_label",
     "first_line",

@@ -4,6 +4,7 @@ none is written by hand. Also the canvas's constants (drag-and-drop formats, fro
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from NodeGraphQt import BaseNode
 
@@ -83,6 +84,18 @@ def view_type_of(type_name: str) -> str:
     return node_class_for(catalog.get(type_name)).type_
 
 
+def block_view_type(ng: Any, spec: NodeSpec) -> str:
+    """NodeGraphQt's type key for a block type, registering its class with ``ng`` when new.
+
+    One class per block name; it carries the spec it was last asked for, which is the one
+    the next view node is built from (two projects may define a block name differently)."""
+    cls = node_class_for(spec, group="blocks")
+    cls.SPEC = spec
+    if cls.type_ not in ng.registered_nodes():
+        ng.register_node(cls)
+    return str(cls.type_)
+
+
 __all__ = [
     "FRAGMENT_MIME",
     "FROZEN_COLOR",
@@ -91,6 +104,7 @@ __all__ = [
     "MIN_READABLE_SCALE",
     "NODE_MIME",
     "CatalogNode",
+    "block_view_type",
     "node_class_for",
     "view_type_of",
 ]

@@ -28,6 +28,7 @@ from designer.canvas.nodes import (
     FROZEN_COLOR,
     FROZEN_MARK,
     MIN_READABLE_SCALE,
+    block_view_type,
     node_class_for,
     view_type_of,
 )
@@ -163,8 +164,6 @@ class Canvas(CanvasSearch, CanvasMenus, QWidget):
     def _create_view(self, nid: str) -> None:
         node = self.document.graph.nodes[nid]
         if node.block_spec is not None:  # a block instance: its type lives in the graph
-            from designer.blocks_ui import block_view_type
-
             vtype = block_view_type(self.ng, node.block_spec)
         else:
             vtype = view_type_of(node.type)
@@ -254,11 +253,31 @@ class Canvas(CanvasSearch, CanvasMenus, QWidget):
                     self._show_training(nid)
                     self._place_tag(nid)
             elif isinstance(event, BlockChanged):
-                from designer.blocks_ui import refresh_instances
-
-                refresh_instances(self, event.block)
+                self.refresh_block_instances(event.block)
         finally:
             self._syncing = False
+
+    def refresh_block_instances(self, block: str) -> None:
+        """Redraw the instances of ``block`` whose ports no longer match its definition."""
+        g = self.document.graph
+        for nid, node in list(g.nodes.items()):
+            vn = self._views.get(nid)
+            if node.type != block or vn is None:
+                continue
+            have = ([p.name() for p in vn.input_ports()], [p.name() for p in vn.output_ports()])
+            want = ([p.name for p in node.spec.inputs], [p.name for p in node.spec.outputs])
+            if have == want:
+                continue
+            self._views.pop(nid)
+            self._tags.pop(nid, None)
+            self._ids.pop(vn.id, None)
+            self._node_keys.pop(nid, None)
+            self.ng.remove_node(vn, push_undo=False)
+            self._create_view(nid)
+            for e in g.edges:
+                if nid in (e.src, e.dst):
+                    self._connect_view(e)
+            self._pipe_cache = None
 
     def resync_edges(self) -> None:
         """Make the wires equal the graph's edges (after a refused or partial gesture)."""

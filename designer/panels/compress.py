@@ -137,6 +137,33 @@ class CompressDialog(QDialog):
         root.addWidget(self.run_label)
 
         steps = QHBoxLayout()
+        steps.addWidget(self._build_prune())
+        steps.addWidget(self._build_quantize())
+        root.addLayout(steps)
+        root.addLayout(self._build_distill())
+        root.addLayout(self._build_output())
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.hide()
+        root.addWidget(self.progress_bar)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        root.addWidget(self.status_label)
+
+        root.addWidget(self._build_table(), 1)
+
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setFont(QFont("monospace", 9))
+        self.log.setMaximumHeight(110)
+        root.addWidget(self.log)
+
+        root.addLayout(self._build_buttons())
+        self._on_select()
+
+    def _build_prune(self) -> QGroupBox:
+        """Prune: method, amount, steps and fine-tuning epochs."""
         pg = QGroupBox(translate("CompressDialog", "Prune"))
         pf = QFormLayout(pg)
         self.prune_check = QCheckBox(translate("CompressDialog", "Prune the trained weights"))
@@ -164,8 +191,10 @@ class CompressDialog(QDialog):
         self.finetune_spin.setRange(0, 1000)
         self.finetune_spin.setValue(2)
         pf.addRow(translate("CompressDialog", "Fine-tune epochs / step"), self.finetune_spin)
-        steps.addWidget(pg)
+        return pg
 
+    def _build_quantize(self) -> QGroupBox:
+        """Quantize the ONNX export: the modes, and the accuracy drop a variant may lose."""
         qg = QGroupBox(translate("CompressDialog", "Quantize the ONNX export"))
         qv = QVBoxLayout(qg)
         self.quant_checks: dict[str, QCheckBox] = {}
@@ -197,9 +226,10 @@ class CompressDialog(QDialog):
         dr.addStretch(1)
         qv.addLayout(dr)
         qv.addStretch(1)
-        steps.addWidget(qg)
-        root.addLayout(steps)
+        return qg
 
+    def _build_distill(self) -> QHBoxLayout:
+        """Distill into an optional student project."""
         drow = QHBoxLayout()
         drow.addWidget(QLabel(translate("CompressDialog", "Distill into")))
         self.student_edit = QLineEdit()
@@ -218,8 +248,10 @@ class CompressDialog(QDialog):
         self.distill_spin.setRange(1, 100000)
         self.distill_spin.setValue(20)
         drow.addWidget(self.distill_spin)
-        root.addLayout(drow)
+        return drow
 
+    def _build_output(self) -> QHBoxLayout:
+        """The output folder and the Compress button."""
         orow = QHBoxLayout()
         orow.addWidget(QLabel(translate("CompressDialog", "Output folder")))
         self.out_edit = QLineEdit(str(self.run_dir / "compressed") if self.run_dir else "")
@@ -232,16 +264,10 @@ class CompressDialog(QDialog):
         self.compress_button.clicked.connect(self.start)
         self.compress_button.setEnabled(self.checkpoint is not None)
         orow.addWidget(self.compress_button)
-        root.addLayout(orow)
+        return orow
 
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.hide()
-        root.addWidget(self.progress_bar)
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        root.addWidget(self.status_label)
-
+    def _build_table(self) -> QTableWidget:
+        """The variants table."""
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([translate("CompressDialog", c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -254,14 +280,10 @@ class CompressDialog(QDialog):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_select)
-        root.addWidget(self.table, 1)
+        return self.table
 
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setFont(QFont("monospace", 9))
-        self.log.setMaximumHeight(110)
-        root.addWidget(self.log)
-
+    def _build_buttons(self) -> QHBoxLayout:
+        """Open Project, Export ONNX…, Close."""
         brow = QHBoxLayout()
         self.open_button = QPushButton(translate("CompressDialog", "Open Project"))
         self.open_button.setToolTip(
@@ -276,8 +298,7 @@ class CompressDialog(QDialog):
         brow.addWidget(self.export_button)
         brow.addStretch(1)
         brow.addWidget(close)
-        root.addLayout(brow)
-        self._on_select()
+        return brow
 
     # -- options --------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:

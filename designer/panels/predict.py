@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from designer.bridge import run_task
 from designer.i18n import fmt, translate
 from designer.widgets.plots import ProbabilityBars
+from engine.train.rundir import RUNS_FOLDER
 
 SOURCE_BEST = QT_TRANSLATE_NOOP("PredictPanel", "Best model of the last run")
 SOURCE_LAST = QT_TRANSLATE_NOOP("PredictPanel", "Last model of the last run")
@@ -163,11 +164,31 @@ class PredictPanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
         root.addWidget(split)
+        split.addWidget(self._build_left())
+        split.addWidget(self._build_right())
+        split.setSizes([380, 700])
 
+    def _build_left(self) -> QWidget:
+        """The left side: the model, the input, the Predict button and the status."""
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self._build_model_box())
+        ll.addWidget(self._build_input_box())
+        self.predict_button = QPushButton(translate("PredictPanel", "Predict"))
+        self.predict_button.setObjectName("predictRun")
+        self.predict_button.clicked.connect(self.run)
+        ll.addWidget(self.predict_button)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("predictStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        ll.addWidget(self.status_label)
+        ll.addStretch(1)
+        return left
 
+    def _build_model_box(self) -> QGroupBox:
+        """Model: which run's checkpoint, or a checkpoint file."""
         model_box = QGroupBox(translate("PredictPanel", "Model"))
         mf = QFormLayout(model_box)
         self.source_combo = QComboBox()
@@ -196,8 +217,10 @@ class PredictPanel(QWidget):
         row.addWidget(self.checkpoint_edit, 1)
         row.addWidget(browse)
         mf.addRow(translate("PredictPanel", "Checkpoint"), row)
-        ll.addWidget(model_box)
+        return model_box
 
+    def _build_input_box(self) -> QGroupBox:
+        """Input: a row typed in, or a file or an image folder."""
         input_box = QGroupBox(translate("PredictPanel", "Input"))
         il = QVBoxLayout(input_box)
         self.mode_row = QRadioButton(translate("PredictPanel", "A row typed in"))
@@ -241,20 +264,10 @@ class PredictPanel(QWidget):
             b.toggled.connect(lambda *_: self._update_buttons())
         self.row_edit.textChanged.connect(lambda *_: self._update_buttons())
         self.file_edit.textChanged.connect(lambda *_: self._update_buttons())
-        ll.addWidget(input_box)
+        return input_box
 
-        self.predict_button = QPushButton(translate("PredictPanel", "Predict"))
-        self.predict_button.setObjectName("predictRun")
-        self.predict_button.clicked.connect(self.run)
-        ll.addWidget(self.predict_button)
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("predictStatus")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        ll.addWidget(self.status_label)
-        ll.addStretch(1)
-        split.addWidget(left)
-
+    def _build_right(self) -> QWidget:
+        """The right side: the answer, and the table of rows with their probabilities."""
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -266,6 +279,25 @@ class PredictPanel(QWidget):
         self.answer_label.setFont(big)
         self.answer_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.answer_label)
+        inner = self._build_result_table()
+        self._placeholder = QLabel(
+            translate(
+                "PredictPanel",
+                "Choose a model and an input, then Predict.\n"
+                "One sample: its class and the probability of each class.\n"
+                "A file: one row per sample; select a row to see its probabilities.",
+            )
+        )
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setStyleSheet("color: gray;")
+        self._results = QStackedWidget()
+        self._results.addWidget(self._placeholder)
+        self._results.addWidget(inner)
+        rl.addWidget(self._results, 1)
+        return right
+
+    def _build_result_table(self) -> QSplitter:
+        """One row per sample beside the selected row's class probabilities."""
         inner = QSplitter(Qt.Orientation.Horizontal)
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("predictTable")
@@ -286,22 +318,7 @@ class PredictPanel(QWidget):
         inner.addWidget(self.table)
         inner.addWidget(self.bars)
         inner.setSizes([320, 420])
-        self._placeholder = QLabel(
-            translate(
-                "PredictPanel",
-                "Choose a model and an input, then Predict.\n"
-                "One sample: its class and the probability of each class.\n"
-                "A file: one row per sample; select a row to see its probabilities.",
-            )
-        )
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._placeholder.setStyleSheet("color: gray;")
-        self._results = QStackedWidget()
-        self._results.addWidget(self._placeholder)
-        self._results.addWidget(inner)
-        rl.addWidget(self._results, 1)
-        split.addWidget(right)
-        split.setSizes([380, 700])
+        return inner
 
     # -- model source ----------------------------------------------------------------------
     def _run_checkpoints(self) -> tuple[Path | None, Path | None]:
@@ -587,7 +604,7 @@ def _fmt_label(v: Any) -> str:
 def _runs_dir(document: Any) -> str:
     path = getattr(document, "path", None)
     if path is not None:
-        runs = Path(path).parent / "runs"
+        runs = Path(path).parent / RUNS_FOLDER
         return str(runs if runs.exists() else Path(path).parent)
     return ""
 

@@ -44,7 +44,9 @@ from designer.widgets.tune_editor import (
     tunable,
     tuning_of,
 )
+from engine.catalog.settings import TRAINING_SETTINGS
 from engine.catalog.tuning import PRUNERS, SAMPLERS, Dimension, TuneError
+from engine.train.rundir import study_dir
 
 BEST = "#4caf7a"
 TRIAL = "#5b9bd5"
@@ -92,10 +94,34 @@ class TuningPanel(QWidget):
         outer = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(split)
+        split.addWidget(self._build_left())
+        split.addWidget(self._build_right())
+        split.setSizes([330, 700])
 
+    def _build_left(self) -> QWidget:
+        """The left side: the search space, the study's options, Start/Stop and the status."""
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
+        self._build_space(ll)
+        ll.addLayout(self._build_options())
+        self.sampler.currentTextChanged.connect(lambda v: set_option(self.document, "sampler", v))
+        self.pruner.currentTextChanged.connect(lambda v: set_option(self.document, "pruner", v))
+        self.trials.editingFinished.connect(
+            lambda: set_option(self.document, "trials", self.trials.value())
+        )
+        self.timeout.editingFinished.connect(
+            lambda: set_option(self.document, "timeout", self.timeout.value() or None)
+        )
+        ll.addLayout(self._build_buttons())
+        self.status = QLabel("")
+        self.status.setObjectName("tuning_status")
+        self.status.setWordWrap(True)
+        ll.addWidget(self.status)
+        return left
+
+    def _build_space(self, ll: QVBoxLayout) -> None:
+        """The search space: its table, and the training settings that can join it."""
         ll.addWidget(
             QLabel(
                 translate(
@@ -118,8 +144,6 @@ class TuningPanel(QWidget):
         row = QHBoxLayout()
         self.setting_combo = QComboBox()
         self.setting_combo.setObjectName("tuning_setting")
-        from engine.catalog.settings import TRAINING_SETTINGS
-
         self._settings = {p.name: p for p in TRAINING_SETTINGS if tunable(p)}
         self.setting_combo.addItems([f"training.{n}" for n in self._settings])
         add = QPushButton(translate("TuningPanel", "Add setting"))
@@ -131,6 +155,8 @@ class TuningPanel(QWidget):
         row.addWidget(self.remove_button)
         ll.addLayout(row)
 
+    def _build_options(self) -> QFormLayout:
+        """Sampler, pruner, trials, timeout, epochs and the study's folder."""
         form = QFormLayout()
         self.sampler = QComboBox()
         self.sampler.setObjectName("tuning_sampler")
@@ -158,15 +184,10 @@ class TuningPanel(QWidget):
         form.addRow(translate("TuningPanel", "timeout"), self.timeout)
         form.addRow(translate("TuningPanel", "epochs"), self.epochs)
         form.addRow(translate("TuningPanel", "folder"), self.out_edit)
-        ll.addLayout(form)
-        self.sampler.currentTextChanged.connect(lambda v: set_option(self.document, "sampler", v))
-        self.pruner.currentTextChanged.connect(lambda v: set_option(self.document, "pruner", v))
-        self.trials.editingFinished.connect(
-            lambda: set_option(self.document, "trials", self.trials.value())
-        )
-        self.timeout.editingFinished.connect(
-            lambda: set_option(self.document, "timeout", self.timeout.value() or None)
-        )
+        return form
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Start, Stop and Open best."""
         buttons = QHBoxLayout()
         self.start_button = QPushButton(translate("TuningPanel", "Start"))
         self.start_button.setObjectName("tuning_start")
@@ -181,13 +202,10 @@ class TuningPanel(QWidget):
         self.best_button.clicked.connect(self._open_best)
         for b in (self.start_button, self.stop_button, self.best_button):
             buttons.addWidget(b)
-        ll.addLayout(buttons)
-        self.status = QLabel("")
-        self.status.setObjectName("tuning_status")
-        self.status.setWordWrap(True)
-        ll.addWidget(self.status)
-        split.addWidget(left)
+        return buttons
 
+    def _build_right(self) -> QSplitter:
+        """The right side: the trials table above the two plots."""
         right = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("tuning_trials_table")
@@ -195,6 +213,13 @@ class TuningPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         right.addWidget(self.table)
+        right.addWidget(self._build_plots())
+        right.setSizes([190, 250])
+        self.best_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        return right
+
+    def _build_plots(self) -> QSplitter:
+        """Best value so far, and each trial's parameters against the objective."""
         plots = QSplitter(Qt.Orientation.Horizontal)
         self.best_plot = pg.PlotWidget()
         self.best_plot.setObjectName("tuning_best_plot")
@@ -215,11 +240,7 @@ class TuningPanel(QWidget):
         self.parallel_lines: list[Any] = []
         plots.addWidget(self.best_plot)
         plots.addWidget(self.parallel)
-        right.addWidget(plots)
-        right.setSizes([190, 250])
-        self.best_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
-        split.addWidget(right)
-        split.setSizes([330, 700])
+        return plots
 
     # -- the space -------------------------------------------------------------------------------
     def refresh_space(self) -> None:
@@ -273,11 +294,8 @@ class TuningPanel(QWidget):
         text = self.out_edit.text().strip()
         if text:
             return Path(text)
-        from engine.tune.study import _slug
-
         path = getattr(self.document, "path", None)
-        base = Path(path).parent if path else Path.cwd()
-        return base / "runs" / f"tune-{_slug(self.document.graph.name)}"
+        return study_dir(Path(path).parent if path else Path.cwd(), self.document.graph.name)
 
     def start(self) -> None:
         if self.task is not None:

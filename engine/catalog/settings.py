@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.catalog.base import Param, ParamError
+from engine.runtime.device import DEVICE_CHOICES
 
 MONITORS = (
     "val_loss",
@@ -27,7 +28,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "choice",
         "auto",
         "auto: CUDA, else Apple MPS, else CPU",
-        choices=("auto", "cpu", "cuda", "mps"),
+        choices=DEVICE_CHOICES,
     ),
     Param(
         "seed",

@@ -27,7 +27,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine import catalog
 from engine.catalog.base import ParamError
-from engine.graph.elements import Edge, GraphError, Node, TrainingChanged, check_lr_scale, plain
+from engine.graph.elements import (
+    Edge,
+    GraphChanged,
+    GraphError,
+    Node,
+    TrainingChanged,
+    check_lr_scale,
+    plain,
+)
+from engine.graph.frames import Frame, FrameError, frame_from_dict
 
 if TYPE_CHECKING:
     from engine.graph.graph import Graph
@@ -41,7 +50,11 @@ __all__ = [
     "Op",
     "RemoveNode",
     "Rename",
+    "RenameProject",
+    "SetCollapsed",
+    "SetFrames",
     "SetParams",
+    "SetSettings",
     "SetSilenced",
     "SetTraining",
     "op_kinds",
@@ -386,6 +399,128 @@ class SetSilenced(Op):
 
     def describe(self, graph: Graph) -> str:
         return f"{'Silence' if self.reason is not None else 'Unsilence'} {self.lint}"
+
+
+# -- the project's own fields -------------------------------------------------------------------
+@dataclass(frozen=True)
+class SetSettings(Op):
+    """Replace one section of the project's settings (``training``, ``tuning``…) with
+    ``values``; None removes the section. ``at``: where a new section goes among the
+    sections (None: last), so undoing a removal puts the section back in its place."""
+
+    section: str
+    values: Any
+    at: int | None = None
+
+    def __post_init__(self) -> None:
+        set_field(self, "values", plain(self.values))  # the op keeps its own copy
+
+    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+        if not isinstance(self.section, str) or not self.section:
+            return "a settings section needs a name", None
+        return _bad_index(self.at, len(graph.settings)), None
+
+    def _do(self, graph: Graph, prepared: Any) -> Op:
+        settings = graph.settings
+        items = list(settings.items())
+        keys = [k for k, _ in items]
+        was = keys.index(self.section) if self.section in settings else None
+        old = settings.get(self.section)
+        value = plain(self.values)
+        if self.values is None:
+            new = [(k, v) for k, v in items if k != self.section]
+        elif was is not None:
+            new = [(k, value if k == self.section else v) for k, v in items]
+        else:
+            at = len(items) if self.at is None else self.at
+            new = [*items[:at], (self.section, value), *items[at:]]
+        settings.clear()  # in place: whoever holds graph.settings sees the change
+        settings.update(new)
+        graph.emit(GraphChanged("settings", self.section))
+        if was is None:
+            return SetSettings(self.section, None)
+        return SetSettings(self.section, old, at=was)
+
+    def describe(self, graph: Graph) -> str:
+        return f"Set {self.section}"
+
+
+@dataclass(frozen=True)
+class RenameProject(Op):
+    """Give the project (the graph) another name: its run folders and exports take it."""
+
+    name: str
+
+    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+        if not isinstance(self.name, str) or not self.name:
+            return "a project's name cannot be empty", None
+        return None, None
+
+    def _do(self, graph: Graph, prepared: Any) -> Op:
+        old = graph.name
+        graph.name = self.name
+        graph.emit(GraphChanged("name"))
+        return RenameProject(old)
+
+    def describe(self, graph: Graph) -> str:
+        return "Set name"
+
+
+@dataclass(frozen=True)
+class SetFrames(Op):
+    """Replace the canvas's frames (``engine.graph.frames``), all of them, in order."""
+
+    frames: tuple[Frame, ...]
+
+    def __post_init__(self) -> None:
+        try:
+            frames = tuple(
+                f if isinstance(f, Frame) else frame_from_dict(f, i)
+                for i, f in enumerate(self.frames, 1)
+            )
+        except FrameError as e:
+            raise ValueError(str(e)) from None
+        set_field(self, "frames", frames)
+
+    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+        return None, None
+
+    def _do(self, graph: Graph, prepared: Any) -> Op:
+        old = graph.frames
+        graph.frames = self.frames
+        graph.emit(GraphChanged("frames"))
+        return SetFrames(old)
+
+    def describe(self, graph: Graph) -> str:
+        return "Change frames"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": type(self).__name__, "frames": [f.to_dict() for f in self.frames]}
+
+
+@dataclass(frozen=True)
+class SetCollapsed(Op):
+    """Replace the set of nodes the canvas shows collapsed (their title bar only)."""
+
+    nodes: frozenset[str]
+
+    def __post_init__(self) -> None:
+        set_field(self, "nodes", frozenset(self.nodes))
+
+    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+        return None, None
+
+    def _do(self, graph: Graph, prepared: Any) -> Op:
+        old = graph.collapsed
+        graph.collapsed = self.nodes
+        graph.emit(GraphChanged("collapsed"))
+        return SetCollapsed(old)
+
+    def describe(self, graph: Graph) -> str:
+        return "Collapse nodes"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": type(self).__name__, "nodes": sorted(self.nodes)}
 
 
 # -- wires -------------------------------------------------------------------------------------

@@ -667,3 +667,37 @@ def save_project(graph: Graph, path: str | os.PathLike[str]) -> None:
         raise
     except (OSError, ValueError) as e:  # e.g. a NUL in the name: no file system takes it
         raise WriteError(f"cannot write {path} ({e})", file=path) from e
+
+
+def rebased_paths(
+    graph: Graph, old_dir: str | os.PathLike[str], new_dir: str | os.PathLike[str]
+) -> dict[str, dict[str, str]]:
+    """Saving a project from ``old_dir`` into ``new_dir``: the new values of its relative
+    file paths, per node id, so they keep pointing at the same files.
+
+    Relative paths resolve from the project file's folder. Absolute paths, empty ones and
+    paths to files that do not exist are left as they are (nothing to keep pointing at);
+    a file on another drive gets its absolute path.
+    """
+    old, new_base = Path(old_dir), Path(new_dir)
+    out: dict[str, dict[str, str]] = {}
+    for node in graph:
+        for p in node.spec.params:
+            v = node.params.get(p.name)
+            if p.type != "path" or not v:
+                continue
+            try:
+                if Path(v).expanduser().is_absolute():
+                    continue
+                src = (old / v).resolve()
+                if not src.exists():
+                    continue
+            except (OSError, ValueError, RuntimeError):  # a name no file system takes
+                continue
+            try:
+                moved = os.path.relpath(src, new_base)
+            except ValueError:  # another drive (Windows)
+                moved = str(src)
+            if moved != v:
+                out.setdefault(node.id, {})[p.name] = moved
+    return out

@@ -1,10 +1,19 @@
-"""Which device a run uses: ``auto`` takes CUDA, else Apple MPS, else the CPU."""
+"""Which device a run uses: ``auto`` takes CUDA, else Apple MPS, else the CPU.
+
+``DEVICE_CHOICES`` is the one list of device names the settings, the command line and the
+designer offer; torch loads only when a device is picked, so reading the list stays cheap.
+"""
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import RunError
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
 
 def pick_device(name: str, local_rank: int | None = None) -> torch.device:
@@ -13,6 +22,8 @@ def pick_device(name: str, local_rank: int | None = None) -> torch.device:
     Under ``torchrun`` each process takes the GPU of its local rank, so N processes on one
     machine use N GPUs.
     """
+    import torch
+
     cuda = torch.cuda.is_available()
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":

@@ -19,6 +19,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from engine.fileio import atomic_write
+from engine.train.rundir import run_prefixes, runs_dir
+
 PROJECT_FILE = "project.json"
 MAX_FILE_BYTES = 50_000_000  # a run file larger than this is not one of ours
 
@@ -66,11 +69,6 @@ class RunHistory:
         return xs, ys
 
 
-def runs_dir(project_path: str | os.PathLike[str]) -> Path:
-    """Where a saved project's runs go: ``runs/`` beside it (as the designer and CLI use)."""
-    return Path(project_path).resolve().parent / "runs"
-
-
 def _read_json(path: Path) -> Any:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -86,18 +84,8 @@ def _project_name(project_path: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _slugs(name: str) -> set[str]:
-    """Folder-name prefixes a run of project ``name`` may carry (CLI and designer spell them)."""
-    import re
-
-    a = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
-    b = "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
-    return {a, b}
-
-
 def write_run_project(run_dir: str | os.PathLike[str], project: dict[str, Any]) -> None:
     """Save the project a run trains (``project_to_dict`` form) into its folder, at start."""
-    from engine.fileio import atomic_write
 
     atomic_write(Path(run_dir) / PROJECT_FILE, json.dumps(project, indent=2) + "\n")
 
@@ -193,7 +181,7 @@ def list_runs(
     project_path = Path(project_path)
     base = Path(root) if root is not None else runs_dir(project_path)
     name = _project_name(project_path)
-    prefixes = _slugs(name) if name is not None else set()
+    prefixes = run_prefixes(name) if name is not None else set()
     out: list[RunSummary] = []
     try:
         folders = [d for d in base.iterdir() if d.is_dir()]

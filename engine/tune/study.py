@@ -39,6 +39,7 @@ from engine.catalog.tuning import (
 )
 from engine.fileio import atomic_write
 from engine.runtime.loop import Callback, EpochEnd, Trainer
+from engine.train.rundir import study_dir, study_slug
 
 FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -254,10 +255,8 @@ class Study:
             raise TuneError("--trials must be at least 1")
         if self.timeout is not None and self.timeout <= 0:
             raise TuneError("--timeout must be a positive number of seconds")
-        self.out_dir = (
-            Path(out) if out is not None else Path("runs") / f"tune-{_slug(self.graph.name)}"
-        )
-        self.study_name = study or _slug(self.graph.name)
+        self.out_dir = Path(out) if out is not None else study_dir(Path(), self.graph.name)
+        self.study_name = study or study_slug(self.graph.name)
         self.storage_url = storage or storage_url(self.out_dir)
         self.on_trial, self.on_event = on_trial, on_event
         self.monitor = self._monitor()
@@ -583,12 +582,6 @@ def importances(study: optuna.Study) -> tuple[dict[str, float], str]:
     except (RuntimeError, ValueError) as e:
         return {}, f"no importances: {_first_line(e)}"
     return {k: float(v) for k, v in imp.items()}, ""
-
-
-def _slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "study"
 
 
 def _first_line(e: Any) -> str:

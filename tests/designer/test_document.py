@@ -82,11 +82,11 @@ def test_replace_graph_resets_undo_and_signals(doc: Document, qtbot: Any) -> Non
 def test_snapshot_is_independent_and_keeps_the_path() -> None:
     g = Graph()
     x = g.add("Input", shape=[1, 2])
-    g.source_path = "/tmp/p.json"  # type: ignore[attr-defined]
+    g.source_path = "/tmp/p.json"
     s = snapshot_graph(g)
     s.nodes[x].params["shape"].append(3)
     assert g.nodes[x].params["shape"] == [1, 2]
-    assert s.path == "/tmp/p.json"  # type: ignore[attr-defined]
+    assert s.source_path == "/tmp/p.json"
 
 
 def test_layout_puts_merges_after_both_branches() -> None:

@@ -321,3 +321,45 @@ def test_training_settings_and_block_instances_are_ops_with_exact_inverses() -> 
     assert g.by_name("t1").params == {"width": 6}
     g.apply(inv)
     assert to_json(g) == plain
+
+
+def test_project_fields_are_ops_with_exact_inverses() -> None:
+    """Settings sections, the project's name, frames and collapsed nodes: applied, undone
+    byte for byte, each announced as a GraphChanged of its field."""
+    from engine.graph import GraphChanged
+    from engine.graph.frames import Frame
+    from engine.graph.ops import RenameProject, SetCollapsed, SetFrames, SetSettings
+
+    g = sample()
+    g.settings.update({"training": {"epochs": 3}, "tuning": {"trials": 4}})
+    heard: list[GraphEvent] = []
+    g.subscribe(heard.append)
+    held = g.settings
+    cases: list[tuple[Op, GraphChanged]] = [
+        (SetSettings("training", {"epochs": 9, "lr": 0.1}), GraphChanged("settings", "training")),
+        (SetSettings("export", {"opset": 17}), GraphChanged("settings", "export")),
+        (SetSettings("training", None), GraphChanged("settings", "training")),
+        (RenameProject("renamed"), GraphChanged("name")),
+        (SetFrames((Frame("head", rect=(1.0, 2.0, 3.0, 4.0)),)), GraphChanged("frames")),
+        (SetCollapsed(frozenset({"fc", "relu"})), GraphChanged("collapsed")),
+    ]
+    for op, said in cases:
+        before = to_json(g)
+        heard.clear()
+        inverse = g.apply(op)
+        after = to_json(g)
+        assert after != before and heard == [said]
+        assert Op.from_dict(json.loads(json.dumps(op.to_dict()))) == op
+        redo = g.apply(inverse)
+        assert to_json(g) == before  # a removed section is back in its place
+        g.apply(redo)
+        assert to_json(g) == after
+        g.apply(inverse)
+    assert g.settings is held  # edited in place: whoever holds it sees the change
+    assert SetSettings("training", {}).describe(g) == "Set training"
+    assert "cannot be empty" in (g.check_op(RenameProject("")) or "")
+    values = {"epochs": 1}
+    op = SetSettings("training", values)
+    values["epochs"] = 2  # the op keeps its own copy
+    g.apply(op)
+    assert g.settings["training"] == {"epochs": 1}

@@ -26,13 +26,10 @@ from designer.i18n import fmt, translate
 from designer.panels.training.results import (
     METRIC_LABELS,
     Results,
-    _slug,
     default_runs_root,
-    new_run_dir,
 )
 from designer.panels.training.run_view import _ACTIVE, RunView, _default_session_factory
 from designer.panels.training.settings_form import (
-    DEVICES,
     SettingsForm,
     _detect_devices,
     _detect_processes,
@@ -291,14 +288,11 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
 
 
 __all__ = [
-    "DEVICES",
     "METRIC_LABELS",
     "TrainingPanel",
     "_default_session_factory",
     "_detect_devices",
     "_detect_processes",
-    "_slug",
     "_training_settings_params",
     "default_runs_root",
-    "new_run_dir",
 ]

@@ -4,7 +4,6 @@ moved beside the project on its first save), and the failure banner."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from designer.i18n import fmt, translate
 from designer.widgets.plots import ConfusionMatrixView, ScatterView
+from engine.train.rundir import RUNS_FOLDER, latest_run, renamed_run_dir
 
 # Metric names as the engine writes them, and how the panel labels them.
 METRIC_LABELS = {
@@ -72,24 +72,9 @@ def default_runs_root(document: Any) -> Path:
         folder = Path(path).resolve().parent
         bundled = Path(__file__).resolve().parents[3] / "resources"
         if os.access(folder, os.W_OK) and bundled not in (folder, *folder.parents):
-            return folder / "runs"
+            return folder / RUNS_FOLDER
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or tempfile.gettempdir()) / "runs"
-
-
-def _slug(name: str) -> str:
-    """A run folder's name prefix for a project named ``name``."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in (name or "model")) or "model"
-
-
-def new_run_dir(root: Path, name: str) -> Path:
-    slug = _slug(name)
-    base = root / f"{slug}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    p, i = base, 2
-    while p.exists():
-        p = base.with_name(f"{base.name}-{i}")
-        i += 1
-    return p
+    return Path(base or tempfile.gettempdir()) / RUNS_FOLDER
 
 
 def _html(text: str) -> str:
@@ -160,13 +145,7 @@ class Results:
             return
         import shutil
 
-        old_slug, new_slug = _slug(old_name), _slug(self.document.graph.name)
-        stamp = run.name[len(old_slug) :] if run.name.startswith(old_slug + "-") else "-" + run.name
-        target = root / f"{new_slug}{stamp}"
-        i = 2
-        while target.exists():
-            target = root / f"{new_slug}{stamp}-{i}"
-            i += 1
+        target = renamed_run_dir(root, run.name, old_name, self.document.graph.name)
         try:
             root.mkdir(parents=True, exist_ok=True)
             shutil.move(str(run), str(target))
@@ -195,20 +174,16 @@ class Results:
         Continue work after a reopen."""
         if getattr(self.document, "path", None) is None:
             return
-        root = self.runs_root or default_runs_root(self.document)
-        slug = _slug(self.document.graph.name)
-        try:
-            runs = [p for p in root.glob(f"{slug}-*") if p.is_dir()]
-        except OSError:
+        run = latest_run(
+            self.runs_root or default_runs_root(self.document), self.document.graph.name
+        )
+        if run is None:
             return
-        for run in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True):
-            best, last = run / "best.pt", run / "last.pt"
-            if best.exists() or last.exists():
-                self.last_run_dir = run
-                self.best_checkpoint = best if best.exists() else None
-                self.latest_checkpoint = last if last.exists() else None
-                self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
-                return
+        best, last = run / "best.pt", run / "last.pt"
+        self.last_run_dir = run
+        self.best_checkpoint = best if best.exists() else None
+        self.latest_checkpoint = last if last.exists() else None
+        self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
 
     def _on_finished(self, ev: Any) -> None:
         self.bridge.detach()
@@ -329,4 +304,4 @@ class Results:
             box.destroyed.connect(lambda *_: setattr(self, "_popup", None))
 
 
-__all__ = ["METRIC_LABELS", "Results", "default_runs_root", "new_run_dir"]
+__all__ = ["METRIC_LABELS", "Results", "default_runs_root"]

@@ -33,11 +33,11 @@ from designer.panels.training.results import (
     _fmt_duration,
     _fmt_num,
     default_runs_root,
-    new_run_dir,
 )
-from designer.panels.training.settings_form import DEVICES
 from designer.widgets.plots import EXTRA, FAINT, TRAIN, VAL, SeriesPlot
+from engine.runtime.device import DEVICE_CHOICES
 from engine.train.progress import ProgressEstimator
+from engine.train.rundir import new_run_dir
 
 _ACTIVE = ("starting", "running", "paused", "stopping")
 
@@ -105,7 +105,7 @@ class RunView:
         bar.addWidget(QLabel(translate("TrainingPanel", "Device")))
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("trainDevice")
-        self.device_combo.addItems(list(DEVICES))
+        self.device_combo.addItems(list(DEVICE_CHOICES))
         self.device_combo.setToolTip(
             translate("TrainingPanel", "Where to train; 'auto' picks CUDA or MPS when present")
         )

@@ -14,9 +14,8 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QWidget
 from designer import i18n
 from designer.bridge import readable_error
 from designer.i18n import fmt, translate
-from engine.graph import GraphChanged
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from engine.graph.ops import SetSettings
+from engine.runtime.device import DEVICE_CHOICES
 
 
 def _training_settings_params() -> tuple[Any, ...]:
@@ -126,7 +125,7 @@ class SettingsForm:
         self._device_problems = devices
         model = self.device_combo.model()
         if isinstance(model, QStandardItemModel):
-            for i, name in enumerate(DEVICES):
+            for i, name in enumerate(DEVICE_CHOICES):
                 item = model.item(i)
                 problem = devices.get(name)
                 item.setEnabled(problem is None)
@@ -188,7 +187,7 @@ class SettingsForm:
                 # e.g. patience while early stopping is off (Param.enabled_if, item 11)
                 self.settings_form.setRowVisible(ed, p.enabled(resolved))
         dev = values.get("device", "auto")
-        if dev in DEVICES and self.device_combo.currentText() != dev:
+        if dev in DEVICE_CHOICES and self.device_combo.currentText() != dev:
             self.device_combo.blockSignals(True)
             self.device_combo.setCurrentText(dev)
             self.device_combo.blockSignals(False)
@@ -204,8 +203,7 @@ class SettingsForm:
         if hasattr(doc, "set_setting"):
             doc.set_setting("training", new)  # undoable; marks the document modified
             return
-        doc.graph.settings["training"] = new
-        doc.graph.emit(GraphChanged("settings", "training"))
+        doc.graph.apply(SetSettings("training", new))
 
     def _on_device_changed(self, device: str) -> None:
         if getattr(self.document, "graph", None) is None:
@@ -214,4 +212,4 @@ class SettingsForm:
             self._set_setting("device", device)
 
 
-__all__ = ["DEVICES", "SettingsForm"]
+__all__ = ["SettingsForm"]
