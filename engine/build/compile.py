@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from engine import names
-from engine.graph.blocks import BlockDef, is_block
 from engine.analysis.check import Report, check, input_slots
 from engine.build.forward import Op, write_forward
 from engine.graph import Graph, GraphError
+from engine.graph.blocks import BlockDef, is_block
 from engine.modules import CUSTOM_MODULES
 
 

@@ -1,8 +1,8 @@
 """``torchwire import MODEL.onnx|pkg.module:factory -o project.json``: the project and its
 weights (``project.safetensors`` beside it), with the import's summary.
 
-``--list-ops`` prints the ONNX op table (``--markdown``: the README's table, which a test
-compares with the README). Exit codes as the rest of the CLI: 0 imported, 1 the model has
+``--list-ops`` prints the ONNX op table (``--markdown``: the table in docs/guide/import-and-transfer-learning.md, which a test
+compares with that page). Exit codes as the rest of the CLI: 0 imported, 1 the model has
 unsupported ops (all listed), 2 the model or an output file cannot be read or written.
 """
 
@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
 
 
 def op_table_markdown() -> str:
-    """The README's "ONNX op → node type" table, from the importer's own rules."""
+    """The guide's "ONNX op → node type" table, from the importer's own rules."""
     lines = ["| ONNX op | node type | conditions |", "|---|---|---|"]
     for op, types, note in onnx_op_table():
         lines.append(f"| `{op}` | {types} | {note} |")

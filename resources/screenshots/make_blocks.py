@@ -1,4 +1,4 @@
-"""Render a ResNet-style network drawn with blocks into blocks.png (README "Blocks").
+"""Render a ResNet-style network drawn with blocks into blocks.png (docs/guide/blocks-and-custom-layers.md).
 
 Run from the repository root: ``python resources/screenshots/make_blocks.py [OUT.png]``.
 """

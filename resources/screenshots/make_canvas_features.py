@@ -1,4 +1,4 @@
-"""Render the minimap, node help and Runs dock screenshots (README) from the real app.
+"""Render the minimap, node help and Runs dock screenshots (docs/guide) from the real app.
 
 Run from the repository root: ``python resources/screenshots/make_canvas_features.py``.
 It trains three short iris runs in a temporary folder for the Runs dock.

@@ -1,4 +1,4 @@
-"""Render the Chinese designer offscreen into designer_zh.png (README).
+"""Render the Chinese designer offscreen into designer_zh.png (docs/guide/designer.md).
 
 Needs a CJK font (e.g. ``apt-get install fonts-noto-cjk``); run from the repository root:
 ``python resources/screenshots/make_designer_zh.py [OUT.png]``.

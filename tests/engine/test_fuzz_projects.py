@@ -615,7 +615,7 @@ FOUND = [
     pytest.param("csv_tabular", _set("csv_dataset", path="\ud800"), id="csv-path-surrogate"),
     # engine/data/sources.py file_stamp: ValueError (embedded null byte)
     pytest.param("csv_tabular", _set("csv_dataset", path="a\x00b"), id="csv-path-nul"),
-    # engine/check.py memory_limit: OverflowError (1e308 GB is infinite bytes)
+    # engine/analysis/check.py memory_limit: OverflowError (1e308 GB is infinite bytes)
     pytest.param("lenet", _training(max_model_memory_gb=1e308), id="memory-limit-1e308"),
 ]
 
