@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
 from engine.compress import CompressError, compress
+from engine.runtime.device import DEVICE_CHOICES
 
 
 def register(sub: Any) -> None:
@@ -49,7 +50,7 @@ def register(sub: Any) -> None:
     p.add_argument("--max-drop", type=float, metavar="X",
                    help="refuse (do not write) variants whose test accuracy / R² falls by "
                    "more than X (a fraction: 0.01 is one point)")  # fmt: skip
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"),
+    p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES,
                    help="device for fine-tuning and distillation")  # fmt: skip
     p.add_argument("--repeats", type=int, default=30, help="timed runs per variant and batch")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads when timing")

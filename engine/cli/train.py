@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+from engine.runtime.device import DEVICE_CHOICES
 from engine.runtime.distributed import from_env
 from engine.train import events as E
 from engine.train.distill import Teacher
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("train", help="train a project: progress, a table per epoch, a run folder")
     p.add_argument("file")
     p.add_argument("--epochs", type=int, help="override the project's epochs")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the device")
+    p.add_argument("--device", choices=DEVICE_CHOICES, help="override the device")
     p.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a last.pt checkpoint")
     p.add_argument("--seed", type=int, help="override the seed")
@@ -64,7 +65,7 @@ def register(sub: Any) -> None:
         "--checkpoint", required=True, help="best.pt, last.pt, .safetensors or a run folder"
     )
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -73,7 +74,7 @@ def register(sub: Any) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--input", required=True, help="CSV file, image folder or .npz")
     p.add_argument("--output", "-o", help="write predictions as CSV here (default: print)")
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     p.set_defaults(func=_predict)
 
 

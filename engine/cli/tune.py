@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
+from engine.runtime.device import DEVICE_CHOICES
 from engine.tune.study import StorageError, Study, format_table, safe_url
 
 EPILOG = """\
@@ -44,7 +45,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/tune-<name>)")
     p.add_argument("--direction", choices=("auto", "minimize", "maximize"))
     p.add_argument("--epochs", type=int, help="override the project's epochs in every trial")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--device", choices=DEVICE_CHOICES)
     p.add_argument("--seed", type=int, help="the sampler's seed")
     p.add_argument("--quiet", action="store_true", help="no per-trial lines")
     p.set_defaults(func=_tune)

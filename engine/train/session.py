@@ -16,7 +16,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from engine.train.callbacks import Checkpoints, Controls, Events
 from engine.train.distill import Distillation, load_teacher
 from engine.train.errors import TrainError
 from engine.train.graphs import as_graph
+from engine.train.rundir import RUNS_FOLDER, new_run_dir
 from engine.train.runlock import RunFolderBusy, RunLock
 from engine.train.runs import write_run_project
 from engine.train.specs import loop_settings, make_head, optimizer_spec
@@ -712,13 +712,7 @@ class TrainingSession:
             return self.out_dir
         if resume is not None:
             return str(Path(resume.path).parent)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs") / f"{_slug(g.name)}-{stamp}"
-        i, p = 2, base
-        while p.exists():
-            p = base.with_name(f"{base.name}-{i}")
-            i += 1
-        return str(p)
+        return str(new_run_dir(RUNS_FOLDER, g.name))
 
     @staticmethod
     def _write_run_files(
@@ -952,12 +946,6 @@ def _init_json(r: events.InitReport) -> dict[str, Any]:
             {"name": k, "file": list(a), "model": list(b)} for k, a, b in r.wrong_shape
         ],
     }
-
-
-def _slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
 
 
 def _project_dict(g: Any) -> dict[str, Any]:
