@@ -21,6 +21,8 @@ import gc
 
 import pytest
 
+from tests.support.trained import TrainedExamples
+
 _tests_run = [0]
 
 
@@ -33,3 +35,9 @@ def _collect_on_the_main_thread():
     _tests_run[0] += 1
     if not gc.isenabled() and _tests_run[0] % 20 == 0:
         gc.collect()
+
+
+@pytest.fixture(scope="session")
+def trained_examples(tmp_path_factory: pytest.TempPathFactory) -> TrainedExamples:
+    """The bundled examples, each trained once for the whole session (tests.support.trained)."""
+    return TrainedExamples(tmp_path_factory.mktemp("trained"))

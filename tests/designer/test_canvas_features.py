@@ -18,8 +18,7 @@ from designer.panels.node_help import param_tooltip
 from engine import catalog
 from engine.graph.frames import Frame
 from engine.project import load_project
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 def open_cnn(w: MainWindow) -> None:

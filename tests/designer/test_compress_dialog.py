@@ -14,8 +14,7 @@ from designer.document import Document
 from designer.panels.compress import CompressDialog
 from designer.panels.training import TrainingPanel
 from engine import load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def trained_panel(qtbot, tmp_path):

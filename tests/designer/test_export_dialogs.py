@@ -17,8 +17,7 @@ from designer.panels.export import (
     export_onnx_dialog,
 )
 from engine import Graph, load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from designer.document import Document
 from designer.panels.predict import SOURCE_FILE, PredictPanel, parse_row
 from designer.panels.training import TrainingPanel
 from engine import load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import pytest
 from designer.app import MainWindow
 from engine.project import load_project
 from engine.train.session import train
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from PySide6.QtGui import QGuiApplication
 
 from designer.panels.serve import NO_RUN, BundleDialog, ServeDialog
 from engine import load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from designer.document import Document
 from designer.panels.training import TrainingPanel, default_runs_root
 from engine import load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def make_panel(qtbot, tmp_path: Path, example: str = "iris.json", epochs: int = 2):

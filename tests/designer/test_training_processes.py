@@ -11,8 +11,7 @@ import designer.panels.training as training
 from designer.document import Document
 from designer.panels.training import TrainingPanel
 from engine import load_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def _panel(qtbot, tmp_path: Path, monkeypatch, processes: tuple[int, str | None]):

@@ -13,8 +13,7 @@ from designer.panels.tuning import TuningPanel
 from designer.widgets.tune_editor import set_dimension
 from engine import load_project
 from engine.tune import Dimension
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def _doc() -> Document:

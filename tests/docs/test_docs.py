@@ -13,7 +13,8 @@ from urllib.parse import unquote
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 README = ROOT / "README.md"
 MAX_README_BYTES = 16 * 1024
 CI_MARKER = "# README's second command, verbatim:"

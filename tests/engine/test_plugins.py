@@ -19,8 +19,7 @@ from engine import Graph, catalog, check, compile_model
 from engine.catalog import plugins
 from engine.catalog.plugins import Doc, PluginError, PluginInfo, Range, torchwire_input_size
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 LAYERS = '''
 import torch

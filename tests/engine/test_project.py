@@ -11,8 +11,7 @@ import pytest
 from engine import Graph, ProjectError, load_project, save_project
 from engine.graph.zoo import resnet18
 from engine.project import files as project_mod
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def small() -> Graph:

@@ -19,8 +19,8 @@ from engine.errors import TorchwireError
 from engine.fileio import WriteError
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
 from engine.project import files as project_mod
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 IRIS = json.loads((EXAMPLES / "iris.json").read_text())
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.support.paths import ROOT
 
 # In a fresh process: check a project, and say whether any meta run (torch._dynamo, which
 # torch's meta kernels import on first use) was needed, and what the check found.

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 import torch
 
 from engine.train import train
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
 CNN = str(EXAMPLES / "digits_cnn.json")
 MLP = str(EXAMPLES / "digits_mlp.json")
 

@@ -12,9 +12,7 @@ import torch
 
 from engine import load_project
 from engine.export import ExportError, export_python
-
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = ROOT / "resources" / "examples"
+from tests.support.paths import EXAMPLES, ROOT
 
 
 def test_the_runtime_ships_file_for_file_and_nothing_is_pasted(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = ROOT / "resources" / "examples"
+from tests.support.paths import ROOT
+from tests.support.trained import TrainedExamples
 
 torch.set_num_threads(1)
 
@@ -26,32 +26,27 @@ class Trained:
         self.project, self.run, self.onnx = project, run, onnx
 
 
-def _train(tmp: Path, example: str) -> Trained:
-    from engine.serve.prepare import model_file
-    from engine.train import train
-
-    project = EXAMPLES / f"{example}.json"
-    run = tmp / example
-    train(str(project), out_dir=str(run), epochs=2)
-    onnx = model_file(project, tmp / f"{example}.onnx", checkpoint=run)
-    return Trained(project, run, onnx)
-
-
 class _Lazy(dict):
-    """Each example trained (2 epochs) and exported the first time a test asks for it."""
+    """Each example (trained once for the session) exported the first time a test asks."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, runs: TrainedExamples) -> None:
         super().__init__()
-        self.tmp = tmp
+        self.tmp, self.runs = tmp, runs
 
     def __missing__(self, example: str) -> Trained:
-        self[example] = t = _train(self.tmp, example)
+        from engine.serve.prepare import model_file
+
+        project, run = self.runs.project(example), self.runs.run(example)
+        onnx = model_file(project, self.tmp / f"{example}.onnx", checkpoint=run)
+        self[example] = t = Trained(project, run, onnx)
         return t
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trained]:
-    return _Lazy(tmp_path_factory.mktemp("serve-models"))
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, trained_examples: TrainedExamples
+) -> dict[str, Trained]:
+    return _Lazy(tmp_path_factory.mktemp("serve-models"), trained_examples)
 
 
 class Server:

@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from engine.train import train
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
+from tests.support.paths import EXAMPLES
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from engine import check, load_project
 from engine.train import train
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
 NAMES = ["digits_mlp", "digits_cnn", "iris", "moons", "breast_cancer", "diabetes", "csv_tabular"]
 
 

@@ -11,8 +11,8 @@ from engine.cli import main as cli_main
 from engine.project import load_project
 from engine.train.runs import RunStatus, list_runs, read_history, run_project
 from engine.train.session import train
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
 OPT = next(n.name for n in load_project(EXAMPLES / "iris.json").nodes.values() if n.type == "Adam")
 
 

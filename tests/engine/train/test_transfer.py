@@ -13,10 +13,9 @@ from engine import compile_model, load_project
 from engine.runtime.loop import Callback
 from engine.train import TrainError, TrainingSession, train
 from engine.train.events import InitReport, from_json, to_json
+from tests.support.paths import EXAMPLES
 
 from .helpers import BLOBS, pipeline
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
 
 
 def net(**training):

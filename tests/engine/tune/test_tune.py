@@ -22,8 +22,8 @@ from engine.cli import main
 from engine.project import ProjectError
 from engine.tune import Dimension, TuneError, parse_space
 from engine.tune.study import Study, make_storage, storage_url
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 IRIS = str(ROOT / "resources" / "examples" / "iris.json")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
