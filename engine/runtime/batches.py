@@ -66,7 +66,9 @@ class InMemoryBatches(_Batched):
             yield x[b * bs : (b + 1) * bs], y[b * bs : (b + 1) * bs]
 
 
-class _ImageDataset(torch.utils.data.Dataset):
+class ImageDataset(torch.utils.data.Dataset):
+    """Image files decoded one by one (in DataLoader workers), for training and inference."""
+
     def __init__(self, files: np.ndarray, labels: np.ndarray, image: dict[str, Any]) -> None:
         self.files, self.labels = [str(f) for f in files], labels
         self.size = tuple(image["size"])
@@ -80,6 +82,9 @@ class _ImageDataset(torch.utils.data.Dataset):
 
         a = load_image(self.files[i], self.size, self.gray)
         return torch.from_numpy(a), int(self.labels[i])
+
+
+_ImageDataset = ImageDataset  # the old name, still imported by engine.train.inference
 
 
 class StreamingBatches(_Batched):
@@ -96,7 +101,7 @@ class StreamingBatches(_Batched):
         device: torch.device,
         fitted: list[Any],
     ) -> None:
-        self.ds = _ImageDataset(files, labels, image)
+        self.ds = ImageDataset(files, labels, image)
         self.n = len(self.ds)
         self.batch_size = batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
