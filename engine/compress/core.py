@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from engine.analysis.check import check
+from engine.build.compile import compile_model
 from engine.compress import measure
 from engine.compress.errors import CompressError
 from engine.compress.prune import (
@@ -40,7 +43,19 @@ from engine.compress.prune import (
     prune_unstructured,
 )
 from engine.compress.quantize import MODES, quantize, strip_debug_info
+from engine.data.pipeline import base_dir_of
+from engine.data.sources import resolve_path
+from engine.export import export_onnx
+from engine.export.errors import ExportError
 from engine.fileio import atomic_write
+from engine.project import project_to_dict, save_project
+from engine.train import checkpoint as ckm
+from engine.train import events
+from engine.train.checkpoint import load_checkpoint
+from engine.train.distill import Teacher
+from engine.train.errors import TrainError
+from engine.train.graphs import as_graph
+from engine.train.session import train
 
 Progress = Callable[[str], None] | None
 REPORT_FILE = "report.json"
@@ -148,9 +163,6 @@ def _count(sd: dict[str, torch.Tensor], model: torch.nn.Module) -> tuple[int, in
 def _checkpoint_payload(
     ck: Any, graph: Any, sd: dict[str, torch.Tensor], info: dict[str, Any]
 ) -> dict[str, Any]:
-    from engine.project import project_to_dict
-    from engine.train import checkpoint as ckm
-
     meta = {
         "graph": project_to_dict(graph),
         "preprocessing": ck.preprocessing,
@@ -181,13 +193,8 @@ def _finetune(
     lr: float | None,
     progress: Progress,
 ) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
-    from engine.train import events
-    from engine.train.session import TrainError, train
-
     g = g.copy()
     if lr is not None:
-        from engine.analysis.check import check
-
         plan = check(g).extra.get("train_plan")
         if plan is not None:
             g.set(plan.optimizer, lr=float(lr))
@@ -207,14 +214,26 @@ def _finetune(
         )  # fmt: skip
     except TrainError as e:
         raise CompressError(f"fine-tuning failed: {e}") from None
-    from engine.train.checkpoint import load_checkpoint
-
     best = load_checkpoint(res.best_checkpoint or res.last_checkpoint or run_dir)
     out = dict(best.state_dict)
     if masks:
         for k, m in masks.items():
             out[k] = out[k] * m.to(out[k].dtype)
     return out, res.history
+
+
+@dataclass
+class _PruneOptions:
+    """How ``compress`` prunes: see its docstring."""
+
+    amount: float
+    structured: bool
+    norm: int
+    scope: str
+    steps: int
+    finetune_epochs: int
+    finetune_lr: float | None
+    device: str
 
 
 def compress(
@@ -248,13 +267,49 @@ def compress(
     ``distill_epochs`` against this one. ``max_drop``: refuse variants whose test metric
     (accuracy or R², as a fraction) is lower than the original's by more than this.
     """
-    from engine.analysis.check import check
-    from engine.build.compile import compile_model
-    from engine.export import export_onnx
-    from engine.export.errors import ExportError
-    from engine.train.checkpoint import load_checkpoint
-    from engine.train.graphs import as_graph
+    _check_options(prune, steps, finetune_epochs, quantize_modes, max_drop)
+    g, ck, rep, model = _load(project, checkpoint)
+    _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
+    data = measure.raw_splits(g)
+    test_split = "test" if len(data.y.get("test", [])) else "val"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {
+        "prune": prune, "structured": structured, "norm": norm, "scope": scope,
+        "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
+        "quantize": list(quantize_modes), "max_drop": max_drop, "split": test_split,
+        "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
+        "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=".compress-", dir=out) as work_s:
+        run = _Variants(Path(work_s), g, ck, rep, model, progress)
+        run.add_original()
+        if prune > 0:
+            opts = _PruneOptions(
+                prune, structured, norm, scope, steps, finetune_epochs, finetune_lr, device
+            )
+            run.add_pruned(opts)
+        for mode in quantize_modes:
+            run.add_quantized(mode, data.x["train"])
+        if distill is not None:
+            run.add_distilled(distill, distill_epochs, device)
+        _say(progress, f"Measuring {len(run.variants)} variant(s) on the {test_split} split…")
+        run.measure(data, test_split, repeats, threads, max_drop)
+        run.publish(out)
+    variants = run.variants
+    report = CompressionReport(str(out), data.task, variants[0].metric, variants, options)
+    atomic_write(out / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
+    return report
 
+
+def _check_options(
+    prune: float,
+    steps: int,
+    finetune_epochs: int,
+    quantize_modes: Sequence[str],
+    max_drop: float | None,
+) -> None:
+    """Refuse impossible options before anything is loaded."""
     for mode in quantize_modes:
         if mode not in MODES:
             raise CompressError(f"unknown quantization {mode!r}: choose {', '.join(MODES)}")
@@ -264,6 +319,10 @@ def compress(
         raise CompressError("steps must be at least 1 and fine-tuning epochs at least 0")
     if max_drop is not None and not max_drop >= 0:
         raise CompressError(f"--max-drop must be 0 or more, got {max_drop}")
+
+
+def _load(project: Any, checkpoint: str | os.PathLike[str]) -> tuple[Any, Any, Any, nn.Module]:
+    """The project, its checkpoint, its check report and the model with the trained weights."""
     g = as_graph(project)
     ck = load_checkpoint(checkpoint)  # a CheckpointError names the file (CLI: exit 2)
     rep = check(g)
@@ -277,132 +336,147 @@ def compress(
             f"{ck.path}: the checkpoint's weights do not fit this project"
         ) from None
     model.eval()
-    _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
-    data = measure.raw_splits(g)
-    test_split = "test" if len(data.y.get("test", [])) else "val"
-    x_test, y_test = data.x[test_split], data.y[test_split]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    options = {
-        "prune": prune, "structured": structured, "norm": norm, "scope": scope,
-        "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
-        "quantize": list(quantize_modes), "max_drop": max_drop, "split": test_split,
-        "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
-        "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
-    }  # fmt: skip
-    variants: list[Variant] = []
-    files: dict[str, list[str]] = {}  # variant → its top-level entries in the work folder
-    with tempfile.TemporaryDirectory(prefix=".compress-", dir=out) as work_s:
-        work = Path(work_s)
+    return g, ck, rep, model
 
-        def export(name: str, graph: Any, ckpt_path: Path) -> Path:
-            path = work / f"{name}.onnx"
-            _say(progress, f"Exporting {name} to ONNX (preprocessing baked)…")
-            try:
-                export_onnx(graph, path, checkpoint=ckpt_path, bake_preprocessing=True)
-            except ExportError as e:
-                raise CompressError(f"{name}: the ONNX export failed: {e}") from None
-            strip_debug_info(path)
-            return path
 
-        params, nonzero = _count(ck.state_dict, model)
-        onnx_of = {"original": export("original", g, Path(ck.path))}
-        variants.append(
+class _Variants:
+    """The variants being built in the hidden work folder: each step adds one (or more),
+    then all are measured together and the accepted ones published."""
+
+    def __init__(
+        self, work: Path, g: Any, ck: Any, rep: Any, model: nn.Module, progress: Progress
+    ) -> None:
+        self.work = work
+        self.g, self.ck, self.rep, self.model = g, ck, rep, model
+        self.progress = progress
+        self.variants: list[Variant] = []
+        self.files: dict[str, list[str]] = {}  # variant → its top-level entries in the work folder
+        self.onnx_of: dict[str, Path] = {}
+        self.base = "original"  # what quantization starts from
+
+    def export(self, name: str, graph: Any, ckpt_path: Path) -> Path:
+        path = self.work / f"{name}.onnx"
+        _say(self.progress, f"Exporting {name} to ONNX (preprocessing baked)…")
+        try:
+            export_onnx(graph, path, checkpoint=ckpt_path, bake_preprocessing=True)
+        except ExportError as e:
+            raise CompressError(f"{name}: the ONNX export failed: {e}") from None
+        strip_debug_info(path)
+        return path
+
+    def add_original(self) -> None:
+        ck = self.ck
+        params, nonzero = _count(ck.state_dict, self.model)
+        self.onnx_of["original"] = self.export("original", self.g, Path(ck.path))
+        self.variants.append(
             Variant("original", "the trained model, fp32", "original.onnx",
                     checkpoint=str(ck.path), params=params, nonzero_params=nonzero)
         )  # fmt: skip
-        files["original"] = ["original.onnx"]
-        base = "original"
+        self.files["original"] = ["original.onnx"]
 
-        if prune > 0:
-            name = f"pruned-{round(prune * 100)}"
-            vdir = work / name
-            vdir.mkdir()
-            pg, pmodel = g, copy.deepcopy(model)
-            sd = {k: v.clone() for k, v in ck.state_dict.items()}
-            masks: dict[str, torch.Tensor] | None = None
-            notes: list[str] = []
-            if structured:
-                plans, alone = prunable_layers(g, rep)
-                widths = {n: int(g.nodes[n].params.get("out_channels",
-                                                       g.nodes[n].params.get("out_features", 0)))
-                          for n in plans}  # fmt: skip
-                for nid, why in alone.items():
-                    notes.append(f"{g.nodes[nid].name} left alone: {why}")
-            for step in range(1, steps + 1):
-                frac = 1.0 - (1.0 - prune) ** (step / steps)
-                _say(progress, f"Pruning step {step}/{steps}: {frac:.0%} "
-                     f"{'of the channels' if structured else 'of the weights'}…")  # fmt: skip
-                if structured:
-                    keep = {n: max(1, w - round(w * frac)) for n, w in widths.items()}
-                    res = prune_structured(pg, pmodel, 0.0, norm=norm, keep=keep)
-                    pg, sd = res.graph, res.state_dict
-                    pmodel = compile_model(pg)
-                    pmodel.load_state_dict(sd)
-                else:
-                    pmodel.load_state_dict(sd)
-                    masks = prune_unstructured(pmodel, frac, scope)
-                    sd = {k: v.detach().clone() for k, v in pmodel.state_dict().items()}
-                if finetune_epochs:
-                    sd, _hist = _finetune(
-                        pg, sd, vdir / f"finetune-{step}", finetune_epochs, device, masks,
-                        finetune_lr, progress,
-                    )  # fmt: skip
-                    pmodel.load_state_dict(sd)
-                pmodel.eval()
-            if structured:
-                kept = ", ".join(
-                    f"{pg.nodes[n].name} {pg.nodes[n].params.get('out_channels', pg.nodes[n].params.get('out_features'))}/{w}"
-                    for n, w in widths.items()
+    def add_pruned(self, o: _PruneOptions) -> None:
+        g, ck = self.g, self.ck
+        name = f"pruned-{round(o.amount * 100)}"
+        vdir = self.work / name
+        vdir.mkdir()
+        notes: list[str] = []
+        widths: dict[str, int] = {}
+        if o.structured:
+            plans, alone = prunable_layers(g, self.rep)
+            widths = {n: int(g.nodes[n].params.get("out_channels",
+                                                   g.nodes[n].params.get("out_features", 0)))
+                      for n in plans}  # fmt: skip
+            for nid, why in alone.items():
+                notes.append(f"{g.nodes[nid].name} left alone: {why}")
+        pg, pmodel, sd = self._prune_steps(o, vdir, widths)
+        if o.structured:
+            kept = ", ".join(
+                f"{pg.nodes[n].name} {pg.nodes[n].params.get('out_channels', pg.nodes[n].params.get('out_features'))}/{w}"
+                for n, w in widths.items()
+            )  # fmt: skip
+            notes.insert(0, f"channels kept: {kept}")
+        if g.source_path:
+            pg.source_path = g.source_path  # relative dataset paths stay those of the original
+        info = {"pruned": o.amount, "structured": o.structured, "norm": o.norm,
+                "scope": o.scope, "steps": o.steps,
+                "finetune_epochs": o.finetune_epochs}  # fmt: skip
+        ckm.save(vdir / "model.pt", _checkpoint_payload(ck, pg, sd, info))
+        saved = pg.copy()
+        _fix_paths(saved, g)
+        save_project(saved, vdir / "project.json")
+        self.onnx_of[name] = self.export(name, pg, vdir / "model.pt")
+        params, nonzero = _count(sd, pmodel)
+        how = (f"L{o.norm} channels" if o.structured else f"{o.scope} magnitude") + (
+            f", {o.steps} steps" if o.steps > 1 else "") + (
+            f", fine-tuned {o.finetune_epochs} epoch(s)/step" if o.finetune_epochs else "")  # fmt: skip
+        self.variants.append(
+            Variant(name, f"pruned {o.amount:.0%} ({how})", f"{name}.onnx",
+                    project=f"{name}/project.json", checkpoint=f"{name}/model.pt",
+                    params=params, nonzero_params=nonzero, notes=notes)
+        )  # fmt: skip
+        self.files[name] = [name, f"{name}.onnx"]
+        self.base = name
+
+    def _prune_steps(
+        self, o: _PruneOptions, vdir: Path, widths: dict[str, int]
+    ) -> tuple[Any, nn.Module, dict[str, torch.Tensor]]:
+        """Prune in ``o.steps`` equal steps, each followed by its fine-tuning: the pruned
+        project, its model and its weights."""
+        pg, pmodel = self.g, copy.deepcopy(self.model)
+        sd = {k: v.clone() for k, v in self.ck.state_dict.items()}
+        masks: dict[str, torch.Tensor] | None = None
+        for step in range(1, o.steps + 1):
+            frac = 1.0 - (1.0 - o.amount) ** (step / o.steps)
+            _say(self.progress, f"Pruning step {step}/{o.steps}: {frac:.0%} "
+                 f"{'of the channels' if o.structured else 'of the weights'}…")  # fmt: skip
+            if o.structured:
+                keep = {n: max(1, w - round(w * frac)) for n, w in widths.items()}
+                res = prune_structured(pg, pmodel, 0.0, norm=o.norm, keep=keep)
+                pg, sd = res.graph, res.state_dict
+                pmodel = compile_model(pg)
+                pmodel.load_state_dict(sd)
+            else:
+                pmodel.load_state_dict(sd)
+                masks = prune_unstructured(pmodel, frac, o.scope)
+                sd = {k: v.detach().clone() for k, v in pmodel.state_dict().items()}
+            if o.finetune_epochs:
+                sd, _hist = _finetune(
+                    pg, sd, vdir / f"finetune-{step}", o.finetune_epochs, o.device, masks,
+                    o.finetune_lr, self.progress,
                 )  # fmt: skip
-                notes.insert(0, f"channels kept: {kept}")
-            from engine.project import save_project
-            from engine.train import checkpoint as ckm
+                pmodel.load_state_dict(sd)
+            pmodel.eval()
+        return pg, pmodel, sd
 
-            if g.source_path:
-                pg.source_path = (
-                    g.source_path
-                )  # relative dataset paths stay those of the original project
-            info = {"pruned": prune, "structured": structured, "norm": norm, "scope": scope,
-                    "steps": steps, "finetune_epochs": finetune_epochs}  # fmt: skip
-            ckm.save(vdir / "model.pt", _checkpoint_payload(ck, pg, sd, info))
-            saved = pg.copy()
-            _fix_paths(saved, g)
-            save_project(saved, vdir / "project.json")
-            onnx_of[name] = export(name, pg, vdir / "model.pt")
-            params, nonzero = _count(sd, pmodel)
-            how = (f"L{norm} channels" if structured else f"{scope} magnitude") + (
-                f", {steps} steps" if steps > 1 else "") + (
-                f", fine-tuned {finetune_epochs} epoch(s)/step" if finetune_epochs else "")  # fmt: skip
-            variants.append(
-                Variant(name, f"pruned {prune:.0%} ({how})", f"{name}.onnx",
-                        project=f"{name}/project.json", checkpoint=f"{name}/model.pt",
-                        params=params, nonzero_params=nonzero, notes=notes)
-            )  # fmt: skip
-            files[name] = [name, f"{name}.onnx"]
-            base = name
+    def add_quantized(self, mode: str, calibration: Any) -> None:
+        base = self.base
+        base_v = next(v for v in self.variants if v.name == base)
+        name = f"{base}-{mode}"
+        _say(self.progress, f"Quantizing {base} ({mode})…")
+        quantize(self.onnx_of[base], self.work / f"{name}.onnx", mode, calibration)
+        self.onnx_of[name] = self.work / f"{name}.onnx"
+        what = {"int8-dynamic": "int8 dynamic", "int8-static": "int8 static (QDQ, "
+                "calibrated on the training split)", "fp16": "fp16"}[mode]  # fmt: skip
+        self.variants.append(
+            Variant(name, f"{base_v.description}; {what}", f"{name}.onnx",
+                    params=base_v.params, nonzero_params=base_v.nonzero_params)
+        )  # fmt: skip
+        self.files[name] = [f"{name}.onnx"]
 
-        base_v = variants[-1]
-        for mode in quantize_modes:
-            name = f"{base}-{mode}"
-            _say(progress, f"Quantizing {base} ({mode})…")
-            quantize(onnx_of[base], work / f"{name}.onnx", mode, data.x["train"])
-            onnx_of[name] = work / f"{name}.onnx"
-            what = {"int8-dynamic": "int8 dynamic", "int8-static": "int8 static (QDQ, "
-                    "calibrated on the training split)", "fp16": "fp16"}[mode]  # fmt: skip
-            variants.append(
-                Variant(name, f"{base_v.description}; {what}", f"{name}.onnx",
-                        params=base_v.params, nonzero_params=base_v.nonzero_params)
-            )  # fmt: skip
-            files[name] = [f"{name}.onnx"]
+    def add_distilled(self, student: Any, epochs: int | None, device: str) -> None:
+        self.variants.append(
+            _distill(student, epochs, self.g, self.ck, self.work, device, self.onnx_of,
+                     self.export, self.progress)
+        )  # fmt: skip
+        self.files["distilled"] = ["distilled", "distilled.onnx"]
 
-        if distill is not None:
-            variants.append(
-                _distill(distill, distill_epochs, g, ck, work, device, onnx_of, export, progress)
-            )
-            files["distilled"] = ["distilled", "distilled.onnx"]
-
-        _say(progress, f"Measuring {len(variants)} variant(s) on the {test_split} split…")
+    def measure(
+        self, data: Any, split: str, repeats: int, threads: int, max_drop: float | None
+    ) -> None:
+        """Each variant's test metric, its agreement with the original, its latency; a
+        variant that drops more than ``max_drop`` is refused."""
+        variants, onnx_of = self.variants, self.onnx_of
+        x_test, y_test = data.x[split], data.y[split]
         outs = {}
         for v in variants:
             sess = measure.session(onnx_of[v.name], threads)
@@ -414,7 +488,7 @@ def compress(
             v.drop = ref.value - v.value
             if v is not ref:
                 v.parity = measure.agreement(data.task, outs[v.name], outs["original"])
-        _say(progress, "Timing the variants on the CPU (batch 1 and 32, interleaved)…")
+        _say(self.progress, "Timing the variants on the CPU (batch 1 and 32, interleaved)…")
         lat = measure.latencies(onnx_of, x_test[:32], (1, 32), repeats, threads)
         for v in variants:
             v.latency_ms = {str(b): ms for b, ms in lat[v.name].items()}
@@ -422,28 +496,25 @@ def compress(
             if max_drop is not None and v.drop > max_drop + 1e-12:
                 v.refused = (f"its {v.metric} drops by {v.drop:.4f} "
                              f"(more than --max-drop {max_drop:g}); not written")  # fmt: skip
-        for v in variants:
+
+    def publish(self, out: Path) -> None:
+        """Move every accepted variant's files from the work folder into ``out``."""
+        for v in self.variants:
             if v.refused:
                 v.onnx = v.project = None
                 if v.checkpoint and not os.path.isabs(v.checkpoint):
                     v.checkpoint = None
                 continue
-            for entry in files[v.name]:
-                src, dst = work / entry, out / entry
+            for entry in self.files[v.name]:
+                src, dst = self.work / entry, out / entry
                 if dst.is_dir():
                     shutil.rmtree(dst)
                 os.replace(src, dst)
-    report = CompressionReport(str(out), data.task, variants[0].metric, variants, options)
-    atomic_write(out / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
-    return report
 
 
 def _fix_paths(saved: Any, original: Any) -> None:
     """Dataset paths in a project saved into another folder: made absolute, so the copy
     reads the same files as the original."""
-    from engine.data.pipeline import base_dir_of
-    from engine.data.sources import resolve_path
-
     base = base_dir_of(original)
     for nid, node in saved.nodes.items():
         p = node.params.get("path")
@@ -462,15 +533,6 @@ def _distill(
     export: Callable[[str, Any, Path], Path],
     progress: Progress,
 ) -> Variant:
-    from engine.analysis.check import check
-    from engine.build.compile import compile_model
-    from engine.project import save_project
-    from engine.train import events
-    from engine.train.distill import Teacher
-    from engine.train.errors import TrainError
-    from engine.train.graphs import as_graph
-    from engine.train.session import train
-
     sg = as_graph(student)
     vdir = work / "distilled"
     vdir.mkdir()
@@ -495,8 +557,6 @@ def _distill(
     best = Path(res.best_checkpoint or res.last_checkpoint or vdir / "run")
     onnx_of["distilled"] = export("distilled", sg, best)
     model = compile_model(sg, check(sg))
-    from engine.train.checkpoint import load_checkpoint
-
     sd = load_checkpoint(best).state_dict
     params, nonzero = _count(sd, model)
     return Variant(

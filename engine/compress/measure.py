@@ -16,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from engine.analysis.check import check
 from engine.compress.errors import CompressError
+from engine.data.errors import DataError
+from engine.data.pipeline import chain_of, prepare
 
 # Fitted steps that exported models bake in (their inputs are the features before them).
 BAKED_TYPES = frozenset({"Standardize", "MinMaxScale"})
@@ -37,10 +40,6 @@ def raw_splits(g: Any) -> RawSplits:
     in their own units, split exactly as training splits them (the split is seeded and
     happens before any fitted step; Clean's fill and clip stay, and replaying them in the
     model changes nothing)."""
-    from engine.analysis.check import check
-    from engine.data.errors import DataError
-    from engine.data.pipeline import chain_of, prepare
-
     rep = check(g)
     plan = rep.extra.get("train_plan")
     if plan is None:

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from engine.analysis.check import check
 from engine.compress.errors import CompressError
 from engine.runtime.loop import Callback, EpochEnd, Trainer
 
@@ -173,8 +174,6 @@ def prune_structured(
     The channels with the smallest L``norm`` norms go (``prune.ln_structured``); at least
     one channel stays. Returns the smaller project and its sliced weights.
     """
-    from engine.analysis.check import check
-
     if norm not in (1, 2):
         raise CompressError(f"structured pruning ranks channels by the L1 or L2 norm, not L{norm}")
     rep = check(g)

@@ -266,9 +266,9 @@ def _npz_features(path: str) -> np.ndarray:
 def _numeric_frame(df: pd.DataFrame, path: str) -> pd.DataFrame:
     out = {}
     for c in df.columns:
-        num, bad = raw_sources._numeric(df[c])
+        num, bad = raw_sources.numeric_column(df[c])
         if bad.any():
-            raise raw_sources._bad_value(path, c, df[c], bad, True)
+            raise raw_sources.bad_value_error(path, c, df[c], bad, True)
         out[c] = num
     return pd.DataFrame(out)
 
@@ -284,8 +284,8 @@ def _typed(df: pd.DataFrame, kinds: dict[str, str], path: str) -> pd.DataFrame:
                 )
             )
         else:
-            num, bad = raw_sources._numeric(col.astype(object))
+            num, bad = raw_sources.numeric_column(col.astype(object))
             if bad.any():
-                raise raw_sources._bad_value(path, c, col, bad, True)
+                raise raw_sources.bad_value_error(path, c, col, bad, True)
             out[c] = num.astype(np.float64)
     return pd.DataFrame(out, columns=list(df.columns))

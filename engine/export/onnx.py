@@ -29,8 +29,11 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+import engine
+from engine import catalog
 from engine.export.errors import ExportError, node_of_failure
 from engine.export.parity import DEFAULT_RTOL, DEFAULT_TOLERANCE, ParityReport, report_rows
+from engine.export.preprocess import baked_model
 from engine.export.source import (
     Progress,
     Source,
@@ -40,6 +43,7 @@ from engine.export.source import (
     say,
 )
 from engine.fileio import publish, temp_path
+from engine.graph.blocks import SEP
 
 Exporter = Literal["auto", "dynamo", "torchscript"]
 DEFAULT_OPSET = 18
@@ -92,28 +96,11 @@ def export_onnx(
     file is left behind. Returns the parity report, which is also stored in the model's
     metadata (``parity``).
     """
-    import onnx
-
     path = Path(path)
-    opset = DEFAULT_OPSET if opset is None else int(opset)
-    top = max_opset()
-    if not MIN_OPSET <= opset <= top:
-        raise ExportError(f"opset {opset} is not supported: choose {MIN_OPSET} to {top}")
-    kind = _pick_exporter(exporter, opset)
-    batches = [int(b) for b in batch_sizes]
-    if not batches or any(b < 1 for b in batches):
-        raise ExportError(f"batch sizes for the parity check must be positive, got {batches}")
-
+    opset, kind, batches = _checked_options(opset, exporter, batch_sizes)
     src = resolve(model_or_graph, checkpoint, progress)
     refuse_unexportable(src, kind)
-    model: nn.Module = src.module
-    if bake_preprocessing:
-        from engine.export.preprocess import baked_model
-
-        model = baked_model(src)
-        steps = getattr(model, "baked_steps", [])
-        say(progress, f"Baking the preprocessing: {', '.join(steps) or 'nothing to bake'}")
-
+    model = _model_to_export(src, bake_preprocessing, progress)
     report = ParityReport(target="onnxruntime", path=str(path), tolerance=tolerance, rtol=rtol)
     report.info.update(
         {"exporter": kind, "opset": opset, "baked_preprocessing": bake_preprocessing}
@@ -122,49 +109,12 @@ def export_onnx(
         report.info["baked_steps"] = ", ".join(getattr(model, "baked_steps", [])) or "none"
         report.info["outputs_in_target_units"] = bool(getattr(model, "unscale", False))
     gen = torch.Generator().manual_seed(seed)
-    info = src.info
     tmp = temp_path(path, ".onnx")
     try:
         with eval_mode(src.module), eval_mode(model):
-            say(progress, f"Exporting with the {kind} exporter (opset {opset})…")
-            t0 = time.perf_counter()
-            sample = random_inputs(src.module, TRACE_BATCH, gen)
-            proto = _export(kind, model, sample, info.input_names, info.output_names, opset, src)
-            report.info["export_seconds"] = time.perf_counter() - t0
-            got = _opset_of(proto)
-            if got != opset:
-                raise ExportError(
-                    f"the {kind} exporter wrote opset {got} instead of {opset}; "
-                    f"choose opset {got} or another exporter"
-                )
-            _set_metadata(proto, src, opset, kind, model if bake_preprocessing else None)
-            _save(proto, tmp)
-
-            say(progress, "Checking the ONNX model (onnx.checker, full check)…")
-            t1 = time.perf_counter()
-            try:
-                onnx.checker.check_model(str(tmp), full_check=True)
-            except Exception as e:
-                raise ExportError(f"the exported model fails onnx.checker: {_first_line(e)}") from e
-
-            say(progress, "Comparing onnxruntime with torch…")
-            _parity(report, tmp, model, src, batches, gen, tolerance, rtol)
-            report.info["check_seconds"] = time.perf_counter() - t1
-            if not report.ok:
-                worst = report.failures()[0]
-                raise ExportError(
-                    f"onnxruntime's output {worst.output!r} differs from torch's by up to "
-                    f"{worst.max_abs:.3g} (tolerance {tolerance:g}) at batch {worst.batch}"
-                    + (f": {worst.note}" if worst.note else "")
-                    + "; no file was written\n"
-                    + str(report),
-                    report=report,
-                )
-            # Store the parity that was measured inside the file itself.
-            proto_final = onnx.load(str(tmp))
-            _set_props(proto_final, {"parity": json.dumps(_compact(report))})
-            _save(proto_final, tmp)
-            report.info["file_bytes"] = tmp.stat().st_size
+            _export_checked(
+                tmp, src, model, kind, opset, bake_preprocessing, report, batches, gen, progress
+            )
             publish(tmp, path)
     except ExportError:
         raise
@@ -175,6 +125,91 @@ def export_onnx(
             tmp.unlink()
     say(progress, f"Exported {path.name}: max abs difference {report.max_abs:.3g}")
     return report
+
+
+def _checked_options(
+    opset: int | None, exporter: str, batch_sizes: Sequence[int]
+) -> tuple[int, str, list[int]]:
+    """The opset, the exporter and the parity batches, refused before any work is done."""
+    opset = DEFAULT_OPSET if opset is None else int(opset)
+    top = max_opset()
+    if not MIN_OPSET <= opset <= top:
+        raise ExportError(f"opset {opset} is not supported: choose {MIN_OPSET} to {top}")
+    kind = _pick_exporter(exporter, opset)
+    batches = [int(b) for b in batch_sizes]
+    if not batches or any(b < 1 for b in batches):
+        raise ExportError(f"batch sizes for the parity check must be positive, got {batches}")
+    return opset, kind, batches
+
+
+def _model_to_export(src: Source, bake_preprocessing: bool, progress: Progress) -> nn.Module:
+    """The module the exporter traces: the model itself, or it wrapped with its
+    preprocessing so the file takes raw inputs."""
+    model: nn.Module = src.module
+    if bake_preprocessing:
+        model = baked_model(src)
+        steps = getattr(model, "baked_steps", [])
+        say(progress, f"Baking the preprocessing: {', '.join(steps) or 'nothing to bake'}")
+    return model
+
+
+def _export_checked(
+    tmp: Path,
+    src: Source,
+    model: nn.Module,
+    kind: str,
+    opset: int,
+    bake_preprocessing: bool,
+    report: ParityReport,
+    batches: list[int],
+    gen: torch.Generator,
+    progress: Progress,
+) -> None:
+    """Export into ``tmp``, then prove it: the full ONNX check and onnxruntime's answers
+    against torch's; the measured parity is stored in the file. Raises ``ExportError``."""
+    import onnx
+
+    info = src.info
+    tolerance, rtol = report.tolerance, report.rtol
+    say(progress, f"Exporting with the {kind} exporter (opset {opset})…")
+    t0 = time.perf_counter()
+    sample = random_inputs(src.module, TRACE_BATCH, gen)
+    proto = _export(kind, model, sample, info.input_names, info.output_names, opset, src)
+    report.info["export_seconds"] = time.perf_counter() - t0
+    got = _opset_of(proto)
+    if got != opset:
+        raise ExportError(
+            f"the {kind} exporter wrote opset {got} instead of {opset}; "
+            f"choose opset {got} or another exporter"
+        )
+    _set_metadata(proto, src, opset, kind, model if bake_preprocessing else None)
+    _save(proto, tmp)
+
+    say(progress, "Checking the ONNX model (onnx.checker, full check)…")
+    t1 = time.perf_counter()
+    try:
+        onnx.checker.check_model(str(tmp), full_check=True)
+    except Exception as e:
+        raise ExportError(f"the exported model fails onnx.checker: {_first_line(e)}") from e
+
+    say(progress, "Comparing onnxruntime with torch…")
+    _parity(report, tmp, model, src, batches, gen, tolerance, rtol)
+    report.info["check_seconds"] = time.perf_counter() - t1
+    if not report.ok:
+        worst = report.failures()[0]
+        raise ExportError(
+            f"onnxruntime's output {worst.output!r} differs from torch's by up to "
+            f"{worst.max_abs:.3g} (tolerance {tolerance:g}) at batch {worst.batch}"
+            + (f": {worst.note}" if worst.note else "")
+            + "; no file was written\n"
+            + str(report),
+            report=report,
+        )
+    # Store the parity that was measured inside the file itself.
+    proto_final = onnx.load(str(tmp))
+    _set_props(proto_final, {"parity": json.dumps(_compact(report))})
+    _save(proto_final, tmp)
+    report.info["file_bytes"] = tmp.stat().st_size
 
 
 def _pick_exporter(exporter: str, opset: int) -> str:
@@ -191,8 +226,6 @@ def _pick_exporter(exporter: str, opset: int) -> str:
 
 def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
     """(node id, message) for each model node the chosen exporter cannot convert."""
-    from engine import catalog
-
     info = src.info
     used = set(info.node_of_attr.values())
     out: list[tuple[str, str]] = []
@@ -219,9 +252,6 @@ def unexportable(src: Source, kind: str = "dynamo") -> list[tuple[str, str]]:
 
 def _unexportable_inside(block: Any, kind: str) -> str:
     """Why a block's inner graph cannot be exported ("inner › node: why"), or ""."""
-    from engine import catalog
-    from engine.graph.blocks import SEP
-
     for n in block.graph.nodes.values():
         if n.type in block.graph.blocks:
             why = _unexportable_inside(block.graph.blocks[n.type], kind)
@@ -468,8 +498,6 @@ def _cache_registry() -> None:
 
 # -- metadata -----------------------------------------------------------------------------
 def _set_metadata(proto: Any, src: Source, opset: int, kind: str, baked: Any) -> None:
-    import engine
-
     info = src.info
     proto.producer_name = "torchwire"
     proto.producer_version = getattr(engine, "__version__", "")

@@ -67,6 +67,8 @@ class InMemoryBatches(_Batched):
 
 
 class ImageDataset(torch.utils.data.Dataset):
+    """Image files decoded one by one (in DataLoader workers), for training and inference."""
+
     def __init__(self, files: np.ndarray, labels: np.ndarray, image: dict[str, Any]) -> None:
         self.files, self.labels = [str(f) for f in files], labels
         self.size = tuple(image["size"])

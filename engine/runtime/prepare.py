@@ -116,93 +116,14 @@ def prepare_steps(
     """
     src = steps[0]
     raw = load(src.type, src.p, src.path)
-    x, y = raw.x, raw.y
     notes = list(raw.notes)
-    rows = np.arange(len(y))
-
-    # 1. row operations on the whole dataset
-    for s in steps[1:]:
-        if s.type != "Clean":
-            continue
-        p = s.p
-        if raw.kind == "files":
-            raise DataError("Clean works on tables and arrays, not on image files", s.node)
-        if p["missing"] == "drop":
-            if is_frame(x):
-                keep = ~x.isna().any(axis=1).to_numpy()
-            else:
-                keep = ~np.isnan(np.asarray(x, np.float64).reshape(len(x), -1)).any(axis=1)
-            if not keep.all():
-                notes.append(f"dropped {int((~keep).sum())} rows with missing values")
-            x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
-        if p["drop_duplicates"]:
-            flat = x if is_frame(x) else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
-            flat = flat.assign(__target__=list(map(str, y.tolist())))
-            keep = ~flat.duplicated().to_numpy()
-            if not keep.all():
-                notes.append(f"dropped {int((~keep).sum())} duplicate rows")
-            x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
-    if len(y) == 0:
-        raise DataError(f"{raw.source}: no samples left after cleaning", steps[0].node)
-
-    # 2. split
-    split_steps = [s for s in steps if s.type == "Split"]
-    if len(split_steps) > 1:
-        raise DataError("the chain has more than one Split node", split_steps[1].node)
-    sp = split_steps[0].p if split_steps else DEFAULT_SPLIT
-    idx = _split(y, raw.task, sp, notes, split_steps[0].node if split_steps else None)
+    x, y, rows = _clean(steps, raw, notes)  # 1. row operations on the whole dataset
+    idx = _split_chain(steps, y, raw.task, notes)  # 2. split
     xs = {k: _subset(x, i) for k, i in idx.items()}
     ys = {k: y[i] for k, i in idx.items()}
-
-    # 3. fitted transforms, in chain order, fitted on train
-    fitted: list[transforms.Transform] = []
-    target_tf: transforms.Standardize | None = None
-    augment = None
-    batch = dict(DEFAULT_BATCH)
+    fit = _fit_chain(steps, raw, xs, ys, given, fit_streaming)  # 3. fitted transforms
+    xs, ys = fit.xs, fit.ys
     streaming = raw.kind == "files"
-    for s in steps[1:]:
-        p = s.p
-        if s.type == "Batch":
-            batch = {k: p[k] for k in DEFAULT_BATCH}
-            continue
-        if s.type == "Augment":
-            augment = p
-            continue
-        t = transforms.from_node(s.type, p)
-        if t is None:
-            continue
-        if given is not None:
-            if len(fitted) >= len(given) or given[len(fitted)]["type"] != t.type:
-                raise DataError(
-                    "the checkpoint's preprocessing does not match the project's data nodes", s.node
-                )
-            t = transforms.from_state(given[len(fitted)])
-            if not streaming:
-                xs = {k: t.apply(v) for k, v in xs.items()}
-                if isinstance(t, transforms.Standardize) and t.y_mean is not None:
-                    ys = {k: t.apply_y(v) for k, v in ys.items()}
-                    target_tf = t
-            fitted.append(t)
-            continue
-        if streaming:
-            if s.type in ("Clean", "OneHot"):
-                raise DataError(f"{s.type} works on tables, not on images", s.node)
-            if fit_streaming:
-                sample = _image_sample(xs["train"], raw.image or {})
-                t.fit(sample, ys["train"], raw.task)
-            fitted.append(t)
-            continue
-        try:
-            t.fit(xs["train"], ys["train"], raw.task)
-        except DataError as e:
-            raise DataError(str(e), s.node) from None
-        xs = {k: t.apply(v) for k, v in xs.items()}
-        if isinstance(t, transforms.Standardize) and t.y_mean is not None:
-            ys = {k: t.apply_y(v) for k, v in ys.items()}
-            target_tf = t
-        fitted.append(t)
-
-    last = steps[-1]
     if streaming:
         feature_shape = tuple(raw.feature_shape or ())
         names = None
@@ -230,7 +151,146 @@ def prepare_steps(
         streaming=streaming,
         notes=tuple(notes),
     )
-    record = {
+    return Prepared(
+        info=info,
+        x=xf,
+        y=ys,
+        fitted=fit.fitted,
+        record=_record(src, steps[-1], raw, fit.fitted, names, feature_shape),
+        batch=fit.batch,
+        augment=fit.augment,
+        image=raw.image,
+        target_transform=fit.target_tf,
+        indices={k: rows[i] for k, i in idx.items()},
+        problem=problem,
+    )
+
+
+def _clean(
+    steps: list[Step], raw: sources.Raw, notes: list[str]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Stage 1, the Clean nodes' row operations on the whole dataset: the features, the
+    target and the original row numbers left (``notes`` says what was dropped)."""
+    x, y = raw.x, raw.y
+    rows = np.arange(len(y))
+    for s in steps[1:]:
+        if s.type != "Clean":
+            continue
+        p = s.p
+        if raw.kind == "files":
+            raise DataError("Clean works on tables and arrays, not on image files", s.node)
+        if p["missing"] == "drop":
+            if is_frame(x):
+                keep = ~x.isna().any(axis=1).to_numpy()
+            else:
+                keep = ~np.isnan(np.asarray(x, np.float64).reshape(len(x), -1)).any(axis=1)
+            if not keep.all():
+                notes.append(f"dropped {int((~keep).sum())} rows with missing values")
+            x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
+        if p["drop_duplicates"]:
+            flat = x if is_frame(x) else pd.DataFrame(np.asarray(x).reshape(len(x), -1))
+            flat = flat.assign(__target__=list(map(str, y.tolist())))
+            keep = ~flat.duplicated().to_numpy()
+            if not keep.all():
+                notes.append(f"dropped {int((~keep).sum())} duplicate rows")
+            x, y, rows = _subset(x, np.flatnonzero(keep)), y[keep], rows[keep]
+    if len(y) == 0:
+        raise DataError(f"{raw.source}: no samples left after cleaning", steps[0].node)
+    return x, y, rows
+
+
+def _split_chain(
+    steps: list[Step], y: np.ndarray, task: str, notes: list[str]
+) -> dict[str, np.ndarray]:
+    """Stage 2: the rows of each split, as the chain's one Split node (or the default) says."""
+    split_steps = [s for s in steps if s.type == "Split"]
+    if len(split_steps) > 1:
+        raise DataError("the chain has more than one Split node", split_steps[1].node)
+    sp = split_steps[0].p if split_steps else DEFAULT_SPLIT
+    return _split(y, task, sp, notes, split_steps[0].node if split_steps else None)
+
+
+@dataclass
+class _Fitted:
+    """What stage 3 leaves: the transformed splits and the chain's fitted steps."""
+
+    xs: dict[str, Any]
+    ys: dict[str, np.ndarray]
+    fitted: list[transforms.Transform] = field(default_factory=list)
+    target_tf: transforms.Standardize | None = None
+    augment: dict[str, Any] | None = None
+    batch: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_BATCH))
+
+
+def _fit_chain(
+    steps: list[Step],
+    raw: sources.Raw,
+    xs: dict[str, Any],
+    ys: dict[str, np.ndarray],
+    given: list[dict[str, Any]] | None,
+    fit_streaming: bool,
+) -> _Fitted:
+    """Stage 3: fitted transforms in chain order, each fitted on the training split (or
+    replayed from ``given``) and applied to every split; image files are only fitted on a
+    sample, their transforms run when batches are read."""
+    out = _Fitted(xs, ys)
+    streaming = raw.kind == "files"
+    for s in steps[1:]:
+        p = s.p
+        if s.type == "Batch":
+            out.batch = {k: p[k] for k in DEFAULT_BATCH}
+            continue
+        if s.type == "Augment":
+            out.augment = p
+            continue
+        t = transforms.from_node(s.type, p)
+        if t is None:
+            continue
+        if given is not None:
+            if len(out.fitted) >= len(given) or given[len(out.fitted)]["type"] != t.type:
+                raise DataError(
+                    "the checkpoint's preprocessing does not match the project's data nodes", s.node
+                )
+            t = transforms.from_state(given[len(out.fitted)])
+            if not streaming:
+                _apply(out, t)
+            out.fitted.append(t)
+            continue
+        if streaming:
+            if s.type in ("Clean", "OneHot"):
+                raise DataError(f"{s.type} works on tables, not on images", s.node)
+            if fit_streaming:
+                sample = _image_sample(out.xs["train"], raw.image or {})
+                t.fit(sample, out.ys["train"], raw.task)
+            out.fitted.append(t)
+            continue
+        try:
+            t.fit(out.xs["train"], out.ys["train"], raw.task)
+        except DataError as e:
+            raise DataError(str(e), s.node) from None
+        _apply(out, t)
+        out.fitted.append(t)
+    return out
+
+
+def _apply(out: _Fitted, t: transforms.Transform) -> None:
+    """Apply a fitted transform to every split (and to the target, when it scales it)."""
+    out.xs = {k: t.apply(v) for k, v in out.xs.items()}
+    if isinstance(t, transforms.Standardize) and t.y_mean is not None:
+        out.ys = {k: t.apply_y(v) for k, v in out.ys.items()}
+        out.target_tf = t
+
+
+def _record(
+    src: Step,
+    last: Step,
+    raw: sources.Raw,
+    fitted: list[transforms.Transform],
+    names: list[str] | None,
+    feature_shape: tuple[int, ...],
+) -> dict[str, Any]:
+    """The preprocessing record a checkpoint keeps: enough to replay the chain on new data."""
+    return {
         "format": "torchwire-preprocessing",
         "version": 1,
         "source": {
@@ -254,19 +314,6 @@ def prepare_steps(
         "class_names": list(raw.class_names),
         "last_node": last.node,
     }
-    return Prepared(
-        info=info,
-        x=xf,
-        y=ys,
-        fitted=fitted,
-        record=record,
-        batch=batch,
-        augment=augment,
-        image=raw.image,
-        target_transform=target_tf,
-        indices={k: rows[i] for k, i in idx.items()},
-        problem=problem,
-    )
 
 
 def _not_finite(

@@ -217,7 +217,7 @@ def _line_of(row: int, header: bool) -> int:
     return row + (2 if header else 1)
 
 
-def _numeric(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+def numeric_column(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The column as numbers, and a mask of present values that are not numbers."""
     present = col.notna() & (col.astype(str).str.strip() != "")
     num = pd.to_numeric(col.where(present), errors="coerce")
@@ -225,7 +225,11 @@ def _numeric(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num, bad
 
 
-def _bad_value(path: str, name: str, col: pd.Series, bad: pd.Series, header: bool) -> DataError:
+def bad_value_error(
+    path: str, name: str, col: pd.Series, bad: pd.Series, header: bool
+) -> DataError:
+    """The error for the first non-number in ``col``: file, column, row and line, so the
+    user can find the cell (the data pipeline reads CSVs for inference with it too)."""
     i = int(np.flatnonzero(bad.to_numpy())[0])
     return DataError(
         f"{path}: column {name!r}, row {i + 1} (line {_line_of(i, header)}): "
@@ -233,10 +237,32 @@ def _bad_value(path: str, name: str, col: pd.Series, bad: pd.Series, header: boo
     )
 
 
+# Old names, still imported by engine.data.pipeline.
+
+
 def load_csv(p: dict[str, Any], path: str) -> Raw:
     """Read a CSV; every problem names the file and, where there is one, the column and row."""
     if not p["target"]:
         raise DataError(f"{path}: choose the target column (the column to predict)")
+    df = _read_csv_text(p, path)
+    target, features = _csv_columns(p, path, list(df.columns))
+    header = p["header"]
+    notes: list[str] = []
+    ycol = df[target]
+    missing_y = ycol.isna() | (ycol.astype(str).str.strip() == "")
+    if missing_y.all():
+        raise DataError(f"{path}: column {target!r} (the target) has no values")
+    if missing_y.any():
+        notes.append(f"{int(missing_y.sum())} rows without a target value were left out")
+    keep = ~missing_y.to_numpy()
+    y, task, class_names = _csv_target(p["task"], path, target, ycol, keep, header)
+    out = _csv_features(p, path, df, features, header)
+    x = pd.DataFrame(out, columns=features)[keep].reset_index(drop=True)
+    return Raw(x, y, task, class_names, "table", path, target, notes=notes)
+
+
+def _read_csv_text(p: dict[str, Any], path: str) -> pd.DataFrame:
+    """The file as text cells with stripped column names; unreadable files are refused."""
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -263,7 +289,11 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{path}: no data rows (only a header)")
-    cols = list(df.columns)
+    return df
+
+
+def _csv_columns(p: dict[str, Any], path: str, cols: list[str]) -> tuple[str, list[str]]:
+    """The target column and the feature columns, each checked to be in the file."""
     target = p["target"].strip()
     if target not in cols:
         shown = ", ".join(repr(c) for c in cols[:20]) + (" …" if len(cols) > 20 else "")
@@ -276,18 +306,15 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
         raise DataError(f"{path}: column {target!r} is both the target and a feature")
     if not features:
         raise DataError(f"{path}: no feature columns besides the target {target!r}")
-    header = p["header"]
-    notes: list[str] = []
+    return target, features
 
-    ycol = df[target]
-    missing_y = ycol.isna() | (ycol.astype(str).str.strip() == "")
-    if missing_y.all():
-        raise DataError(f"{path}: column {target!r} (the target) has no values")
-    if missing_y.any():
-        notes.append(f"{int(missing_y.sum())} rows without a target value were left out")
-    keep = ~missing_y.to_numpy()
-    ynum, ybad = _numeric(ycol)
-    task = p["task"]
+
+def _csv_target(
+    task: str, path: str, target: str, ycol: pd.Series, keep: np.ndarray, header: bool
+) -> tuple[np.ndarray, str, list[str]]:
+    """The target of the kept rows, the task (``auto`` decided from the values) and the
+    class names (sorted; numeric labels named as written)."""
+    ynum, ybad = numeric_column(ycol)
     if task == "auto":
         if ybad.any():
             task = "classification"
@@ -301,7 +328,7 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
             )
     if task == "regression":
         if ybad.any():
-            raise _bad_value(path, target, ycol, ybad, header)
+            raise bad_value_error(path, target, ycol, ybad, header)
         y = ynum.to_numpy(dtype=np.float32)[keep]
         class_names: list[str] = []
     else:
@@ -316,7 +343,14 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
             labels = np.array([_num_name(v) for v in nums], dtype=object)
         index = {c: i for i, c in enumerate(class_names)}
         y = np.array([index[str(v)] for v in labels], dtype=np.int64)
+    return y, task, class_names
 
+
+def _csv_features(
+    p: dict[str, Any], path: str, df: pd.DataFrame, features: list[str], header: bool
+) -> dict[str, Any]:
+    """Each feature column as numbers, or as stripped text when it is categorical (or
+    mostly non-numeric); a stray non-number in a numeric column is refused."""
     categorical = {c.strip() for c in p["categorical"]}
     for c in categorical:
         if c not in features:
@@ -331,7 +365,7 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
                 .map(lambda v: v.strip() if isinstance(v, str) else v)
             )
             continue
-        num, bad = _numeric(col)
+        num, bad = numeric_column(col)
         present = int((col.notna() & (col.astype(str).str.strip() != "")).sum())
         if not bad.any():
             out[name] = num.astype(np.float64)
@@ -342,9 +376,8 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
                 .map(lambda v: v.strip() if isinstance(v, str) else v)
             )
         else:
-            raise _bad_value(path, name, col, bad, header)
-    x = pd.DataFrame(out, columns=features)[keep].reset_index(drop=True)
-    return Raw(x, y, task, class_names, "table", path, target, notes=notes)
+            raise bad_value_error(path, name, col, bad, header)
+    return out
 
 
 def _num_name(v: float) -> str:

@@ -14,9 +14,10 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -119,42 +120,58 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     max_batch: int = DEFAULT_MAX_BATCH,
 ) -> Any:
-    """The ASGI application serving ``model`` (the body limit wrapped around FastAPI)."""
-    feats = model.features
-    classes = model.class_names
-    name = model.name
+    """The ASGI application serving ``model`` (the body limit wrapped around FastAPI): the
+    health and metadata routes, inference, and ``/predict``, each a router of its own."""
     app = FastAPI(
-        title=f"{name} — Torchwire model server",
+        title=f"{model.name} — Torchwire model server",
         version=VERSION,
         description=_description(model),
     )
     app.state.model = model
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.include_router(metadata_router(model, max_batch))
+    app.include_router(infer_router(model, max_batch))
+    app.include_router(predict_router(model, max_batch))
+    return BodyLimit(app, max_body)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
 
-    def not_this(model_name: str, version: str | None = None) -> None:
-        if model_name != name:
-            raise RequestError(f"no model {model_name!r} (this server serves {name!r})", 404)
-        if version not in (None, "1"):
-            raise RequestError(f"model {name!r} has no version {version!r} (only '1')", 404)
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return _error(exc.status_code, str(exc.detail))
 
-    @app.get("/v2", tags=["Open Inference Protocol"], summary="server metadata")
+
+OIP_TAGS: list[str | Enum] = ["Open Inference Protocol"]
+MODEL_PREFIXES = ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}")
+
+
+def _not_this(model: ServedModel, model_name: str, version: str | None = None) -> None:
+    """Refuse (404) a request for another model, or for a version other than ``1``."""
+    name = model.name
+    if model_name != name:
+        raise RequestError(f"no model {model_name!r} (this server serves {name!r})", 404)
+    if version not in (None, "1"):
+        raise RequestError(f"model {name!r} has no version {version!r} (only '1')", 404)
+
+
+def metadata_router(model: ServedModel, max_batch: int) -> APIRouter:
+    """The server's health and metadata and the model's (Open Inference Protocol): what a
+    client or an orchestrator asks before it sends work."""
+    router = APIRouter(tags=OIP_TAGS)
+
+    @router.get("/v2", summary="server metadata")
     def server_meta() -> Response:
         return JSONResponse(protocol.server_metadata(VERSION))
 
-    @app.get("/v2/health/live", tags=["Open Inference Protocol"], summary="liveness")
+    @router.get("/v2/health/live", summary="liveness")
     def live() -> Response:
         return JSONResponse({"live": True})
 
-    @app.get("/v2/health/ready", tags=["Open Inference Protocol"], summary="readiness")
+    @router.get("/v2/health/ready", summary="readiness")
     def ready() -> Response:
         return JSONResponse({"ready": True})
 
     def about(model_name: str, version: str | None, answer: Callable[[], Any]) -> Response:
         def work() -> Response:
-            not_this(model_name, version)
+            _not_this(model, model_name, version)
             return JSONResponse(answer())
 
         return _guard(work)
@@ -163,17 +180,22 @@ def create_app(
         return about(model_name, version, lambda: protocol.model_metadata(model))
 
     def model_ready(model_name: str, version: str | None = None) -> Response:
-        return about(model_name, version, lambda: {"name": name, "ready": True})
+        return about(model_name, version, lambda: {"name": model.name, "ready": True})
 
     def config(model_name: str, version: str | None = None) -> Response:
         return about(model_name, version, lambda: protocol.model_config(model, max_batch))
 
-    tag = ["Open Inference Protocol"]
-    for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}"):
-        app.get(prefix, tags=tag, summary="model metadata")(meta)
-        app.get(prefix + "/ready", tags=tag, summary="model readiness")(model_ready)
-        app.get(prefix + "/config", tags=tag, summary="model configuration")(config)
+    for prefix in MODEL_PREFIXES:
+        router.get(prefix, summary="model metadata")(meta)
+        router.get(prefix + "/ready", summary="model readiness")(model_ready)
+        router.get(prefix + "/config", summary="model configuration")(config)
+    return router
 
+
+def infer_router(model: ServedModel, max_batch: int) -> APIRouter:
+    """Inference as the Open Inference Protocol has it: JSON tensors or the binary tensor
+    data extension, with and without a model version."""
+    router = APIRouter(tags=OIP_TAGS)
     infer_doc = {
         "requestBody": {
             "required": True,
@@ -194,7 +216,7 @@ def create_app(
         header = request.headers.get(protocol.HEADER_LENGTH)
 
         def work() -> Response:
-            not_this(model_name, version)
+            _not_this(model, model_name, version)
             req, binary = protocol.split_body(body, header)
             feeds, wanted, rid = protocol.parse_infer(model, req, binary, max_batch)
             results = model.run(feeds, [w[0] for w in wanted])
@@ -203,11 +225,73 @@ def create_app(
 
         return await run_in_threadpool(_guard, work)
 
-    for prefix in ("/v2/models/{model_name}", "/v2/models/{model_name}/versions/{version}"):
-        app.post(prefix + "/infer", tags=tag, summary="inference", openapi_extra=infer_doc)(infer)
+    for prefix in MODEL_PREFIXES:
+        router.post(prefix + "/infer", summary="inference", openapi_extra=infer_doc)(infer)
+    return router
 
+
+def predict_router(model: ServedModel, max_batch: int) -> APIRouter:
+    """``/predict``: raw feature rows (JSON or CSV) answered as ``torchwire predict`` does,
+    for people and scripts that do not speak the tensor protocol."""
+    router = APIRouter(tags=["Predict"])
+    feats = model.features
+    classes = model.class_names
+
+    @router.post(
+        "/predict",
+        summary="predict on raw feature rows (as torchwire predict)",
+        description="Rows as JSON objects by feature name ("
+        + ", ".join(_md(f) for f in feats._names())
+        + "), as lists in that order, or CSV with a header line. "
+        + (f"Classes: {', '.join(_md(c) for c in classes)}." if classes else ""),
+        openapi_extra=_predict_doc(model),
+    )
+    async def predict(request: Request) -> Response:
+        body = await request.body()
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        return await run_in_threadpool(_guard, lambda: _predict(model, body, ctype, max_batch))
+
+    return router
+
+
+def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Response:
+    """One ``/predict`` request: the rows parsed by content type, then predicted."""
+    feats = model.features
+    why = model.predict_error
+    if why:
+        raise RequestError(why, 400)
+    if not body.strip():
+        raise RequestError("the request body is empty: send rows (JSON or CSV)")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError("the body is not UTF-8 text") from None
+    if ctype in ("text/csv", "application/csv"):
+        x = feats.from_csv(text)
+    elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
+        try:
+            rows = json.loads(text)
+        except ValueError as e:
+            raise RequestError(f"malformed JSON: {e}") from None
+        x = feats.from_json(rows)
+    else:
+        raise RequestError(
+            f"content type {ctype!r} is not served: send application/json or text/csv",
+            415,
+        )
+    if len(x) > max_batch:
+        raise RequestError(
+            f"{len(x)} rows are more than this server takes at once (--max-batch {max_batch})",
+            413,
+        )
+    return JSONResponse(model.predict_rows(x))
+
+
+def _predict_doc(model: ServedModel) -> dict[str, Any]:
+    """The OpenAPI request and response examples of ``/predict`` (the /docs page)."""
+    feats = model.features
     example = feats.example_object()
-    predict_doc = {
+    return {
         "requestBody": {
             "required": True,
             "content": {
@@ -235,55 +319,6 @@ def create_app(
             }
         },
     }
-
-    @app.post(
-        "/predict",
-        tags=["Predict"],
-        summary="predict on raw feature rows (as torchwire predict)",
-        description="Rows as JSON objects by feature name ("
-        + ", ".join(_md(f) for f in feats._names())
-        + "), as lists in that order, or CSV with a header line. "
-        + (f"Classes: {', '.join(_md(c) for c in classes)}." if classes else ""),
-        openapi_extra=predict_doc,
-    )
-    async def predict(request: Request) -> Response:
-        body = await request.body()
-        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-
-        def work() -> Response:
-            why = model.predict_error
-            if why:
-                raise RequestError(why, 400)
-            if not body.strip():
-                raise RequestError("the request body is empty: send rows (JSON or CSV)")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise RequestError("the body is not UTF-8 text") from None
-            if ctype in ("text/csv", "application/csv"):
-                x = feats.from_csv(text)
-            elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
-                try:
-                    rows = json.loads(text)
-                except ValueError as e:
-                    raise RequestError(f"malformed JSON: {e}") from None
-                x = feats.from_json(rows)
-            else:
-                raise RequestError(
-                    f"content type {ctype!r} is not served: send application/json or text/csv",
-                    415,
-                )
-            if len(x) > max_batch:
-                raise RequestError(
-                    f"{len(x)} rows are more than this server takes at once "
-                    f"(--max-batch {max_batch})",
-                    413,
-                )
-            return JSONResponse(model.predict_rows(x))
-
-        return await run_in_threadpool(_guard, work)
-
-    return BodyLimit(app, max_body)
 
 
 def _csv_cell(s: str) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.serve.errors import ServeError
-from engine.serve.model import ServedModel, TensorSpec, default_name, model_name
+from engine.serve.model import DEFAULT_MAX_BATCH, ServedModel, TensorSpec, default_name, model_name
 
 # The server's own files, shipped as the package ``torchwire_serve``.
 SERVER_FILES = ("__init__.py", "__main__.py", "errors.py", "model.py", "protocol.py",
@@ -72,8 +72,6 @@ def write_bundle(
     The folder is written beside ``out`` under a hidden name and renamed when complete, so a
     failure leaves nothing behind; an existing non-empty ``out`` is refused.
     """
-    from engine.serve.model import DEFAULT_MAX_BATCH
-
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ServeError(f"{out} exists and is not an empty folder; choose a new one", file=out)

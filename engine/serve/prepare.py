@@ -12,14 +12,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.analysis.check import check
+from engine.export import ExportError, export_onnx
+from engine.fileio import atomic_write
+from engine.project import load_project
 from engine.serve.errors import ServeError
+from engine.train.checkpoint import load_checkpoint
+from engine.train.specs import loss_spec
 
 
 def readout_of(graph: Any) -> str:
     """The loss node's readout (``logits``, ``log_probs``, ``sigmoid``, ``values``)."""
-    from engine.analysis.check import check
-    from engine.train.specs import loss_spec
-
     rep = check(graph)
     plan = rep.extra.get("train_plan")
     if plan is None:
@@ -31,8 +34,6 @@ def readout_of(graph: Any) -> str:
 def add_metadata(path: str | os.PathLike[str], props: dict[str, str]) -> None:
     """Set ``props`` in the ONNX file's metadata (rewritten atomically, weights untouched)."""
     import onnx
-
-    from engine.fileio import atomic_write
 
     proto = onnx.load_model(str(path))
     keep = [p for p in proto.metadata_props if p.key not in props]
@@ -53,9 +54,6 @@ def model_file(
 ) -> Path:
     """``target`` as an ONNX file to serve: an ``.onnx`` is copied to ``out``; a run folder
     (with its checkpoint) or a project file with ``checkpoint`` is exported to ``out``."""
-    from engine.project import load_project
-    from engine.train.checkpoint import load_checkpoint
-
     src, out = Path(target), Path(out)
     if not src.exists():
         raise ServeError(f"{src}: no such run folder, model or project", file=src)
@@ -64,13 +62,9 @@ def model_file(
             raise ServeError("an .onnx model holds its weights: --checkpoint is for a run "
                              "folder or a project")  # fmt: skip
         if src.resolve() != out.resolve():
-            from engine.fileio import atomic_write
-
             atomic_write(out, src.read_bytes())
         return out
     if src.is_dir():
-        from engine.export import ExportError
-
         ckpt = load_checkpoint(checkpoint or src)
         graph = ckpt.project()
         try:
@@ -101,8 +95,6 @@ def export_for_serving(
 ) -> Path:
     """``graph`` with ``checkpoint``'s weights as the ONNX file a server serves: raw
     features in (the preprocessing baked), parity-checked, ``readout`` in its metadata."""
-    from engine.export import export_onnx
-
     out = Path(out)
     report = export_onnx(graph, out, checkpoint=checkpoint, bake_preprocessing=True,
                          progress=progress)  # fmt: skip
