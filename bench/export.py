@@ -28,8 +28,8 @@ from engine import compile_model, load_project
 from engine.export import export_onnx
 from engine.export import onnx as tw_onnx
 from engine.graph.zoo import resnet18
-from tests.engine.catalog_cases import model_specs, single_node_graph
-from tests.engine.export import graphs
+from tests.support import graphs
+from tests.support.catalog_cases import model_specs, single_node_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.graph import Graph
 from engine.project import load_project, save_project, to_json
-from tests.engine.block_models import chain, resnet18
+from tests.support.block_models import chain, resnet18
 
 
 def mlp() -> Graph:

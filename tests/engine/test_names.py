@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from engine import load_project
 from engine.names import class_name, docstring, identifier, literal, reserved
-from tests.engine.test_project import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Every character, lone surrogates and line separators included.

@@ -59,7 +59,7 @@ def test_a_teacher_on_other_preprocessing_is_refused(mlp_run, tmp_path):
 
 
 def test_regression_distills_to_the_teachers_outputs(tmp_path):
-    from tests.engine.train.helpers import REGRESSION, mlp, pipeline
+    from tests.support.pipelines import REGRESSION, mlp, pipeline
 
     g = pipeline(REGRESSION, mlp(1, 32), loss=("MSELoss", {}))
     from engine import save_project

@@ -40,7 +40,7 @@ def test_int8_static_digits_cnn_is_3x_smaller_and_agrees(cnn_run, tmp_path):
 def test_regression_parity_is_an_error_in_target_units(tmp_path):
     from engine import save_project
     from engine.train import train
-    from tests.engine.train.helpers import REGRESSION, pipeline
+    from tests.support.pipelines import REGRESSION, pipeline
 
     g = pipeline(
         REGRESSION, [("Linear", {"out_features": 16}), ("ReLU", {}), ("Linear", {"out_features": 1})],

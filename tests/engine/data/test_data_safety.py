@@ -18,7 +18,8 @@ from engine.data.errors import DataError
 from engine.data.pipeline import chain_of, features_for_inference, prepare
 from engine.graph import GraphError
 from engine.runtime.transforms import Impute
-from tests.engine.data.helpers import data_graph, write_csv
+from tests.support.data import data_graph, write_csv
+from tests.support.paths import ROOT
 
 PICKLED = "is not a valid array file (it holds pickled Python objects, which Torchwire never loads)"
 
@@ -297,7 +298,7 @@ def test_bad_csv_is_a_data_error_naming_the_file(tmp_path, data, expect):
 
 
 def test_the_data_runtime_never_loads_pickles():
-    root = Path(__file__).resolve().parents[3] / "engine" / "data"
+    root = ROOT / "engine" / "data"
     for f in root.glob("*.py"):
         for call in re.findall(r"np\.load\([^)]*\)", f.read_text(encoding="utf-8")):
             assert "allow_pickle=False" in call, f"{f.name}: {call}"

@@ -13,7 +13,7 @@ from engine import Graph, check
 from engine.catalog.data import DATASET_TYPES
 from engine.data import sources
 from engine.data.errors import DataError
-from tests.engine.data.helpers import data_graph, write_csv, write_images, write_npz
+from tests.support.data import data_graph, write_csv, write_images, write_npz
 
 EXPECTED = {
     "Iris": ((4,), "classification", 3, 150),

@@ -14,7 +14,7 @@ from engine.data import sources
 from engine.data.errors import DataError
 from engine.data.pipeline import chain_of, features_for_inference, prepare
 from engine.runtime.batches import InMemoryBatches, StreamingBatches, augment_batch
-from tests.engine.data.helpers import data_graph, write_csv, write_images
+from tests.support.data import data_graph, write_csv, write_images
 
 COVERED = {"Clean", "Split", "Standardize", "MinMaxScale", "OneHot", "Augment", "Batch"}
 

@@ -12,7 +12,7 @@ import torch
 
 from engine import ExportError, compile_model, export_onnx, load_project
 from engine.train import load_checkpoint, predict
-from tests.engine.export.conftest import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 
 def session(path: Path) -> ort.InferenceSession:

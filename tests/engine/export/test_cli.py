@@ -12,7 +12,7 @@ import onnx
 
 from engine import Graph, save_project
 from engine.cli import main
-from tests.engine.export.conftest import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 LENET = str(EXAMPLES / "lenet.json")
 

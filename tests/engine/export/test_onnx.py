@@ -16,10 +16,11 @@ import torch
 from engine import ExportError, Graph, catalog, compile_model, export_onnx, load_project
 from engine.catalog import registry
 from engine.export.parity import ParityReport
-from tests.engine.catalog_cases import model_specs, single_node_graph
-from tests.engine.export import graphs
+from tests.support import graphs
+from tests.support.catalog_cases import model_specs, single_node_graph
+from tests.support.paths import ROOT
 
-EXAMPLES = sorted(Path(__file__).parents[3].joinpath("resources", "examples").glob("*.json"))
+EXAMPLES = sorted(ROOT.joinpath("resources", "examples").glob("*.json"))
 
 
 def leftovers(d: Path) -> list[str]:

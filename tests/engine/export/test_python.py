@@ -15,8 +15,8 @@ import torch
 
 from engine import ExportError, compile_model, export_python, load_project
 from engine.train import load_checkpoint
-from tests.engine.export import graphs
-from tests.engine.export.conftest import EXAMPLES
+from tests.support import graphs
+from tests.support.paths import EXAMPLES
 
 BLOCK_ENGINE = "import sys; sys.modules['engine'] = None; "
 
@@ -219,7 +219,7 @@ def test_exported_scripts_are_lint_and_format_clean(trained, tmp_path: Path) -> 
 
 def test_every_model_node_type_in_one_script(tmp_path: Path) -> None:
     """All catalog cases side by side: the script's model matches output by output."""
-    from tests.engine.catalog_cases import model_specs
+    from tests.support.catalog_cases import model_specs
 
     g = graphs.whole_catalog(model_specs())
     model = compile_model(g)

@@ -17,6 +17,7 @@ from engine.cli import main
 from engine.cli.imports import op_table_markdown
 from engine.imports import ModelImportError, import_model, import_module
 from engine.project import load_project
+from tests.support.paths import ROOT
 
 
 class Block(nn.Module):
@@ -203,7 +204,7 @@ def test_cli_import_writes_project_and_weights(
 
 
 def test_guide_op_table_is_the_importers() -> None:
-    guide = Path(__file__).parents[3] / "docs" / "guide" / "import-and-transfer-learning.md"
+    guide = ROOT / "docs" / "guide" / "import-and-transfer-learning.md"
     page = guide.read_text(encoding="utf-8")
     assert op_table_markdown() in page, "run `torchwire import --list-ops --markdown`"
 

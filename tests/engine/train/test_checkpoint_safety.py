@@ -16,7 +16,7 @@ from engine.cli import main
 from engine.train import load_checkpoint, predict, train
 from engine.train.checkpoint import FORMAT, CheckpointError
 from engine.train.session import TrainError
-from tests.engine.train.helpers import mlp, pipeline
+from tests.support.pipelines import mlp, pipeline
 
 BLOBS = ("Blobs", {"n_samples": 90, "centers": 3, "n_features": 4, "random_state": 2})
 UNSAFE = ("weights_only", "Weights only", "will likely succeed")

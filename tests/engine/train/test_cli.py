@@ -8,8 +8,8 @@ import json
 
 from engine import save_project
 from engine.cli import main
-from tests.engine.data.helpers import CSV, write_csv
-from tests.engine.train.helpers import mlp, pipeline
+from tests.support.data import CSV, write_csv
+from tests.support.pipelines import mlp, pipeline
 
 
 def project(tmp_path, **kw):

@@ -8,8 +8,8 @@ from sklearn.datasets import load_iris
 
 from engine.train import evaluate, load_checkpoint, predict, train
 from engine.train.session import TrainError
-from tests.engine.data.helpers import write_images, write_npz
-from tests.engine.train.helpers import mlp, pipeline
+from tests.support.data import write_images, write_npz
+from tests.support.pipelines import mlp, pipeline
 
 
 @pytest.fixture(scope="module")

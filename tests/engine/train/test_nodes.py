@@ -10,7 +10,7 @@ from engine import Graph, check
 from engine.catalog.training import LOSS_TYPES, OPTIMIZER_TYPES
 from engine.runtime.schedule import LRSchedule
 from engine.train import train
-from tests.engine.train.helpers import BLOBS, REGRESSION, mlp, pipeline
+from tests.support.pipelines import BLOBS, REGRESSION, mlp, pipeline
 
 LOSS_CASES = {
     "MSELoss": (REGRESSION, mlp(1)),

@@ -12,8 +12,8 @@ import torch
 
 from engine.train import TrainingSession, events, load_checkpoint, train
 from engine.train.session import TrainError
-from tests.engine.data.helpers import write_csv
-from tests.engine.train.helpers import BLOBS, mlp, pipeline
+from tests.support.data import write_csv
+from tests.support.pipelines import BLOBS, mlp, pipeline
 
 
 def collect(session):

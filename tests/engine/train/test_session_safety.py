@@ -16,7 +16,7 @@ from engine.train import TrainingSession, events, load_checkpoint
 from engine.train import session as session_mod
 from engine.train.runlock import LOCK_NAME, RunFolderBusy, RunLock
 from engine.train.session import SessionState, TrainError, oom_advice, training_memory_bytes
-from tests.engine.train.helpers import BLOBS, mlp, pipeline
+from tests.support.pipelines import BLOBS, mlp, pipeline
 
 FINAL = {"finished", "stopped", "failed"}
 

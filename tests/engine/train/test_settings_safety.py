@@ -8,7 +8,7 @@ import pytest
 from engine import check
 from engine.catalog.settings import SettingsError, resolve_settings, settings_problems
 from engine.errors import TorchwireError
-from tests.engine.train.helpers import BLOBS, mlp, pipeline
+from tests.support.pipelines import BLOBS, mlp, pipeline
 
 
 def graph():

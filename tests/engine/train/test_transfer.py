@@ -15,7 +15,7 @@ from engine.train import TrainError, TrainingSession, train
 from engine.train.events import InitReport, from_json, to_json
 from tests.support.paths import EXAMPLES
 
-from .helpers import BLOBS, pipeline
+from tests.support.pipelines import BLOBS, pipeline
 
 
 def net(**training):

@@ -11,7 +11,7 @@ import pytest
 
 from engine import Graph, save_project
 from engine.cli import main
-from tests.engine.test_project import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 LENET = str(EXAMPLES / "lenet.json")
 
@@ -113,8 +113,8 @@ def test_python_m_engine_never_imports_qt() -> None:
 
 def test_check_apply_fixes_writes_the_fixed_project(tmp_path: Path, capsys) -> None:
     from engine.project import load_project
-    from tests.engine.test_lints import GOOD, IRIS
-    from tests.engine.train.helpers import pipeline
+    from tests.engine.analysis.test_lints import GOOD, IRIS
+    from tests.support.pipelines import pipeline
 
     model = [("Linear", {"out_features": 16}), ("Linear", {"out_features": 3})]
     g = pipeline(IRIS, [*model, ("Softmax", {"dim": 1})], optimizer=("Adam", {"lr": 0.5}), **GOOD)

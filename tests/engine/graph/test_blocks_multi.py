@@ -13,7 +13,7 @@ from engine.analysis.check import check
 from engine.build.compile import compile_model, generate_source
 from engine.graph import Graph
 from engine.project import loads_project, to_json
-from tests.engine.block_models import chain
+from tests.support.block_models import chain
 
 
 def encoder() -> tuple[Graph, dict[str, list[str]]]:

@@ -10,7 +10,7 @@ from torch import nn
 
 from engine import Graph, GraphError, compile_model, load_project
 from engine.build.compile import node_at, node_for_exception
-from tests.engine.test_project import EXAMPLES
+from tests.support.paths import EXAMPLES
 
 
 class HandLeNet(nn.Module):

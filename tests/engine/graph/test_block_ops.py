@@ -11,7 +11,7 @@ from engine.graph import Graph, GraphError
 from engine.graph.block_ops import DefineBlock, EditBlock, MakeBlock, RemoveBlock, Ungroup
 from engine.graph.ops import Op, RemoveNode, Rename, SetParams
 from engine.project import to_json
-from tests.engine.block_models import basic_block, chain, resnet18
+from tests.support.block_models import basic_block, chain, resnet18
 
 BODY = ["c1", "bn1", "relu1", "c2", "bn2", "add", "relu2", "flat"]
 

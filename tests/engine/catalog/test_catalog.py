@@ -7,7 +7,7 @@ import torch
 
 from engine import catalog, check, compile_model, load_project, save_project
 from engine.catalog.base import ParamError, signature_names
-from tests.engine.catalog_cases import model_specs, single_node_graph
+from tests.support.catalog_cases import model_specs, single_node_graph
 
 MODEL_TYPES = model_specs()
 

@@ -16,7 +16,8 @@ from engine.analysis.report import Diagnostic
 from engine.cli import main
 from engine.graph.ops import AddNode, Batch, Op, RemoveNode, SetParams
 from engine.project import ProjectError, load_project, loads_project, save_project, to_json
-from tests.engine.train.helpers import REGRESSION, mlp, pipeline
+from tests.support.paths import ROOT
+from tests.support.pipelines import REGRESSION, mlp, pipeline
 
 IRIS = ("Iris", {})
 GOOD = {"data": [("Split", {}), ("Standardize", {}), ("Batch", {"batch_size": 16})]}
@@ -83,14 +84,14 @@ def test_every_lint_is_declared_once_with_docs() -> None:
 
 
 def test_docs_page_is_up_to_date() -> None:
-    page = Path(__file__).resolve().parents[2] / "docs" / "lints.md"
+    page = ROOT / "docs" / "lints.md"
     assert page.read_text(encoding="utf-8") == markdown(), (
         "regenerate: torchwire lints --markdown > docs/lints.md"
     )
 
 
 def test_bundled_examples_are_quiet() -> None:
-    root = Path(__file__).resolve().parents[2] / "resources" / "examples"
+    root = ROOT / "resources" / "examples"
     for f in sorted(root.glob("*.json")):
         rep = check(load_project(f))
         assert not [d.lint for d in rep.diagnostics if d.lint], f.name

@@ -131,7 +131,7 @@ def two_towers() -> Graph:
 def whole_catalog(types: list[str]) -> Graph:
     """Every node type's single-node case side by side in one graph: one input and one
     output per case, so one export (and one parity row per output) covers them all."""
-    from tests.engine.catalog_cases import single_node_graph
+    from tests.support.catalog_cases import single_node_graph
 
     big = Graph(name="whole_catalog")
     for t in types:

@@ -11,6 +11,7 @@ from torch import nn
 
 from engine import Graph, check, compile_model
 from engine.build.compile import generate_source
+from tests.support.paths import ROOT
 
 
 def build(type_name: str, shapes, params=None, ports=("output",), in_ports=None, dtypes=None):
@@ -366,11 +367,10 @@ def test_lean_forward_releases_and_reuses_names() -> None:
 
 
 def test_node_reference_page_is_up_to_date() -> None:
-    from pathlib import Path
 
     from engine.catalog.reference import markdown
 
-    page = Path(__file__).resolve().parents[2] / "docs" / "nodes.md"
+    page = ROOT / "docs" / "nodes.md"
     assert page.read_text(encoding="utf-8") == markdown(), (
         "regenerate: torchwire nodes --markdown > docs/nodes.md"
     )

@@ -16,7 +16,7 @@ from engine.graph import Graph, GraphError
 from engine.graph.blocks import BlockError, define
 from engine.project import ProjectError, loads_project, to_json
 from engine.project.library import load_library, save_library
-from tests.engine.block_models import (
+from tests.support.block_models import (
     basic_block,
     chain,
     mobilenet_v2,

@@ -41,8 +41,9 @@ from engine.build.compile import generate_source
 from engine.errors import TorchwireError
 from engine.graph import Graph
 from engine.project import ProjectError, loads_project, to_json
+from tests.support.paths import ROOT
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "examples"
+EXAMPLES_DIR = ROOT / "resources" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
 CASES = int(os.environ.get("FUZZ_CASES", "400"))  # per example: 8 examples, 3,200 cases
 SEED = os.environ.get("FUZZ_SEED", "torchwire")
