@@ -58,11 +58,7 @@ def describe(e: BaseException, file: str | None = None) -> str:
 
 def exit_code_for(e: BaseException) -> int:
     """2 when the input (a project, checkpoint, or a file to write) cannot be used, else 1."""
-    unreadable: tuple[type[BaseException], ...] = (ProjectError, WriteError)
-    try:
-        unreadable += (CheckpointError,)
-    except ImportError:
-        pass
+    unreadable = (ProjectError, WriteError, CheckpointError)
     return EXIT_UNREADABLE if isinstance(e, unreadable) else EXIT_PROBLEMS
 
 

@@ -20,6 +20,7 @@ from engine import catalog
 from engine.build.compile import compile_model
 from engine.export.errors import ExportError
 from engine.graph import Graph, GraphError
+from engine.train.checkpoint import load_checkpoint
 
 Progress = Callable[[str], None] | None
 
@@ -121,10 +122,6 @@ def _load_checkpoint(checkpoint: Any) -> tuple[Any, str]:
     path = str(checkpoint)
     if not Path(path).exists():
         raise ExportError(f"{path}: no such checkpoint file")
-    try:
-        from engine.train import load_checkpoint
-    except ImportError as e:  # the training package is optional at import time
-        raise ExportError(f"cannot read checkpoints: {e}") from None
     try:
         ckpt = load_checkpoint(path)
     except Exception as e:

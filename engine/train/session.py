@@ -73,7 +73,6 @@ class SessionState(StrEnum):
         return self in _FINAL
 
 
-State = SessionState  # the older name
 _S = SessionState
 _FINAL = frozenset({_S.FINISHED, _S.STOPPED, _S.FAILED})
 _ENDS = frozenset(_FINAL)

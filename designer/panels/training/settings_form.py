@@ -20,17 +20,9 @@ from engine.runtime.device import DEVICE_CHOICES
 
 def _training_settings_params() -> tuple[Any, ...]:
     """The training settings as declared once by the engine (``TRAINING_SETTINGS``)."""
-    import importlib
+    from engine.catalog.settings import TRAINING_SETTINGS
 
-    for mod_name in ("engine.catalog.settings", "engine.train"):
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError:
-            continue
-        params = getattr(mod, "TRAINING_SETTINGS", None)
-        if params:
-            return tuple(params)
-    return ()
+    return tuple(TRAINING_SETTINGS)
 
 
 def _detect_devices() -> dict[str, str | None]:
