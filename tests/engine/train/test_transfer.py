@@ -14,7 +14,6 @@ from engine.runtime.loop import Callback
 from engine.train import TrainError, TrainingSession, train
 from engine.train.events import InitReport, from_json, to_json
 from tests.support.paths import EXAMPLES
-
 from tests.support.pipelines import BLOBS, pipeline
 
 
