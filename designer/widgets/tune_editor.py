@@ -27,14 +27,15 @@ from PySide6.QtWidgets import (
 from designer.i18n import fmt, translate
 from engine.catalog.base import Param
 from engine.catalog.tuning import (
+    BIG,
     Dimension,
     TuneError,
     check_limits,
     check_tuning_settings,
+    default_dimension,
     default_tuning,
 )
 
-BIG = 1e12
 INT_BIG = 2**31 - 1  # Qt's spin boxes are 32-bit
 
 
@@ -72,32 +73,9 @@ def set_option(document: Any, key: str, value: Any) -> None:
         document.set_setting("tuning", t)
 
 
-def default_dimension(target: str, p: Param, value: Any) -> Dimension:
-    """A first guess when a parameter is marked: around its value, within its limits."""
-    lo_lim = p.min if p.min is not None else -BIG
-    hi_lim = p.max if p.max is not None else BIG
-    if p.type == "float":
-        v = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-        if v > 0:
-            lo, hi, log = max(lo_lim, v / 10), min(hi_lim, v * 10), True
-            if lo <= 0:
-                lo, log = lo_lim, False
-        else:
-            lo, hi, log = max(lo_lim, 0.0), min(hi_lim, 1.0), False
-        return Dimension(target, float(lo), float(max(lo, hi)), log=log and lo > 0)
-    if p.type in ("int", "ints"):
-        v = value if isinstance(value, int) and not isinstance(value, bool) else 1
-        lo, hi = max(lo_lim, v // 2), min(hi_lim, max(v * 2, v + 1))
-        return Dimension(target, float(int(lo)), float(int(max(lo, hi))))
-    if p.type == "bool":
-        return Dimension(target, choices=(False, True))
-    if p.choices:
-        return Dimension(target, choices=tuple(p.choices))
-    return Dimension(target, choices=(value,))
-
-
 def tunable(p: Param) -> bool:
-    return p.type in ("int", "float", "ints", "choice", "bool")
+    """Whether ``p`` gets a "tune" box: the declaration says (``Param.tunable``)."""
+    return p.tunable
 
 
 class TuneEditor(QWidget):
