@@ -666,3 +666,37 @@ def tune(graph_or_path: Any, space: Sequence[Dimension | str] = (), **kw: Any) -
     space: ``Dimension``s or ``"NODE.PARAM=LOW:HIGH[:log]"`` / ``"NODE.PARAM=A,B,C"``.
     """
     return Study(graph_or_path, space, **kw).run()
+
+
+@dataclass
+class StudyState:
+    """A saved study as it stands, read without running it: its trials (as rows), the
+    parameters they searched, and its plan against a total."""
+
+    rows: list[dict[str, Any]]
+    names: list[str]
+    monitor: str
+    direction: str
+    plan: Plan
+
+
+def read_study(out_dir: str | os.PathLike[str], study_name: str, total: int) -> StudyState | None:
+    """The study ``study_name`` in ``out_dir``'s database, or None when there is none."""
+    db = Path(out_dir) / "study.db"
+    if not db.is_file():
+        return None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage_url(out_dir)))
+    except KeyError:  # the database holds other studies only
+        return None
+    ts = counted(study.get_trials(deepcopy=False))
+    names: list[str] = []
+    for t in ts:
+        names += [n for n in t.params if n not in names]
+    return StudyState(
+        [trial_row(t) for t in ts],
+        names,
+        str(study.user_attrs.get("monitor", "value")),
+        study.direction.name.lower(),
+        plan_of(study, total),
+    )
