@@ -100,6 +100,7 @@ class TuningPanel(QWidget):
         document.graphReplaced.connect(self.refresh_space)
         document.graphReplaced.connect(self.read_existing)
         self.refresh_space()
+        self.read_existing()  # the panel may be made after the project was opened
 
     # -- building ----------------------------------------------------------------------------
     def _build(self) -> None:

@@ -265,13 +265,13 @@ class Plan:
 
     def describe(self) -> str:
         """The plan in a sentence, for the command line and the designer."""
+        if not self.finished and not self.running:
+            return f"{self.total} trials will run (trials is the study's total)"
         held = f"the study holds {self.finished} finished trial{'s' * (self.finished != 1)}"
         if self.running:
             held += f" ({self.running} running)"
         if self.more:
             return f"{held}; {self.more} more will run to reach {self.total} in total"
-        if not self.finished and not self.running:
-            return f"{self.total} trials will run"
         return (
             f"{held}; trials {self.total} is a total, so none more will run "
             f"(ask for more than {self.finished + self.running})"

@@ -224,3 +224,17 @@ def test_closing_the_window_stops_a_running_study_cleanly(window, qtbot, tmp_pat
     ).get_trials()
     assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL]
     assert "stopped" in trials[0].user_attrs["error"]
+
+
+def test_a_panel_made_after_the_project_opened_reads_its_study(qtbot, tmp_path: Path) -> None:
+    doc = _grid_doc()
+    doc.path = tmp_path / "iris.json"  # the study's default folder is beside the project
+    first = TuningPanel(doc)
+    qtbot.addWidget(first)
+    first.trials.setValue(1)
+    _run(qtbot, first)
+    assert (tmp_path / "runs" / "tune-iris" / "study.db").is_file()
+    late = TuningPanel(doc)  # as the main window makes its docks after opening a file
+    qtbot.addWidget(late)
+    qtbot.waitUntil(lambda: late.table.rowCount() == 1, timeout=60000)
+    assert "holds 1 finished trial;" in late.plan_label.text()
