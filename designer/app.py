@@ -301,7 +301,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         from designer.panels.tuning import TuningPanel
 
         self.tuning_panel = TuningPanel(self.document, self)
-        self.tuning_panel.openBest.connect(lambda path: self.open_path(path, ask=True))
+        self.tuning_panel.openBest.connect(lambda path: self.open_path(path, ask=True, copy=True))
         self.dock_tuning = self._dock(
             self.tr("Tuning"),
             self.tuning_panel,
@@ -466,9 +466,16 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         if running and not self.ask_stop_training(self._run_description()):
             event.ignore()
             return
+        tuning = getattr(self, "tuning_panel", None)
+        tuning_running = tuning is not None and tuning.running
+        if tuning_running and not self.ask_stop_training(tuning.running_description()):
+            event.ignore()
+            return
         if self.document is not None and not self.maybe_save():
             event.ignore()
             return
+        if tuning_running:
+            tuning.shutdown()
         if tp is not None and hasattr(tp, "stop"):
             try:
                 tp.stop()

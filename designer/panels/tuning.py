@@ -5,13 +5,17 @@ settings are added here). Start runs ``engine.tune.study.Study`` on a copy of th
 through ``designer.bridge.run_task``: each finished trial comes back as a progress
 message (a JSON row), so the table (sortable), the best-so-far plot and the
 parallel-coordinates view grow live while the UI stays responsive. Stop ends the running
-trial at its next batch. "Open best" opens the study's ``best.json``.
+trial at its next batch. A study already in the folder (a reopened project, a restart) shows
+its trials at once, and the line under "trials" says how many more a Start runs: trials is
+the study's total (``engine.catalog.tuning.Plan``). "Open best" opens the study's
+``best.json`` as an untitled copy.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +41,17 @@ from PySide6.QtWidgets import (
 
 from designer.bridge import run_task
 from designer.i18n import fmt, translate
-from designer.widgets.tune_editor import (
-    default_dimension,
-    set_dimension,
-    set_option,
-    tunable,
-    tuning_of,
-)
+from designer.widgets.tune_editor import set_dimension, set_option, tuning_of
 from engine.catalog.settings import TRAINING_SETTINGS
-from engine.catalog.tuning import PRUNERS, SAMPLERS, Dimension, TuneError
-from engine.train.rundir import study_dir
+from engine.catalog.tuning import (
+    PRUNERS,
+    SAMPLERS,
+    Dimension,
+    Plan,
+    TuneError,
+    default_dimension,
+)
+from engine.train.rundir import study_dir, study_slug
 
 BEST = "#4caf7a"
 TRIAL = "#5b9bd5"
@@ -84,10 +89,18 @@ class TuningPanel(QWidget):
         self.summary: dict[str, Any] = {}
         self.result: Any = None
         self.best_path: str | None = None
+        self.existing: Any = None  # the StudyState read from the folder, if any
+        self._reading: Any = None
+        self._names: list[str] = []
+        self._held = (0, 0)  # the study's finished and running trials, as last seen
+        self._idle = threading.Event()  # set while no study runs on a worker thread
+        self._idle.set()
         self._build()
         document.graphChanged.connect(self.refresh_space)
         document.graphReplaced.connect(self.refresh_space)
+        document.graphReplaced.connect(self.read_existing)
         self.refresh_space()
+        self.read_existing()  # the panel may be made after the project was opened
 
     # -- building ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -110,6 +123,8 @@ class TuningPanel(QWidget):
         self.trials.editingFinished.connect(
             lambda: set_option(self.document, "trials", self.trials.value())
         )
+        self.trials.valueChanged.connect(lambda _v: self._show_plan())
+        self.out_edit.editingFinished.connect(self.read_existing)
         self.timeout.editingFinished.connect(
             lambda: set_option(self.document, "timeout", self.timeout.value() or None)
         )
@@ -144,7 +159,7 @@ class TuningPanel(QWidget):
         row = QHBoxLayout()
         self.setting_combo = QComboBox()
         self.setting_combo.setObjectName("tuning_setting")
-        self._settings = {p.name: p for p in TRAINING_SETTINGS if tunable(p)}
+        self._settings = {p.name: p for p in TRAINING_SETTINGS if p.tunable}
         self.setting_combo.addItems([f"training.{n}" for n in self._settings])
         add = QPushButton(translate("TuningPanel", "Add setting"))
         add.clicked.connect(self.add_setting)
@@ -180,7 +195,19 @@ class TuningPanel(QWidget):
         self.out_edit.setPlaceholderText(translate("TuningPanel", "runs/tune-<project>"))
         form.addRow(translate("TuningPanel", "sampler"), self.sampler)
         form.addRow(translate("TuningPanel", "pruner"), self.pruner)
-        form.addRow(translate("TuningPanel", "trials"), self.trials)
+        self.trials.setToolTip(
+            translate(
+                "TuningPanel",
+                "the study's total of finished trials: a study continued in the same folder "
+                "runs only the rest",
+            )
+        )
+        form.addRow(translate("TuningPanel", "trials (total)"), self.trials)
+        self.plan_label = QLabel("")
+        self.plan_label.setObjectName("tuning_plan")
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setStyleSheet("color: #9aa0a6;")
+        form.addRow("", self.plan_label)
         form.addRow(translate("TuningPanel", "timeout"), self.timeout)
         form.addRow(translate("TuningPanel", "epochs"), self.epochs)
         form.addRow(translate("TuningPanel", "folder"), self.out_edit)
@@ -207,9 +234,11 @@ class TuningPanel(QWidget):
     def _build_right(self) -> QSplitter:
         """The right side: the trials table above the two plots."""
         right = QSplitter(Qt.Orientation.Vertical)
-        self.table = QTableWidget(0, 4)
+        self.table = QTableWidget(0, 0)
         self.table.setObjectName("tuning_trials_table")
         self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._columns()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         right.addWidget(self.table)
@@ -297,15 +326,64 @@ class TuningPanel(QWidget):
         path = getattr(self.document, "path", None)
         return study_dir(Path(path).parent if path else Path.cwd(), self.document.graph.name)
 
+    def read_existing(self) -> None:
+        """Read the study already in the folder (if any), off the GUI thread, and show its
+        trials and what a Start would add."""
+        if self.task is not None:
+            return
+        out = self.out_dir()
+        if not (out / "study.db").is_file():
+            self._show_existing(None)
+            return
+        self._reading = run_task(
+            _read_study, str(out), study_slug(self.document.graph.name), self.trials.value(),
+            on_done=self._show_existing, on_error=lambda *_: self._show_existing(None),
+            imports=("optuna", "sqlalchemy", "engine.tune"),
+        )  # fmt: skip
+
+    def _show_existing(self, state: Any) -> None:
+        self._reading = None
+        if self.task is not None:
+            return
+        self.existing = state
+        rows = list(state.rows) if state is not None else []
+        self.summary = (
+            {"monitor": state.monitor, "direction": state.direction, "trials": state.plan.total}
+            if state is not None
+            else {}
+        )
+        self._names = list(state.names) if state is not None else []
+        self._held = (state.plan.finished, state.plan.running) if state is not None else (0, 0)
+        self._fill(rows)
+        self._show_plan()
+
+    def plan(self) -> Plan:
+        """What a Start would do with the study in the folder and the trials asked."""
+        finished, running = self._held
+        return Plan(finished, running, self.trials.value())
+
+    def _show_plan(self) -> None:
+        if self.task is not None:
+            return
+        p = self.plan()
+        self.plan_label.setText(translate("TuningPanel", p.describe()))
+
+    def _fill(self, rows: list[dict[str, Any]]) -> None:
+        """The table and plots from ``rows`` (the trials so far)."""
+        self.rows = list(rows)
+        self.table.setRowCount(0)
+        self._columns()
+        for r in self.rows:
+            self._add_row(r)
+        self._redraw()
+
     def start(self) -> None:
         if self.task is not None:
             return
         from designer.document import snapshot_graph
 
         graph = snapshot_graph(self.document.graph)
-        self.rows, self.summary, self.result, self.best_path = [], {}, None, None
-        self.table.setRowCount(0)
-        self._redraw()
+        self.result, self.best_path = None, None
         self._stop_asked = False
         self.best_button.setEnabled(False)
         self.start_button.setEnabled(False)
@@ -321,6 +399,7 @@ class TuningPanel(QWidget):
             "epochs": self.epochs.value() or None,
             "out": str(out),
         }
+        self._idle.clear()
         self.task = run_task(
             self._work, graph, opts,
             on_done=self._done, on_error=self._failed, on_progress=self._progress,
@@ -331,21 +410,60 @@ class TuningPanel(QWidget):
         """On the worker thread: the study, each finished trial posted as a JSON row."""
         import optuna
 
-        from engine.tune.study import Study
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         def on_trial(row: dict[str, Any], summary: dict[str, Any]) -> None:
             progress(json.dumps({"row": row, "summary": summary}, default=str))
 
+        try:
+            return self._study(graph, opts, on_trial, progress)
+        finally:
+            self._idle.set()
+
+    def _study(self, graph: Any, opts: dict[str, Any], on_trial: Any, progress: Any) -> Any:
+        from engine.tune.study import Study
+
         st = Study(graph, on_trial=on_trial, **opts)
         self.study = st
         if self._stop_asked:
             st.stop()
+        plan = st.plan()
+        from engine.tune.study import counted, trial_row
+
+        assert st.study is not None
+        rows = [trial_row(t) for t in counted(st.study.get_trials(deepcopy=False))]
         progress(json.dumps({"started": {"trials": st.trials, "monitor": st.monitor,
-                                         "direction": st.direction,
-                                         "names": [r.name for r in st.dims]}}))  # fmt: skip
+                                         "direction": st.direction, "rows": rows,
+                                         "plan": [plan.finished, plan.running, plan.total],
+                                         "names": [r.name for r in st.dims]}},
+                            default=str))  # fmt: skip
         return st.run()
+
+    def running_description(self) -> str:
+        """The running study in words, for the close prompt."""
+        st = self.study
+        name = st.study_name if st is not None else study_slug(self.document.graph.name)
+        done = self.summary.get("done", 0)
+        return fmt(
+            translate(
+                "TuningPanel",
+                "The tuning study “%1” is running in %2 (%3 trials finished). "
+                "Closing stops it; the running trial is marked failed and the finished "
+                "ones are kept.",
+            ),
+            name,
+            str(self.out_dir()),
+            str(done),
+        )
+
+    def shutdown(self, timeout_s: float = 60.0) -> bool:
+        """Stop the study and wait for its worker thread to end (its running trial marked
+        failed, the study's files written), so that quitting never kills a thread in the
+        middle of training. False when it did not end within ``timeout_s``."""
+        if self.task is None:
+            return True
+        self.stop()
+        return self._idle.wait(timeout_s)
 
     def stop(self) -> None:
         self._stop_asked = True
@@ -362,12 +480,17 @@ class TuningPanel(QWidget):
             s = msg["started"]
             self.summary = {"trials": s["trials"], "monitor": s["monitor"],
                             "direction": s["direction"], "done": 0}  # fmt: skip
-            self._names = s["names"]
-            self._columns()
+            names = list(s["names"])
+            for r in s["rows"]:
+                names += [n for n in r["params"] if n not in names]
+            self._names = names
+            self._fill(s["rows"])
+            plan = Plan(*s["plan"])
+            self.plan_label.setText(translate("TuningPanel", plan.describe()))
             self.status.setText(
                 fmt(
-                    translate("TuningPanel", "%1 trials, %2 %3 …"),
-                    str(s["trials"]),
+                    translate("TuningPanel", "%1 more trials, %2 %3 …"),
+                    str(plan.more),
                     str(s["direction"]),
                     str(s["monitor"]),
                 )
@@ -393,11 +516,23 @@ class TuningPanel(QWidget):
         )
 
     def _columns(self) -> None:
-        names = getattr(self, "_names", [])
-        mon = self.summary.get("monitor", "value")
-        heads = ["#", "state", mon, "s", *[self._label(n) for n in names]]
+        """Named columns from the start (never Qt's placeholder numbers); a parameter's
+        column is as wide as its name."""
+        names = self._names
+        mon = self.summary.get("monitor") or translate("TuningPanel", "value")
+        heads = [
+            "#",
+            translate("TuningPanel", "state"),
+            mon,
+            translate("TuningPanel", "s"),
+            *[self._label(n) for n in names],
+        ]
         self.table.setColumnCount(len(heads))
         self.table.setHorizontalHeaderLabels(heads)
+        for i, n in enumerate(names, start=4):
+            item = self.table.horizontalHeaderItem(i)
+            if item is not None:
+                item.setToolTip(n)
 
     def _add_row(self, r: dict[str, Any]) -> None:
         sorting = self.table.isSortingEnabled()
@@ -411,7 +546,7 @@ class TuningPanel(QWidget):
             _NumberItem(v, "" if v is None else f"{v:.5g}"),
             _NumberItem(d, "" if d is None else f"{d:.2f}"),
         ]
-        for n in getattr(self, "_names", []):
+        for n in self._names:
             x = r["params"].get(n)
             num = float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
             cells.append(
@@ -449,12 +584,16 @@ class TuningPanel(QWidget):
                 )
                 + (fmt(translate("TuningPanel", "<br>importances: %1"), str(imp)) if imp else "")
             )
+        done = [r for r in res.trials if r["state"] != "running"]
+        self._held = (len(done), len(res.trials) - len(done))
+        self._show_plan()
         self.finished.emit(res)
 
     def _failed(self, message: str, _details: str) -> None:
         self.task, self.study = None, None
         self.stop_button.setEnabled(False)
         self.refresh_space()
+        self._show_plan()
         self.status.setStyleSheet("color: #e0524a;")
         self.status.setText(message)
         self.finished.emit(None)
@@ -493,7 +632,7 @@ class TuningPanel(QWidget):
         for item in self.parallel_lines:
             self.parallel.removeItem(item)
         self.parallel_lines = []
-        names = list(getattr(self, "_names", []))
+        names = list(self._names)
         if not done or not names:
             return
         axes = [*names, "value"]
@@ -525,6 +664,13 @@ class TuningPanel(QWidget):
         ax = self.parallel.getPlotItem().getAxis("bottom")
         ax.setTicks([[(i, self._label(a) if a != "value" else self.summary.get("monitor", "value"))
                       for i, a in enumerate(axes)]])  # fmt: skip
+
+
+def _read_study(out: str, name: str, total: int) -> Any:
+    """On a worker thread: the study in ``out`` (``engine.tune.study.read_study``)."""
+    from engine.tune.study import read_study
+
+    return read_study(out, name, total)
 
 
 def _scale(values: list[Any]) -> list[float]:

@@ -16,7 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -27,15 +27,17 @@ from PySide6.QtWidgets import (
 from designer.i18n import fmt, translate
 from engine.catalog.base import Param
 from engine.catalog.tuning import (
+    BIG,
     Dimension,
     TuneError,
     check_limits,
     check_tuning_settings,
+    default_dimension,
     default_tuning,
 )
 
-BIG = 1e12
 INT_BIG = 2**31 - 1  # Qt's spin boxes are 32-bit
+SPIN_MIN_W = 72
 
 
 def tuning_of(document: Any) -> dict[str, Any]:
@@ -72,32 +74,9 @@ def set_option(document: Any, key: str, value: Any) -> None:
         document.set_setting("tuning", t)
 
 
-def default_dimension(target: str, p: Param, value: Any) -> Dimension:
-    """A first guess when a parameter is marked: around its value, within its limits."""
-    lo_lim = p.min if p.min is not None else -BIG
-    hi_lim = p.max if p.max is not None else BIG
-    if p.type == "float":
-        v = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
-        if v > 0:
-            lo, hi, log = max(lo_lim, v / 10), min(hi_lim, v * 10), True
-            if lo <= 0:
-                lo, log = lo_lim, False
-        else:
-            lo, hi, log = max(lo_lim, 0.0), min(hi_lim, 1.0), False
-        return Dimension(target, float(lo), float(max(lo, hi)), log=log and lo > 0)
-    if p.type in ("int", "ints"):
-        v = value if isinstance(value, int) and not isinstance(value, bool) else 1
-        lo, hi = max(lo_lim, v // 2), min(hi_lim, max(v * 2, v + 1))
-        return Dimension(target, float(int(lo)), float(int(max(lo, hi))))
-    if p.type == "bool":
-        return Dimension(target, choices=(False, True))
-    if p.choices:
-        return Dimension(target, choices=tuple(p.choices))
-    return Dimension(target, choices=(value,))
-
-
 def tunable(p: Param) -> bool:
-    return p.type in ("int", "float", "ints", "choice", "bool")
+    """Whether ``p`` gets a "tune" box: the declaration says (``Param.tunable``)."""
+    return p.tunable
 
 
 class TuneEditor(QWidget):
@@ -120,28 +99,33 @@ class TuneEditor(QWidget):
         )
         lay.addWidget(self.check)
         self.fields = QWidget()
-        row = QHBoxLayout(self.fields)
-        row.setContentsMargins(16, 0, 0, 0)
+        # low … high on one line, "log" under them: the editor fits the default dock width
+        grid = QGridLayout(self.fields)
+        grid.setContentsMargins(16, 0, 0, 0)
+        grid.setHorizontalSpacing(4)
+        grid.setVerticalSpacing(0)
         self.low: QDoubleSpinBox | QSpinBox | None = None
         self.high: QDoubleSpinBox | QSpinBox | None = None
         self.log: QCheckBox | None = None
         self.choices: QLineEdit | None = None
         if param.type in ("int", "float", "ints"):
             self.low, self.high = self._spin(), self._spin()
-            row.addWidget(self.low)
-            row.addWidget(QLabel("…"))
-            row.addWidget(self.high)
+            grid.addWidget(self.low, 0, 0)
+            grid.addWidget(QLabel("…"), 0, 1)
+            grid.addWidget(self.high, 0, 2)
+            grid.setColumnStretch(0, 1)
+            grid.setColumnStretch(2, 1)
             for s in (self.low, self.high):
                 s.editingFinished.connect(self._write)
             if param.type == "float":
                 self.log = QCheckBox(translate("TuneEditor", "log"))
                 self.log.toggled.connect(self._write)
-                row.addWidget(self.log)
+                grid.addWidget(self.log, 1, 0, 1, 3)
         else:
             self.choices = QLineEdit()
             self.choices.setPlaceholderText("A, B, C")
             self.choices.editingFinished.connect(self._write)
-            row.addWidget(self.choices)
+            grid.addWidget(self.choices, 0, 0)
         lay.addWidget(self.fields)
         self.error = QLabel()
         self.error.setObjectName("tune_error")
@@ -164,6 +148,8 @@ class TuneEditor(QWidget):
             hi = int(min(p.max, INT_BIG)) if p.max is not None else INT_BIG
             s.setRange(lo, hi)
         s.setKeyboardTracking(False)
+        # sized for the values tried, not for the widest value the range allows (1e12)
+        s.setMinimumWidth(SPIN_MIN_W)
         s.setToolTip(fmt(translate("TuneEditor", "declared limits: %1"), str(_limits(p))))
         return s
 

@@ -19,6 +19,8 @@ ParamType = Literal[
     "int", "float", "bool", "str", "choice", "ints", "shape", "floats", "strs", "path"
 ]
 Kind = Literal["io", "model", "data", "loss", "optimizer"]
+# the types a study can search: numbers, choices and true/false (free text and paths cannot)
+TUNABLE_TYPES = ("int", "float", "ints", "choice", "bool")
 
 
 class ParamError(TorchwireError, ValueError):
@@ -48,6 +50,17 @@ class Param:
     # ("step",))``; otherwise the property editor hides it and ``torchwire nodes`` says when
     # it applies. Declared once here, read by both.
     enabled_if: tuple[str, tuple[Any, ...]] | None = None
+    # False: not a value a study searches (a file's layout, the task's kind, a data-cleaning
+    # switch, where training runs); no "tune" box, and a tuning target naming it is refused.
+    tune: bool = True
+    # (low, high): where this value usually lies; the tuner's first range for it, and the
+    # range a lint names when the value is far outside it.
+    usual: tuple[float, float] | None = None
+
+    @property
+    def tunable(self) -> bool:
+        """Whether a study may search this parameter (its type and its declaration)."""
+        return self.tune and self.type in TUNABLE_TYPES
 
     def enabled(self, params: Mapping[str, Any]) -> bool:
         """Whether this parameter has an effect given the node's other ``params``."""

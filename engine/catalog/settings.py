@@ -29,6 +29,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "auto",
         "auto: CUDA, else Apple MPS, else CPU",
         choices=DEVICE_CHOICES,
+        tune=False,
     ),
     Param(
         "seed",
@@ -47,6 +48,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "metric that picks the best checkpoint and drives early stopping / plateau schedules "
         "(falls back to train_loss without a validation split)",
         choices=MONITORS,
+        tune=False,  # the study's objective: tuning it would compare unlike numbers
     ),
     Param("early_stopping", "bool", False, "stop when the monitored metric stops improving"),
     Param(
@@ -73,6 +75,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "models on a busy machine)",
         min=0,
         max=1024,
+        tune=False,
     ),
     Param(
         "checkpoint",
@@ -80,6 +83,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "best_and_last",
         "best_and_last: keep the best (by monitor) and the last model; last: only the last",
         choices=("best_and_last", "last"),
+        tune=False,
     ),
     Param(
         "sync_batchnorm",
@@ -87,6 +91,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         False,
         "several processes on CUDA: BatchNorm statistics over the whole global batch "
         "(SyncBatchNorm) instead of each process's part",
+        tune=False,
     ),
     Param(
         "distill_alpha",
@@ -123,6 +128,7 @@ TRAINING_SETTINGS: tuple[Param, ...] = (
         "anything is allocated (0: automatic, this machine's memory, or the GPU's when "
         "training would use CUDA)",
         min=0.0,
+        tune=False,
     ),
 )
 

@@ -138,7 +138,31 @@ loss(
 # -- optimizers ------------------------------------------------------------------------------
 # 0.01, not torch's 1e-3: the small models built here reach a good fit in the default 20
 # epochs (a fresh Iris MLP: 0.64-0.86 test accuracy at 1e-3, 0.95-1.0 at 0.01)
-LR = P("lr", "float", 1e-2, "learning rate", min=0.0)
+# Per optimizer, where lr usually lies (the tuner's first range for it, the range the
+# learning-rate lint names) and the "far outside" bounds below and above which that lint
+# warns: plain SGD steps lr × the gradient, Adam-like optimizers normalize the gradient.
+LR_USUAL: dict[str, tuple[float, float]] = {
+    "SGD": (1e-3, 0.5),
+    "Adam": (1e-5, 1e-2),
+    "AdamW": (1e-5, 1e-2),
+    "RMSprop": (1e-4, 1e-2),
+    "Adagrad": (1e-3, 0.1),
+}
+LR_FAR: dict[str, tuple[float, float]] = {
+    "SGD": (1e-4, 1.0),
+    "Adam": (1e-6, 0.03),
+    "AdamW": (1e-6, 0.03),
+    "RMSprop": (1e-6, 0.03),
+    "Adagrad": (1e-4, 1.0),
+}
+
+
+def lr_param(optimizer: str) -> Param:
+    """The lr of ``optimizer``, its usual range declared from ``LR_USUAL``."""
+    return P("lr", "float", 1e-2, "learning rate", min=0.0, usual=LR_USUAL[optimizer])
+
+
+LR = lr_param("Adam")
 WD = P("weight_decay", "float", 0.0, "L2 penalty (AdamW: decoupled decay)", min=0.0)
 EPS = P("eps", "float", 1e-8, "added to the denominator for stability", min=0.0)
 BETAS = P("betas", "floats", [0.9, 0.999], "decay rates of the moment estimates", min=0.0, max=1.0)
@@ -243,7 +267,7 @@ optimizer(
     torch.optim.SGD,
     "Stochastic gradient descent, with momentum and Nesterov's variant.",
     (
-        P("lr", "float", 0.01, "learning rate", min=0.0),
+        lr_param("SGD"),
         P("momentum", "float", 0.9, "momentum factor (0: plain SGD)", min=0.0, max=1.0),
         P("nesterov", "bool", False, "Nesterov momentum (needs momentum > 0)"),
         WD,
@@ -253,13 +277,18 @@ optimizer(torch.optim.Adam, "Adam: adaptive moments; a robust default.", (LR, BE
 optimizer(
     torch.optim.AdamW,
     "Adam with decoupled weight decay (the usual choice for regularized training).",
-    (LR, BETAS, EPS, P("weight_decay", "float", 0.01, "decoupled weight decay", min=0.0)),
+    (
+        lr_param("AdamW"),
+        BETAS,
+        EPS,
+        P("weight_decay", "float", 0.01, "decoupled weight decay", min=0.0),
+    ),
 )
 optimizer(
     torch.optim.RMSprop,
     "RMSprop: divides by a running average of squared gradients.",
     (
-        P("lr", "float", 0.01, "learning rate", min=0.0),
+        lr_param("RMSprop"),
         P("alpha", "float", 0.99, "smoothing constant", min=0.0, max=1.0),
         EPS,
         WD,
@@ -271,7 +300,7 @@ optimizer(
     torch.optim.Adagrad,
     "Adagrad: per-parameter learning rates from accumulated squared gradients.",
     (
-        P("lr", "float", 0.01, "learning rate", min=0.0),
+        lr_param("Adagrad"),
         P("lr_decay", "float", 0.0, "learning-rate decay", min=0.0),
         WD,
         P("eps", "float", 1e-10, "added to the denominator for stability", min=0.0),

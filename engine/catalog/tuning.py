@@ -11,7 +11,7 @@ The space lives in the project, ``settings["tuning"]``::
     {"space": [{"target": "linear.out_features", "low": 8, "high": 64, "step": 8},
                {"target": "adam.lr", "low": 1e-4, "high": 0.1, "log": true},
                {"target": "training.epochs", "choices": [10, 20]}],
-     "sampler": "tpe", "pruner": "median", "trials": 20, "timeout": null,
+     "sampler": "tpe", "pruner": "auto", "trials": 20, "timeout": null,
      "direction": "auto", "seed": null}
 
 This module is plain Python (no Optuna): the project loader checks that section with
@@ -25,16 +25,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.catalog.base import Param, ParamError
+from engine.catalog.base import TUNABLE_TYPES, Param, ParamError
 from engine.catalog.settings import TRAINING_SETTINGS
 from engine.errors import TorchwireError
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
-PRUNERS = ("none", "median", "hyperband")
+# "auto": no pruner for a grid (it evaluates every point), the median pruner otherwise
+PRUNERS = ("auto", "none", "median", "hyperband")
 DIRECTIONS = ("auto", "minimize", "maximize")
 TRAINING = "training"
 # A grid over a range with a step enumerates at most this many values per dimension.
 MAX_GRID_VALUES = 1000
+BIG = 1e12  # the bound of a range whose declaration has none
 _DIM_KEYS = {"target", "low", "high", "log", "step", "choices"}
 _TUNING_KEYS = {"space", "sampler", "pruner", "trials", "timeout", "direction", "seed"}
 NUMERIC = ("int", "float")
@@ -180,7 +182,9 @@ def find_target(graph: Any, target: str) -> tuple[str | None, Param]:
     if p is None:
         known = ", ".join(q.name for q in params)
         raise TuneError(f"{target}: {label} no parameter {pname!r} (known: {known})")
-    if p.type not in ("int", "float", "choice", "bool", "ints", "str"):
+    if not p.tunable:
+        if p.type in TUNABLE_TYPES:
+            raise TuneError(f"{target}: {pname} is not a value to tune ({p.doc})")
         raise TuneError(
             f"{target}: a {p.type} parameter cannot be tuned (numbers, choices, true/false)"
         )
@@ -236,9 +240,76 @@ def check_limits(d: Dimension, p: Param) -> Dimension:
     return d
 
 
+def effective_pruner(sampler: str, pruner: str) -> str:
+    """The pruner a study uses: ``auto`` is none for a grid (a grid evaluates every point
+    unless a pruner is asked for by name) and the median pruner for any other sampler."""
+    if pruner != "auto":
+        return pruner
+    return "none" if sampler == "grid" else "median"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a study stands: ``total`` is the number of finished trials it should hold
+    (``trials``), so a continued study runs only the rest; trials other workers are
+    running count as places taken."""
+
+    finished: int
+    running: int
+    total: int
+
+    @property
+    def more(self) -> int:
+        """The trials still to start."""
+        return max(0, self.total - self.finished - self.running)
+
+    def describe(self) -> str:
+        """The plan in a sentence, for the command line and the designer."""
+        if not self.finished and not self.running:
+            return f"{self.total} trials will run (trials is the study's total)"
+        held = f"the study holds {self.finished} finished trial{'s' * (self.finished != 1)}"
+        if self.running:
+            held += f" ({self.running} running)"
+        if self.more:
+            return f"{held}; {self.more} more will run to reach {self.total} in total"
+        return (
+            f"{held}; trials {self.total} is a total, so none more will run "
+            f"(ask for more than {self.finished + self.running})"
+        )
+
+
+def default_dimension(target: str, p: Param, value: Any) -> Dimension:
+    """The first range tried when a parameter is marked for tuning: its declared usual
+    range (the same one its lint warns outside of), else around its value, within its
+    declared limits."""
+    lo_lim = p.min if p.min is not None else -BIG
+    hi_lim = p.max if p.max is not None else BIG
+    if p.type == "float" and p.usual is not None:
+        lo, hi = max(lo_lim, p.usual[0]), min(hi_lim, p.usual[1])
+        return Dimension(target, float(lo), float(max(lo, hi)), log=lo > 0)
+    if p.type == "float":
+        v = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+        if v > 0:
+            lo, hi, log = max(lo_lim, v / 10), min(hi_lim, v * 10), True
+            if lo <= 0:
+                lo, log = lo_lim, False
+        else:
+            lo, hi, log = max(lo_lim, 0.0), min(hi_lim, 1.0), False
+        return Dimension(target, float(lo), float(max(lo, hi)), log=log and lo > 0)
+    if p.type in ("int", "ints"):
+        v = value if isinstance(value, int) and not isinstance(value, bool) else 1
+        lo, hi = max(lo_lim, v // 2), min(hi_lim, max(v * 2, v + 1))
+        return Dimension(target, float(int(lo)), float(int(max(lo, hi))))
+    if p.type == "bool":
+        return Dimension(target, choices=(False, True))
+    if p.choices:
+        return Dimension(target, choices=tuple(p.choices))
+    return Dimension(target, choices=(value,))
+
+
 # -- the project's section -------------------------------------------------------------------
 def default_tuning() -> dict[str, Any]:
-    return {"space": [], "sampler": "tpe", "pruner": "median", "trials": 20, "timeout": None,
+    return {"space": [], "sampler": "tpe", "pruner": "auto", "trials": 20, "timeout": None,
             "direction": "auto", "seed": None}  # fmt: skip
 
 

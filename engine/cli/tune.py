@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from engine.catalog.tuning import PRUNERS, SAMPLERS
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
 from engine.runtime.device import DEVICE_CHOICES
 from engine.tune.study import StorageError, Study, format_table, safe_url
@@ -32,10 +33,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file")
     p.add_argument("--space", action="append", default=[], metavar="TARGET=RANGE|CHOICES")
-    p.add_argument("--trials", type=int, help="finished trials the study should hold "
-                   "(default: the project's, or every grid point)")  # fmt: skip
-    p.add_argument("--sampler", choices=("grid", "random", "tpe", "cmaes"))
-    p.add_argument("--pruner", choices=("none", "median", "hyperband"))
+    p.add_argument("--trials", type=int, help="finished trials the study should hold in total, "
+                   "a continued study runs only the rest (default: the project's, or every "
+                   "grid point)")  # fmt: skip
+    p.add_argument("--sampler", choices=SAMPLERS)
+    p.add_argument("--pruner", choices=PRUNERS,
+                   help="auto: none for a grid (every point is evaluated), else median")  # fmt: skip
     p.add_argument(
         "--timeout", type=float, metavar="S", help="stop starting trials after S seconds"
     )
@@ -92,6 +95,7 @@ def _tune(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
+        print(st.plan().describe(), flush=True)
         res = st.run()
     except StorageError as e:  # an input that cannot be used: exit 2, like a bad project
         raise CliError(str(e), EXIT_UNREADABLE) from None

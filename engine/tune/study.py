@@ -30,9 +30,11 @@ from engine.catalog.tuning import (
     PRUNERS,
     SAMPLERS,
     Dimension,
+    Plan,
     Resolved,
     TuneError,
     check_tuning_settings,
+    effective_pruner,
     merge,
     resolve,
     space_of,
@@ -50,6 +52,11 @@ FINISHED = (
 SQLITE_TIMEOUT_S = 60
 # A trial whose process died stops beating; after this grace Optuna marks it failed.
 HEARTBEAT_S, GRACE_S = 10, 30
+# A trial started past the study's total (another worker took the last place) carries this
+# user attribute: it never trains, is failed at once and counts nowhere.
+SURPLUS = "surplus"
+STOPPED = "stopped before it finished"
+ENDED = "its process ended before the trial finished"
 
 
 class Pruning(Callback):
@@ -84,6 +91,10 @@ class _Stopped(Exception):
     """The study was asked to stop in the middle of a trial."""
 
 
+class _Full(Exception):
+    """The study already holds (or is running) its total: this worker starts no trial."""
+
+
 @dataclass
 class TuneResult:
     study_name: str
@@ -100,6 +111,7 @@ class TuneResult:
     importances: dict[str, float] = field(default_factory=dict)
     importance_note: str = ""
     stopped: bool = False
+    plan: Plan | None = None  # where the study stood when this worker began
 
 
 def storage_url(out_dir: str | os.PathLike[str]) -> str:
@@ -233,7 +245,7 @@ class Study:
         given = [d if isinstance(d, Dimension) else parse_space(d) for d in space]
         self.dims = resolve(self.graph, merge(space_of(self.graph), given))
         self.sampler_name = sampler or cfg["sampler"]
-        self.pruner_name = pruner or cfg["pruner"]
+        self.pruner_name = effective_pruner(self.sampler_name, pruner or cfg["pruner"])
         self.timeout = timeout if timeout is not None else cfg["timeout"]
         self.direction_setting = direction or cfg["direction"]
         if self.direction_setting not in DIRECTIONS:
@@ -328,7 +340,15 @@ class Study:
                 f"{study.direction.name.lower()}; this one would {self.direction} {self.monitor}"
             )
         study.set_user_attr("monitor", self.monitor)
+        fail_stale(study)
         return study
+
+    def plan(self) -> Plan:
+        """Where the study stands before this worker runs: its finished trials, those other
+        workers are running, and how many more this one will run (``trials`` is the total)."""
+        if self.study is None:
+            self.study = self._open()
+        return plan_of(self.study, self.trials)
 
     # -- control ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -377,6 +397,9 @@ class Study:
 
         if self._stop.is_set():
             raise _Stopped()
+        if _surplus(trial, self.trials):
+            trial.set_user_attr(SURPLUS, True)
+            raise _Full()
         values = self._suggest(trial)
         run_dir = self.out_dir / f"trial-{trial.number:04d}"
         trial.set_user_attr("run_dir", str(run_dir.resolve()))
@@ -401,6 +424,7 @@ class Study:
             res = s.run()
         except RuntimeError:  # stop() came before the session started: it never ran
             if self._stop.is_set():
+                trial.set_user_attr("error", STOPPED)
                 raise _Stopped() from None
             raise
         finally:
@@ -411,6 +435,7 @@ class Study:
             trial.set_user_attr("error", reason)
             raise TrialFailed(reason)
         if res.stopped:
+            trial.set_user_attr("error", STOPPED)
             raise _Stopped()
         monitor = str(res.extra.get("monitor") or self.monitor)
         vals = [float(h[monitor]) for h in res.history if _finite(h.get(monitor))]
@@ -442,26 +467,32 @@ class Study:
     def run(self) -> TuneResult:
         """Run trials until the study holds ``trials`` finished ones (or the timeout, or
         the grid is done, or ``stop()``); then write the tables and ``best.json``."""
-        self.study = study = self._open()
-        remaining = self.trials - _done(study)
+        plan = self.plan()
+        study = self.study
+        assert study is not None
         stopped = False
-        if remaining > 0 and not self._stop.is_set():
+        if plan.more > 0 and not self._stop.is_set():
             try:
                 study.optimize(
                     self._objective,
-                    n_trials=remaining,
+                    n_trials=plan.more,
                     timeout=self.timeout,
                     catch=(TrialFailed,),
                     callbacks=[self._after],
                 )
             except _Stopped:
                 stopped = True
-        return self.finish(stopped=stopped or self._stop.is_set())
+            except _Full:  # another worker took the study's last place
+                pass
+        res = self.finish(stopped=stopped or self._stop.is_set())
+        res.plan = plan
+        return res
 
     # -- the end ---------------------------------------------------------------------------------
     def finish(self, stopped: bool = False) -> TuneResult:
         study = self.study if self.study is not None else self._open()
-        rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+        fail_stale(study)
+        rows = [trial_row(t) for t in counted(study.get_trials(deepcopy=False))]
         res = TuneResult(
             study.study_name, safe_url(self.storage_url), str(self.out_dir), self.direction,
             self.monitor, rows, stopped=stopped,
@@ -504,8 +535,39 @@ def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def counted(trials: Sequence[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials less those started past its total (never trained)."""
+    return [t for t in trials if not t.user_attrs.get(SURPLUS)]
+
+
 def _done(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    return len(counted(study.get_trials(deepcopy=False, states=FINISHED)))
+
+
+def plan_of(study: optuna.Study, total: int) -> Plan:
+    """The study's finished and running trials against ``total``."""
+    ts = counted(study.get_trials(deepcopy=False))
+    finished = sum(1 for t in ts if t.state in FINISHED)
+    running = sum(1 for t in ts if t.state == optuna.trial.TrialState.RUNNING)
+    return Plan(finished, running, total)
+
+
+def _surplus(trial: optuna.Trial, total: int) -> bool:
+    """Whether ``total`` trials were started before this one (numbers are given out in
+    order, one at a time, by the storage): then another worker took the last place and
+    this trial must not run. A trial below whose verdict is not yet written counts as
+    running: had it been surplus, so would this one be."""
+    below = [t for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number]
+    return len(counted(below)) >= total
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Trials whose process stopped beating (killed, crashed) for the grace period become
+    failed, as Optuna does only before it starts a trial: here also when a study is opened
+    or finished, so that none stays running for ever."""
+    with warnings.catch_warnings():  # experimental; says so when heartbeats are off
+        warnings.simplefilter("ignore")
+        optuna.storages.fail_stale_trials(study)
 
 
 def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -526,7 +588,8 @@ def trial_row(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "params": dict(t.params),
         "epochs": t.user_attrs.get("epochs"),
         "run_dir": t.user_attrs.get("run_dir", ""),
-        "error": t.user_attrs.get("error", ""),
+        "error": t.user_attrs.get("error", "")
+        or (ENDED if t.state == optuna.trial.TrialState.FAIL else ""),
     }
 
 
@@ -603,3 +666,37 @@ def tune(graph_or_path: Any, space: Sequence[Dimension | str] = (), **kw: Any) -
     space: ``Dimension``s or ``"NODE.PARAM=LOW:HIGH[:log]"`` / ``"NODE.PARAM=A,B,C"``.
     """
     return Study(graph_or_path, space, **kw).run()
+
+
+@dataclass
+class StudyState:
+    """A saved study as it stands, read without running it: its trials (as rows), the
+    parameters they searched, and its plan against a total."""
+
+    rows: list[dict[str, Any]]
+    names: list[str]
+    monitor: str
+    direction: str
+    plan: Plan
+
+
+def read_study(out_dir: str | os.PathLike[str], study_name: str, total: int) -> StudyState | None:
+    """The study ``study_name`` in ``out_dir``'s database, or None when there is none."""
+    db = Path(out_dir) / "study.db"
+    if not db.is_file():
+        return None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage_url(out_dir)))
+    except KeyError:  # the database holds other studies only
+        return None
+    ts = counted(study.get_trials(deepcopy=False))
+    names: list[str] = []
+    for t in ts:
+        names += [n for n in t.params if n not in names]
+    return StudyState(
+        [trial_row(t) for t in ts],
+        names,
+        str(study.user_attrs.get("monitor", "value")),
+        study.direction.name.lower(),
+        plan_of(study, total),
+    )

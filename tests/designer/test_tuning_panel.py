@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 
@@ -32,7 +33,8 @@ def test_properties_marks_a_parameter_tune_within_its_declared_limits(qtbot) -> 
     assert te.low is not None and te.low.minimum() == 0.0  # the declaration's min
     te.check.setChecked(True)
     space = doc.graph.settings["tuning"]["space"]
-    assert space == [{"target": "adam.lr", "low": 0.001, "high": 0.1, "log": True}]
+    # Adam's usual learning rates, the range the learning-rate lint names
+    assert space == [{"target": "adam.lr", "low": 1e-5, "high": 0.01, "log": True}]
     doc.undo_stack.undo()
     assert not doc.graph.settings.get("tuning")  # one undo step
     props.refresh_values()
@@ -119,5 +121,120 @@ def test_main_window_has_the_tuning_dock_and_open_best_loads_the_project(
 
     save_project(g, best)
     window.tuning_panel.openBest.emit(str(best))
-    assert Path(window.document.path) == best
+    assert window.document.path is None  # an untitled copy: Save never writes the study's file
     assert window.document.graph.nodes["adam"].params["lr"] == 0.0421
+
+
+def _grid_doc(epochs: int = 3) -> Document:
+    doc = _doc()
+    doc.graph.settings["training"]["epochs"] = epochs
+    set_dimension(doc, "adam.lr", Dimension("adam.lr", choices=(0.01, 0.02, 0.03)))
+    return doc
+
+
+def _run(qtbot, panel: TuningPanel) -> Any:
+    with qtbot.waitSignal(panel.finished, timeout=120000) as done:
+        panel.start()
+    return done.args[0]
+
+
+def test_a_reopened_study_shows_its_trials_and_how_many_more_will_run(
+    qtbot, tmp_path: Path
+) -> None:
+    doc = _grid_doc()
+    panel = TuningPanel(doc)
+    qtbot.addWidget(panel)
+    panel.out_edit.setText(str(tmp_path / "study"))
+    panel.trials.setValue(2)
+    assert _run(qtbot, panel) is not None
+    # a restart: a new panel over the same folder shows the two trials before any Start
+    again = TuningPanel(_grid_doc())
+    qtbot.addWidget(again)
+    again.out_edit.setText(str(tmp_path / "study"))
+    again.trials.setValue(1)
+    again.read_existing()
+    qtbot.waitUntil(lambda: again.table.rowCount() == 2, timeout=60000)
+    heads = [again.table.horizontalHeaderItem(i).text() for i in range(again.table.columnCount())]
+    assert heads[:3] == ["#", "state", "val_loss"] and "adam.lr" in heads
+    assert "holds 2 finished trials" in again.plan_label.text()
+    assert "none more will run" in again.plan_label.text()
+    again.trials.setValue(3)
+    assert "1 more will run to reach 3 in total" in again.plan_label.text()
+    res = _run(qtbot, again)
+    assert len(res.trials) == 3 and again.table.rowCount() == 3
+
+
+def test_the_trials_table_has_named_columns_before_any_study(qtbot) -> None:
+    panel = TuningPanel(_grid_doc())
+    qtbot.addWidget(panel)
+    heads = [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]
+    assert heads == ["#", "state", "value", "s"]  # not Qt's placeholder 1 2 3 4
+
+
+def test_parameters_nobody_tunes_have_no_tune_box(qtbot, tmp_path: Path) -> None:
+    g = load_project(EXAMPLES / "iris.json")
+    csv = g.add("CSVDataset")
+    clean = g.add("Clean")
+    doc = Document(g)
+    props = PropertiesPanel(doc)
+    qtbot.addWidget(props)
+    props.show_nodes([csv])
+    assert "header" not in props.tune_editors and "task" not in props.tune_editors
+    props.show_nodes([clean])
+    assert "drop_duplicates" not in props.tune_editors
+    panel = TuningPanel(doc)
+    qtbot.addWidget(panel)
+    items = [panel.setting_combo.itemText(i) for i in range(panel.setting_combo.count())]
+    assert "training.device" not in items and "training.monitor" not in items
+
+
+def test_the_range_editor_fits_the_default_dock_width(qtbot) -> None:
+    doc = _doc()
+    props = PropertiesPanel(doc)
+    qtbot.addWidget(props)
+    props.show_nodes(["adam"])
+    te = props.tune_editors["lr"]
+    te.check.setChecked(True)
+    assert te.fields.minimumSizeHint().width() <= 200  # beside its label in a 320 px dock
+
+
+def test_closing_the_window_stops_a_running_study_cleanly(window, qtbot, tmp_path: Path) -> None:
+    import optuna
+
+    from engine.tune.study import make_storage, storage_url
+
+    qtbot.waitUntil(lambda: getattr(window, "tuning_panel", None) is not None, timeout=60000)
+    g = load_project(EXAMPLES / "iris.json")
+    g.settings["training"]["epochs"] = 100000
+    window.document.replace_graph(g)
+    panel = window.tuning_panel
+    set_dimension(window.document, "adam.lr", Dimension("adam.lr", choices=(0.01, 0.02)))
+    out = tmp_path / "study"
+    panel.out_edit.setText(str(out))
+    asked: list[str] = []
+    window.ask_stop_training = lambda what: asked.append(what) or True
+    panel.start()
+    qtbot.waitUntil(lambda: panel.study is not None and panel.study._session is not None,
+                    timeout=60000)  # fmt: skip
+    assert window.close()
+    assert asked and "iris" in asked[0] and "tuning study" in asked[0]
+    assert panel._idle.is_set()  # the worker thread ended before the window went
+    trials = optuna.load_study(
+        study_name="iris", storage=make_storage(storage_url(out))
+    ).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL]
+    assert "stopped" in trials[0].user_attrs["error"]
+
+
+def test_a_panel_made_after_the_project_opened_reads_its_study(qtbot, tmp_path: Path) -> None:
+    doc = _grid_doc()
+    doc.path = tmp_path / "iris.json"  # the study's default folder is beside the project
+    first = TuningPanel(doc)
+    qtbot.addWidget(first)
+    first.trials.setValue(1)
+    _run(qtbot, first)
+    assert (tmp_path / "runs" / "tune-iris" / "study.db").is_file()
+    late = TuningPanel(doc)  # as the main window makes its docks after opening a file
+    qtbot.addWidget(late)
+    qtbot.waitUntil(lambda: late.table.rowCount() == 1, timeout=60000)
+    assert "holds 1 finished trial;" in late.plan_label.text()

@@ -20,6 +20,7 @@ from engine.analysis.lints.util import (
     settings,
     stats,
 )
+from engine.catalog.training import LR_FAR, LR_USUAL
 from engine.graph import Edge
 from engine.runtime.prepare import DEFAULT_BATCH
 
@@ -269,16 +270,6 @@ def dropout_before_loss(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(loss.id, {"src": src.name}, fix)
 
 
-# (usual range shown to the user, warn below, warn above), per optimizer
-LR_RANGES: dict[str, tuple[tuple[str, str], float, float]] = {
-    "SGD": (("0.001", "0.5"), 1e-4, 1.0),
-    "Adam": (("0.00001", "0.01"), 1e-6, 0.03),
-    "AdamW": (("0.00001", "0.01"), 1e-6, 0.03),
-    "RMSprop": (("0.0001", "0.01"), 1e-6, 0.03),
-    "Adagrad": (("0.001", "0.1"), 1e-4, 1.0),
-}
-
-
 @lint(
     "learning-rate-out-of-range",
     "warning",
@@ -301,9 +292,9 @@ LR_RANGES: dict[str, tuple[tuple[str, str], float, float]] = {
 )
 def learning_rate_out_of_range(ctx: CheckContext) -> Iterator[Finding]:
     for opt in nodes_of_kind(ctx, "optimizer"):
-        if opt.type not in LR_RANGES:
+        if opt.type not in LR_FAR:
             continue
-        usual, lo, hi = LR_RANGES[opt.type]
+        usual, (lo, hi) = LR_USUAL[opt.type], LR_FAR[opt.type]
         lr = float(opt.params.get("lr", 0) or 0)
         if lr <= 0 or lo <= lr <= hi:
             continue  # lr = 0 has its own warning
@@ -315,7 +306,7 @@ def learning_rate_out_of_range(ctx: CheckContext) -> Iterator[Finding]:
                 "lr": fmt(lr),
                 "side": Part("above" if high else "below"),
                 "type": opt.type,
-                "usual": Part("range", {"lo": usual[0], "hi": usual[1]}),
+                "usual": Part("range", {"lo": _plain(usual[0]), "hi": _plain(usual[1])}),
                 "effect": Part("diverge" if high else "barely"),
             },
             set_fix(ctx.graph, opt.id, lr=default),
@@ -372,6 +363,11 @@ def too_many_parameters(ctx: CheckContext) -> Iterator[Finding]:
 
 
 MIN_UPDATES = 50  # fewer weight updates in the whole training: obviously underfit
+
+
+def _plain(v: float) -> str:
+    """0.00001, not 1e-05: the way a learning rate is typed."""
+    return format(v, "f").rstrip("0").rstrip(".")
 
 
 def _batching(ctx: CheckContext, data: str) -> tuple[dict[str, Any], Node | None]:
@@ -473,7 +469,7 @@ def batchnorm_last_batch_of_one(ctx: CheckContext) -> Iterator[Finding]:
     yield Finding(bns[0].id, {"samples": n, "size": bs}, fix)
 
 
-__all__ = ["LR_RANGES", "MIN_UPDATES", "PARAMS_PER_SAMPLE"]
+__all__ = ["MIN_UPDATES", "PARAMS_PER_SAMPLE"]
 
 
 @lint(
