@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TorchwireError
+from engine.fileio import read_regular
 
 LOCK_NAME = ".torchwire.lock"
+MAX_LOCK_BYTES = 65536  # ours are a line of JSON
 # A lock file still empty this long after it was made belongs to a writer that died between
 # creating it and writing its pid (a younger one may be a writer at work right now).
 EMPTY_STALE_AFTER_S = 10.0
@@ -73,16 +75,14 @@ def pid_alive(pid: int) -> bool:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    """The lock's owner, {} for an unreadable lock, None when there is no lock any more."""
+    """The lock's owner, {} for an unreadable lock (not a regular file, say: a FIFO is never
+    waited on), None when there is no lock any more."""
+    raw = read_regular(path, MAX_LOCK_BYTES)
+    if raw is None:
+        return {} if os.path.lexists(path) else None
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return {}
-    try:
-        doc = json.loads(text)
-    except ValueError:
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}
 
