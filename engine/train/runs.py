@@ -155,9 +155,7 @@ def _unreadable(folder: Path, e: Exception) -> RunSummary:
     except (OSError, ValueError, OverflowError):
         started = datetime.fromtimestamp(0)
     reason = f"{type(e).__name__}: {e}"[:200]
-    return RunSummary(
-        folder.name, folder, started, RunStatus.UNREADABLE, {}, {}, 0, problem=reason
-    )
+    return RunSummary(folder.name, folder, started, RunStatus.UNREADABLE, {}, {}, 0, problem=reason)
 
 
 def _flat_settings(proj: dict[str, Any]) -> dict[str, Any]:
