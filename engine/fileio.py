@@ -5,6 +5,8 @@ it, then renames it over the target, so a reader sees the old file or the whole 
 never a half-written one, even when two writers race or the process is killed. On failure
 the temporary file is removed and a full disk becomes ``WriteError("no space left on device
 while writing FILE")``. Temporaries left by a killed writer are swept by ``clean_stale``.
+``read_regular`` is its reading counterpart for files it did not write itself: a regular
+file, bounded, never a FIFO that would block.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -199,6 +202,30 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             raise
         raise err from e
     publish(tmp, path)
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes, else None
+    (missing, unreadable, too large, or not a file).
+
+    For files anyone could have put there (a run folder's): opened without blocking and
+    checked on the open file itself, so a FIFO or device under the expected name (or swapped
+    in after a check) is never waited on, and a huge file is never read whole."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= limit else None
 
 
 def atomic_write(

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from designer.bridge import run_task
 from designer.i18n import translate
 from designer.widgets.plots import SeriesPlot
-from engine.train.runs import RunSummary, format_runs, list_runs, read_history
+from engine.train.runs import RunSummary, format_runs, list_runs, printable, read_history
 
 CURVE_COLORS = ("#5fa8ff", "#ff9f43", "#7fc98f", "#e0524a", "#c39bd3", "#f7dc6f", "#48c9b0")
 METRICS = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", "lr")
@@ -135,12 +135,12 @@ class RunsPanel(QWidget):
         for row, r in enumerate(runs):
             main = next((k for k in ("accuracy", "r2", "loss") if k in r.metrics), None)
             cells = [
-                r.name,
+                printable(r.name),
                 r.started.strftime("%Y-%m-%d %H:%M"),
                 r.status.value,
                 str(r.epochs),
                 f"{main} {r.metrics[main]:.4g}" if main else "—",
-                ", ".join(f"{k}={v}" for k, v in r.differs.items()) or "—",
+                ", ".join(f"{k}={v}" for k, v in r.differs.items()) or r.problem or "—",
             ]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -91,9 +91,10 @@ def _evaluate_cached(
     in_shapes: Sequence[Shape | None],
     in_dtypes: Sequence[torch.dtype | None],
 ) -> Evaluation:
-    """``_evaluate`` through the disk cache (engine.analysis.shape_cache) for catalog types."""
+    """``_evaluate`` through the disk cache (engine.analysis.shape_cache) for built-in types
+    only: a plugin's code can change under the same name, and the disk outlives the process."""
     dk = None
-    if shape_cache.enabled() and catalog.has(spec.type) and catalog.get(spec.type) is spec:
+    if shape_cache.enabled() and catalog.builtin(spec):
         dk = shape_cache.key(
             spec.type,
             spec.version,

@@ -12,10 +12,16 @@ What makes it safe to trust:
   version, parameters, input shapes and dtypes; the file name carries torch's version and a
   hash of the engine's code that evaluates (the catalog, the custom modules, the check), so
   a new torch or a changed declaration starts a fresh file;
-- only catalog types are cached (not plugins, whose code can change under the same name);
-  failures are never cached (they are re-derived, with their message, each time);
-- the file is plain JSON, read with ``json`` and validated entry by entry — a cache is data,
-  never code; a corrupt or foreign file is ignored, and it is written atomically.
+- only the built-in types are cached (``engine.catalog.builtin``), never plugins, whose
+  code can change under the same name; failures are never cached (they are re-derived, with
+  their message, each time);
+- the file is plain JSON, read with ``json`` (bounded in size; a nesting too deep for the
+  parser is a corrupt file, not an error) and validated entry by entry — a cache is data,
+  never code; a corrupt or foreign file is ignored, and it is written atomically;
+- every entry carries a MAC keyed by a secret of this cache folder (``key``, made once,
+  readable by the user only), so an entry edited by hand, copied from another machine or
+  planted in a shared folder is not trusted even when it is well formed (a wrong size is
+  plausible); an entry that is not well formed (a ``true`` size, a negative count) is dropped.
 
 ``TORCHWIRE_CACHE_DIR`` (the same as the dataset cache) moves it; ``TORCHWIRE_NO_SHAPE_CACHE``
 turns it off.
@@ -24,7 +30,9 @@ turns it off.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import threading
@@ -33,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 MAX_ENTRIES = 20000
+MAX_FILE_BYTES = 64_000_000  # a shapes file larger than this is not one we wrote
+MAX_RANK = 32
+MAX_COUNT = 2**62  # a size, parameter count or MAC count beyond this is not plausible
+FORMAT = "2"  # entries as {"v": value, "mac": ...}
 FLUSH_EVERY_S = 10.0  # a write is a dump of the whole map: not on every live check
 _ENV_DIR = "TORCHWIRE_CACHE_DIR"
 _ENV_OFF = "TORCHWIRE_NO_SHAPE_CACHE"
@@ -42,6 +54,7 @@ _entries: dict[str, dict[str, Any]] | None = None
 _dirty = False
 _last_flush = 0.0
 _path: Path | None = None
+_key: bytes | None = None
 
 
 def enabled() -> bool:
@@ -52,9 +65,15 @@ def _fingerprint() -> str:
     """torch's version and a hash of the code an evaluation runs."""
     import torch
 
-    root = Path(__file__).parent
-    h = hashlib.sha256(torch.__version__.encode())
-    files = [*sorted((root / "catalog").glob("*.py")), root / "modules.py", root / "check.py"]
+    engine = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256(f"{torch.__version__}/{FORMAT}".encode())
+    files = [
+        *sorted((engine / "catalog").glob("*.py")),
+        engine / "modules.py",
+        here / "check.py",
+        here / "evaluate.py",
+    ]
     for f in files:
         try:
             h.update(f.read_bytes())
@@ -74,15 +93,22 @@ def path() -> Path:
     return _path
 
 
+def _count(x: Any) -> bool:
+    """A size or count: an int (``True`` is not one) in a plausible range."""
+    return type(x) is int and 0 <= x <= MAX_COUNT
+
+
 def _valid(v: Any) -> bool:
+    """Whether ``v`` is a well-formed evaluation (types and ranges; the MAC says it is ours)."""
+
     def shape(s: Any) -> bool:
-        return isinstance(s, list) and all(isinstance(d, int) and d >= 0 for d in s)
+        return isinstance(s, list) and len(s) <= MAX_RANK and all(_count(d) for d in s)
 
     return (
         isinstance(v, dict)
         and shape(v.get("shape"))
         and isinstance(v.get("dtype"), str)
-        and all(isinstance(v.get(k), int) and v[k] >= 0 for k in ("params", "macs", "bytes"))
+        and all(_count(v.get(k)) for k in ("params", "macs", "bytes"))
         and isinstance(v.get("shapes"), list)
         and all(shape(s) for s in v["shapes"])
         and isinstance(v.get("dtypes"), list)
@@ -91,17 +117,65 @@ def _valid(v: Any) -> bool:
     )
 
 
+def _secret() -> bytes | None:
+    """This cache folder's MAC key, made on first use (None when it cannot be had: then
+    nothing is read from or written to disk)."""
+    global _key
+    if _key is None:
+        p = path().with_name("key")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                try:
+                    os.write(fd, os.urandom(32).hex().encode("ascii"))
+                finally:
+                    os.close(fd)
+            text = p.read_text(encoding="ascii").strip()
+            key = bytes.fromhex(text)
+        except (OSError, ValueError):
+            return None
+        if len(key) < 16:
+            return None
+        _key = key
+    return _key
+
+
+def _mac(secret: bytes, k: str, v: dict[str, Any]) -> str:
+    msg = json.dumps([k, v], sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def _trusted(secret: bytes, k: Any, item: Any) -> bool:
+    """A stored item is ours and well formed: a string key, a valid value, the right MAC."""
+    if not (isinstance(k, str) and isinstance(item, dict) and isinstance(item.get("mac"), str)):
+        return False
+    v = item.get("v")
+    return _valid(v) and hmac.compare_digest(item["mac"], _mac(secret, k, v))
+
+
+def _read() -> dict[str, dict[str, Any]]:
+    """The trusted entries of the file; {} for a missing, unreadable, oversized, foreign or
+    corrupt one (nested deeper than the parser goes, say)."""
+    secret = _secret()
+    if secret is None:
+        return {}
+    try:
+        p = path()
+        if not p.is_file() or p.stat().st_size > MAX_FILE_BYTES:
+            return {}
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {k: item["v"] for k, item in raw.items() if _trusted(secret, k, item)}
+
+
 def _load() -> dict[str, dict[str, Any]]:
     global _entries
     if _entries is None:
-        entries: dict[str, dict[str, Any]] = {}
-        try:
-            raw = json.loads(path().read_text(encoding="utf-8"))
-            if isinstance(raw, dict):
-                entries = {k: v for k, v in raw.items() if isinstance(k, str) and _valid(v)}
-        except (OSError, ValueError):
-            pass  # no cache yet, or not ours: start empty
-        _entries = entries
+        _entries = _read()
     return _entries
 
 
@@ -141,7 +215,11 @@ def flush(force: bool = False) -> None:
     with _lock:
         if not _dirty or _entries is None or (not force and now - _last_flush < FLUSH_EVERY_S):
             return
-        data = json.dumps(_entries, separators=(",", ":"))
+        secret = _secret()
+        if secret is None:
+            return
+        signed = {k: {"v": v, "mac": _mac(secret, k, v)} for k, v in _entries.items()}
+        data = json.dumps(signed, separators=(",", ":"))
         _dirty = False
         _last_flush = now
     try:

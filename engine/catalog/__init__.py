@@ -9,15 +9,18 @@ from engine.catalog.base import Kind, NodeSpec, Param, ParamError, Port, Shape
 from engine.catalog.registry import (
     CATEGORIES,
     all_specs,
+    builtin,
     by_kind,
     generation,
     get,
     has,
     register,
+    seal_builtins,
     unregister,
 )
 
 DECLARATIONS = (layers, tensors, data, training)
+seal_builtins()
 
 __all__ = [
     "CATEGORIES",
@@ -29,6 +32,7 @@ __all__ = [
     "Port",
     "Shape",
     "all_specs",
+    "builtin",
     "by_kind",
     "generation",
     "get",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from engine.catalog.base import Kind, NodeSpec
 
 _REGISTRY: dict[str, NodeSpec] = {}
+_BUILTIN: dict[str, NodeSpec] = {}  # the types the declaration modules registered
 _generation = 0
 
 # Palette order; a category not listed here goes last.
@@ -42,6 +43,20 @@ def unregister(type_name: str) -> None:
     global _generation
     if _REGISTRY.pop(type_name, None) is not None:
         _generation += 1
+
+
+def seal_builtins() -> None:
+    """Remember the types registered so far as the built-in ones (``engine.catalog`` calls it
+    once its declaration modules are imported; whatever registers later is a plugin)."""
+    if not _BUILTIN:
+        _BUILTIN.update(_REGISTRY)
+
+
+def builtin(spec: NodeSpec) -> bool:
+    """Whether ``spec`` is a built-in type's declaration: what depends only on engine code
+    (a node's shape on disk, say) may outlive the process; a plugin's code can change under
+    the same name."""
+    return _BUILTIN.get(spec.type) is spec
 
 
 def generation() -> int:

@@ -35,6 +35,16 @@ def run_prefixes(name: str) -> set[str]:
     return {folder_slug(name), _legacy_slug(name)}
 
 
+def is_run_folder_of(name: str, folder_name: str) -> bool:
+    """Whether ``folder_name`` is exactly a run-folder name of project ``name`` (its prefix,
+    a time stamp, an optional ``-N``): how a run moved and renamed with its project (a run
+    made while untitled, moved on the first save) is known as the project's own."""
+    stamp = r"-\d{8}-\d{6}(-\d+)?"
+    return any(
+        re.fullmatch(re.escape(prefix) + stamp, folder_name) for prefix in run_prefixes(name)
+    )
+
+
 def run_folder_name(name: str, when: datetime | None = None) -> str:
     """The folder name of a run of project ``name`` started at ``when`` (default: now)."""
     return f"{folder_slug(name)}-{(when or datetime.now()).strftime(STAMP_FORMAT)}"
@@ -109,6 +119,7 @@ __all__ = [
     "RUNS_FOLDER",
     "STAMP_FORMAT",
     "folder_slug",
+    "is_run_folder_of",
     "latest_run",
     "new_run_dir",
     "renamed_run_dir",

@@ -22,14 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TorchwireError
+from engine.fileio import read_regular
 
 LOCK_NAME = ".torchwire.lock"
+MAX_LOCK_BYTES = 65536  # ours are a line of JSON
 # A lock file still empty this long after it was made belongs to a writer that died between
 # creating it and writing its pid (a younger one may be a writer at work right now).
 EMPTY_STALE_AFTER_S = 10.0
 
 _held: set[str] = set()  # lock files this process holds (another session of ours is alive)
-_held_lock = threading.Lock()
+# Guards ``_held`` and spans a whole acquisition (create, write, record) and release in this
+# process: a lock file carrying our pid is judged against ``_held`` only once its writer is
+# done, so a thread never finds another thread's lock "stale" between its write and record.
+_held_lock = threading.RLock()
 
 
 class RunFolderBusy(TorchwireError):
@@ -73,16 +78,14 @@ def pid_alive(pid: int) -> bool:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    """The lock's owner, {} for an unreadable lock, None when there is no lock any more."""
+    """The lock's owner, {} for an unreadable lock (not a regular file, say: a FIFO is never
+    waited on), None when there is no lock any more."""
+    raw = read_regular(path, MAX_LOCK_BYTES)
+    if raw is None:
+        return {} if os.path.lexists(path) else None
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return {}
-    try:
-        doc = json.loads(text)
-    except ValueError:
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}
 
@@ -123,31 +126,37 @@ class RunLock:
             {"pid": os.getpid(), "host": _host(), "since": time.time(), "token": token}
         )
         for _ in range(20):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = _read(self.path)
-                if owner is None:
-                    continue  # released meanwhile: try again
-                if not _stale(self.path, owner):
-                    raise self._busy(owner) from None
-                self._take_over(owner)
-                continue
-            try:
-                os.write(fd, doc.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             with _held_lock:
-                _held.add(str(self.path))
-            self._token = token
-            return
+                if self._try(doc):
+                    self._token = token
+                    return
         raise RunFolderBusy(
             f"{self.folder} is in use by another training (its lock {self.path} keeps "
             "changing); choose another folder or stop it",
             file=self.folder,
             pid=None,
         )
+
+    def _try(self, doc: str) -> bool:
+        """One attempt (under ``_held_lock``): True once the lock file is ours and recorded;
+        False to try again (it was released or stale); RunFolderBusy when it is taken."""
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _read(self.path)
+            if owner is None:
+                return False  # released meanwhile: try again
+            if not _stale(self.path, owner):
+                raise self._busy(owner) from None
+            self._take_over(owner)
+            return False
+        try:
+            os.write(fd, doc.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _held.add(str(self.path))
+        return True
 
     def _take_over(self, owner: dict[str, Any]) -> None:
         """Move a stale lock aside, unless another writer replaced it in the meantime."""
@@ -186,10 +195,10 @@ class RunLock:
             return
         with _held_lock:
             _held.discard(str(self.path))
-        owner = _read(self.path)
-        if owner and owner.get("token") == token:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+            owner = _read(self.path)
+            if owner and owner.get("token") == token:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
 
     def __enter__(self) -> RunLock:
         self.acquire()

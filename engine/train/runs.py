@@ -4,23 +4,28 @@ A run folder (see ``engine.train.session``) holds ``project.json`` (the project 
 trained, with the resolved training settings, written when the run starts),
 ``metrics.json`` (final test metrics, written when it ends), ``history.csv`` (one row per
 epoch) and its checkpoints. Everything here only reads those files as data (JSON and CSV;
-no checkpoint is loaded to list runs), so listing is quick and safe on any folder.
+no checkpoint is loaded to list runs), so listing is quick and safe on any folder: only
+regular files are read, never more than ``MAX_FILE_BYTES`` (a FIFO or a device named
+``metrics.json`` is not waited on), and a run folder that cannot be read is listed as
+``unreadable`` with its reason instead of failing the list of every run.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.fileio import atomic_write
-from engine.train.rundir import run_prefixes, runs_dir
+from engine.fileio import atomic_write, read_regular
+from engine.train.rundir import is_run_folder_of, renamed_run_dir, run_prefixes, runs_dir
 
 PROJECT_FILE = "project.json"
 MAX_FILE_BYTES = 50_000_000  # a run file larger than this is not one of ours
@@ -31,6 +36,7 @@ class RunStatus(StrEnum):
     FINISHED = "finished"
     STOPPED = "stopped"  # stopped by the user or early stopping, with final metrics
     INCOMPLETE = "incomplete"  # no final metrics and no one training: failed or killed
+    UNREADABLE = "unreadable"  # its files could not be read (``RunSummary.problem`` says why)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class RunSummary:
     metrics: dict[str, float]  # final test metrics (numbers only)
     epochs: int  # epochs completed
     differs: dict[str, Any] = field(default_factory=dict)  # settings unlike the other runs'
+    problem: str = ""  # why an UNREADABLE run could not be read
 
     @property
     def has_project(self) -> bool:
@@ -70,11 +77,14 @@ class RunHistory:
 
 
 def _read_json(path: Path) -> Any:
+    """A run file's JSON; None when it is missing, not a regular file, too large, or not
+    JSON this parser can read (a nesting too deep for it included)."""
+    raw = read_regular(path, MAX_FILE_BYTES)
+    if raw is None:
+        return None
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
         return None
 
 
@@ -108,11 +118,10 @@ def summarize(run_dir: str | os.PathLike[str]) -> RunSummary | None:
     epochs = 0
     stopped = False
     if isinstance(raw, dict):
-        for k, v in raw.items():
-            if isinstance(v, int | float) and not isinstance(v, bool) and k not in _NOT_METRICS:
-                metrics[k] = float(v)
-        epochs = int(raw.get("epochs_completed") or 0)
-        stopped = bool(raw.get("stopped"))
+        metrics = _metrics(raw)
+        done = raw.get("epochs_completed")
+        epochs = done if type(done) is int and done > 0 else 0
+        stopped = raw.get("stopped") is True
     if folder_busy(p):
         status = RunStatus.RUNNING
     elif isinstance(raw, dict):
@@ -123,6 +132,30 @@ def summarize(run_dir: str | os.PathLike[str]) -> RunSummary | None:
         epochs = len(read_history(p).columns.get("epoch", []))
     started = datetime.fromtimestamp(min(f.stat().st_mtime for f in present))
     return RunSummary(p.name, p, started, status, settings, metrics, epochs)
+
+
+def _metrics(raw: dict[Any, Any]) -> dict[str, float]:
+    """The numbers of ``metrics.json`` (finite ones; a count too large for a float is none)."""
+    out: dict[str, float] = {}
+    for k, v in raw.items():
+        if isinstance(v, int | float) and not isinstance(v, bool) and k not in _NOT_METRICS:
+            try:
+                x = float(v)
+            except OverflowError:
+                continue
+            if math.isfinite(x):
+                out[str(k)] = x
+    return out
+
+
+def _unreadable(folder: Path, e: Exception) -> RunSummary:
+    """A run folder whose files could not be read: listed, marked, with the reason."""
+    try:
+        started = datetime.fromtimestamp(folder.stat().st_mtime)
+    except (OSError, ValueError, OverflowError):
+        started = datetime.fromtimestamp(0)
+    reason = f"{type(e).__name__}: {e}"[:200]
+    return RunSummary(folder.name, folder, started, RunStatus.UNREADABLE, {}, {}, 0, problem=reason)
 
 
 def _flat_settings(proj: dict[str, Any]) -> dict[str, Any]:
@@ -142,12 +175,12 @@ _NOT_METRICS = {"epochs_completed", "best_epoch", "stopped"}
 
 def read_history(run_dir: str | os.PathLike[str]) -> RunHistory:
     """The per-epoch table of a run (empty when it has none yet)."""
-    path = Path(run_dir) / "history.csv"
+    raw = read_regular(Path(run_dir) / "history.csv", MAX_FILE_BYTES)
     cols: dict[str, list[float]] = {}
+    if raw is None:
+        return RunHistory({})
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return RunHistory({})
-        with path.open(encoding="utf-8", newline="") as fh:
+        with io.StringIO(raw.decode("utf-8", errors="replace"), newline="") as fh:
             for row in csv.DictReader(fh):
                 for k, v in row.items():
                     if k is None:
@@ -157,7 +190,7 @@ def read_history(run_dir: str | os.PathLike[str]) -> RunHistory:
                     except ValueError:
                         x = math.nan
                     cols.setdefault(k, []).append(x)
-    except OSError:
+    except csv.Error:
         return RunHistory({})
     return RunHistory(cols)
 
@@ -177,28 +210,54 @@ def list_runs(
     project_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
 ) -> list[RunSummary]:
     """The runs of a project, oldest first: run folders under ``root`` (default: the
-    ``runs/`` folder beside the project) that trained this project (by its name)."""
+    ``runs/`` folder beside the project) that trained this project: by the name in their
+    ``project.json``, or by a folder name that is exactly one of this project's run folders
+    (a run made while untitled and moved on the first save). A folder that cannot be read is
+    listed as UNREADABLE; it never hides the others."""
     project_path = Path(project_path)
     base = Path(root) if root is not None else runs_dir(project_path)
     name = _project_name(project_path)
-    prefixes = run_prefixes(name) if name is not None else set()
     out: list[RunSummary] = []
     try:
         folders = [d for d in base.iterdir() if d.is_dir()]
     except OSError:
         return []
     for d in folders:
-        proj = _read_json(d / PROJECT_FILE)
-        if isinstance(proj, dict) and name is not None:
-            if proj.get("name") != name:
+        try:
+            if not _is_projects_run(d, name):
                 continue
-        elif prefixes and not any(d.name.startswith(f"{s}-") for s in prefixes):
-            continue
-        s = summarize(d)
+            s = summarize(d)
+        except Exception as e:  # one broken folder is that run's problem, not the list's
+            s = _unreadable(d, e)
         if s is not None:
             out.append(s)
     out.sort(key=lambda r: (r.started, r.name))
     return _differing(out)
+
+
+def _is_projects_run(folder: Path, name: str | None) -> bool:
+    if name is None:
+        return True
+    if is_run_folder_of(name, folder.name):
+        return True
+    proj = _read_json(folder / PROJECT_FILE)
+    if isinstance(proj, dict):
+        return proj.get("name") == name
+    return any(folder.name.startswith(f"{s}-") for s in run_prefixes(name))
+
+
+def move_run(run_dir: Path, root: Path, old_name: str, new_name: str) -> Path:
+    """Move a run of project ``old_name`` into ``root`` as a run of ``new_name`` (the folder
+    renamed, its ``project.json`` naming the new project), e.g. the run made while a project
+    was untitled, on its first save. Returns the new folder; OSError when it cannot move."""
+    target = renamed_run_dir(root, run_dir.name, old_name, new_name)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(run_dir), str(target))
+    proj = _read_json(target / PROJECT_FILE)
+    if isinstance(proj, dict):
+        proj["name"] = new_name
+        write_run_project(target, proj)
+    return target
 
 
 def run_project(run_dir: str | os.PathLike[str]) -> Any:
@@ -214,10 +273,20 @@ def run_project(run_dir: str | os.PathLike[str]) -> Any:
     return load_checkpoint(p).project()
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, carriage
+    returns, bidi overrides…) shown as escapes, as a folder name may hold any of them."""
+    import unicodedata
+
+    return "".join(
+        c if c == " " or unicodedata.category(c)[0] not in "CZ" else ascii(c)[1:-1] for c in text
+    )
+
+
 def _short(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v)
+    return printable(str(v))
 
 
 def format_runs(runs: list[RunSummary]) -> str:
@@ -233,12 +302,14 @@ def format_runs(runs: list[RunSummary]) -> str:
     head = ["run", "started", "status", "epochs", *mkeys, "settings that differ"]
     rows = [
         [
-            r.name,
+            printable(r.name),
             r.started.strftime("%Y-%m-%d %H:%M"),
             r.status.value,
             str(r.epochs),
             *(_short(r.metrics[k]) if k in r.metrics else "-" for k in mkeys),
-            ", ".join(f"{k}={_short(v)}" for k, v in r.differs.items()) or "-",
+            ", ".join(f"{printable(k)}={_short(v)}" for k, v in r.differs.items())
+            or printable(r.problem)
+            or "-",
         ]
         for r in runs
     ]
@@ -256,6 +327,8 @@ __all__ = [
     "RunSummary",
     "format_runs",
     "list_runs",
+    "move_run",
+    "printable",
     "read_history",
     "run_project",
     "runs_dir",

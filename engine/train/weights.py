@@ -149,7 +149,7 @@ def match_weights(
         if tuple(v.shape) != tuple(mine[k].shape):
             wrong.append((k, tuple(v.shape), tuple(mine[k].shape)))
             continue
-        loaded[k] = v.detach().to(dtype=mine[k].dtype)
+        loaded[k] = _as_weight(k, v, mine[k], source)
     if not loaded:
         theirs = ", ".join(list(weights)[:3]) or "no tensors at all"
         ours = ", ".join(list(mine)[:3]) or "no weights"
@@ -173,6 +173,32 @@ def match_weights(
         prefix=prefix,
     )
     return loaded, report
+
+
+def _as_weight(name: str, v: torch.Tensor, mine: torch.Tensor, source: str) -> torch.Tensor:
+    """``v`` in the dtype of the model's tensor ``name``, or WeightsError: a bool or integer
+    tensor is not a float weight (a cast would make up values), and a weight that is NaN or
+    infinite (in the file, or once cast) would only fail training later with a misleading
+    message."""
+    if mine.is_floating_point() and not v.is_floating_point():
+        raise WeightsError(
+            f"{source}: tensor {name!r} holds {str(v.dtype).removeprefix('torch.')} values, "
+            f"but the model's {name} is a {str(mine.dtype).removeprefix('torch.')} weight; "
+            "this file's tensor is not weights for it",
+            file=source,
+        )
+    out = v.detach().to(dtype=mine.dtype)
+    if out.is_floating_point() or out.is_complex():
+        finite = torch.isfinite(out)
+        if not bool(finite.all()):
+            what = "NaN" if bool(torch.isnan(out).any()) else "infinite"
+            raise WeightsError(
+                f"{source}: tensor {name!r} holds {what} values "
+                f"({int((~finite).sum())} of {out.numel()}, as {str(mine.dtype)[6:]}); "
+                "the weights are damaged (a diverged run saved them?): use other weights",
+                file=source,
+            )
+    return out
 
 
 def init_from(model: torch.nn.Module, path: str | os.PathLike[str]) -> InitReport:

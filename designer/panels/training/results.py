@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from designer.i18n import fmt, translate
 from designer.widgets.plots import ConfusionMatrixView, ScatterView
-from engine.train.rundir import RUNS_FOLDER, latest_run, renamed_run_dir
+from engine.train.rundir import RUNS_FOLDER, latest_run
+from engine.train.runs import move_run
 
 # Metric names as the engine writes them, and how the panel labels them.
 METRIC_LABELS = {
@@ -143,12 +144,8 @@ class Results:
         root = self.runs_root or default_runs_root(self.document)
         if run.parent.resolve() == root.resolve():
             return
-        import shutil
-
-        target = renamed_run_dir(root, run.name, old_name, self.document.graph.name)
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(run), str(target))
+            target = move_run(run, root, old_name, self.document.graph.name)
         except OSError as e:
             self.log(f"the run folder stays at {run}: {e}")
             return

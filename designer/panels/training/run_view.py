@@ -408,7 +408,8 @@ class RunView:
         run_dir = getattr(ev, "run_dir", None)
         self.last_run_dir = Path(run_dir) if run_dir else None
         self._run_started_at = time.monotonic()
-        self._est = ProgressEstimator()
+        # time left measured over whole epochs: their evaluation and saving count too
+        self._est = ProgressEstimator(epoch_fraction=1 / self._epochs if self._epochs else 0.0)
         start_epoch = int(getattr(ev, "start_epoch", 1) or 1)
         self._frac0 = (start_epoch - 1) / self._epochs if self._epochs else 0.0
         if self.state == "starting":
