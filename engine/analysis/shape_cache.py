@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.fileio import atomic_write
+
 MAX_ENTRIES = 20000
 MAX_FILE_BYTES = 64_000_000  # a shapes file larger than this is not one we wrote
 MAX_RANK = 32
@@ -223,8 +225,6 @@ def flush(force: bool = False) -> None:
         _dirty = False
         _last_flush = now
     try:
-        from engine.fileio import atomic_write
-
         p = path()
         p.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(p, data)

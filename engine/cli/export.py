@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.cli.common import describe, load
 from engine.export import ExportError, export_onnx, export_python
+from engine.train.checkpoint import load_checkpoint
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -61,8 +62,6 @@ def _export(args: argparse.Namespace) -> int:
     ckpt = None
     if args.checkpoint:
         try:
-            from engine.train import load_checkpoint
-
             ckpt = load_checkpoint(args.checkpoint)
         except Exception as e:  # CheckpointError, or anything torch says of a bad file
             print(f"error: {describe(e, args.checkpoint)}", file=sys.stderr)

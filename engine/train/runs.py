@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.fileio import atomic_write, read_regular
+from engine.project import load_project
+from engine.train.checkpoint import load_checkpoint
 from engine.train.rundir import is_run_folder_of, renamed_run_dir, run_prefixes, runs_dir
+from engine.train.runlock import folder_busy
 
 PROJECT_FILE = "project.json"
 MAX_FILE_BYTES = 50_000_000  # a run file larger than this is not one of ours
@@ -102,8 +105,6 @@ def write_run_project(run_dir: str | os.PathLike[str], project: dict[str, Any]) 
 
 def summarize(run_dir: str | os.PathLike[str]) -> RunSummary | None:
     """One run folder's summary; None when the folder holds no run."""
-    from engine.train.runlock import folder_busy
-
     p = Path(run_dir)
     files = [p / n for n in (PROJECT_FILE, "metrics.json", "history.csv", "last.pt", "best.pt")]
     present = [f for f in files if f.is_file()]
@@ -265,10 +266,7 @@ def run_project(run_dir: str | os.PathLike[str]) -> Any:
     checkpoint's metadata for runs made before runs saved it); errors are engine errors."""
     p = Path(run_dir)
     if (p / PROJECT_FILE).is_file():
-        from engine.project import load_project
-
         return load_project(p / PROJECT_FILE)
-    from engine.train.checkpoint import load_checkpoint
 
     return load_checkpoint(p).project()
 

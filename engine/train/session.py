@@ -266,8 +266,6 @@ class TrainingSession:
                     reason = self._oom_reason(step_ref[0])
                     self.failure = events.Failed(reason, step_ref[0], "runtime")
                 else:
-                    from engine.data.errors import DataError
-
                     kind = "data" if isinstance(e, DataError) else "runtime"
                     self.failure = events.Failed(self._explain(e), step_ref[0] or None, kind)
             except BaseException:  # KeyboardInterrupt in run(): end failed, then re-raise

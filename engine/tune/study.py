@@ -25,6 +25,7 @@ from typing import Any
 
 import optuna
 
+from engine.catalog.settings import resolve_settings
 from engine.catalog.tuning import (
     DIRECTIONS,
     PRUNERS,
@@ -36,12 +37,17 @@ from engine.catalog.tuning import (
     check_tuning_settings,
     effective_pruner,
     merge,
+    parse_space,
     resolve,
     space_of,
 )
 from engine.fileio import atomic_write
+from engine.project import save_project
 from engine.runtime.loop import Callback, EpochEnd, Trainer
+from engine.runtime.schedule import lower_is_better
+from engine.train.graphs import as_graph
 from engine.train.rundir import study_dir, study_slug
+from engine.train.session import TrainingSession
 
 FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -236,11 +242,8 @@ class Study:
         on_trial: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
         on_event: Callable[[Any], None] | None = None,
     ) -> None:
-        from engine.train.graphs import as_graph
-
         self.graph = as_graph(graph).copy()
         cfg = check_tuning_settings(self._saved())
-        from engine.catalog.tuning import parse_space
 
         given = [d if isinstance(d, Dimension) else parse_space(d) for d in space]
         self.dims = resolve(self.graph, merge(space_of(self.graph), given))
@@ -285,8 +288,6 @@ class Study:
         return s.get("tuning") or {}
 
     def _training(self) -> dict[str, Any]:
-        from engine.catalog.settings import resolve_settings
-
         s = self.graph.settings if isinstance(self.graph.settings, dict) else {}
         try:
             return resolve_settings(s.get("training"))
@@ -298,8 +299,6 @@ class Study:
 
     @property
     def direction(self) -> str:
-        from engine.runtime.schedule import lower_is_better
-
         if self.direction_setting != "auto":
             return self.direction_setting
         return "minimize" if lower_is_better(self.monitor) else "maximize"
@@ -393,8 +392,6 @@ class Study:
         return out
 
     def _objective(self, trial: optuna.Trial) -> float:
-        from engine.train.session import TrainingSession
-
         if self._stop.is_set():
             raise _Stopped()
         if _surplus(trial, self.trials):
@@ -518,8 +515,6 @@ class Study:
 
     def write_best(self, params: dict[str, Any], path: str) -> None:
         """The project with the best values written in, its data paths made absolute."""
-        from engine.project import save_project
-
         g = self.apply(params)
         base = Path(self.graph.source_path).parent if self.graph.source_path else None
         if base is not None:
