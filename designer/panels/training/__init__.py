@@ -172,6 +172,9 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
             sig = getattr(doc, name, None)
             if sig is not None:
                 sig.connect(slot)
+        # the document as it is now: a project opened before this panel existed (the run
+        # panels are built after the canvas) has its last run found as one opened later
+        self._find_project_run()
         self._on_report(getattr(doc, "report", None))
 
     def _on_report(self, report: Any) -> None:
