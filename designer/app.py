@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from designer.app_menus import APP_NAME, AppMenus
 from designer.file_actions import FileActions
 from designer.i18n import translate
+from designer.widgets.dock import Dock
 
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
@@ -164,7 +165,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
     def _dock(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
     ) -> QDockWidget:
-        d = QDockWidget(title, self)
+        d = Dock(title, self)  # a double-clicked title leaves it where it is
         name = {w: n for n, w in self._dock_names().items()}.get(widget, title)
         d.setObjectName(f"dock_{name.lower()}")
         if scroll:

@@ -271,6 +271,7 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
             if self.state != "idle":
                 self._set_state("idle")
             self._find_project_run()
+            self.log_view.clear()  # the log was the other project's
         self._load_settings_values()
         self._on_report(getattr(self.document, "report", None))
 
