@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -69,7 +69,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
 
         gui_thread_gc()  # the app runs engine work on threads: collect only on this one
         self.setWindowTitle(APP_NAME)
-        self.resize(1500, 920)
+        self.resize(_fitting_size())
         self.setDockNestingEnabled(True)
         self.document: Any = None
         self.canvas: Any = None
@@ -156,11 +156,45 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         self.loaded.emit()
 
     def _size_docks(self) -> None:
-        # in proportion to the window, so a small one keeps a usable canvas (#16 item 14)
+        # in proportion to the window, so a small one keeps a usable canvas
         w, h = max(self.width(), 800), max(self.height(), 560)
         self.resizeDocks([self.dock_palette], [min(240, w // 5)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_properties], [min(320, w // 4)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_problems], [min(240, h // 3)], Qt.Orientation.Vertical)
+        self.keep_canvas_share()
+
+    def keep_canvas_share(self) -> None:
+        """Give the canvas back its share of the window (``CANVAS_SHARE``) when the docks
+        took it: they keep their size when the window shrinks or a layout saved on a larger
+        screen is restored, which left a small window a strip of canvas."""
+        if self.canvas is None:
+            return
+        area = self.centralWidget()
+        inner = self.height() - self.menuBar().height() - self.statusBar().height()
+        want_h, want_w = int(inner * CANVAS_SHARE[1]), int(self.width() * CANVAS_SHARE[0])
+        docks = [d for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        if area.height() < want_h:
+            bottom = [
+                d for d in docks if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea
+            ]
+            if bottom:
+                room = max(inner - want_h, 1)
+                self.resizeDocks(bottom, [room] * len(bottom), Qt.Orientation.Vertical)
+        if area.width() < want_w:
+            sides = [
+                d
+                for d in docks
+                if self.dockWidgetArea(d)
+                in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+            ]
+            if sides:
+                room = max((self.width() - want_w) // 2, 1)
+                self.resizeDocks(sides, [room] * len(sides), Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.is_loaded:
+            QTimer.singleShot(0, self.keep_canvas_share)  # once the docks are laid out
 
     def _dock(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
@@ -240,6 +274,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         """The user's dock layout from the last session (once every dock exists)."""
         if self._saved_layout is not None:
             self.restoreState(self._saved_layout)
+            QTimer.singleShot(0, self.keep_canvas_share)  # saved on a larger screen, maybe
 
     def _save_layout(self) -> None:
         from designer.files import settings
@@ -485,6 +520,8 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         return QSize(1500, 920)
 
 
+# the canvas's least share of the window's width and of its height below the menu bar
+CANVAS_SHARE = (0.4, 0.5)
 MIN_RUN_DOCK_HEIGHT = 210  # the Training/Predict docks: button bar, progress and a plot
 
 
@@ -500,6 +537,15 @@ def ready_to_train(rep: Any) -> tuple[bool, str]:
     if rep.errors:
         return False, translate("MainWindow", "fix the errors first")
     return False, translate("MainWindow", "add a dataset, a loss and an optimizer to train")
+
+
+def _fitting_size() -> QSize:
+    """The window's first size: 1500×920, or most of a smaller screen."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return QSize(1500, 920)
+    avail = screen.availableGeometry()
+    return QSize(min(1500, int(avail.width() * 0.95)), min(920, int(avail.height() * 0.92)))
 
 
 # -- entry point ----------------------------------------------------------------------------
