@@ -81,6 +81,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         self._splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._splash.setStyleSheet("color: #9aa0aa; font-size: 16px;")
         self.setCentralWidget(self._splash)
+        self._build_shell_menus()  # every menu at once, saying what is still loading
         self.statusBar().showMessage(self.tr("Loading the engine…"))
         # Confirmation hooks: tests replace these instead of clicking modal boxes.
         self.ask_save_changes: Callable[[], str] = self._ask_save_changes
@@ -149,7 +150,10 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
-        self.statusBar().showMessage(self.tr("Ready"), 3000)
+        if self.training_panel is None:  # the run panels come after the first check
+            self.statusBar().showMessage(self.tr("Ready; loading the training tools…"))
+        else:
+            self.statusBar().showMessage(self.tr("Ready"), 3000)
         self._plugin_problems(plugins)
         if self._initial_path is not None:
             self.open_path(self._initial_path)
@@ -239,6 +243,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
             return
         self._make_run_panels()
         if self.training_panel is None:
+            self._no_run_menu()
             return
         tp = self.training_panel
         self._build_run_menu(tp)
@@ -255,6 +260,8 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._raise_first_dock)  # once the tabs exist and are laid out
         self._size_docks()
         self._restore_layout()
+        self.statusBar().showMessage(self.tr("Ready"), 3000)
+        features.probe_run_ready(self)
 
     def _read_layout(self) -> Any:
         from designer.files import settings
@@ -564,6 +571,9 @@ def run(argv: Sequence[str]) -> int:
     i18n.install(app)  # the setting, or Chinese on a Chinese system locale
     win = MainWindow(path, eager=False)
     win.show()
+    from designer.features import probe
+
+    QTimer.singleShot(0, lambda: probe("TORCHWIRE_WINDOW_SHOWN"))  # painted, menus and all
     from designer.workers import submit
 
     def loaded(error: str | None) -> None:
