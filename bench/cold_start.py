@@ -5,8 +5,8 @@
 
 Each launch runs ``python -m designer.launch EXAMPLE`` from a fresh ``git clone`` of this
 repository (no ``__pycache__``), as a user whose HOME, XDG config, cache and data folders
-are new and empty, with fontconfig's cache in an empty folder (the fonts are scanned
-again), with ``TORCHWIRE_STARTUP_PROBE=exit`` (designer/features.py). ``--no-bytecode``
+are new and empty, with fontconfig's cache in an empty folder (the system's font settings, but
+every font scanned again), with ``TORCHWIRE_STARTUP_PROBE=exit`` (designer/features.py). ``--no-bytecode``
 also ignores every compiled ``.pyc`` of the installed packages (torch included), which is
 colder than any real install (pip compiles them). The OS page cache is not dropped: that
 needs root and would slow every other process on the machine.
@@ -42,6 +42,7 @@ MARKS = {
 FONTS_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <fontconfig>
+  <include ignore_missing="yes">/etc/fonts/conf.d</include>
   <dir>/usr/share/fonts</dir>
   <dir>/usr/local/share/fonts</dir>
   <dir prefix="xdg">fonts</dir>

@@ -546,13 +546,19 @@ def ready_to_train(rep: Any) -> tuple[bool, str]:
     return False, translate("MainWindow", "add a dataset, a loss and an optimizer to train")
 
 
+DEFAULT_SIZE = (1500, 920)
+
+
 def _fitting_size() -> QSize:
-    """The window's first size: 1500×920, or most of a smaller screen."""
+    """The window's first size: ``DEFAULT_SIZE``, or most of a smaller screen."""
     screen = QApplication.primaryScreen()
     if screen is None:
-        return QSize(1500, 920)
+        return QSize(*DEFAULT_SIZE)
     avail = screen.availableGeometry()
-    return QSize(min(1500, int(avail.width() * 0.95)), min(920, int(avail.height() * 0.92)))
+    return QSize(
+        min(DEFAULT_SIZE[0], int(avail.width() * 0.95)),
+        min(DEFAULT_SIZE[1], int(avail.height() * 0.92)),
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------
