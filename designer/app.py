@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from designer.app_menus import APP_NAME, AppMenus
 from designer.file_actions import FileActions
 from designer.i18n import translate
+from designer.widgets.dock import Dock
 
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
@@ -68,7 +69,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
 
         gui_thread_gc()  # the app runs engine work on threads: collect only on this one
         self.setWindowTitle(APP_NAME)
-        self.resize(1500, 920)
+        self.resize(_fitting_size())
         self.setDockNestingEnabled(True)
         self.document: Any = None
         self.canvas: Any = None
@@ -80,6 +81,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         self._splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._splash.setStyleSheet("color: #9aa0aa; font-size: 16px;")
         self.setCentralWidget(self._splash)
+        self._build_shell_menus()  # every menu at once, saying what is still loading
         self.statusBar().showMessage(self.tr("Loading the engine…"))
         # Confirmation hooks: tests replace these instead of clicking modal boxes.
         self.ask_save_changes: Callable[[], str] = self._ask_save_changes
@@ -148,23 +150,60 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
-        self.statusBar().showMessage(self.tr("Ready"), 3000)
+        if self.training_panel is None:  # the run panels come after the first check
+            self.statusBar().showMessage(self.tr("Ready; loading the training tools…"))
+        else:
+            self.statusBar().showMessage(self.tr("Ready"), 3000)
         self._plugin_problems(plugins)
         if self._initial_path is not None:
             self.open_path(self._initial_path)
         self.loaded.emit()
 
     def _size_docks(self) -> None:
-        # in proportion to the window, so a small one keeps a usable canvas (#16 item 14)
+        # in proportion to the window, so a small one keeps a usable canvas
         w, h = max(self.width(), 800), max(self.height(), 560)
         self.resizeDocks([self.dock_palette], [min(240, w // 5)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_properties], [min(320, w // 4)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_problems], [min(240, h // 3)], Qt.Orientation.Vertical)
+        self.keep_canvas_share()
+
+    def keep_canvas_share(self) -> None:
+        """Give the canvas back its share of the window (``CANVAS_SHARE``) when the docks
+        took it: they keep their size when the window shrinks or a layout saved on a larger
+        screen is restored, which left a small window a strip of canvas."""
+        if self.canvas is None:
+            return
+        area = self.centralWidget()
+        inner = self.height() - self.menuBar().height() - self.statusBar().height()
+        want_h, want_w = int(inner * CANVAS_SHARE[1]), int(self.width() * CANVAS_SHARE[0])
+        docks = [d for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        if area.height() < want_h:
+            bottom = [
+                d for d in docks if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea
+            ]
+            if bottom:
+                room = max(inner - want_h, 1)
+                self.resizeDocks(bottom, [room] * len(bottom), Qt.Orientation.Vertical)
+        if area.width() < want_w:
+            sides = [
+                d
+                for d in docks
+                if self.dockWidgetArea(d)
+                in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+            ]
+            if sides:
+                room = max((self.width() - want_w) // 2, 1)
+                self.resizeDocks(sides, [room] * len(sides), Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.is_loaded:
+            QTimer.singleShot(0, self.keep_canvas_share)  # once the docks are laid out
 
     def _dock(
         self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = False
     ) -> QDockWidget:
-        d = QDockWidget(title, self)
+        d = Dock(title, self)  # a double-clicked title leaves it where it is
         name = {w: n for n, w in self._dock_names().items()}.get(widget, title)
         d.setObjectName(f"dock_{name.lower()}")
         if scroll:
@@ -204,6 +243,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
             return
         self._make_run_panels()
         if self.training_panel is None:
+            self._no_run_menu()
             return
         tp = self.training_panel
         self._build_run_menu(tp)
@@ -220,6 +260,8 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._raise_first_dock)  # once the tabs exist and are laid out
         self._size_docks()
         self._restore_layout()
+        self.statusBar().showMessage(self.tr("Ready"), 3000)
+        features.probe_run_ready(self)
 
     def _read_layout(self) -> Any:
         from designer.files import settings
@@ -239,6 +281,7 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         """The user's dock layout from the last session (once every dock exists)."""
         if self._saved_layout is not None:
             self.restoreState(self._saved_layout)
+            QTimer.singleShot(0, self.keep_canvas_share)  # saved on a larger screen, maybe
 
     def _save_layout(self) -> None:
         from designer.files import settings
@@ -491,6 +534,8 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         return QSize(1500, 920)
 
 
+# the canvas's least share of the window's width and of its height below the menu bar
+CANVAS_SHARE = (0.4, 0.5)
 MIN_RUN_DOCK_HEIGHT = 210  # the Training/Predict docks: button bar, progress and a plot
 
 
@@ -506,6 +551,21 @@ def ready_to_train(rep: Any) -> tuple[bool, str]:
     if rep.errors:
         return False, translate("MainWindow", "fix the errors first")
     return False, translate("MainWindow", "add a dataset, a loss and an optimizer to train")
+
+
+DEFAULT_SIZE = (1500, 920)
+
+
+def _fitting_size() -> QSize:
+    """The window's first size: ``DEFAULT_SIZE``, or most of a smaller screen."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return QSize(*DEFAULT_SIZE)
+    avail = screen.availableGeometry()
+    return QSize(
+        min(DEFAULT_SIZE[0], int(avail.width() * 0.95)),
+        min(DEFAULT_SIZE[1], int(avail.height() * 0.92)),
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -524,6 +584,9 @@ def run(argv: Sequence[str]) -> int:
     i18n.install(app)  # the setting, or Chinese on a Chinese system locale
     win = MainWindow(path, eager=False)
     win.show()
+    from designer.features import probe
+
+    QTimer.singleShot(0, lambda: probe("TORCHWIRE_WINDOW_SHOWN"))  # painted, menus and all
     from designer.workers import submit
 
     def loaded(error: str | None) -> None:

@@ -154,10 +154,41 @@ class AppMenus:
         )
         self._act("find", translate("MainWindow", "&Find in Palette"), self._focus_palette, S.Find)
 
+    def _build_shell_menus(self) -> None:
+        """The whole menu bar at once, before the engine has loaded: each menu there,
+        saying what is still loading (its items come with the editor, Run's with the
+        training tools); Quit works from the start."""
+        self.shell_menus: dict[str, QMenu] = {}
+        for key, title in (
+            ("file", translate("MainWindow", "&File")),
+            ("edit", translate("MainWindow", "&Edit")),
+            ("view", translate("MainWindow", "&View")),
+            ("run", translate("MainWindow", "&Run")),
+            ("help", translate("MainWindow", "&Help")),
+        ):
+            m = self.menuBar().addMenu(title)
+            m.setObjectName(f"menu_{key}")
+            self.shell_menus[key] = m
+            what = (
+                translate("MainWindow", "Loading the training tools…")
+                if key == "run"
+                else translate("MainWindow", "Loading the editor…")
+            )
+            loading = m.addAction(what)
+            loading.setObjectName("loading")
+            loading.setEnabled(False)
+        self.shell_menus["file"].addSeparator()
+        self.shell_menus["file"].addAction(translate("MainWindow", "&Quit"), self.close)
+
+    def _menu(self, key: str) -> QMenu:
+        """The menu bar's ``key`` menu, emptied of its loading note."""
+        m = self.shell_menus.pop(key)
+        m.clear()
+        return m
+
     def _build_menus(self) -> None:
         A = self.actions_by_name
-        mb = self.menuBar()
-        f = mb.addMenu(translate("MainWindow", "&File"))
+        f = self._menu("file")
         for n in ("new", "open"):
             f.addAction(A[n])
         self.recent_menu = f.addMenu(translate("MainWindow", "Open &Recent"))
@@ -175,7 +206,7 @@ class AppMenus:
         self._fill_export()
         f.addSeparator()
         f.addAction(A["quit"])
-        e = mb.addMenu(translate("MainWindow", "&Edit"))
+        e = self._menu("edit")
         for n in (
             "undo",
             "redo",
@@ -198,20 +229,19 @@ class AppMenus:
             "preferences",
         ):
             e.addSeparator() if n is None else e.addAction(A[n])
-        v = self.view_menu = mb.addMenu(translate("MainWindow", "&View"))
+        v = self.view_menu = self._menu("view")
         for n in ("fit", "zoom_in", "zoom_out", "zoom_reset", "auto_layout", "check"):
             v.addAction(A[n])
         v.addSeparator()
         for d in self.findChildren(QDockWidget):
             v.addAction(d.toggleViewAction())
-        h = self.help_menu = mb.addMenu(translate("MainWindow", "&Help"))
+        h = self.help_menu = self._menu("help")
         h.addAction(translate("MainWindow", "Keyboard Shortcuts"), self._show_shortcuts)
         h.addAction(translate("MainWindow", "About %1").replace("%1", APP_NAME), self._about)
 
     def _build_run_menu(self, tp: Any) -> None:
         """Run ▸ Train/Pause/Resume/Stop (one state with the panel's buttons), Compress, Serve."""
-        r = QMenu(translate("MainWindow", "&Run"), self)
-        self.menuBar().insertMenu(self.help_menu.menuAction(), r)
+        r = self._menu("run")
         for name, text, key in (
             ("train", translate("MainWindow", "&Train"), "Ctrl+R"),
             ("pause", translate("MainWindow", "&Pause"), None),
@@ -233,6 +263,12 @@ class AppMenus:
         self._add_compress(r, tp)
         r.addSeparator()
         self._add_serve_actions(r)
+
+    def _no_run_menu(self) -> None:
+        """Without the run panels' modules there is nothing to run: no Run menu."""
+        m = self.shell_menus.pop("run", None)
+        if m is not None:
+            self.menuBar().removeAction(m.menuAction())
 
     def _show_training(self, slot: Callable[[], Any]) -> Callable[[], Any]:
         def go() -> None:

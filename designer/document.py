@@ -118,11 +118,18 @@ class Document(QObject):
     def replace_graph(
         self, graph: Graph, path: Path | None = None, *, modified: bool = False
     ) -> None:
-        """New/open/recover: swap in another Graph, clear undo, re-check."""
+        """New/open/recover: swap in another Graph, clear undo, re-check.
+
+        The graph's ``source_path`` follows ``path``: it is what the engine resolves data
+        paths, ``init_from`` and run folders from, in every copy the panels train or check,
+        so a graph read from elsewhere (an autosave) still resolves from its project's folder.
+        """
         self._unsubscribe()
         self.graph = graph
         self._unsubscribe = graph.subscribe(self._on_graph_event)
-        self.path = Path(path) if path is not None else None
+        self.path = Path(path).resolve() if path is not None else None
+        if self.path is not None:
+            graph.source_path = str(self.path)
         self.report = None
         self.undo_stack.clear()
         self.undo_stack.setClean()

@@ -1,9 +1,11 @@
 """The canvas features MainWindow installs with two hook lines: the minimap, frames and
 collapsed nodes, node help (F1), the Runs dock, and the start-up probe.
 
-``TORCHWIRE_STARTUP_PROBE=1`` prints ``TORCHWIRE_FIRST_CHECK <unix time>`` to stdout once
-the first check result has been drawn on the canvas (shapes and problems); ``=exit`` also
-quits then. ``bench/ui.py`` times launch → that line.
+``TORCHWIRE_STARTUP_PROBE=1`` prints ``TORCHWIRE_WINDOW_SHOWN``, ``TORCHWIRE_EDITOR_LOADED``,
+``TORCHWIRE_FIRST_CHECK`` and ``TORCHWIRE_RUN_READY`` ``<unix time>`` to stdout as the window
+(with its menus) is up, the editor is built, the first check result has been drawn on the
+canvas, and the Run menu and Training dock are there; ``=exit`` quits after the last one.
+``bench/ui.py`` and ``bench/cold_start.py`` time launch → those lines.
 """
 
 from __future__ import annotations
@@ -138,6 +140,19 @@ def warm_start(path: Any = None) -> None:
     threading.Thread(target=job, name="torchwire-warm", daemon=True).start()
 
 
+def probe(line: str) -> None:
+    """Print ``line <unix time>`` when the start-up probe is on."""
+    if os.environ.get(PROBE_ENV, ""):
+        print(f"{line} {time.time():.6f}", file=sys.stdout, flush=True)
+
+
+def probe_run_ready(window: Any) -> None:
+    """The Run menu and the Training dock are there: the last start-up line."""
+    probe("TORCHWIRE_RUN_READY")
+    if os.environ.get(PROBE_ENV, "") == "exit" and getattr(window, "_probe_checked", False):
+        QApplication.instance().quit()  # type: ignore[union-attr]
+
+
 def _install_probe(window: Any) -> None:
     mode = os.environ.get(PROBE_ENV, "")
     if not mode:
@@ -146,14 +161,23 @@ def _install_probe(window: Any) -> None:
     def first() -> None:
         def drawn() -> None:  # after the canvas has applied it, on the next turn
             window.canvas.viewer.viewport().repaint()
-            print(f"TORCHWIRE_FIRST_CHECK {time.time():.6f}", flush=True)
-            if mode == "exit":
+            probe("TORCHWIRE_FIRST_CHECK")
+            window._probe_checked = True
+            if mode == "exit" and window.training_panel is not None:
                 QApplication.instance().quit()  # type: ignore[union-attr]
 
         QTimer.singleShot(0, drawn)
 
     _first_real_report(window, first)
-    print(f"TORCHWIRE_EDITOR_LOADED {time.time():.6f}", file=sys.stdout, flush=True)
+    probe("TORCHWIRE_EDITOR_LOADED")
 
 
-__all__ = ["PROBE_ENV", "after_first_check", "install", "install_run_docks", "warm_start"]
+__all__ = [
+    "PROBE_ENV",
+    "after_first_check",
+    "install",
+    "install_run_docks",
+    "probe",
+    "probe_run_ready",
+    "warm_start",
+]

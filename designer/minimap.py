@@ -1,5 +1,9 @@
 """The minimap: the whole canvas in a corner of the view; click or drag it to go there.
 
+It covers as little as it can: its size is a share of the view (at most ``SIZE``), it
+sits in the corner where it hides the fewest nodes (bottom-right when that hides none),
+and it is not shown in a view too small to spare a corner (View ▸ Minimap turns it off).
+
 It is cheap by construction: the node rectangles are gathered again only after the scene
 changed (coalesced by a short timer, never per paint), and the frame of the visible
 region is repainted only when that region really moved (checked on the view's paints,
@@ -10,14 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from designer import style
 from designer.i18n import translate
 
-SIZE = (220, 150)
+SIZE = (220, 150)  # the largest it gets
+SHARE = (0.2, 0.22)  # of the view's width and height
+MIN_SIZE = (90, 60)  # smaller than this it says nothing: hidden
 MARGIN = 10
 SETTING = "canvas/minimap"
 
@@ -30,6 +36,8 @@ class Minimap(QWidget):
         self.canvas = canvas
         self.setObjectName("minimap")
         self.setFixedSize(*SIZE)
+        self.wanted = True  # View ▸ Minimap; a view too small hides it anyway
+        self._dragging = False
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(translate("Minimap", "Minimap: click or drag to move the view"))
         self.rects: list[tuple[QRectF, QColor]] = []
@@ -58,12 +66,32 @@ class Minimap(QWidget):
             vis = self._visible()
             if vis != self.visible_rect:
                 self.visible_rect = vis
+                if not self._dragging:  # never jump away from under the mouse
+                    self._place()
                 self.update()
         return False
 
     def _place(self) -> None:
+        """Size it to the view and put it in the corner hiding the fewest nodes."""
         v = self.canvas.viewer
-        self.move(v.width() - SIZE[0] - MARGIN, v.height() - SIZE[1] - MARGIN)
+        w = min(SIZE[0], int(v.width() * SHARE[0]))
+        h = min(SIZE[1], int(v.height() * SHARE[1]))
+        fits = w >= MIN_SIZE[0] and h >= MIN_SIZE[1]
+        if self.size().width() != w or self.size().height() != h:
+            self.setFixedSize(max(w, 1), max(h, 1))
+        right, bottom = v.width() - w - MARGIN, v.height() - h - MARGIN
+        corners = [(right, bottom), (right, MARGIN), (MARGIN, bottom), (MARGIN, MARGIN)]
+        nodes = [r for r, _ in self.rects]
+        view = [v.mapFromScene(r).boundingRect() for r in nodes]
+
+        def hidden(corner: tuple[int, int]) -> int:
+            box = QRect(corner[0] - MARGIN, corner[1] - MARGIN, w + 2 * MARGIN, h + 2 * MARGIN)
+            return sum(1 for r in view if box.intersects(r))
+
+        self.move(*min(corners, key=hidden))  # ties keep the earlier corner
+        want = self.wanted and fits
+        if self.isVisibleTo(v) != want:
+            self.setVisible(want)
         self.raise_()
 
     def _visible(self) -> QRectF:
@@ -85,6 +113,7 @@ class Minimap(QWidget):
             (QRectF(*f.rect), QColor(f.color)) for f in self.canvas.document.graph.frames
         ]
         self.visible_rect = self._visible()
+        self._place()
         self.update()
 
     def _world(self) -> QRectF:
@@ -97,9 +126,10 @@ class Minimap(QWidget):
 
     def _scale(self) -> tuple[float, float, float]:
         w = self.world
-        s = min((SIZE[0] - 8) / max(w.width(), 1), (SIZE[1] - 8) / max(w.height(), 1))
-        ox = (SIZE[0] - w.width() * s) / 2 - w.left() * s
-        oy = (SIZE[1] - w.height() * s) / 2 - w.top() * s
+        mw, mh = self.width(), self.height()
+        s = min((mw - 8) / max(w.width(), 1), (mh - 8) / max(w.height(), 1))
+        ox = (mw - w.width() * s) / 2 - w.left() * s
+        oy = (mh - w.height() * s) / 2 - w.top() * s
         return s, ox, oy
 
     def to_map(self, r: QRectF) -> QRectF:
@@ -117,7 +147,7 @@ class Minimap(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(QPen(QColor(90, 96, 106), 1))
         p.setBrush(QColor(18, 20, 24, 215))
-        p.drawRoundedRect(QRectF(0.5, 0.5, SIZE[0] - 1, SIZE[1] - 1), 5, 5)
+        p.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 5, 5)
         for rect, c in self.frames:
             fill = QColor(c)
             fill.setAlpha(110)
@@ -132,13 +162,21 @@ class Minimap(QWidget):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(QColor(235, 238, 242, 220), 1.2))
         p.drawRect(
-            self.to_map(self.visible_rect).intersected(QRectF(1, 1, SIZE[0] - 2, SIZE[1] - 2))
+            self.to_map(self.visible_rect).intersected(
+                QRectF(1, 1, self.width() - 2, self.height() - 2)
+            )
         )
         p.end()
 
     # -- navigating ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._dragging = True
         self.center_on(self.to_scene(event.position()))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._dragging = False
+        self._place()
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -167,13 +205,16 @@ def install(window: Any) -> Minimap:
 
     mm = Minimap(window.canvas)
     on = str(settings().value(SETTING, "true")).lower() != "false"
+    mm.wanted = on
     mm.setVisible(on)
+    mm._place()
     a = QAction(translate("MainWindow", "&Minimap"), window)
     a.setObjectName("action_minimap")
     a.setCheckable(True)
     a.setChecked(on)
 
     def toggled(checked: bool) -> None:
+        mm.wanted = checked
         mm.setVisible(checked)
         if checked:
             mm.rebuild()

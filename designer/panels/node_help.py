@@ -12,10 +12,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from designer import i18n
 from designer.i18n import translate
+from designer.widgets.dock import Dock
 from engine import catalog
 from engine.catalog.base import Param
 from engine.catalog.docs import NodeDoc, node_doc
@@ -117,7 +118,7 @@ class NodeHelpPanel(QWidget):
 def install(window: Any) -> NodeHelpPanel:
     """Add the Node help dock, its F1 action and the Properties "?" link to ``window``."""
     panel = NodeHelpPanel()
-    dock = QDockWidget(translate("MainWindow", "Node help"), window)
+    dock = Dock(translate("MainWindow", "Node help"), window)
     dock.setObjectName("dock_node_help")
     dock.setWidget(panel)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)

@@ -118,9 +118,13 @@ class PalettePanel(QWidget):
         self.reload()
 
     def filter(self, text: str) -> None:
-        """Show only entries matching ``text`` (name, category or doc)."""
-        keep = {s.type for s in rank_specs(self._specs, text)}
-        first = None
+        """Show only entries matching ``text`` (name, category or doc), best match first:
+        while searching, the categories and their entries are in the search's rank order,
+        the catalog's order otherwise."""
+        ranked = rank_specs(self._specs, text)
+        rank = {s.type: i for i, s in enumerate(ranked)} if text.strip() else None
+        self._arrange(rank)
+        keep = {s.type for s in ranked}
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
             shown = 0
@@ -129,17 +133,42 @@ class PalettePanel(QWidget):
                 vis = it.data(0, TYPE_ROLE) in keep
                 it.setHidden(not vis)
                 shown += vis
-                if vis and first is None:
-                    first = it
             top.setHidden(shown == 0)
-        if text and first is not None:
-            ranked = rank_specs(self._specs, text)
+        if text and ranked:
             self.tree.setCurrentItem(self._items[ranked[0].type])
 
+    def _arrange(self, rank: dict[str, int] | None) -> None:
+        """Order the entries by ``rank`` (type -> position; unranked last), or as built."""
+        built = {t: i for i, t in enumerate(self._items)}
+        last = len(built)
+
+        def key(it: QTreeWidgetItem) -> tuple[int, int]:
+            t = it.data(0, TYPE_ROLE)
+            return ((rank.get(t, last) if rank is not None else 0), built.get(t, last))
+
+        tops = [self.tree.takeTopLevelItem(0) for _ in range(self.tree.topLevelItemCount())]
+        for top in tops:
+            top.addChildren(sorted(top.takeChildren(), key=key))
+        tops.sort(
+            key=lambda top: min(
+                (key(top.child(j)) for j in range(top.childCount())), default=(last, last)
+            )
+        )
+        self.tree.addTopLevelItems(tops)
+        self.tree.expandAll()
+
     def visible_types(self) -> list[str]:
-        return [
-            t for t, it in self._items.items() if not it.isHidden() and not it.parent().isHidden()
-        ]
+        """The entries shown, in the order they are listed."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            if top.isHidden():
+                continue
+            for j in range(top.childCount()):
+                it = top.child(j)
+                if not it.isHidden():
+                    out.append(it.data(0, TYPE_ROLE))
+        return out
 
     def _activated(self, it: QTreeWidgetItem, _col: int = 0) -> None:
         t = it.data(0, TYPE_ROLE)

@@ -93,6 +93,7 @@ class PropertiesPanel(QWidget):
         self.tune_editors: dict[str, TuneEditor] = {}
         self._rows = {}
         self.name_edit = None
+        self.project_name_edit: QLineEdit | None = None
         self.lr_editor: ParamEditor | None = None
         self.frozen_box: QCheckBox | None = None
         self.message.hide()
@@ -117,7 +118,7 @@ class PropertiesPanel(QWidget):
         title = QLabel(translate("PropertiesPanel", "<b>Project</b>"))
         lay.addWidget(title)
         form = QFormLayout()
-        name = QLineEdit(g.name)
+        name = self.project_name_edit = QLineEdit(g.name)
         name.setObjectName("project_name")
         name.editingFinished.connect(lambda: self.document.set_name(name.text().strip()))
         form.addRow(translate("PropertiesPanel", "name"), name)
@@ -280,6 +281,12 @@ class PropertiesPanel(QWidget):
             self.name_edit.setToolTip(str(e))
 
     # -- following the document -------------------------------------------------------------
+    def _refresh_project_name(self) -> None:
+        """The name field follows the project's name (a first save names it after its file)."""
+        edit = self.project_name_edit
+        if edit is not None and not edit.hasFocus() and edit.text() != self.document.graph.name:
+            edit.setText(self.document.graph.name)
+
     def refresh_values(self) -> None:
         g = self.document.graph
         if self.node_id is not None and self.node_id not in g.nodes:
@@ -287,6 +294,7 @@ class PropertiesPanel(QWidget):
             return
         if self.node_id is None:
             self._update_summary()
+            self._refresh_project_name()
             return
         node = g.nodes[self.node_id]
         for name, ed in self.editors.items():

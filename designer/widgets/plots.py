@@ -285,6 +285,8 @@ class SeriesPlot(pg.PlotWidget):
         self._x_limits = None
         self._user_view = False
         self._y_view = None
+        # an empty plot shows no trace of the data it had (the next run sets its own range)
+        self.getPlotItem().getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def set_title(self, title: str) -> None:
         _, text = _palette_colors()

@@ -212,7 +212,7 @@ class ProcessSession:
         return not self._thread.is_alive()
 
     def _project_file(self, folder: Path) -> Path:
-        base = getattr(self.graph, "path", None)
+        base = self.graph.source_path
         where = Path(base).parent if base else folder
         path = where / f".{Path(self.out_dir).name}.torchwire-run.json"
         save_project(self.graph, path)

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from designer.app import MainWindow
+from designer.app import DEFAULT_SIZE, MainWindow
 from designer.files import EXAMPLES_DIR, add_recent, recent_files
 
 IRIS = EXAMPLES_DIR / "iris.json"
@@ -122,7 +122,8 @@ def test_digits_cnn_opens_fitted_and_readable_at_the_default_size(qtbot: Any) ->
     w = MainWindow()
     qtbot.addWidget(w)
     w.ask_save_changes = lambda: "discard"  # type: ignore[method-assign]
-    w.show()  # the default size: MainWindow sizes itself
+    w.resize(*DEFAULT_SIZE)  # on a screen that holds it (offscreen's is 800×800)
+    w.show()
     qtbot.waitUntil(lambda: w.is_loaded, timeout=30000)
     w._add_run_panels()
     assert w.open_path(EXAMPLES_DIR / "digits_cnn.json")

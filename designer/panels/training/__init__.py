@@ -172,6 +172,9 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
             sig = getattr(doc, name, None)
             if sig is not None:
                 sig.connect(slot)
+        # the document as it is now: a project opened before this panel existed (the run
+        # panels are built after the canvas) has its last run found as one opened later
+        self._find_project_run()
         self._on_report(getattr(doc, "report", None))
 
     def _on_report(self, report: Any) -> None:
@@ -268,6 +271,7 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
             if self.state != "idle":
                 self._set_state("idle")
             self._find_project_run()
+            self.log_view.clear()  # the log was the other project's
         self._load_settings_values()
         self._on_report(getattr(self.document, "report", None))
 
