@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "CompressError",
     "CompressionReport",
+    "DEFAULT_MAX_DROP",
     "Variant",
     "compress",
     "load_report",
@@ -27,6 +28,7 @@ __all__ = [
 _WHERE = {
     "CompressError": "engine.compress.errors",
     "CompressionReport": "engine.compress.core",
+    "DEFAULT_MAX_DROP": "engine.compress.options",
     "Variant": "engine.compress.core",
     "compress": "engine.compress.core",
     "load_report": "engine.compress.core",
