@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DEFAULT_MAX_DROP",
     "CompressError",
     "CompressionReport",
-    "DEFAULT_MAX_DROP",
     "Variant",
     "compress",
     "load_report",

@@ -281,19 +281,19 @@ def compress(
     ``engine.compress.outdir``).
     """
     check_options(prune, steps, finetune_epochs, quantize_modes, max_drop)
-    g, ck, rep, model = _load(project, checkpoint)
-    _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
-    data = measure.raw_splits(g)
-    test_split = "test" if len(data.y.get("test", [])) else "val"
-    options = {
-        "prune": prune, "structured": structured, "norm": norm, "scope": scope,
-        "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
-        "prune_frozen": prune_frozen, "quantize": list(quantize_modes), "max_drop": max_drop,
-        "split": test_split,
-        "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
-        "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
-    }  # fmt: skip
     with OutFolder(out_dir) as out:
+        g, ck, rep, model = _load(project, checkpoint)
+        _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
+        data = measure.raw_splits(g)
+        split = "test" if len(data.y.get("test", [])) else "val"
+        options = {
+            "prune": prune, "structured": structured, "norm": norm, "scope": scope,
+            "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
+            "prune_frozen": prune_frozen, "quantize": list(quantize_modes),
+            "max_drop": max_drop, "split": split,
+            "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
+            "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
+        }  # fmt: skip
         with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=out.path) as work_s:
             run = _Variants(Path(work_s), g, ck, rep, model, progress)
             run.add_original()
@@ -305,8 +305,8 @@ def compress(
                 run.add_quantized(mode, data.x["train"])
             if distill is not None:
                 run.add_distilled(distill, distill_epochs, device)
-            _say(progress, f"Measuring {len(run.variants)} variant(s) on the {test_split} split…")
-            run.measure(data, test_split, repeats, threads, max_drop)
+            _say(progress, f"Measuring {len(run.variants)} variant(s) on the {split} split…")
+            run.measure(data, split, repeats, threads, max_drop)
             run.publish(out)
         variants = run.variants
         report = CompressionReport(str(out.path), data.task, variants[0].metric, variants, options)

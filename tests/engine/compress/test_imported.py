@@ -135,7 +135,7 @@ def test_nothing_but_frozen_layers_to_prune_says_how_to_prune_them(imported, tmp
     project, run = imported
     g = load_project(project)
     g.freeze(_node(g, HIDDEN).id)
-    with pytest.raises(CompressError, match="frozen.*--prune-frozen"):
+    with pytest.raises(CompressError, match=r"frozen.*--prune-frozen"):
         compress(g, run, tmp_path / "c", prune=0.5, structured=True, repeats=1)
 
 
