@@ -416,8 +416,9 @@ class CompressDialog(QDialog):
                 )
             )
         self.status_label.setToolTip(report.out_dir)
-        if self.table.rowCount() > 1:
-            self.table.selectRow(1)
+        kept = [r for r, v in enumerate(report.variants) if r and not v.refused]
+        if kept:  # a refused row stays unselected, so its red shows
+            self.table.selectRow(kept[0])
         self.finished_report.emit(report)
 
     def _on_error(self, message: str, details: str) -> None:

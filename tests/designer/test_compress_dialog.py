@@ -150,6 +150,7 @@ def test_refused_variants_are_red_with_their_reason(qtbot, tmp_path):
         assert dlg.table.item(2, c).foreground().color() != red
     assert dlg.table.item(1, 9).text() == f"refused: {why}"
     assert "Refused (too lossy): pruned-50" in dlg.status_label.text()
+    assert dlg.selected().name == "original-fp16"  # a refused row is not selected: red shows
     if os.environ.get("TORCHWIRE_SCREENSHOTS"):
         dlg.grab().save(os.path.join(os.environ["TORCHWIRE_SCREENSHOTS"], "compress-refused.png"))
 
