@@ -42,6 +42,9 @@ from PySide6.QtWidgets import (
 
 from designer.bridge import EXPORTER, run_task
 from designer.i18n import fmt, translate
+from engine.compress.options import DEFAULT_MAX_DROP
+
+REFUSED_COLOR = "#e0524a"
 
 METHODS = (
     (
@@ -191,6 +194,15 @@ class CompressDialog(QDialog):
         self.finetune_spin.setRange(0, 1000)
         self.finetune_spin.setValue(2)
         pf.addRow(translate("CompressDialog", "Fine-tune epochs / step"), self.finetune_spin)
+        self.prune_frozen_check = QCheckBox(translate("CompressDialog", "Prune frozen layers too"))
+        self.prune_frozen_check.setToolTip(
+            translate(
+                "CompressDialog",
+                "frozen layers keep their weights unless checked; pruned, they are unfrozen "
+                "for the fine-tune",
+            )
+        )
+        pf.addRow(self.prune_frozen_check)
         return pg
 
     def _build_quantize(self) -> QGroupBox:
@@ -217,9 +229,10 @@ class CompressDialog(QDialog):
         self.max_drop_check = QCheckBox(
             translate("CompressDialog", "Refuse variants losing more than")
         )
+        self.max_drop_check.setChecked(True)
         self.max_drop_spin = QDoubleSpinBox()
         self.max_drop_spin.setRange(0.0, 100.0)
-        self.max_drop_spin.setValue(2.0)
+        self.max_drop_spin.setValue(DEFAULT_MAX_DROP * 100.0)
         self.max_drop_spin.setSuffix(" " + translate("CompressDialog", "points"))
         dr.addWidget(self.max_drop_check)
         dr.addWidget(self.max_drop_spin)
@@ -312,6 +325,7 @@ class CompressDialog(QDialog):
             "scope": scope,
             "steps": self.steps_spin.value(),
             "finetune_epochs": self.finetune_spin.value() if prune else 0,
+            "prune_frozen": bool(prune) and self.prune_frozen_check.isChecked(),
             "quantize_modes": tuple(m for m, cb in self.quant_checks.items() if cb.isChecked()),
             "max_drop": self.max_drop_spin.value() / 100.0
             if self.max_drop_check.isChecked()
@@ -384,7 +398,7 @@ class CompressDialog(QDialog):
         self._fill(report)
         refused = [v.name for v in report.refused]
         if refused:
-            self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
+            self.status_label.setStyleSheet(f"color: {REFUSED_COLOR}; font-weight: bold;")
             self.status_label.setText(
                 fmt(
                     translate("CompressDialog", "Refused (too lossy): %1; the others are in %2/"),
@@ -402,8 +416,9 @@ class CompressDialog(QDialog):
                 )
             )
         self.status_label.setToolTip(report.out_dir)
-        if self.table.rowCount() > 1:
-            self.table.selectRow(1)
+        kept = [r for r, v in enumerate(report.variants) if r and not v.refused]
+        if kept:  # a refused row stays unselected, so its red shows
+            self.table.selectRow(kept[0])
         self.finished_report.emit(report)
 
     def _on_error(self, message: str, details: str) -> None:
@@ -414,7 +429,7 @@ class CompressDialog(QDialog):
 
     def _fail(self, message: str) -> None:
         self.error = message
-        self.status_label.setStyleSheet("color: #e0524a; font-weight: bold;")
+        self.status_label.setStyleSheet(f"color: {REFUSED_COLOR}; font-weight: bold;")
         self.status_label.setText(f"✖ {message}")
         self.failed.emit(message)
 
@@ -438,7 +453,7 @@ class CompressDialog(QDialog):
                 if 0 < c < 9:
                     it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if v.refused:
-                    it.setForeground(QColor("#e0524a"))
+                    it.setForeground(QColor(REFUSED_COLOR))
                 it.setToolTip(v.description + ("\n" + "\n".join(v.notes) if v.notes else ""))
                 self.table.setItem(r, c, it)
 

@@ -1,7 +1,8 @@
 """``torchwire compress``: prune, quantize, distill a trained project; print the report.
 
-Exit codes as everywhere: 0 ok, 1 the project cannot be compressed or a variant was refused
-(``--max-drop``), 2 an input cannot be read. Never a traceback.
+Exit codes as everywhere: 0 ok, 1 the project cannot be compressed or every variant was
+refused (``--max-drop``, 0.05 unless said), 2 an input cannot be read. Never a traceback.
+A variant refused beside accepted ones is marked in the table and named on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE, CliError, load
 from engine.compress import CompressError, compress
+from engine.compress.options import DEFAULT_MAX_DROP
 from engine.runtime.device import DEVICE_CHOICES
 
 
@@ -40,16 +42,24 @@ def register(sub: Any) -> None:
                    help="iterative schedule: prune in this many steps, fine-tuning after each")  # fmt: skip
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N",
                    help="epochs of training after each pruning step")  # fmt: skip
-    p.add_argument("--finetune-lr", type=float, help="learning rate for fine-tuning")
+    p.add_argument(
+        "--finetune-lr",
+        type=float,
+        help="learning rate for fine-tuning (default: the project's optimizer's)",
+    )
+    p.add_argument("--prune-frozen", action="store_true",
+                   help="prune frozen layers too (they are unfrozen for the fine-tune); by "
+                   "default they keep their weights")  # fmt: skip
     p.add_argument("--quantize", action="append", default=[],
                    choices=("int8-dynamic", "int8-static", "fp16"),
                    help="quantize the ONNX export (repeat for several)")  # fmt: skip
     p.add_argument("--distill", metavar="STUDENT.json",
                    help="also train this student project against the trained one")  # fmt: skip
     p.add_argument("--distill-epochs", type=int, metavar="N", help="the student's epochs")
-    p.add_argument("--max-drop", type=float, metavar="X",
+    p.add_argument("--max-drop", type=_max_drop, default=DEFAULT_MAX_DROP, metavar="X",
                    help="refuse (do not write) variants whose test accuracy / R² falls by "
-                   "more than X (a fraction: 0.01 is one point)")  # fmt: skip
+                   f"more than X (a fraction: 0.01 is one point; default {DEFAULT_MAX_DROP:g}; "
+                   "'none' keeps them all)")  # fmt: skip
     p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES,
                    help="device for fine-tuning and distillation")  # fmt: skip
     p.add_argument("--repeats", type=int, default=30, help="timed runs per variant and batch")
@@ -77,6 +87,7 @@ def _compress(args: argparse.Namespace) -> int:
             g, args.checkpoint, args.out, prune=args.prune, structured=args.structured,
             norm=args.norm, scope=args.scope, steps=args.steps,
             finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr,
+            prune_frozen=args.prune_frozen,
             quantize_modes=tuple(args.quantize), distill=student,
             distill_epochs=args.distill_epochs, max_drop=args.max_drop, device=args.device,
             repeats=args.repeats, threads=args.threads, progress=progress,
@@ -93,10 +104,22 @@ def _compress(args: argparse.Namespace) -> int:
         print(f"report: {os.path.join(args.out, 'report.json')}")
     if report.refused:
         names = ", ".join(v.name for v in report.refused)
-        print(f"error: refused (too lossy for --max-drop {args.max_drop:g}): {names}",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_PROBLEMS
+        every = len(report.refused) == len(report.variants) - 1
+        print(f"{'error' if every else 'warning'}: refused (too lossy for --max-drop "
+              f"{args.max_drop:g}), not written: {names}", file=sys.stderr)  # fmt: skip
+        if every:
+            return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _max_drop(text: str) -> float | None:
+    """``--max-drop``: a fraction, or ``none`` to keep every variant."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fraction or 'none': {text!r}") from None
 
 
 def _quiet_ort_warnings() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DEFAULT_MAX_DROP",
     "CompressError",
     "CompressionReport",
     "Variant",
@@ -27,6 +28,7 @@ __all__ = [
 _WHERE = {
     "CompressError": "engine.compress.errors",
     "CompressionReport": "engine.compress.core",
+    "DEFAULT_MAX_DROP": "engine.compress.options",
     "Variant": "engine.compress.core",
     "compress": "engine.compress.core",
     "load_report": "engine.compress.core",

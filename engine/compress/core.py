@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,13 +35,18 @@ from engine.analysis.check import check
 from engine.build.compile import compile_model
 from engine.compress import measure
 from engine.compress.errors import CompressError
+from engine.compress.options import DEFAULT_MAX_DROP, check_options
+from engine.compress.outdir import REPORT_FILE, WORK_PREFIX, OutFolder
 from engine.compress.prune import (
+    FROZEN_HINT,
     KeepPruned,
     prunable_layers,
     prune_structured,
     prune_unstructured,
+    touched,
+    weighted_modules,
 )
-from engine.compress.quantize import MODES, quantize, strip_debug_info
+from engine.compress.quantize import quantize, strip_debug_info
 from engine.data.pipeline import base_dir_of
 from engine.data.sources import resolve_path
 from engine.export import export_onnx
@@ -56,9 +60,11 @@ from engine.train.distill import Teacher
 from engine.train.errors import TrainError
 from engine.train.graphs import as_graph
 from engine.train.session import train
+from engine.train.specs import node_training
 
 Progress = Callable[[str], None] | None
-REPORT_FILE = "report.json"
+# A pruned project starts training from its own weights, saved beside it.
+PRUNED_WEIGHTS = "model.pt"
 
 
 @dataclass
@@ -234,6 +240,7 @@ class _PruneOptions:
     finetune_epochs: int
     finetune_lr: float | None
     device: str
+    prune_frozen: bool = False
 
 
 def compress(
@@ -248,10 +255,11 @@ def compress(
     steps: int = 1,
     finetune_epochs: int = 0,
     finetune_lr: float | None = None,
+    prune_frozen: bool = False,
     quantize_modes: Sequence[str] = (),
     distill: Any = None,
     distill_epochs: int | None = None,
-    max_drop: float | None = None,
+    max_drop: float | None = DEFAULT_MAX_DROP,
     device: str = "cpu",
     repeats: int = 30,
     threads: int = 1,
@@ -262,63 +270,48 @@ def compress(
     ``prune``: the fraction of weights (unstructured) or of each prunable layer's channels
     (``structured``) to remove, ranked by L``norm`` (structured) or magnitude per layer or
     ``scope="global"`` (unstructured); in ``steps`` equal steps, each followed by
-    ``finetune_epochs`` epochs of training. ``quantize_modes``: any of ``int8-dynamic``,
-    ``int8-static``, ``fp16``. ``distill``: a student project (file or Graph) trained for
-    ``distill_epochs`` against this one. ``max_drop``: refuse variants whose test metric
-    (accuracy or R², as a fraction) is lower than the original's by more than this.
+    ``finetune_epochs`` epochs of training with the project's optimizer (``finetune_lr``
+    overrides its learning rate). Frozen layers keep their weights unless ``prune_frozen``;
+    those pruned then are unfrozen (for the fine-tune and in the pruned project), as the
+    report's notes say. ``quantize_modes``: any of ``int8-dynamic``, ``int8-static``,
+    ``fp16``. ``distill``: a student project (file or Graph) trained for ``distill_epochs``
+    against this one. ``max_drop``: refuse variants whose test metric (accuracy or R², as a
+    fraction) is lower than the original's by more than this (default 0.05; ``None`` keeps
+    them all). ``out_dir`` ends up holding exactly what the report lists (see
+    ``engine.compress.outdir``).
     """
-    _check_options(prune, steps, finetune_epochs, quantize_modes, max_drop)
-    g, ck, rep, model = _load(project, checkpoint)
-    _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
-    data = measure.raw_splits(g)
-    test_split = "test" if len(data.y.get("test", [])) else "val"
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    options = {
-        "prune": prune, "structured": structured, "norm": norm, "scope": scope,
-        "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
-        "quantize": list(quantize_modes), "max_drop": max_drop, "split": test_split,
-        "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
-        "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
-    }  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=".compress-", dir=out) as work_s:
-        run = _Variants(Path(work_s), g, ck, rep, model, progress)
-        run.add_original()
-        if prune > 0:
-            opts = _PruneOptions(
-                prune, structured, norm, scope, steps, finetune_epochs, finetune_lr, device
-            )
-            run.add_pruned(opts)
-        for mode in quantize_modes:
-            run.add_quantized(mode, data.x["train"])
-        if distill is not None:
-            run.add_distilled(distill, distill_epochs, device)
-        _say(progress, f"Measuring {len(run.variants)} variant(s) on the {test_split} split…")
-        run.measure(data, test_split, repeats, threads, max_drop)
-        run.publish(out)
-    variants = run.variants
-    report = CompressionReport(str(out), data.task, variants[0].metric, variants, options)
-    atomic_write(out / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
+    check_options(prune, steps, finetune_epochs, quantize_modes, max_drop)
+    with OutFolder(out_dir) as out:
+        g, ck, rep, model = _load(project, checkpoint)
+        _say(progress, "Preparing the data (train split for calibration, test split to measure)…")
+        data = measure.raw_splits(g)
+        split = "test" if len(data.y.get("test", [])) else "val"
+        options = {
+            "prune": prune, "structured": structured, "norm": norm, "scope": scope,
+            "steps": steps, "finetune_epochs": finetune_epochs, "finetune_lr": finetune_lr,
+            "prune_frozen": prune_frozen, "quantize": list(quantize_modes),
+            "max_drop": max_drop, "split": split,
+            "latency": {"repeats": repeats, "threads": threads, "runtime": "onnxruntime CPU"},
+            "checkpoint": str(ck.path), "distill_epochs": distill_epochs,
+        }  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=out.path) as work_s:
+            run = _Variants(Path(work_s), g, ck, rep, model, progress)
+            run.add_original()
+            if prune > 0:
+                opts = _PruneOptions(prune, structured, norm, scope, steps, finetune_epochs,
+                                     finetune_lr, device, prune_frozen)  # fmt: skip
+                run.add_pruned(opts)
+            for mode in quantize_modes:
+                run.add_quantized(mode, data.x["train"])
+            if distill is not None:
+                run.add_distilled(distill, distill_epochs, device)
+            _say(progress, f"Measuring {len(run.variants)} variant(s) on the {split} split…")
+            run.measure(data, split, repeats, threads, max_drop)
+            run.publish(out)
+        variants = run.variants
+        report = CompressionReport(str(out.path), data.task, variants[0].metric, variants, options)
+        atomic_write(out.path / REPORT_FILE, json.dumps(report.to_dict(), indent=2) + "\n")
     return report
-
-
-def _check_options(
-    prune: float,
-    steps: int,
-    finetune_epochs: int,
-    quantize_modes: Sequence[str],
-    max_drop: float | None,
-) -> None:
-    """Refuse impossible options before anything is loaded."""
-    for mode in quantize_modes:
-        if mode not in MODES:
-            raise CompressError(f"unknown quantization {mode!r}: choose {', '.join(MODES)}")
-    if not 0.0 <= prune < 1.0:
-        raise CompressError(f"--prune is a fraction in [0, 1), got {prune:g}")
-    if steps < 1 or finetune_epochs < 0:
-        raise CompressError("steps must be at least 1 and fine-tuning epochs at least 0")
-    if max_drop is not None and not max_drop >= 0:
-        raise CompressError(f"--max-drop must be 0 or more, got {max_drop}")
 
 
 def _load(project: Any, checkpoint: str | os.PathLike[str]) -> tuple[Any, Any, Any, nn.Module]:
@@ -379,16 +372,8 @@ class _Variants:
         name = f"pruned-{round(o.amount * 100)}"
         vdir = self.work / name
         vdir.mkdir()
-        notes: list[str] = []
-        widths: dict[str, int] = {}
-        if o.structured:
-            plans, alone = prunable_layers(g, self.rep)
-            widths = {n: int(g.nodes[n].params.get("out_channels",
-                                                   g.nodes[n].params.get("out_features", 0)))
-                      for n in plans}  # fmt: skip
-            for nid, why in alone.items():
-                notes.append(f"{g.nodes[nid].name} left alone: {why}")
-        pg, pmodel, sd = self._prune_steps(o, vdir, widths)
+        start, widths, skip, notes = self._prune_start(o)
+        pg, pmodel, sd = self._prune_steps(o, start, vdir, widths, skip)
         if o.structured:
             kept = ", ".join(
                 f"{pg.nodes[n].name} {pg.nodes[n].params.get('out_channels', pg.nodes[n].params.get('out_features'))}/{w}"
@@ -397,32 +382,78 @@ class _Variants:
             notes.insert(0, f"channels kept: {kept}")
         if g.source_path:
             pg.source_path = g.source_path  # relative dataset paths stay those of the original
+        # its weights are the pruned ones, beside it (not the unpruned model's init_from)
+        pg.settings.setdefault("training", {})["init_from"] = PRUNED_WEIGHTS
         info = {"pruned": o.amount, "structured": o.structured, "norm": o.norm,
-                "scope": o.scope, "steps": o.steps,
-                "finetune_epochs": o.finetune_epochs}  # fmt: skip
-        ckm.save(vdir / "model.pt", _checkpoint_payload(ck, pg, sd, info))
+                "scope": o.scope, "steps": o.steps, "finetune_epochs": o.finetune_epochs,
+                "prune_frozen": o.prune_frozen}  # fmt: skip
+        ckm.save(vdir / PRUNED_WEIGHTS, _checkpoint_payload(ck, pg, sd, info))
         saved = pg.copy()
         _fix_paths(saved, g)
         save_project(saved, vdir / "project.json")
-        self.onnx_of[name] = self.export(name, pg, vdir / "model.pt")
+        self.onnx_of[name] = self.export(name, pg, vdir / PRUNED_WEIGHTS)
         params, nonzero = _count(sd, pmodel)
         how = (f"L{o.norm} channels" if o.structured else f"{o.scope} magnitude") + (
             f", {o.steps} steps" if o.steps > 1 else "") + (
             f", fine-tuned {o.finetune_epochs} epoch(s)/step" if o.finetune_epochs else "")  # fmt: skip
         self.variants.append(
             Variant(name, f"pruned {o.amount:.0%} ({how})", f"{name}.onnx",
-                    project=f"{name}/project.json", checkpoint=f"{name}/model.pt",
+                    project=f"{name}/project.json", checkpoint=f"{name}/{PRUNED_WEIGHTS}",
                     params=params, nonzero_params=nonzero, notes=notes)
         )  # fmt: skip
         self.files[name] = [name, f"{name}.onnx"]
         self.base = name
 
+    def _prune_start(
+        self, o: _PruneOptions
+    ) -> tuple[Any, dict[str, int], tuple[str, ...], list[str]]:
+        """The project pruning starts from, with the layers it prunes (structured: their
+        widths; unstructured: the frozen attributes to skip) and the notes saying which
+        layers are left alone and which frozen ones were unfrozen."""
+        g = self.g
+        notes: list[str] = []
+        widths: dict[str, int] = {}
+        skip: tuple[str, ...] = ()
+        unfreeze: list[str] = []
+        if o.structured:
+            plans, alone = prunable_layers(g, self.rep, prune_frozen=o.prune_frozen)
+            widths = {n: int(g.nodes[n].params.get("out_channels",
+                                                   g.nodes[n].params.get("out_features", 0)))
+                      for n in plans}  # fmt: skip
+            notes += [f"{g.nodes[nid].name} left alone: {why}" for nid, why in alone.items()]
+            unfreeze = [t for p in plans.values() for t in touched(p) if g.nodes[t].frozen]
+        else:
+            node_of_attr = self.model.torchwire.node_of_attr  # type: ignore[union-attr]
+            frozen = node_training(g, node_of_attr)[0]
+            weighted = {a for a in frozen if weighted_modules(self.model.get_submodule(a))}
+            if o.prune_frozen:
+                unfreeze = [node_of_attr[a] for a in frozen if a in weighted]
+            else:
+                skip = frozen
+                notes += [f"{g.nodes[node_of_attr[a]].name} left alone: frozen ({FROZEN_HINT})"
+                          for a in frozen if a in weighted]  # fmt: skip
+        start = g.copy()
+        start.settings.get("training", {}).pop("init_from", None)  # the weights are given
+        unfreeze = list(dict.fromkeys(unfreeze))
+        for nid in unfreeze:
+            start.freeze(nid, False)
+        if unfreeze:
+            names = ", ".join(g.nodes[n].name for n in unfreeze)
+            notes.append(f"unfrozen (pruned although frozen; for the fine-tune and in the "
+                         f"pruned project): {names}")  # fmt: skip
+        return start, widths, skip, notes
+
     def _prune_steps(
-        self, o: _PruneOptions, vdir: Path, widths: dict[str, int]
+        self,
+        o: _PruneOptions,
+        start: Any,
+        vdir: Path,
+        widths: dict[str, int],
+        skip: tuple[str, ...],
     ) -> tuple[Any, nn.Module, dict[str, torch.Tensor]]:
         """Prune in ``o.steps`` equal steps, each followed by its fine-tuning: the pruned
         project, its model and its weights."""
-        pg, pmodel = self.g, copy.deepcopy(self.model)
+        pg, pmodel = start, copy.deepcopy(self.model)
         sd = {k: v.clone() for k, v in self.ck.state_dict.items()}
         masks: dict[str, torch.Tensor] | None = None
         for step in range(1, o.steps + 1):
@@ -437,7 +468,7 @@ class _Variants:
                 pmodel.load_state_dict(sd)
             else:
                 pmodel.load_state_dict(sd)
-                masks = prune_unstructured(pmodel, frac, o.scope)
+                masks = prune_unstructured(pmodel, frac, o.scope, skip)
                 sd = {k: v.detach().clone() for k, v in pmodel.state_dict().items()}
             if o.finetune_epochs:
                 sd, _hist = _finetune(
@@ -497,19 +528,18 @@ class _Variants:
                 v.refused = (f"its {v.metric} drops by {v.drop:.4f} "
                              f"(more than --max-drop {max_drop:g}); not written")  # fmt: skip
 
-    def publish(self, out: Path) -> None:
-        """Move every accepted variant's files from the work folder into ``out``."""
+    def publish(self, out: OutFolder) -> None:
+        """Move every accepted variant's files from the work folder into ``out``: it then
+        holds exactly these (and the report)."""
+        entries: list[str] = []
         for v in self.variants:
             if v.refused:
                 v.onnx = v.project = None
                 if v.checkpoint and not os.path.isabs(v.checkpoint):
                     v.checkpoint = None
                 continue
-            for entry in self.files[v.name]:
-                src, dst = self.work / entry, out / entry
-                if dst.is_dir():
-                    shutil.rmtree(dst)
-                os.replace(src, dst)
+            entries += self.files[v.name]
+        out.publish(self.work, entries)
 
 
 def _fix_paths(saved: Any, original: Any) -> None:

@@ -121,13 +121,25 @@ def _walk(g: Any, rep: Any, start: str) -> tuple[Plan | None, str]:
     return plan, ""
 
 
-def prunable_layers(g: Any, rep: Any) -> tuple[dict[str, Plan], dict[str, str]]:
-    """Structured pruning's plans per prunable layer, and why each other layer is left alone."""
+FROZEN_HINT = "prune_frozen / --prune-frozen prunes it too and unfreezes it for the fine-tune"
+
+
+def prunable_layers(
+    g: Any, rep: Any, *, prune_frozen: bool = False
+) -> tuple[dict[str, Plan], dict[str, str]]:
+    """Structured pruning's plans per prunable layer, and why each other layer is left alone.
+
+    A frozen layer was meant to keep its weights (an imported backbone): it is left alone,
+    and so is a layer whose channels a frozen layer reads (slicing its columns would change
+    it too), unless ``prune_frozen``; ``touched`` lists what a plan changes."""
     plans: dict[str, Plan] = {}
     alone: dict[str, str] = {}
     for nid in rep.order:
         node = g.nodes[nid]
         if node.type not in PRODUCERS or nid not in rep.shapes:
+            continue
+        if node.frozen and not prune_frozen:
+            alone[nid] = f"frozen ({FROZEN_HINT})"
             continue
         if node.type != "Linear" and node.params.get("groups", 1) != 1:
             alone[nid] = "grouped convolution"
@@ -136,11 +148,19 @@ def prunable_layers(g: Any, rep: Any) -> tuple[dict[str, Plan], dict[str, str]]:
             alone[nid] = "its output is not a plain feature vector"
             continue
         plan, why = _walk(g, rep, nid)
+        frozen = [g.nodes[t].name for t in touched(plan) if g.nodes[t].frozen] if plan else []
+        if plan is not None and frozen and not prune_frozen:
+            plan, why = None, f"its channels are read by {frozen[0]}, which is frozen"
         if plan is None:
             alone[nid] = why
         else:
             plans[nid] = plan
     return plans, alone
+
+
+def touched(plan: Plan) -> list[str]:
+    """The nodes whose weights pruning a plan's layer changes: itself, norms, consumers."""
+    return [plan.node, *(n for n, _ in plan.norms), *(n for n, _ in plan.consumers)]
 
 
 def _width(node: Any) -> int:
@@ -167,19 +187,22 @@ def prune_structured(
     amount: float | dict[str, float],
     norm: int = 1,
     keep: dict[str, int] | None = None,
+    *,
+    prune_frozen: bool = False,
 ) -> StructuredResult:
     """Remove ``amount`` (a fraction, or per node id) of each prunable layer's channels.
 
     ``keep`` (node → channels) fixes the counts instead (the iterative schedule's steps).
     The channels with the smallest L``norm`` norms go (``prune.ln_structured``); at least
-    one channel stays. Returns the smaller project and its sliced weights.
+    one channel stays. Frozen layers are left alone unless ``prune_frozen`` (see
+    ``prunable_layers``). Returns the smaller project and its sliced weights.
     """
     if norm not in (1, 2):
         raise CompressError(f"structured pruning ranks channels by the L1 or L2 norm, not L{norm}")
     rep = check(g)
     if not rep.ok:
         raise CompressError("the project has problems; fix them before pruning")
-    plans, alone = prunable_layers(g, rep)
+    plans, alone = prunable_layers(g, rep, prune_frozen=prune_frozen)
     if not plans:
         why = "; ".join(f"{g.nodes[n].name}: {w}" for n, w in alone.items()) or "no Conv/Linear"
         raise CompressError(f"no layer can be pruned structurally ({why})")
@@ -230,17 +253,21 @@ def prune_structured(
     return StructuredResult(out, sd, kept, alone)
 
 
-def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(attribute, module) of every Conv/Linear whose weights unstructured pruning ranks."""
+def weighted_modules(model: nn.Module, skip: Iterable[str] = ()) -> list[tuple[str, nn.Module]]:
+    """(attribute, module) of every Conv/Linear whose weights unstructured pruning ranks,
+    but those at or under the attributes in ``skip``."""
+    skipped = tuple(skip)
     return [
         (name, m)
         for name, m in model.named_modules()
-        if type(m).__name__ in WEIGHTED and isinstance(getattr(m, "weight", None), torch.Tensor)
+        if type(m).__name__ in WEIGHTED
+        and isinstance(getattr(m, "weight", None), torch.Tensor)
+        and not any(name == s or name.startswith(s + ".") for s in skipped)
     ]
 
 
 def prune_unstructured(
-    model: nn.Module, amount: float, scope: str = "layer"
+    model: nn.Module, amount: float, scope: str = "layer", skip: Iterable[str] = ()
 ) -> dict[str, torch.Tensor]:
     """Zero ``amount`` of the Conv/Linear weights by magnitude, in place; returns the masks.
 
@@ -248,14 +275,19 @@ def prune_unstructured(
     ``"global"``: the smallest weights over all layers together (``prune.global_unstructured``).
     Already zero weights count among the pruned, so a schedule can raise the amount step by
     step. The masks (state-dict key → bool tensor) keep them zero during fine-tuning.
+    ``skip``: the model's attributes (frozen layers) left as they are.
     """
     if not 0.0 <= amount < 1.0:
         raise CompressError(f"the pruning amount must be in [0, 1), got {amount:g}")
     if scope not in ("layer", "global"):
         raise CompressError(f"pruning scope is 'layer' or 'global', not {scope!r}")
-    mods = weighted_modules(model)
+    skip = tuple(skip)
+    mods = weighted_modules(model, skip)
     if not mods:
-        raise CompressError("the model has no Conv or Linear weights to prune")
+        raise CompressError(
+            "the model has no Conv or Linear weights to prune"
+            + (f" but frozen ones ({FROZEN_HINT})" if skip and weighted_modules(model) else "")
+        )
     if scope == "global":
         prune.global_unstructured(
             [(m, "weight") for _, m in mods], pruning_method=prune.L1Unstructured, amount=amount

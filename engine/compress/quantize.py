@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from engine.compress.errors import CompressError
+from engine.compress.options import MODES
 from engine.fileio import atomic_path
 
-MODES = ("int8-dynamic", "int8-static", "fp16")
 CALIBRATION_SAMPLES = 2048
 CALIBRATION_BATCH = 128
 

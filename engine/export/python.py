@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,17 +134,30 @@ class RuntimeFolder:
 
     It is written to a hidden folder, then swapped in for an older copy, so the script's
     check runs against it; ``keep()`` drops the old copy, ``undo()`` (a failed export)
-    puts it back, leaving the folder as it was.
+    puts it back, leaving the folder as it was. Only the files Torchwire ships are
+    replaced: anything else the user put in the folder is copied into the new one
+    (Python's ``__pycache__`` aside); a ``torchwire_runtime`` that is not a folder is
+    refused, untouched.
     """
 
     def __init__(self, folder: Path) -> None:
-        import shutil
-
         self._rm = shutil.rmtree
         self.target = folder / RUNTIME_PACKAGE
+        if self.target.is_symlink() or (self.target.exists() and not self.target.is_dir()):
+            raise ExportError(
+                f"{self.target} is not a folder: the training script ships its runtime "
+                "there; move it away or export elsewhere"
+            )
+        shipped = runtime_files()
         new = Path(tempfile.mkdtemp(prefix=f".{RUNTIME_PACKAGE}.", dir=folder))
-        for name, data in runtime_files().items():
-            (new / name).write_bytes(data)
+        try:
+            for name, data in shipped.items():
+                (new / name).write_bytes(data)
+            if self.target.exists():
+                _copy_extras(self.target, new, {*shipped, "__pycache__"})
+        except BaseException:
+            self._rm(new, ignore_errors=True)
+            raise
         self.old: Path | None = None
         if self.target.exists():
             self.old = Path(tempfile.mkdtemp(prefix=f".{RUNTIME_PACKAGE}.old.", dir=folder))
@@ -159,6 +173,18 @@ class RuntimeFolder:
         self._rm(self.target, ignore_errors=True)
         if self.old is not None:
             os.replace(self.old, self.target)
+
+
+def _copy_extras(src: Path, dst: Path, shipped: set[str]) -> None:
+    """Copy the entries of ``src`` whose names are not ``shipped`` into ``dst``, as they are
+    (links stay links)."""
+    for entry in src.iterdir():
+        if entry.name in shipped:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, dst / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, dst / entry.name, follow_symlinks=False)
 
 
 # -- the source ---------------------------------------------------------------------------

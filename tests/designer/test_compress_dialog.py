@@ -9,11 +9,13 @@ from pathlib import Path
 import onnx
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from designer.document import Document
-from designer.panels.compress import CompressDialog
+from designer.panels.compress import REFUSED_COLOR, CompressDialog
 from designer.panels.training import TrainingPanel
 from engine import load_project
+from engine.compress import DEFAULT_MAX_DROP, CompressionReport, Variant
 from tests.support.paths import EXAMPLES
 
 
@@ -46,7 +48,7 @@ def test_compress_a_finished_run(qtbot, tmp_path):
     dlg.quant_checks["fp16"].setChecked(True)
     opts = dlg.options()
     assert opts["structured"] and opts["prune"] == 0.5 and opts["finetune_epochs"] == 1
-    assert opts["quantize_modes"] == ("int8-static", "fp16") and opts["max_drop"] is None
+    assert opts["quantize_modes"] == ("int8-static", "fp16") and opts["max_drop"] == 0.05
     with qtbot.waitSignal(dlg.finished_report, timeout=120000) as done:
         qtbot.mouseClick(dlg.compress_button, Qt.MouseButton.LeftButton)
         assert dlg.running and not dlg.compress_button.isEnabled()
@@ -119,6 +121,38 @@ def test_distilling_into_a_student_from_the_dialog(qtbot, tmp_path):
         "distilled",
     ]
     assert "distilling epoch 2/2" in dlg.log.toPlainText()
+
+
+def test_the_defaults_refuse_lossy_variants_and_keep_frozen_layers(qtbot):
+    dlg = CompressDialog(None, load_project(EXAMPLES / "digits_mlp.json"), None)
+    qtbot.addWidget(dlg)
+    opts = dlg.options()
+    assert dlg.max_drop_check.isChecked() and opts["max_drop"] == DEFAULT_MAX_DROP == 0.05
+    assert opts["prune_frozen"] is False
+    dlg.prune_frozen_check.setChecked(True)
+    assert dlg.options()["prune_frozen"] is True
+
+
+def test_refused_variants_are_red_with_their_reason(qtbot, tmp_path):
+    dlg = CompressDialog(None, load_project(EXAMPLES / "digits_mlp.json"), None)
+    qtbot.addWidget(dlg)
+    why = "its accuracy drops by 0.6000 (more than --max-drop 0.05); not written"
+    report = CompressionReport(
+        str(tmp_path), "classification", "accuracy",
+        [Variant("original", "fp32", "original.onnx", value=0.84),
+         Variant("pruned-50", "pruned 50%", None, value=0.24, drop=0.6, refused=why),
+         Variant("original-fp16", "fp16", "original-fp16.onnx", value=0.84)], {},
+    )  # fmt: skip
+    dlg._on_done(report)
+    red = QColor(REFUSED_COLOR)
+    for c in range(dlg.table.columnCount()):
+        assert dlg.table.item(1, c).foreground().color() == red
+        assert dlg.table.item(2, c).foreground().color() != red
+    assert dlg.table.item(1, 9).text() == f"refused: {why}"
+    assert "Refused (too lossy): pruned-50" in dlg.status_label.text()
+    assert dlg.selected().name == "original-fp16"  # a refused row is not selected: red shows
+    if os.environ.get("TORCHWIRE_SCREENSHOTS"):
+        dlg.grab().save(os.path.join(os.environ["TORCHWIRE_SCREENSHOTS"], "compress-refused.png"))
 
 
 def test_without_a_run_the_dialog_says_so(qtbot):

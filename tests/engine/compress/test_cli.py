@@ -53,3 +53,44 @@ def test_unreadable_inputs(tmp_path, capsys):
     assert main(["compress", CNN, "--checkpoint", str(bad), "--out", "o", "--prune", "2"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "not a valid Torchwire checkpoint" in err
+
+
+def _fake_compress(monkeypatch, refused: dict[str, bool]) -> dict:
+    """Replace the compression by a report with these variants (name → refused)."""
+    from engine.compress import CompressionReport, Variant
+
+    seen: dict = {}
+
+    def fake(graph, checkpoint, out, **kw):
+        seen.update(kw)
+        vs = [Variant("original", "fp32", "original.onnx")] + [
+            Variant(n, "", None, refused="its accuracy drops by 0.2" if r else None)
+            for n, r in refused.items()
+        ]
+        return CompressionReport(str(out), "classification", "accuracy", vs, {})
+
+    monkeypatch.setattr("engine.cli.compress.compress", fake)
+    return seen
+
+
+def test_exit_1_only_when_every_variant_is_refused(monkeypatch, tmp_path, capsys):
+    args = ["compress", MLP, "--checkpoint", str(tmp_path), "--out", str(tmp_path / "c")]
+    seen = _fake_compress(monkeypatch, {"pruned-50": True, "pruned-50-fp16": False})
+    assert main([*args, "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "REFUSED: its accuracy drops" in cap.out
+    assert "warning: refused (too lossy for --max-drop 0.05), not written: pruned-50\n" in cap.err
+    assert seen["max_drop"] == 0.05 and seen["prune_frozen"] is False
+    _fake_compress(monkeypatch, {"pruned-50": True, "pruned-50-fp16": True})
+    assert main([*args, "--quiet"]) == 1
+    assert "error: refused" in capsys.readouterr().err
+
+
+def test_max_drop_none_keeps_every_variant(monkeypatch, tmp_path, capsys):
+    seen = _fake_compress(monkeypatch, {})
+    args = ["compress", MLP, "--checkpoint", str(tmp_path), "--out", str(tmp_path / "c")]
+    assert main([*args, "--max-drop", "none", "--prune-frozen"]) == 0
+    assert seen["max_drop"] is None and seen["prune_frozen"] is True
+    with pytest.raises(SystemExit) as bad:  # argparse's usage error
+        main([*args, "--max-drop", "lots"])
+    assert bad.value.code == 2 and "not a fraction or 'none'" in capsys.readouterr().err

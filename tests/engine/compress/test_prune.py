@@ -52,7 +52,7 @@ def test_half_the_digits_cnn_channels(cnn_run, tmp_path):
 @pytest.mark.slow
 def test_the_pruned_project_trains_and_exports(cnn_run, tmp_path):
     r = compress(CNN, cnn_run, tmp_path / "c", prune=0.5, structured=True, finetune_epochs=1,
-                 repeats=2)  # fmt: skip
+                 max_drop=None, repeats=2)  # fmt: skip
     v = r.variant("pruned-50")
     assert v.params == 9850 == v.nonzero_params
     pg = load_project(tmp_path / "c" / v.project)

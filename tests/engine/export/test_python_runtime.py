@@ -50,6 +50,27 @@ def test_a_failed_export_keeps_the_old_runtime_folder(tmp_path: Path, monkeypatc
     assert (old / "marker.txt").read_text(encoding="utf-8") == "old"
 
 
+def test_an_export_over_a_runtime_folder_replaces_only_the_shipped_files(tmp_path: Path) -> None:
+    rt = tmp_path / "torchwire_runtime"
+    (rt / "mine").mkdir(parents=True)
+    (rt / "NOTES.md").write_text("my notes", encoding="utf-8")
+    (rt / "mine" / "helper.py").write_text("X = 1\n", encoding="utf-8")
+    (rt / "loop.py").write_text("# an edited copy of a shipped file\n", encoding="utf-8")
+    export_python(load_project(EXAMPLES / "iris.json"), tmp_path / "iris.py", with_training=True)
+    assert (rt / "NOTES.md").read_text(encoding="utf-8") == "my notes"
+    assert (rt / "mine" / "helper.py").read_text(encoding="utf-8") == "X = 1\n"
+    assert (rt / "loop.py").read_bytes() == (ROOT / "engine" / "runtime" / "loop.py").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iris.py", "torchwire_runtime"]
+
+
+def test_a_runtime_name_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "torchwire_runtime").write_text("mine", encoding="utf-8")
+    with pytest.raises(ExportError, match=r"torchwire_runtime.*not a folder"):
+        export_python(load_project(EXAMPLES / "iris.json"), tmp_path / "x.py", with_training=True)
+    assert (tmp_path / "torchwire_runtime").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["torchwire_runtime"]
+
+
 @pytest.mark.slow
 def test_the_exported_script_trains_on_two_processes_like_one(tmp_path: Path) -> None:
     out = tmp_path / "iris.py"
