@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import protocol
-from .errors import RequestError
+from .errors import RequestError, shown
 from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel
 
 log = logging.getLogger("torchwire.serve")
@@ -267,22 +267,13 @@ def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Res
     except UnicodeDecodeError:
         raise RequestError("the body is not UTF-8 text") from None
     if ctype in ("text/csv", "application/csv"):
-        x = feats.from_csv(text)
+        x = feats.from_csv(text, max_batch)
     elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
-        try:
-            rows = json.loads(text)
-        except ValueError as e:
-            raise RequestError(f"malformed JSON: {e}") from None
-        x = feats.from_json(rows)
+        x = feats.from_json(protocol.parse_json(text), max_batch)
     else:
         raise RequestError(
-            f"content type {ctype!r} is not served: send application/json or text/csv",
+            f"content type {shown(ctype)} is not served: send application/json or text/csv",
             415,
-        )
-    if len(x) > max_batch:
-        raise RequestError(
-            f"{len(x)} rows are more than this server takes at once (--max-batch {max_batch})",
-            413,
         )
     return JSONResponse(model.predict_rows(x))
 
