@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import threading
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RequestError, ServeError, shown
+from .metadata import read_metadata
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one request body
 DEFAULT_MAX_BATCH = 4096  # rows (samples) of one request
@@ -79,14 +79,11 @@ def _dims(shape: Any) -> tuple[int, ...]:
     return tuple(d if isinstance(d, int) and d >= 0 else -1 for d in shape)
 
 
-def _json(meta: dict[str, str], key: str, default: Any) -> Any:
-    raw = meta.get(key)
-    if not raw:
-        return default
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ServeError(f"the model's metadata {key!r} is not valid JSON") from None
+def _width(tensors: list[TensorSpec]) -> int | None:
+    """Values per sample of a model's one tensor (``None``: several, or a size not fixed)."""
+    if len(tensors) != 1 or not all(d > 0 for d in tensors[0].shape[1:]):
+        return None
+    return math.prod(tensors[0].shape[1:])
 
 
 def default_threads(workers: int = 1) -> int:
@@ -120,11 +117,12 @@ class ServedModel:
         self.outputs = [self._spec(t) for t in self.session.get_outputs()]
         meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata = meta
-        self.task = meta.get("task") or ""
-        self.class_names = [str(c) for c in _json(meta, "class_names", [])]
-        self.preprocessing = _json(meta, "preprocessing", None)
-        self.baked = meta.get("preprocessing_baked") == "true"
-        self.readout = meta.get("readout") or ""
+        info = read_metadata(self.path, meta, _width(self.inputs), _width(self.outputs))
+        self.task = info.task
+        self.class_names = info.class_names
+        self.preprocessing = info.preprocessing
+        self.baked = info.baked
+        self.readout = info.readout
         self.lock = threading.Lock()
         self.features = Features.of(self)
 
