@@ -26,6 +26,8 @@ from .metadata import read_metadata
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one request body
 DEFAULT_MAX_BATCH = 4096  # rows (samples) of one request
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's head
+DEFAULT_BODY_TIMEOUT = 60.0  # seconds for a request's body to arrive, once its head has
 CONFIG_ENV = "TORCHWIRE_SERVE_CONFIG"  # the settings a worker process reads (--workers N)
 
 # Open Inference Protocol data types ↔ numpy (BYTES has no ONNX model of ours).

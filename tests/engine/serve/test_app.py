@@ -95,3 +95,15 @@ def test_non_finite_model_outputs_answer_null_not_500():
     assert [r["prediction"] for r in got["predictions"]] == [None, None, 1.5]
     got = readout("classification", "logits", ["a", "b"], np.array([[np.nan, 1.0]], np.float32))
     json.dumps(got, allow_nan=False)
+
+
+def test_the_docs_page_says_the_v2_input_layout(trained):
+    """/v2 takes the model's tensor: which value is which (a category as its one-hot values,
+    in the order of its categories) is on the /docs page, for the protocol's users."""
+    doc = create_app(ServedModel(trained["csv_tabular"].onnx, "m")).app.openapi()
+    text = doc["info"]["description"]
+    assert "The `/v2` input layout." in text
+    assert "per sample 10 raw values" in text
+    assert "age; income; plan=basic, plan=plus, plan=pro (one-hot: 1 for the row's plan" in text
+    infer = doc["paths"]["/v2/models/{model_name}/infer"]["post"]["requestBody"]
+    assert "plan=basic, plan=plus, plan=pro" in infer["description"]
