@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 import h11
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import STATUS_KEY
@@ -96,7 +97,7 @@ class Connection(H11Protocol):
             self._cancel_timers()
             self.drain_timer = self.loop.call_later(DRAIN_LINGER, self._close_if_idle)
         else:
-            self.cycle.keep_alive = False
+            self._last_request()
 
     # -- internals ---------------------------------------------------------------------
     def _head_limit(self) -> int:
@@ -128,7 +129,16 @@ class Connection(H11Protocol):
             if self.drain_timer is not None:
                 self.drain_timer.cancel()
                 self.drain_timer = None
-            self.cycle.keep_alive = False
+            self._last_request()
+
+    def _last_request(self) -> None:
+        """The request in progress is this connection's last: its answer says
+        ``Connection: close`` (uvicorn adds it when the request has it), so the client
+        sends its next request on a new connection instead of into a closed one."""
+        self.cycle.keep_alive = False
+        headers = self.cycle.scope["headers"]
+        if CLOSE_HEADER not in headers:
+            headers.append(CLOSE_HEADER)
 
     def _head_too_slow(self) -> None:
         self.head_timer = None

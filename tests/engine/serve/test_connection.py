@@ -103,8 +103,9 @@ def test_a_drain_answers_every_request_already_sent(trained, start_server):
     assert resp.startswith(b"HTTP/1.1 503") and b'"ready":false' in resp.replace(b" ", b"")
     for sock in idle[1:]:
         resp = _answer(sock)
-        assert resp.startswith(b"HTTP/1.1 200")
+        assert resp.startswith(b"HTTP/1.1 200") and b"connection: close" in resp.lower()
         assert sock.recv(100) == b""  # then closed: the server is going away
     busy.sendall(BODY[10:])
-    assert _answer(busy).startswith(b"HTTP/1.1 200")
+    resp = _answer(busy)  # says so: the client sends no more into a closing connection
+    assert resp.startswith(b"HTTP/1.1 200") and b"connection: close" in resp.lower()
     assert s.proc.wait(20) == 0
