@@ -279,11 +279,12 @@ class ServeDialog(_RunDialog):
         self.model_label = QLabel()
         self.model_label.setObjectName("serveModel")
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.form.addRow(translate("ServeDialog", "Model"), self.model_label)
+        self.form.addRow(translate("ServeDialog", "Model name"), self.model_label)
         self.v2_edit = QLineEdit()
         self.v2_edit.setObjectName("serveV2")
         self.v2_edit.setReadOnly(True)
         self.v2_edit.setFont(_mono())
+        self.v2_edit.setPlaceholderText(translate("ServeDialog", "not serving"))
         self.v2_edit.setToolTip(translate("ServeDialog", "Inference over the Open Inference "
                                           "Protocol (KServe v2, Triton): the tensor layout "
                                           "is on the API page (/docs)"))  # fmt: skip

@@ -1500,8 +1500,8 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>未在服务</translation>
     </message>
     <message>
-        <source>Model</source>
-        <translation>模型</translation>
+        <source>Model name</source>
+        <translation>模型名称</translation>
     </message>
     <message>
         <source>Open Inference Protocol</source>
