@@ -75,21 +75,20 @@ def _bundle_job(graph: Any, checkpoint: str, out: str, name: str, triton: bool,
 
 def _prepare_job(graph: Any, checkpoint: str, folder: str, name: str, port: int,
                  progress: Any = None) -> Any:  # fmt: skip
-    """Export, load the model, bind the port: a server ready to ``run`` (on another task)."""
-    import uvicorn
-
+    """Export, load the model, bind the port: a server ready to ``run`` (on another task),
+    its socket, its ``Endpoints`` and the curl line for ``/predict``."""
     from engine.serve.app import create_app
     from engine.serve.bundle import curl_predict
     from engine.serve.model import ServedModel
     from engine.serve.prepare import export_for_serving
-    from engine.serve.server import bind
+    from engine.serve.server import Endpoints, bind, build_server
 
     path = export_for_serving(graph, checkpoint, Path(folder) / "model.onnx", progress=progress)
     model = ServedModel(path, name)
     sock = bind("127.0.0.1", port)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app(model), log_level="warning", server_header=False)
-    return uvicorn.Server(config), sock, url, curl_predict(model, url)
+    at = Endpoints(f"http://127.0.0.1:{sock.getsockname()[1]}", model.name)
+    server = build_server(create_app(model), log_level="warning")
+    return server, sock, at, curl_predict(model, at.url)
 
 
 def _run_job(server: Any, sock: Any) -> None:
@@ -277,6 +276,19 @@ class ServeDialog(_RunDialog):
         self.url_edit.setReadOnly(True)
         self.url_edit.setPlaceholderText(translate("ServeDialog", "not serving"))
         self.form.addRow(translate("ServeDialog", "URL"), self.url_edit)
+        self.model_label = QLabel()
+        self.model_label.setObjectName("serveModel")
+        self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form.addRow(translate("ServeDialog", "Model name"), self.model_label)
+        self.v2_edit = QLineEdit()
+        self.v2_edit.setObjectName("serveV2")
+        self.v2_edit.setReadOnly(True)
+        self.v2_edit.setFont(_mono())
+        self.v2_edit.setPlaceholderText(translate("ServeDialog", "not serving"))
+        self.v2_edit.setToolTip(translate("ServeDialog", "Inference over the Open Inference "
+                                          "Protocol (KServe v2, Triton): the tensor layout "
+                                          "is on the API page (/docs)"))  # fmt: skip
+        self.form.addRow(translate("ServeDialog", "Open Inference Protocol"), self.v2_edit)
         crow = QHBoxLayout()
         self.curl_edit = QLineEdit()
         self.curl_edit.setObjectName("serveCurl")
@@ -344,10 +356,14 @@ class ServeDialog(_RunDialog):
                  on_progress=self._say, imports=_SERVE_IMPORTS)  # fmt: skip
 
     def _ready(self, prepared: Any) -> None:
-        server, sock, url, curl = prepared
+        server, sock, at, curl = prepared
+        url = at.url
         self.server, self.url, self.running = server, url, False
         run_task(_run_job, server, sock, on_done=self._ended, on_error=self._fail)
         self.url_edit.setText(url)
+        self.model_label.setText(at.name)
+        self.v2_edit.setText(f"POST {at.infer}")
+        self.v2_edit.setCursorPosition(0)
         self.curl_edit.setText(curl)
         self.curl_edit.setCursorPosition(0)
         self.status_label.setText(
@@ -368,6 +384,8 @@ class ServeDialog(_RunDialog):
     def _ended(self, _result: Any = None) -> None:
         self.server, self.url, self.running = None, None, False
         self.url_edit.clear()
+        self.model_label.clear()
+        self.v2_edit.clear()
         self.status_label.setText(translate("ServeDialog", "stopped"))
         self._say("stopped")
         self._update()

@@ -9,11 +9,13 @@ requests are served concurrently (onnxruntime sessions are thread-safe).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -23,21 +25,44 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import protocol
-from .errors import RequestError
-from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel
+from .errors import RequestError, shown
+from .model import (
+    CONFIG_ENV,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY,
+    ServedModel,
+)
 
 log = logging.getLogger("torchwire.serve")
 
 VERSION = "1.0"
+STATUS_KEY = "torchwire.status"  # the ServerStatus in the ASGI lifespan state
+
+
+@dataclass
+class ServerStatus:
+    """What the server tells the application: ``draining`` once it stops (SIGTERM), so
+    readiness turns false while the requests in flight are answered."""
+
+    draining: bool = False
 
 
 class BodyLimit:
-    """ASGI middleware: reads the whole body, refusing it (413) once it passes ``limit``."""
+    """ASGI middleware: reads the whole body, refusing it once it passes ``limit`` bytes
+    (413) or takes longer than ``timeout`` seconds to arrive (408); puts ``status`` into
+    the lifespan state, where the server's connections find it."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(
+        self, app: Any, limit: int, timeout: float = DEFAULT_BODY_TIMEOUT,
+        status: ServerStatus | None = None,
+    ) -> None:  # fmt: skip
+        self.app, self.limit, self.timeout = app, limit, timeout
+        self.status = status or ServerStatus()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and isinstance(scope.get("state"), dict):
+            scope["state"][STATUS_KEY] = self.status
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -54,8 +79,15 @@ class BodyLimit:
                 return
         chunks: list[bytes] = []
         total = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         while True:
-            msg = await receive()
+            try:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                await _send_error(send, 408, f"the request body did not arrive within "
+                                  f"{self.timeout:g} s (--body-timeout)")  # fmt: skip
+                return
             if msg["type"] == "http.disconnect":
                 return
             body = msg.get("body", b"")
@@ -119,9 +151,12 @@ def create_app(
     *,
     max_body: int = DEFAULT_MAX_BODY,
     max_batch: int = DEFAULT_MAX_BATCH,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    status: ServerStatus | None = None,
 ) -> Any:
     """The ASGI application serving ``model`` (the body limit wrapped around FastAPI): the
     health and metadata routes, inference, and ``/predict``, each a router of its own."""
+    status = status or ServerStatus()
     app = FastAPI(
         title=f"{model.name} — Torchwire model server",
         version=VERSION,
@@ -129,10 +164,10 @@ def create_app(
     )
     app.state.model = model
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.include_router(metadata_router(model, max_batch))
+    app.include_router(metadata_router(model, max_batch, status))
     app.include_router(infer_router(model, max_batch))
     app.include_router(predict_router(model, max_batch))
-    return BodyLimit(app, max_body)
+    return BodyLimit(app, max_body, body_timeout, status)
 
 
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -152,7 +187,7 @@ def _not_this(model: ServedModel, model_name: str, version: str | None = None) -
         raise RequestError(f"model {name!r} has no version {version!r} (only '1')", 404)
 
 
-def metadata_router(model: ServedModel, max_batch: int) -> APIRouter:
+def metadata_router(model: ServedModel, max_batch: int, status: ServerStatus) -> APIRouter:
     """The server's health and metadata and the model's (Open Inference Protocol): what a
     client or an orchestrator asks before it sends work."""
     router = APIRouter(tags=OIP_TAGS)
@@ -165,8 +200,10 @@ def metadata_router(model: ServedModel, max_batch: int) -> APIRouter:
     def live() -> Response:
         return JSONResponse({"live": True})
 
-    @router.get("/v2/health/ready", summary="readiness")
+    @router.get("/v2/health/ready", summary="readiness (503 while the server drains)")
     def ready() -> Response:
+        if status.draining:
+            return JSONResponse({"ready": False}, status_code=503)
         return JSONResponse({"ready": True})
 
     def about(model_name: str, version: str | None, answer: Callable[[], Any]) -> Response:
@@ -196,9 +233,11 @@ def infer_router(model: ServedModel, max_batch: int) -> APIRouter:
     """Inference as the Open Inference Protocol has it: JSON tensors or the binary tensor
     data extension, with and without a model version."""
     router = APIRouter(tags=OIP_TAGS)
+    layout = input_layout(model)
     infer_doc = {
         "requestBody": {
             "required": True,
+            **({"description": layout} if layout else {}),
             "content": {
                 "application/json": {"example": _infer_example(model)},
                 "application/octet-stream": {
@@ -267,22 +306,13 @@ def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Res
     except UnicodeDecodeError:
         raise RequestError("the body is not UTF-8 text") from None
     if ctype in ("text/csv", "application/csv"):
-        x = feats.from_csv(text)
+        x = feats.from_csv(text, max_batch)
     elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
-        try:
-            rows = json.loads(text)
-        except ValueError as e:
-            raise RequestError(f"malformed JSON: {e}") from None
-        x = feats.from_json(rows)
+        x = feats.from_json(protocol.parse_json(text), max_batch)
     else:
         raise RequestError(
-            f"content type {ctype!r} is not served: send application/json or text/csv",
+            f"content type {shown(ctype)} is not served: send application/json or text/csv",
             415,
-        )
-    if len(x) > max_batch:
-        raise RequestError(
-            f"{len(x)} rows are more than this server takes at once (--max-batch {max_batch})",
-            413,
         )
     return JSONResponse(model.predict_rows(x))
 
@@ -373,6 +403,9 @@ def _description(m: ServedModel) -> str:
         "binary tensor data extension; any client of that protocol (e.g. `tritonclient.http`) "
         "works unchanged. `/predict`: raw feature rows, answered as `torchwire predict` does.",
     ]
+    layout = input_layout(m)
+    if layout:
+        lines += ["", layout]
     if m.task:
         lines.append(f"\nTask: {m.task}.")
     if m.class_names:
@@ -380,9 +413,36 @@ def _description(m: ServedModel) -> str:
     return "\n".join(lines)
 
 
+def input_layout(m: ServedModel, most: int = 64) -> str:
+    """How ``/v2/…/infer`` wants a sample laid out (Markdown), for a model with one input
+    whose values are named: each value in order, a category column as its one-hot values
+    in the order of its categories. Empty when the model does not say."""
+    f = m.features
+    if len(m.inputs) != 1 or not f.feature_names:
+        return ""
+    t = m.inputs[0]
+    parts: list[str] = []
+    for c in f.columns if f.columns is not None else f.feature_names:
+        cats = f.categories.get(c)
+        if cats:
+            one_hot = ", ".join(_md(f"{c}={k}") for k in cats)
+            parts.append(f"{one_hot} (one-hot: 1 for the row's {_md(c)}, else 0)")
+        else:
+            parts.append(_md(c))
+    shown = parts[:most] + ([f"… {len(parts) - most} more"] if len(parts) > most else [])
+    raw = m.baked or not (m.preprocessing and m.preprocessing.get("steps"))
+    how = ("raw values (the model's preprocessing runs inside it)" if raw else
+           "preprocessed values (this model was exported without its preprocessing)")  # fmt: skip
+    return (
+        f"**The `/v2` input layout.** `{_md(t.name)}` {t.datatype} {list(t.shape)}: per "
+        f"sample {len(f.feature_names)} {how}, in this order: " + "; ".join(shown) + "."
+    )
+
+
 def app_from_env() -> Any:
     """The application a uvicorn worker process builds (``--workers N``): its settings come
     in ``TORCHWIRE_SERVE_CONFIG`` (JSON: model, name, threads, max_body, max_batch)."""
     cfg = json.loads(os.environ[CONFIG_ENV])
     model = ServedModel(cfg["model"], cfg["name"], threads=cfg.get("threads"))
-    return create_app(model, max_body=cfg["max_body"], max_batch=cfg["max_batch"])
+    return create_app(model, max_body=cfg["max_body"], max_batch=cfg["max_batch"],
+                      body_timeout=cfg.get("body_timeout", DEFAULT_BODY_TIMEOUT))  # fmt: skip

@@ -29,7 +29,8 @@ from engine.serve.errors import ServeError
 from engine.serve.model import DEFAULT_MAX_BATCH, ServedModel, TensorSpec, default_name, model_name
 
 # The server's own files, shipped as the package ``torchwire_serve``.
-SERVER_FILES = ("__init__.py", "__main__.py", "errors.py", "model.py", "protocol.py",
+SERVER_FILES = ("__init__.py", "__main__.py", "errors.py", "metadata.py", "model.py",
+                "protocol.py", "connection.py",
                 "app.py", "server.py")  # fmt: skip
 REQUIREMENTS = ("onnxruntime", "numpy", "fastapi", "uvicorn")
 BASE_IMAGE = "python:{major}.{minor}-slim"

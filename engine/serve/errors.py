@@ -22,3 +22,13 @@ class RequestError(ServeError):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value from a request as an error message quotes it: its repr, cut to ``limit``
+    characters (a megabyte of text or a 4,000-digit number stays out of the answer)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        text = f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import threading
@@ -22,10 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RequestError, ServeError
+from .errors import RequestError, ServeError, shown
+from .metadata import read_metadata
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one request body
 DEFAULT_MAX_BATCH = 4096  # rows (samples) of one request
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's head
+DEFAULT_BODY_TIMEOUT = 60.0  # seconds for a request's body to arrive, once its head has
 CONFIG_ENV = "TORCHWIRE_SERVE_CONFIG"  # the settings a worker process reads (--workers N)
 
 # Open Inference Protocol data types ↔ numpy (BYTES has no ONNX model of ours).
@@ -79,14 +81,11 @@ def _dims(shape: Any) -> tuple[int, ...]:
     return tuple(d if isinstance(d, int) and d >= 0 else -1 for d in shape)
 
 
-def _json(meta: dict[str, str], key: str, default: Any) -> Any:
-    raw = meta.get(key)
-    if not raw:
-        return default
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ServeError(f"the model's metadata {key!r} is not valid JSON") from None
+def _width(tensors: list[TensorSpec]) -> int | None:
+    """Values per sample of a model's one tensor (``None``: several, or a size not fixed)."""
+    if len(tensors) != 1 or not all(d > 0 for d in tensors[0].shape[1:]):
+        return None
+    return math.prod(tensors[0].shape[1:])
 
 
 def default_threads(workers: int = 1) -> int:
@@ -120,11 +119,12 @@ class ServedModel:
         self.outputs = [self._spec(t) for t in self.session.get_outputs()]
         meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata = meta
-        self.task = meta.get("task") or ""
-        self.class_names = [str(c) for c in _json(meta, "class_names", [])]
-        self.preprocessing = _json(meta, "preprocessing", None)
-        self.baked = meta.get("preprocessing_baked") == "true"
-        self.readout = meta.get("readout") or ""
+        info = read_metadata(self.path, meta, _width(self.inputs), _width(self.outputs))
+        self.task = info.task
+        self.class_names = info.class_names
+        self.preprocessing = info.preprocessing
+        self.baked = info.baked
+        self.readout = info.readout
         self.lock = threading.Lock()
         self.features = Features.of(self)
 
@@ -193,14 +193,21 @@ def readout(task: str, how: str, class_names: list[str], out: np.ndarray) -> dic
         for i, lab in enumerate(labels):
             r: dict[str, Any] = {"prediction": lab}
             for j, c in enumerate(names):
-                r[f"p({c})"] = float(probs[i, j])
+                r[f"p({c})"] = _finite(probs[i, j])
             rows.append(r)
         return {"task": "classification", "class_names": names, "predictions": rows}
     vals = out.reshape(n, -1)
     rows = [
-        {"prediction": float(v[0]) if vals.shape[1] == 1 else [float(a) for a in v]} for v in vals
+        {"prediction": _finite(v[0]) if vals.shape[1] == 1 else [_finite(a) for a in v]}
+        for v in vals
     ]
     return {"task": "regression", "predictions": rows}
+
+
+def _finite(x: Any) -> float | None:
+    """A model output as JSON has it: a number, or null where the model gave NaN or ∞."""
+    f = float(x)
+    return f if math.isfinite(f) else None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -289,7 +296,7 @@ class Features:
         return list(self.example_object().values())
 
     # -- parsing --------------------------------------------------------------------------
-    def from_json(self, rows: Any) -> np.ndarray:
+    def from_json(self, rows: Any, max_rows: int = DEFAULT_MAX_BATCH) -> np.ndarray:
         if isinstance(rows, dict) and "rows" in rows:
             rows = rows["rows"]
         if isinstance(rows, dict):
@@ -301,12 +308,20 @@ class Features:
             )
         if not rows:
             raise RequestError("the batch is empty: send at least one row")
+        if len(rows) > max_rows:
+            raise _too_many(max_rows)
         return self._rows([self._row(r, i) for i, r in enumerate(rows)])
 
-    def from_csv(self, text: str) -> np.ndarray:
+    def from_csv(self, text: str, max_rows: int = DEFAULT_MAX_BATCH) -> np.ndarray:
+        """The rows of a CSV body, read no further than row ``max_rows + 1`` (refused)."""
         reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+        table: list[list[str]] = []
         try:
-            table = [r for r in reader if r and any(c.strip() for c in r)]
+            for r in reader:
+                if r and any(c.strip() for c in r):
+                    table.append(r)
+                    if len(table) > max_rows + 1:  # the header and max_rows rows
+                        raise _too_many(max_rows)
         except csv.Error as e:
             raise RequestError(f"the CSV body cannot be read ({e})") from None
         if not table:
@@ -330,7 +345,8 @@ class Features:
             extra = [k for k in r if k not in names and k != "id"]
             if extra:
                 raise RequestError(
-                    f"row {i + 1}: no feature {extra[0]!r} (the model takes {', '.join(names)})"
+                    f"row {i + 1}: no feature {shown(extra[0])} (the model takes "
+                    f"{', '.join(names)})"
                 )
             missing = [c for c in names if c not in r]
             if missing:
@@ -379,6 +395,13 @@ class Features:
                                     for j, v in enumerate(flat)]  # fmt: skip
         a = np.asarray(vals, dtype=np.float64)
         n = len(a)
+        with np.errstate(over="ignore"):
+            out = a.astype(np.float32)
+        over = np.isinf(out) & np.isfinite(a)
+        if over.any():
+            j = int(np.flatnonzero(over)[0])
+            name = names[j] if j < len(names) else f"value {j + 1}"
+            raise RequestError(f"row {i + 1}: feature {name!r}: {a[j]:g} is out of float32's range")
         nan, inf = np.isnan(a), np.isinf(a)
         ok_nan = self.nan_ok[:n] if len(self.nan_ok) >= n else np.zeros(n, bool)
         ok_inf = self.inf_ok[:n] if len(self.inf_ok) >= n else np.zeros(n, bool)
@@ -390,7 +413,7 @@ class Features:
                 f"row {i + 1}: feature {name!r} is {'missing' if nan[j] else 'infinite'} and "
                 "the model's preprocessing does not fill it"
             )
-        return a.astype(np.float32)
+        return out
 
     def _rows(self, rows: list[np.ndarray]) -> np.ndarray:
         x = np.stack(rows)
@@ -400,6 +423,14 @@ class Features:
                 raise RequestError(f"each row needs {want} values, got {x.shape[1]}")
             x = x.reshape((len(x), *self.feature_shape))
         return x
+
+
+def _too_many(max_rows: int) -> RequestError:
+    return RequestError(
+        f"the request has more than {max_rows} rows: this server takes at most {max_rows} "
+        f"at once (--max-batch {max_rows})",
+        413,
+    )
 
 
 def _flatten(v: Any) -> list[Any]:
@@ -418,7 +449,12 @@ def _number(v: Any, name: str, i: int) -> float:
     if isinstance(v, bool):
         return float(v)
     if isinstance(v, int | float):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            raise RequestError(
+                f"row {i + 1}: feature {name!r}: {shown(v)} is out of float32's range"
+            ) from None
     if isinstance(v, str):
         s = v.strip()
         if s == "":
@@ -427,9 +463,13 @@ def _number(v: Any, name: str, i: int) -> float:
             f = float(s)
         except ValueError:
             f = None
+        if f is not None and math.isinf(f) and "inf" not in s.lower():
+            raise RequestError(
+                f"row {i + 1}: feature {name!r}: {shown(v)} is out of float32's range"
+            )
         if f is not None and not math.isnan(f):
             return f
-    raise RequestError(f"row {i + 1}: feature {name!r}: {v!r} is not a number")
+    raise RequestError(f"row {i + 1}: feature {name!r}: {shown(v)} is not a number")
 
 
 def model_name(text: str, fallback: str = "model") -> str:

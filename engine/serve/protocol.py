@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RequestError
+from .errors import RequestError, shown
 from .model import V2_TO_NUMPY, ServedModel, TensorSpec
 
 SERVER_NAME = "torchwire"
 EXTENSIONS = ["binary_tensor_data"]
 HEADER_LENGTH = "Inference-Header-Content-Length"
+MAX_DEPTH = 32  # nesting of a request's JSON: a tensor of 30 dimensions still fits
 
 
 def server_metadata(version: str) -> dict[str, Any]:
@@ -79,10 +80,38 @@ def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError("the request is not UTF-8 JSON") from None
+    return parse_json(text), rest
+
+
+def parse_json(text: str) -> Any:
+    """A request's JSON, refused (400) when malformed or nested deeper than ``MAX_DEPTH``:
+    nothing past this point recurses into a structure a client made arbitrarily deep."""
     try:
-        return json.loads(text), rest
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        depth = MAX_DEPTH + 1
     except ValueError as e:
         raise RequestError(f"malformed JSON: {e}") from None
+    else:
+        depth = _depth(value)
+    if depth > MAX_DEPTH:
+        raise RequestError(f"the JSON nests deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (without recursion; stops past the cap)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > MAX_DEPTH:
+            return d
+        deepest = max(deepest, d)
+        items = v.values() if isinstance(v, dict) else v
+        stack.extend((c, d + 1) for c in items if isinstance(c, list | dict))
+    return deepest if isinstance(value, list | dict) else 0
 
 
 def parse_infer(
@@ -97,6 +126,9 @@ def parse_infer(
     params = req.get("parameters") or {}
     if not isinstance(params, dict):
         raise RequestError("'parameters' must be an object")
+    rid = req.get("id")
+    if rid is not None and not isinstance(rid, str):
+        raise RequestError(f"'id' must be a string (the response repeats it), not {shown(rid)}")
     feeds: dict[str, np.ndarray] = {}
     offset = 0
     for k, t in enumerate(inputs):
@@ -106,7 +138,7 @@ def parse_infer(
         spec = m.input(name) if isinstance(name, str) else None
         if spec is None:
             raise RequestError(
-                f"the model has no input {name!r} (its inputs: "
+                f"the model has no input {shown(name)} (its inputs: "
                 f"{', '.join(i.name for i in m.inputs)})"
             )
         if name in feeds:
@@ -119,7 +151,7 @@ def parse_infer(
         dt = t.get("datatype")
         if dt != spec.datatype:
             raise RequestError(
-                f"input {name!r} has datatype {dt!r}, the model takes {spec.datatype}"
+                f"input {name!r} has datatype {shown(dt)}, the model takes {spec.datatype}"
             )
         _check_shape(spec, shape, max_batch)
         tp = t.get("parameters") or {}
@@ -131,7 +163,7 @@ def parse_infer(
                 raise RequestError(f"input {name!r} has both 'data' and binary_data_size")
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
                 raise RequestError(
-                    f"input {name!r}: binary_data_size {size!r} runs past the end of the body"
+                    f"input {name!r}: binary_data_size {shown(size)} runs past the end of the body"
                 )
             if size != count * dtype.itemsize:
                 raise RequestError(
@@ -166,12 +198,12 @@ def parse_infer(
             oname = o.get("name") if isinstance(o, dict) else None
             if oname not in names:
                 raise RequestError(
-                    f"the model has no output {oname!r} (its outputs: {', '.join(sorted(names))})"
+                    f"the model has no output {shown(oname)} (its outputs: {', '.join(sorted(names))})"
                 )
             op = o.get("parameters") or {}
             wanted.append((oname, bool(op.get("binary_data", all_binary)) if isinstance(op, dict)
                            else all_binary))  # fmt: skip
-    return feeds, wanted, req.get("id")
+    return feeds, wanted, rid
 
 
 def _check_shape(spec: TensorSpec, shape: list[int], max_batch: int) -> None:
@@ -180,7 +212,7 @@ def _check_shape(spec: TensorSpec, shape: list[int], max_batch: int) -> None:
     if not ok:
         pretty = "[" + ", ".join("-1" if d < 0 else str(d) for d in want) + "]"
         raise RequestError(
-            f"input {spec.name!r} has shape {shape}, the model takes {pretty} (-1: any size)"
+            f"input {spec.name!r} has shape {shown(shape)}, the model takes {pretty} (-1: any size)"
         )
     if want and want[0] == -1:
         if shape[0] == 0:
@@ -215,13 +247,21 @@ def _from_json(name: str, data: Any, dtype: np.dtype, shape: list[int], count: i
         else:
             good = isinstance(v, int | float) and not isinstance(v, bool)
         if not good:
-            raise RequestError(f"input {name!r}: {v!r} in 'data' is not a {dtype.name} value")
+            raise RequestError(f"input {name!r}: {shown(v)} in 'data' is not a {dtype.name} value")
     try:
-        arr = np.asarray(flat, dtype=dtype)
+        with np.errstate(over="ignore"):
+            arr = np.asarray(flat, dtype=dtype)
     except OverflowError:
         raise RequestError(
             f"input {name!r}: a value in 'data' is out of {dtype.name}'s range"
         ) from None
+    if kind == "f" and np.isinf(arr).any():  # finite in JSON, past the type's range here
+        over = np.isinf(arr) & np.isfinite(np.asarray(flat, np.float64))
+        if over.any():
+            v = flat[int(np.flatnonzero(over)[0])]
+            raise RequestError(
+                f"input {name!r}: {shown(v)} in 'data' is out of {dtype.name}'s range"
+            )
     if kind in "iu" and any(int(a) != v for a, v in zip(arr.tolist(), flat)):
         raise RequestError(f"input {name!r}: a value in 'data' is out of {dtype.name}'s range")
     return arr.reshape(shape)

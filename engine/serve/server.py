@@ -2,8 +2,11 @@
 ``torchwire serve`` in the engine (which exports a run first).
 
 uvicorn drains on SIGTERM (and Ctrl-C): it stops listening, lets the requests in flight
-finish (at most ``drain`` seconds), then exits 0. With ``--workers N`` uvicorn starts N
-processes that share the port, each with its own onnxruntime session.
+finish (at most ``drain`` seconds), then exits 0; readiness turns false meanwhile, and a
+request already sent on an idle keep-alive connection is still answered (``connection``).
+A client gets ``--header-timeout`` seconds for its request head and ``--body-timeout`` for
+its body. With ``--workers N`` uvicorn starts N processes that share the port, each with
+its own onnxruntime session.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ServeError
 from .model import (
     CONFIG_ENV,
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY,
     ServedModel,
@@ -29,6 +35,50 @@ from .model import (
 )
 
 DRAIN_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a running server answers: what the CLI prints and the designer shows."""
+
+    url: str  # http://host:port
+    name: str  # the model's name in the /v2 URLs
+
+    @property
+    def model(self) -> str:
+        return f"{self.url}/v2/models/{self.name}"
+
+    @property
+    def infer(self) -> str:
+        return f"{self.model}/infer"
+
+    @property
+    def predict(self) -> str:
+        return f"{self.url}/predict"
+
+    @property
+    def docs(self) -> str:
+        return f"{self.url}/docs"
+
+
+def build_server(
+    app: Any,
+    *,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    drain: float = DRAIN_SECONDS,
+    log_level: str = "info",
+) -> Any:
+    """A uvicorn server for ``app`` on this package's connections (header timeout, 431,
+    a drain that answers what was sent); ``run(sockets=[sock])`` serves until SIGTERM, or
+    until ``should_exit`` is set."""
+    import uvicorn
+
+    from .connection import Connection
+
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=drain,
+                            server_header=False, http=Connection)  # fmt: skip
+    config.header_timeout = header_timeout  # type: ignore[attr-defined]
+    return _server_class()(config)
 
 
 def serve(
@@ -42,18 +92,24 @@ def serve(
     max_body: int = DEFAULT_MAX_BODY,
     max_batch: int = DEFAULT_MAX_BATCH,
     drain: float = DRAIN_SECONDS,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     log_level: str = "info",
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``model_path`` until SIGTERM/SIGINT; in-flight requests finish first."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from .app import create_app
+    from .connection import Connection
 
     if workers < 1:
         raise ServeError("--workers must be at least 1")
     if max_body < 1 or max_batch < 1:
         raise ServeError("--max-body and --max-batch must be at least 1")
+    if not (header_timeout > 0 and body_timeout > 0):
+        raise ServeError("--header-timeout and --body-timeout must be more than 0 seconds")
     threads = threads or default_threads(workers)
     model = ServedModel(model_path, name or "model", threads=threads)  # fails here, once
     if not name:
@@ -63,24 +119,28 @@ def serve(
     say = announce or (lambda s: print(s, file=sys.stderr, flush=True))
     sock = bind(host, port)  # an address in use fails here, as an OSError
     port = sock.getsockname()[1]
-    url = f"http://{_url_host(host)}:{port}"
-    say(f"serving {model.name} ({model_path}) at {url}  —  docs: {url}/docs")
-    say(f"  curl -s {url}/v2/models/{model.name}")
+    at = Endpoints(f"http://{_url_host(host)}:{port}", model.name)
+    say(f"serving {model.name} ({model_path}) at {at.url}  —  docs: {at.docs}")
+    say(f"  curl -s {at.model}")
     common: dict[str, Any] = dict(
         log_level=log_level, timeout_graceful_shutdown=drain, server_header=False,
+        http=Connection,
     )  # fmt: skip
     if workers == 1:
-        app = create_app(model, max_body=max_body, max_batch=max_batch)
-        _server_class()(uvicorn.Config(app, **common)).run(sockets=[sock])
+        app = create_app(model, max_body=max_body, max_batch=max_batch,
+                         body_timeout=body_timeout)  # fmt: skip
+        build_server(app, header_timeout=header_timeout, drain=drain,
+                     log_level=log_level).run(sockets=[sock])  # fmt: skip
         return
     os.environ[CONFIG_ENV] = json.dumps({
         "model": os.path.abspath(model_path), "name": model.name, "threads": threads,
-        "max_body": max_body, "max_batch": max_batch,
+        "max_body": max_body, "max_batch": max_batch, "body_timeout": body_timeout,
     })  # fmt: skip
     del model
-    sock.close()  # uvicorn's supervisor binds again and hands the socket to N processes
-    uvicorn.run(f"{__package__}.app:app_from_env", factory=True, workers=workers,
-                host=host, port=port, **common)  # fmt: skip
+    config = uvicorn.Config(f"{__package__}.app:app_from_env", factory=True, workers=workers,
+                            **common)  # fmt: skip
+    config.header_timeout = header_timeout  # type: ignore[attr-defined]
+    Multiprocess(config, sockets=[sock]).run()  # N processes share the listening socket
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -135,6 +195,12 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
                    help=f"largest request body (default {DEFAULT_MAX_BODY})")  # fmt: skip
     p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="ROWS",
                    help=f"most rows/samples per request (default {DEFAULT_MAX_BATCH})")  # fmt: skip
+    p.add_argument("--header-timeout", type=float, default=DEFAULT_HEADER_TIMEOUT,
+                   metavar="SECONDS", help="time a client has to send a request's headers "
+                   f"(default {DEFAULT_HEADER_TIMEOUT:g})")  # fmt: skip
+    p.add_argument("--body-timeout", type=float, default=DEFAULT_BODY_TIMEOUT,
+                   metavar="SECONDS", help="time a client has to send a request's body "
+                   f"(default {DEFAULT_BODY_TIMEOUT:g})")  # fmt: skip
     p.add_argument("--log-level", default="info",
                    choices=("critical", "error", "warning", "info", "debug"))  # fmt: skip
 
@@ -143,6 +209,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         name=args.name, host=args.host, port=args.port, workers=args.workers,
         threads=args.threads, max_body=args.max_body, max_batch=args.max_batch,
+        header_timeout=args.header_timeout, body_timeout=args.body_timeout,
         log_level=args.log_level,
     )  # fmt: skip
 

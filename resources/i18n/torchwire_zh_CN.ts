@@ -1500,6 +1500,18 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>未在服务</translation>
     </message>
     <message>
+        <source>Model name</source>
+        <translation>模型名称</translation>
+    </message>
+    <message>
+        <source>Open Inference Protocol</source>
+        <translation>开放推理协议</translation>
+    </message>
+    <message>
+        <source>Inference over the Open Inference Protocol (KServe v2, Triton): the tensor layout is on the API page (/docs)</source>
+        <translation>通过开放推理协议（KServe v2、Triton）推理：张量布局见 API 页面（/docs）</translation>
+    </message>
+    <message>
         <source>URL</source>
         <translation>网址</translation>
     </message>

@@ -67,6 +67,8 @@ def test_serve_dialog_starts_answers_the_curl_line_and_stops(qtbot, iris_run, tm
         dlg.start()
     url = up.args[0]
     assert url.startswith("http://127.0.0.1:") and dlg.url_edit.text() == url
+    assert dlg.model_label.text() == "iris"
+    assert dlg.v2_edit.text() == f"POST {url}/v2/models/iris/infer"
     assert dlg.start_button.text() == "Stop" and not dlg.port_spin.isEnabled()
     with urllib.request.urlopen(url + "/v2/health/ready", timeout=10) as r:
         assert r.status == 200

@@ -16,7 +16,13 @@ HEAVY = ("torch", "pandas", "sklearn", "onnx")
 
 @pytest.mark.parametrize(
     "module",
-    ["engine.serve.app", "engine.serve.server", "engine.serve.model", "engine.serve.protocol"],
+    [
+        "engine.serve.app",
+        "engine.serve.server",
+        "engine.serve.model",
+        "engine.serve.protocol",
+        "engine.serve.metadata",
+    ],
 )
 def test_the_server_imports_no_heavy_package(module: str) -> None:
     code = f"import sys, {module}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"

@@ -159,7 +159,7 @@ def test_regression_equals_predict(servers, trained):
             json.dumps([[1, 2, 3, 4]] * 4097),
             "application/json",
             413,
-            "4097 rows are more than this server takes at once (--max-batch 4096)",
+            "more than 4096 rows: this server takes at most 4096 at once (--max-batch 4096)",
         ),
         (
             "csv_tabular",
