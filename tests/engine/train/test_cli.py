@@ -77,9 +77,7 @@ def test_predict_warns_of_a_category_training_never_saw(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", p, "--epochs", "1", "--device", "cpu", "--out", str(run)]) == 0
     new = tmp_path / "new.csv"
-    new.write_text(
-        "age,income,plan,score\n30,50.5,basic,1.0\n41,60.0,gold,2.5\n", encoding="utf-8"
-    )
+    new.write_text("age,income,plan,score\n30,50.5,basic,1.0\n41,60.0,gold,2.5\n", encoding="utf-8")
     capsys.readouterr()
     assert main(["predict", p, "--checkpoint", str(run), "--input", str(new)]) == 0
     out, err = capsys.readouterr()
