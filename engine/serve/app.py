@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import protocol
 from .errors import RequestError
-from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel
+from .model import CONFIG_ENV, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, ServedModel, Unseen
 
 log = logging.getLogger("torchwire.serve")
 
@@ -266,14 +266,15 @@ def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Res
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError("the body is not UTF-8 text") from None
+    unseen: Unseen = {}
     if ctype in ("text/csv", "application/csv"):
-        x = feats.from_csv(text)
+        x = feats.from_csv(text, unseen)
     elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
         try:
             rows = json.loads(text)
         except ValueError as e:
             raise RequestError(f"malformed JSON: {e}") from None
-        x = feats.from_json(rows)
+        x = feats.from_json(rows, unseen)
     else:
         raise RequestError(
             f"content type {ctype!r} is not served: send application/json or text/csv",
@@ -284,7 +285,10 @@ def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Res
             f"{len(x)} rows are more than this server takes at once (--max-batch {max_batch})",
             413,
         )
-    return JSONResponse(model.predict_rows(x))
+    answer = model.predict_rows(x)
+    if unseen:  # answered as torchwire predict does: predicted, with what it could not read
+        answer["warnings"] = feats.warnings(unseen)
+    return JSONResponse(answer)
 
 
 def _predict_doc(model: ServedModel) -> dict[str, Any]:
