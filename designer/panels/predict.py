@@ -497,16 +497,18 @@ class PredictPanel(QWidget):
         self.last_error = None
         self.prediction = pred
         self._update_buttons()
-        self.status_label.setStyleSheet("")
         labels = list(getattr(pred, "labels", []) or [])
-        self.status_label.setText(
-            fmt(
-                translate("PredictPanel", "%1 sample%2 in %3 ms"),
-                str(len(labels)),
-                str("s" if len(labels) != 1 else ""),
-                f"{seconds * 1000:.0f}",
-            )
+        status = fmt(
+            translate("PredictPanel", "%1 sample%2 in %3 ms"),
+            str(len(labels)),
+            str("s" if len(labels) != 1 else ""),
+            f"{seconds * 1000:.0f}",
         )
+        warnings = list(getattr(pred, "warnings", None) or [])
+        for w in warnings:  # the engine's words: column, values, rows
+            status += "\n" + fmt(translate("PredictPanel", "Warning: %1"), str(w))
+        self.status_label.setStyleSheet("color: #d08a1e;" if warnings else "")
+        self.status_label.setText(status)
         self._show_prediction(pred)
         self.predicted.emit(pred)
 

@@ -249,6 +249,8 @@ def _predict(args: argparse.Namespace) -> int:
         pred = predict(g, args.checkpoint, args.input, device=args.device)
     except TrainError as e:
         raise CliError(str(e), EXIT_UNREADABLE) from None
+    for w in pred.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     import csv
     import io
 

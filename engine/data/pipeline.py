@@ -111,11 +111,18 @@ def prepare(
 
 
 # -- new data at inference -------------------------------------------------------------------
-def features_for_inference(record: dict[str, Any], data: Any, base_dir: str | None = None) -> Any:
+def features_for_inference(
+    record: dict[str, Any],
+    data: Any,
+    base_dir: str | None = None,
+    warnings: list[str] | None = None,
+) -> Any:
     """New data → float32 features via the checkpoint's fitted steps (no refitting).
 
     ``data``: a CSV path, an image folder, an .npz path, an array, or a list of rows. Returns
     an array, or image paths for streamed images (then use ``image_batch``).
+    ``warnings``: gets what the prediction should say about the data without refusing it:
+    categories training never saw (one-hot reads them as none of the known ones).
     """
     src = record["source"]
     steps = [transforms.from_state(s) for s in record["steps"]]
@@ -139,6 +146,8 @@ def features_for_inference(record: dict[str, Any], data: Any, base_dir: str | No
         return np.asarray(arr, np.float32), None
     x = _read_new(src, data, record)
     for t in steps:
+        if warnings is not None and isinstance(t, transforms.OneHot):
+            warnings.extend(u.message for u in t.unseen(x))
         x = t.apply(x)
     if is_frame(x):
         texts = transforms.text_columns(x)

@@ -136,6 +136,7 @@ def prepare_steps(
             xf[k] = arr
         feature_shape = tuple(xf["train"].shape[1:])
     problem = None if streaming else _not_finite(xf, ys, names, texts, raw, steps)
+    problem = _infinite_cells(raw, steps, problem, notes)
     y_shape = tuple(ys["train"].shape[1:]) if raw.task == "regression" else ()
     info = DataInfo(
         feature_shape=feature_shape,
@@ -361,6 +362,37 @@ def _not_finite(
                 src.node,
             )
     return None
+
+
+def _infinite_cells(
+    raw: sources.Raw, steps: list[Step], problem: DataError | None, notes: list[str]
+) -> DataError | None:
+    """CSV cells read as infinite (``1e400``): the error naming the first one's row and
+    line where no Clean node clips them; where one does, a note saying how many it clipped.
+
+    ``problem`` (what ``_not_finite`` found at the end of the chain) is returned as it is
+    when the file has no such cells.
+    """
+    if not raw.infinite:
+        return problem
+    clipped = any(s.type == "Clean" and float(s.p["clip_std"]) > 0 for s in steps[1:])
+    if not clipped:
+        c = raw.infinite[0]
+        return DataError(
+            f"{raw.source}: column {c.column!r} holds infinite values in {len(c.rows)} of "
+            f"{len(raw.y)} samples (the first in {c.where}: beyond the range of numbers); "
+            "a model cannot train on them: fix them in the file, or clip them with a Clean "
+            "node's clip_std",
+            steps[0].node,
+        )
+    if problem is None:
+        for c in raw.infinite:
+            n = len(c.rows)
+            notes.append(
+                f"column {c.column!r}: {n} infinite value{'s' if n != 1 else ''} (the first in "
+                f"{c.where}) clipped by Clean's clip_std"
+            )
+    return problem
 
 
 def _feature_name(

@@ -23,6 +23,25 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 MAX_AUTO_CLASSES = 20
 
 
+@dataclass(frozen=True)
+class InfiniteCells:
+    """The cells of one CSV column that parse as infinite (``1e400``, ``inf``), kept so
+    that the data chain can name them: refused where nothing clips them, noted where
+    Clean's clip_std does (a model cannot train on infinity, and a silent clip hides a
+    typo or an overflow in the file)."""
+
+    column: str
+    rows: tuple[int, ...]  # the file's data rows (0-based) holding such a cell
+    first: str  # the first such cell, as written
+    header: bool
+
+    @property
+    def where(self) -> str:
+        """``row 4 (line 5): '1e400'``: the first cell, as the user finds it in the file."""
+        r = self.rows[0]
+        return f"row {r + 1} (line {_line_of(r, self.header)}): {self.first!r}"
+
+
 @dataclass
 class Raw:
     """A dataset as loaded: ``x`` is a DataFrame (tables), an array, or image paths (files)."""
@@ -37,6 +56,7 @@ class Raw:
     feature_shape: tuple[int, ...] | None = None  # for arrays and images
     notes: list[str] = field(default_factory=list)
     image: dict[str, Any] | None = None  # size, grayscale, num_workers for "files"
+    infinite: list[InfiniteCells] = field(default_factory=list)  # CSV cells read as ±inf
 
 
 def _table(x: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -258,7 +278,23 @@ def load_csv(p: dict[str, Any], path: str) -> Raw:
     y, task, class_names = _csv_target(p["task"], path, target, ycol, keep, header)
     out = _csv_features(p, path, df, features, header)
     x = pd.DataFrame(out, columns=features)[keep].reset_index(drop=True)
-    return Raw(x, y, task, class_names, "table", path, target, notes=notes)
+    infinite = _infinite_cells(df, out, keep, header)
+    return Raw(x, y, task, class_names, "table", path, target, notes=notes, infinite=infinite)
+
+
+def _infinite_cells(
+    df: pd.DataFrame, out: dict[str, Any], keep: np.ndarray, header: bool
+) -> list[InfiniteCells]:
+    """Per numeric column, the kept rows whose cell parsed as ±inf, with the first cell."""
+    found = []
+    for name, col in out.items():
+        if not pd.api.types.is_float_dtype(col):
+            continue
+        rows = np.flatnonzero(np.isinf(col.to_numpy(dtype=np.float64)) & keep)
+        if len(rows):
+            first = str(df[name].iloc[int(rows[0])]).strip()
+            found.append(InfiniteCells(name, tuple(int(r) for r in rows), first, header))
+    return found
 
 
 def _read_csv_text(p: dict[str, Any], path: str) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Tables are DataFrames (text columns are categories); arrays have one row per sam
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -325,6 +326,37 @@ class MinMaxScale(Transform):
         return t
 
 
+@dataclass(frozen=True)
+class UnseenCategories:
+    """Values of a category column that training never saw, in new data (1-based rows).
+
+    One-hot encoding reads them as none of the known categories (all zeros), so a
+    prediction is still made; ``message`` says so, naming the column, values and rows.
+    """
+
+    column: str
+    values: tuple[str, ...]
+    rows: tuple[int, ...]
+    known: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        one = len(self.values) == 1
+        return (
+            f"column {self.column!r}: {'category' if one else 'categories'} "
+            f"{listed([repr(v) for v in self.values])} not seen in training, in "
+            f"{'row' if len(self.rows) == 1 else 'rows'} {listed([str(r) for r in self.rows])} "
+            f"(trained on {listed(list(self.known))}); the model read "
+            f"{'it' if one else 'them'} as none of those"
+        )
+
+
+def listed(items: list[str], most: int = 5) -> str:
+    """``a, b, c, d, e, … (9 in all)``: a list short enough for one message."""
+    shown = ", ".join(items[:most])
+    return shown + (f", … ({len(items)} in all)" if len(items) > most else "")
+
+
 class OneHot(Transform):
     type = "OneHot"
 
@@ -355,6 +387,24 @@ class OneHot(Transform):
             else:
                 parts[c] = x[c].to_numpy()
         return pd.DataFrame(parts, index=x.index)
+
+    def unseen(self, x: Any) -> list[UnseenCategories]:
+        """The categories of new data that the fitted lists lack, per column (missing
+        values are not among them: Clean fills those, or they stay all zeros)."""
+        found: list[UnseenCategories] = []
+        if not is_frame(x):
+            return found
+        for c, cats in self.categories.items():
+            if c not in x.columns:
+                continue
+            col = x[c]
+            text = col.where(col.isna(), col.astype(str))
+            new = (col.notna() & ~text.isin(cats)).to_numpy()
+            if new.any():
+                values = tuple(dict.fromkeys(text[new].tolist()))
+                rows = tuple(int(i) + 1 for i in np.flatnonzero(new))
+                found.append(UnseenCategories(c, values, rows, tuple(cats)))
+        return found
 
     def state(self) -> dict[str, Any]:
         return {"type": self.type, "categories": self.categories}

@@ -32,6 +32,7 @@ from .model import (
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY,
     ServedModel,
+    Unseen,
 )
 
 log = logging.getLogger("torchwire.serve")
@@ -305,16 +306,20 @@ def _predict(model: ServedModel, body: bytes, ctype: str, max_batch: int) -> Res
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError("the body is not UTF-8 text") from None
+    unseen: Unseen = {}
     if ctype in ("text/csv", "application/csv"):
-        x = feats.from_csv(text, max_batch)
+        x = feats.from_csv(text, max_batch, unseen)
     elif ctype in ("application/json", "text/json", "") or ctype.endswith("+json"):
-        x = feats.from_json(protocol.parse_json(text), max_batch)
+        x = feats.from_json(protocol.parse_json(text), max_batch, unseen)
     else:
         raise RequestError(
             f"content type {shown(ctype)} is not served: send application/json or text/csv",
             415,
         )
-    return JSONResponse(model.predict_rows(x))
+    answer = model.predict_rows(x)
+    if unseen:  # answered as torchwire predict does: predicted, with what it could not read
+        answer["warnings"] = feats.warnings(unseen)
+    return JSONResponse(answer)
 
 
 def _predict_doc(model: ServedModel) -> dict[str, Any]:

@@ -5,8 +5,9 @@ A model exported with ``--bake-preprocessing`` takes raw features: the fitted Cl
 values and clipping, Standardize and MinMaxScale run inside the graph. What stays outside
 (text is not a tensor) is done here exactly as ``engine.data.pipeline`` does for
 ``predict``: category columns become one-hot 0/1 columns (Clean's fill value first for a
-missing one; an unknown category is all zeros), numbers are parsed, and a row whose features
-would still be missing or infinite after the baked steps is refused.
+missing one; a category training never saw is all zeros and answered with a warning naming
+it), numbers are parsed, and a row whose features would still be missing or infinite after the
+baked steps is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ DEFAULT_MAX_BATCH = 4096  # rows (samples) of one request
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's head
 DEFAULT_BODY_TIMEOUT = 60.0  # seconds for a request's body to arrive, once its head has
 CONFIG_ENV = "TORCHWIRE_SERVE_CONFIG"  # the settings a worker process reads (--workers N)
+
+Unseen = dict[str, dict[str, list[int]]]  # category column → value training never saw → rows
 
 # Open Inference Protocol data types ↔ numpy (BYTES has no ONNX model of ours).
 V2_TO_NUMPY = {
@@ -296,7 +299,9 @@ class Features:
         return list(self.example_object().values())
 
     # -- parsing --------------------------------------------------------------------------
-    def from_json(self, rows: Any, max_rows: int = DEFAULT_MAX_BATCH) -> np.ndarray:
+    def from_json(
+        self, rows: Any, max_rows: int = DEFAULT_MAX_BATCH, unseen: Unseen | None = None
+    ) -> np.ndarray:
         if isinstance(rows, dict) and "rows" in rows:
             rows = rows["rows"]
         if isinstance(rows, dict):
@@ -310,9 +315,11 @@ class Features:
             raise RequestError("the batch is empty: send at least one row")
         if len(rows) > max_rows:
             raise _too_many(max_rows)
-        return self._rows([self._row(r, i) for i, r in enumerate(rows)])
+        return self._rows([self._row(r, i, unseen=unseen) for i, r in enumerate(rows)])
 
-    def from_csv(self, text: str, max_rows: int = DEFAULT_MAX_BATCH) -> np.ndarray:
+    def from_csv(
+        self, text: str, max_rows: int = DEFAULT_MAX_BATCH, unseen: Unseen | None = None
+    ) -> np.ndarray:
         """The rows of a CSV body, read no further than row ``max_rows + 1`` (refused)."""
         reader = csv.reader(io.StringIO(text), skipinitialspace=True)
         table: list[list[str]] = []
@@ -333,13 +340,15 @@ class Features:
         for i, r in enumerate(body):
             if len(r) != len(header):
                 raise RequestError(f"CSV row {i + 1} has {len(r)} values, the header {len(header)}")
-            rows.append(self._row(dict(zip(header, r)), i, csv_text=True))
+            rows.append(self._row(dict(zip(header, r)), i, csv_text=True, unseen=unseen))
         return self._rows(rows)
 
     def _names(self) -> list[str]:
         return self.columns if self.columns is not None else self.feature_names
 
-    def _row(self, r: Any, i: int, csv_text: bool = False) -> np.ndarray:
+    def _row(
+        self, r: Any, i: int, csv_text: bool = False, unseen: Unseen | None = None
+    ) -> np.ndarray:
         names = self._names()
         if isinstance(r, dict):
             extra = [k for k in r if k not in names and k != "id"]
@@ -354,10 +363,10 @@ class Features:
                     f"row {i + 1}: feature {missing[0]!r} is missing (the model takes "
                     f"{', '.join(names)})"
                 )
-            return self._encode([r[c] for c in names], i, csv_text)
+            return self._encode([r[c] for c in names], i, csv_text, unseen)
         if isinstance(r, list):
             if self.columns is not None and len(r) == len(self.columns):
-                return self._encode(r, i, csv_text)
+                return self._encode(r, i, csv_text, unseen)
             flat = _flatten(r)
             if len(flat) == len(self.feature_names) and self.feature_names:
                 return self._numbers(flat, i, self.feature_names)
@@ -367,8 +376,11 @@ class Features:
             )
         raise RequestError(f"row {i + 1} is {type(r).__name__}, not an object or a list")
 
-    def _encode(self, values: list[Any], i: int, csv_text: bool) -> np.ndarray:
-        """Raw column values (numbers, category text) → one feature vector."""
+    def _encode(
+        self, values: list[Any], i: int, csv_text: bool, unseen: Unseen | None = None
+    ) -> np.ndarray:
+        """Raw column values (numbers, category text) → one feature vector; a category
+        training never saw is all zeros, and goes into ``unseen`` (column → value → rows)."""
         if self.columns is None:
             return self._numbers(_flatten(values), i, self.feature_names)
         out: list[float] = []
@@ -383,10 +395,30 @@ class Features:
                 cats = self.categories.get(c)
                 if cats is None:
                     raise RequestError(f"row {i + 1}: feature {c!r} is text the model cannot take")
+                if s is not None and s not in cats and unseen is not None:
+                    unseen.setdefault(c, {}).setdefault(s, []).append(i + 1)
                 out.extend(1.0 if s == cat else 0.0 for cat in cats)
             else:
                 out.append(_number(v, c, i))
         return self._numbers(out, i, self.feature_names, parsed=True)
+
+    def warnings(self, unseen: Unseen) -> list[str]:
+        """The unseen categories said as ``torchwire predict`` says them (the same words)."""
+        out = []
+        for c, cats in self.categories.items():
+            found = unseen.get(c)
+            if not found:
+                continue
+            one = len(found) == 1
+            rows = sorted({r for rs in found.values() for r in rs})
+            out.append(
+                f"column {c!r}: {'category' if one else 'categories'} "
+                f"{_listed([repr(v) for v in found])} not seen in training, in "
+                f"{'row' if len(rows) == 1 else 'rows'} {_listed([str(r) for r in rows])} "
+                f"(trained on {_listed(cats)}); the model read {'it' if one else 'them'} "
+                "as none of those"
+            )
+        return out
 
     def _numbers(
         self, flat: list[Any], i: int, names: list[str], parsed: bool = False
@@ -431,6 +463,11 @@ def _too_many(max_rows: int) -> RequestError:
         f"at once (--max-batch {max_rows})",
         413,
     )
+
+
+def _listed(items: list[str], most: int = 5) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f", … ({len(items)} in all)" if len(items) > most else "")
 
 
 def _flatten(v: Any) -> list[Any]:

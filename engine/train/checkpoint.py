@@ -202,6 +202,27 @@ def _state_dict(p: Path, sd: Any, what: str) -> dict[str, torch.Tensor]:
     return sd
 
 
+def non_finite_weights(state: dict[str, torch.Tensor]) -> str | None:
+    """The first floating-point tensor holding NaN or infinite values, said for the user
+    (``tensor 'fc.weight' holds NaN values (3 of 64)``), else None.
+
+    Weights like these (a diverged run saved them) make every step's loss NaN, and the
+    training loop can only blame the learning rate; naming the tensor says what is wrong.
+    """
+    for name in sorted(state):
+        t = state[name]
+        if not (t.is_floating_point() or t.is_complex()):
+            continue
+        finite = torch.isfinite(t)
+        if bool(finite.all()):
+            continue
+        nan = bool(torch.isnan(t).any())
+        inf = bool(torch.isinf(t).any())
+        what = "NaN and infinite" if nan and inf else ("NaN" if nan else "infinite")
+        return f"tensor {name!r} holds {what} values ({int((~finite).sum())} of {t.numel()})"
+    return None
+
+
 def _checkpoint(
     p: Path,
     state: dict[str, torch.Tensor],

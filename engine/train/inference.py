@@ -5,7 +5,7 @@ replayed exactly (the fitted statistics stored in the checkpoint, never refitted
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,11 @@ from engine.train.specs import make_head
 
 @dataclass
 class Prediction:
-    """``labels``: class names (classification) or values (regression), one per sample."""
+    """``labels``: class names (classification) or values (regression), one per sample.
+
+    ``warnings``: what the data held that the model could take but not as trained (a
+    category training never saw); the prediction stands, every surface shows them.
+    """
 
     task: str
     labels: list[Any]
@@ -36,6 +40,7 @@ class Prediction:
     class_names: list[str]
     values: np.ndarray | None = None  # raw model outputs (regression: in target units)
     sources: list[str] | None = None  # image files, in order, when predicting on a folder
+    warnings: list[str] = field(default_factory=list)  # about the data, e.g. unseen categories
 
     def to_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -174,8 +179,9 @@ def predict(
     model.to(dev)
     if isinstance(data, (str, os.PathLike)) and not os.path.exists(str(data)):
         raise TrainError(f"{data}: no such file or folder")
+    warnings: list[str] = []
     try:
-        x, files = features_for_inference(ckpt.preprocessing, data, base_dir_of(g))
+        x, files = features_for_inference(ckpt.preprocessing, data, base_dir_of(g), warnings)
     except DataError as e:
         raise TrainError(str(e)) from None
     except _RECORD_ERRORS as e:
@@ -194,8 +200,14 @@ def predict(
             raise _damaged(ckpt, f"it names {len(ckpt.class_names)} classes, the model has more")
         labels = [ckpt.class_names[int(i)] for i in idx]
         return Prediction(
-            "classification", labels, probs, list(ckpt.class_names), out.cpu().numpy(), files
+            "classification",
+            labels,
+            probs,
+            list(ckpt.class_names),
+            out.cpu().numpy(),
+            files,
+            warnings,
         )
     vals = head.predict(out).cpu().numpy()
     labels = [float(v[0]) if vals.shape[1] == 1 else v.tolist() for v in vals]
-    return Prediction("regression", labels, None, [], vals, files)
+    return Prediction("regression", labels, None, [], vals, files, warnings)

@@ -644,10 +644,18 @@ class TrainingSession:
         )
 
     def _check_resumable(self, resume: Any, model: torch.nn.Module) -> None:
-        """The checkpoint's weights must be this model's: same tensors, same shapes."""
+        """The checkpoint's weights must be this model's: same tensors, same shapes, finite."""
         mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         theirs = {k: tuple(v.shape) for k, v in resume.state_dict.items()}
         if mine == theirs:
+            bad = ck.non_finite_weights(resume.state_dict)
+            if bad is not None:
+                raise TrainError(
+                    f"{resume.path}: {bad}; the weights are damaged (a diverged run saved "
+                    "them?): resume from an earlier checkpoint, or train afresh",
+                    kind="data",
+                    file=resume.path,
+                )
             return
         theirs_name = resume.graph.get("name")
         if isinstance(theirs_name, str) and theirs_name != self.graph.name:

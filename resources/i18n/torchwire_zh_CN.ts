@@ -1256,6 +1256,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>%1 个样本，用时 %3 毫秒</translation>
     </message>
     <message>
+        <source>Warning: %1</source>
+        <translation>警告：%1</translation>
+    </message>
+    <message>
         <source>file</source>
         <translation>文件</translation>
     </message>

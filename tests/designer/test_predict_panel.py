@@ -99,6 +99,24 @@ def test_bad_input_is_a_message_not_a_crash(qtbot, iris_run):
     assert "no such checkpoint" in panel.last_error
 
 
+def test_a_category_training_never_saw_is_a_warning_in_the_status(qtbot, trained_examples):
+    from types import SimpleNamespace
+
+    graph = load_project(EXAMPLES / "csv_tabular.json")
+    run = trained_examples.run("csv_tabular")
+    last = SimpleNamespace(best_checkpoint=run / "best.pt", last_graph=graph)
+    panel = make_panel(qtbot, graph, last)  # the last run's model and project
+    panel.row_edit.setText("30, 40.5, gold, north, 3")
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30000)
+    assert panel.last_error is None, panel.last_error
+    assert panel.prediction.labels[0] in ("yes", "no")  # still predicted
+    status = panel.status_label.text()
+    assert "1 sample in" in status
+    assert "Warning: column 'plan': category 'gold' not seen in training, in row 1" in status
+    assert "#d08a1e" in panel.status_label.styleSheet()
+
+
 def test_uses_the_model_of_the_training_panels_last_run(qtbot, tmp_path):
     graph = load_project(EXAMPLES / "iris.json")
     graph.settings.setdefault("training", {})["epochs"] = 2

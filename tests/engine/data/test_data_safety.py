@@ -115,6 +115,30 @@ def test_csv_inf_is_a_data_error_naming_the_column(tmp_path):
     assert check(g2).ok
 
 
+def test_csv_cell_beyond_float_range_names_its_row_or_is_noted_when_clipped(tmp_path):
+    # ``1e400`` parses as inf: refused naming the column, the row, the line and the cell;
+    # where Clean's clip_std clips it, training goes on and the data says so
+    rows = "".join(f"{i},{'1e400' if i == 3 else i * 2},{i % 2}\n" for i in range(12))
+    path = write_csv(tmp_path, "a,b,label\n" + rows)
+    for chain in ([("Split", {})], [("Clean", {"missing": "median"}), ("Split", {})]):
+        g = data_graph("CSVDataset", chain, path=path, target="label")
+        with pytest.raises(DataError) as e:
+            prepare(chain_of(g, "last"))
+        msg = str(e.value)
+        assert "column 'b' holds infinite values" in msg and "row 4 (line 5): '1e400'" in msg
+        errs = check(g).for_node("ds")
+        assert errs and "row 4 (line 5): '1e400'" in errs[0].message
+    g = data_graph(
+        "CSVDataset", [("Clean", {"clip_std": 3.0}), ("Split", {})], path=path, target="label"
+    )
+    p = prepare(chain_of(g, "last"))
+    assert np.isfinite(p.x["train"]).all()
+    assert any(
+        "column 'b': 1 infinite value" in n and "row 4 (line 5): '1e400'" in n and "clipped" in n
+        for n in p.info.notes
+    ), p.info.notes
+
+
 def test_npz_all_nan_features_are_reported(tmp_path):
     path = tmp_path / "nan.npz"
     np.savez(path, x=np.full((20, 3), np.nan, np.float32), y=np.arange(20) % 2)

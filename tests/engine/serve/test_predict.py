@@ -95,12 +95,21 @@ def test_categories_and_missing_values_equal_predict(servers, trained, tmp_path)
     path = tmp_path / "new.csv"
     path.write_text(_csv(rows))
     want = predict(str(t.project), str(t.run), str(path))
+    # the unseen category is predicted, and said in the same words as torchwire predict
+    assert (
+        len(want.warnings) == 1
+        and "'unknown-plan' not seen in training, in row 4" in (want.warnings[0])
+    )
     code, out = _post(servers["csv_tabular"], json.dumps(rows))
     assert code == 200, out
     _same(out, want)
+    assert out["warnings"] == want.warnings
     code, out = _post(servers["csv_tabular"], path.read_text(), "text/csv")
     assert code == 200, out
     _same(out, want)
+    assert out["warnings"] == want.warnings
+    code, out = _post(servers["csv_tabular"], json.dumps(rows[:3]))
+    assert code == 200 and "warnings" not in out
     # lists in the data's column order, as predict takes them
     lists = [[r[c] for c in ("age", "income", "plan", "region", "visits")] for r in rows]
     code, out = _post(servers["csv_tabular"], json.dumps(lists))

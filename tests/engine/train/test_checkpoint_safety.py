@@ -253,6 +253,23 @@ def test_resume_refuses_a_best_that_does_not_belong(run, tmp_path):
         train(g, resume=d / "last.pt", epochs=3)
 
 
+def test_resume_from_non_finite_weights_names_the_tensor(run, tmp_path):
+    # weights that went NaN (a diverged run saved them) used to fail the first step with
+    # advice about the learning rate; the resume refuses them naming the tensor
+    d = _copy_run(run, tmp_path)
+    data = raw(d / "last.pt")
+    name = sorted(data["model"])[-1]
+    data["model"][name] = data["model"][name].clone()
+    data["model"][name].view(-1)[0] = float("nan")
+    torch.save(data, d / "last.pt")
+    g = pipeline(BLOBS, mlp(3, 8), epochs=3)
+    with pytest.raises(TrainError) as e:
+        train(g, resume=d / "last.pt", epochs=3)
+    msg = str(e.value)
+    assert f"tensor {name!r} holds NaN values (1 of" in msg and str(d / "last.pt") in msg
+    assert "learning rate" not in msg and e.value.file == str(d / "last.pt")
+
+
 def test_a_good_resume_still_works(run, tmp_path):
     d = _copy_run(run, tmp_path)
     res = train(pipeline(BLOBS, mlp(3, 8)), resume=d / "last.pt", epochs=3)

@@ -72,6 +72,22 @@ def test_train_evaluate_predict(tmp_path, capsys):
     assert len(out_csv.read_text().splitlines()) == 4
 
 
+def test_predict_warns_of_a_category_training_never_saw(tmp_path, capsys):
+    p = project(tmp_path)
+    run = tmp_path / "run"
+    assert main(["train", p, "--epochs", "1", "--device", "cpu", "--out", str(run)]) == 0
+    new = tmp_path / "new.csv"
+    new.write_text("age,income,plan,score\n30,50.5,basic,1.0\n41,60.0,gold,2.5\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["predict", p, "--checkpoint", str(run), "--input", str(new)]) == 0
+    out, err = capsys.readouterr()
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 2  # stdout stays the CSV
+    assert err.strip() == (
+        "warning: column 'plan': category 'gold' not seen in training, in row 2 "
+        "(trained on basic, plus, pro); the model read it as none of those"
+    )
+
+
 def test_exit_codes(tmp_path, capsys):
     assert main(["train", str(tmp_path / "missing.json")]) == 2
     p = project(tmp_path, epochs=1)

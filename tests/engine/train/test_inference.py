@@ -96,3 +96,24 @@ def test_predict_images_and_npz(tmp_path):
     assert len(p2.labels) == 60
     with pytest.raises(TrainError, match="no such file"):
         predict(g2, res2.best_checkpoint, str(tmp_path / "nothing.npz"))
+
+
+def test_predict_names_categories_training_never_saw(tmp_path):
+    from tests.support.data import write_csv
+
+    g = pipeline(
+        ("CSVDataset", {"path": write_csv(tmp_path), "target": "label"}),
+        mlp(2),
+        data=[("Clean", {}), ("OneHot", {}), ("Split", {"val": 0, "test": 0}), ("Batch", {})],
+        epochs=1,
+    )
+    res = train(g, out_dir=tmp_path / "run")
+    rows = [[30, 50.0, "basic", 1.0], [41, 60.0, "gold", 2.5], [25, 38.0, None, 0.5]]
+    rows += [[52, 71.0, "gold", 3.1], [33, 44.0, "iron", 1.2]]
+    p = predict(g, res.best_checkpoint, rows)
+    assert len(p.labels) == 5  # still predicted: an unseen category is none of the known ones
+    assert p.warnings == [
+        "column 'plan': categories 'gold', 'iron' not seen in training, in rows 2, 4, 5 "
+        "(trained on basic, plus, pro); the model read them as none of those"
+    ]
+    assert predict(g, res.best_checkpoint, rows[:1]).warnings == []
