@@ -36,6 +36,7 @@ from designer.canvas.search import CanvasSearch, NodeSearchPopup
 from designer.document import Document
 from engine import catalog
 from engine.analysis.check import Report
+from engine.data.profile import feature_line
 from engine.graph import (
     BlockChanged,
     Edge,
@@ -661,7 +662,9 @@ def data_summary(info: Any) -> list[str]:
         bits.append(f"{n:,} samples")
     fs = getattr(info, "feature_shape", None)
     if fs is not None:
-        bits.append(style.format_shape(tuple(fs)))
+        bits.append(
+            feature_line(info, short=True) if info.text_columns else style.format_shape(tuple(fs))
+        )
     k = getattr(info, "n_classes", None)
     if k:
         bits.append(f"{k} classes")

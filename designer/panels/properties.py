@@ -31,6 +31,7 @@ from designer.panels.node_help import param_tooltip
 from designer.widgets.param_editors import ParamEditor, make_editor
 from designer.widgets.tune_editor import TuneEditor, tunable
 from engine.catalog.base import Param
+from engine.data.profile import feature_line, table_columns
 from engine.graph import MAX_LR_SCALE, GraphError
 
 
@@ -201,6 +202,8 @@ class PropertiesPanel(QWidget):
             label.setToolTip(tip)
             ed._base_tip = tip  # type: ignore[attr-defined]
             ed.set_error(ed.error())
+            if p.type == "path":
+                ed.file_patterns = tuple(spec.extra.get("file_patterns", ()))  # type: ignore[attr-defined]
             form.addRow(label, ed)
             self._rows[p.name] = (form, label, ed)
             if tunable(p):  # "tune": a range or choices for the Tuning dock's study
@@ -336,6 +339,7 @@ class PropertiesPanel(QWidget):
                 )
         elif nid in rep.data:
             lines.extend(data_lines(rep.data[nid]))
+        self._offer_columns(nid)
         for d in rep.for_node(nid):
             color = "#e0524a" if d.severity == "error" else "#e6b43c"
             lines.append(f"<span style='color:{color}'>{d.message}</span>")
@@ -354,6 +358,21 @@ class PropertiesPanel(QWidget):
                 b.clicked.connect(lambda _=False, f=d.fix: self.fixRequested.emit(f))
                 self.fix_box.addWidget(b)
 
+    def _offer_columns(self, nid: str) -> None:
+        """The file's columns as choices for the parameters that name one (the target)."""
+        node = self.document.graph.nodes.get(nid)
+        wanted = node.spec.extra.get("column_params", ()) if node is not None else ()
+        if not wanted:
+            return
+        names = table_columns(self.document.graph, nid)
+        for name in wanted:
+            ed = self.editors.get(name)
+            if ed is not None and hasattr(ed, "set_suggestions"):
+                try:
+                    ed.set_suggestions(names)
+                except RuntimeError:  # the form was replaced
+                    return
+
     def _refused(self, message: str) -> None:
         if self.isVisible() and self.node_id is not None:
             self.message.setText(message)
@@ -371,7 +390,7 @@ def data_lines(info: Any) -> list[str]:
         out.append("split " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
     fs = getattr(info, "feature_shape", None)
     if fs is not None:
-        out.append(f"features <b>{style.format_shape(tuple(fs))}</b>")
+        out.append(f"features <b>{feature_line(info)}</b>")
     task = getattr(info, "task", None)
     k = getattr(info, "n_classes", None)
     if task:

@@ -151,6 +151,8 @@ dataset(
         ),
     ),
     group="files",
+    file_patterns=("*.csv", "*.tsv", "*.txt"),
+    column_params=("target",),  # offered from the file's header
 )
 dataset(
     "ImageFolder",
@@ -179,6 +181,7 @@ dataset(
         ),
     ),
     group="files",
+    file_patterns=("*.npz",),
 )
 
 # -- preprocessing ---------------------------------------------------------------------------
