@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from designer.app_menus import APP_NAME, AppMenus
 from designer.file_actions import FileActions
+from designer.files import identify
 from designer.i18n import translate
 
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
@@ -507,8 +508,7 @@ def run(argv: Sequence[str]) -> int:
     args = [a for a in argv if not a.startswith("-")]
     path = Path(args[0]) if args else None
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName(APP_NAME)
+    identify(app, APP_NAME)
     from designer import style
 
     style.apply_dark_palette(app)  # type: ignore[arg-type]
