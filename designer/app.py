@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from designer.app_menus import APP_NAME, AppMenus
 from designer.file_actions import FileActions
 from designer.files import identify
-from designer.i18n import translate
+from designer.i18n import font_warning, translate
 
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
 FILE_FILTER = "Torchwire projects (*.json);;All files (*)"
@@ -149,7 +149,8 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
-        self.statusBar().showMessage(self.tr("Ready"), 3000)
+        no_font = font_warning()  # Chinese without a CJK font: said once, at start
+        self.statusBar().showMessage(no_font or self.tr("Ready"), 15000 if no_font else 3000)
         self._plugin_problems(plugins)
         if self._initial_path is not None:
             self.open_path(self._initial_path)

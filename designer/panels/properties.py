@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -384,21 +384,36 @@ def data_lines(info: Any) -> list[str]:
     out = []
     n = getattr(info, "n_samples", None)
     if n:
-        out.append(f"<b>{n:,}</b> samples")
+        out.append(fmt(translate("PropertiesPanel", "%1 samples"), f"<b>{n:,}</b>"))
     splits = getattr(info, "splits", None)
     if splits:
-        out.append("split " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
+        shown = ", ".join(f"{translate('PropertiesPanel', k)} {v:,}" for k, v in splits.items())
+        out.append(fmt(translate("PropertiesPanel", "split %1"), shown))
     fs = getattr(info, "feature_shape", None)
     if fs is not None:
-        out.append(f"features <b>{feature_line(info)}</b>")
+        out.append(fmt(translate("PropertiesPanel", "features %1"), f"<b>{feature_line(info)}</b>"))
     task = getattr(info, "task", None)
     k = getattr(info, "n_classes", None)
     if task:
-        out.append(f"{task}" + (f", {k} classes" if k else ""))
+        shown_task = translate("PropertiesPanel", task)
+        out.append(
+            fmt(translate("PropertiesPanel", "%1, %2 classes"), shown_task, k) if k else shown_task
+        )
     names = getattr(info, "class_names", None)
     if names:
         shown = ", ".join(map(str, list(names)[:12])) + (" …" if len(names) > 12 else "")
-        out.append(f"<span style='color:#9aa0aa'>classes: {shown}</span>")
+        label = fmt(translate("PropertiesPanel", "classes: %1"), shown)
+        out.append(f"<span style='color:#9aa0aa'>{label}</span>")
     for note in getattr(info, "notes", ()) or ():
         out.append(f"<span style='color:#9aa0aa'>{note}</span>")
     return out
+
+
+# the words data_lines shows for the engine's task and split names
+_DATA_WORDS = (
+    QT_TRANSLATE_NOOP("PropertiesPanel", "classification"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "regression"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "train"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "val"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "test"),
+)

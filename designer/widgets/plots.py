@@ -315,8 +315,8 @@ class ConfusionMatrixView(pg.PlotWidget):
             color=text.name(),
             size="10pt",
         )
-        item.setLabel("bottom", "predicted", color=text.name())
-        item.setLabel("left", "true", color=text.name())
+        item.setLabel("bottom", translate("ConfusionMatrixView", "predicted"), color=text.name())
+        item.setLabel("left", translate("ConfusionMatrixView", "true"), color=text.name())
         for side in ("bottom", "left"):
             item.getAxis(side).setTextPen(text)
         item.setMenuEnabled(False)
@@ -396,8 +396,8 @@ class ScatterView(pg.PlotWidget):
         item.setTitle(
             translate("ScatterView", "Predicted vs true (test)"), color=text.name(), size="10pt"
         )
-        item.setLabel("bottom", "true", color=text.name())
-        item.setLabel("left", "predicted", color=text.name())
+        item.setLabel("bottom", translate("ScatterView", "true"), color=text.name())
+        item.setLabel("left", translate("ScatterView", "predicted"), color=text.name())
         for side in ("bottom", "left"):
             item.getAxis(side).setTextPen(text)
         item.showGrid(x=True, y=True, alpha=0.15)

@@ -40,18 +40,15 @@ class TableCounts:
         return sum(self.outliers.values())
 
 
-def feature_line(info: DataInfo, short: bool = False) -> str:
+def feature_line(info: DataInfo) -> str:
     """The features a data node gives, counted honestly: ``4 columns: 3 numeric, 1 text
     (color) — …`` for a table with text columns (a model takes numbers only, so text columns
-    need a OneHot node), else the feature shape (``4``, ``1×28×28``). ``short``: the canvas
-    label's form, ``4 columns (1 text)``."""
+    need a OneHot node), else the feature shape (``4``, ``1×28×28``)."""
     shape = "×".join(map(str, info.feature_shape)) or "scalar"
     names, texts = info.feature_names, info.text_columns
     if not names or not texts:
         return shape
     numeric = len(names) - len(texts)
-    if short:
-        return f"{len(names)} columns ({len(texts)} text)"
     return (
         f"{len(names)} columns: {numeric} numeric, {len(texts)} text ({_names(texts)}) — "
         "text is not a number a model can take: add a OneHot node to encode it "

@@ -22,7 +22,6 @@ def test_a_text_column_is_counted_and_named(tmp_path: Path) -> None:
     line = feature_line(info)
     assert line.startswith("4 columns: 3 numeric, 1 text (plan)")
     assert "OneHot" in line
-    assert feature_line(info, short=True) == "4 columns (1 text)"
 
 
 def test_a_numeric_table_is_its_shape(tmp_path: Path) -> None:
