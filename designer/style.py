@@ -75,7 +75,9 @@ class _DarkStyle(QProxyStyle):
 
 def apply_dark_palette(app: QApplication) -> None:
     """A dark Fusion palette matching the canvas, so docks and canvas read as one window."""
-    app.setStyle(_DarkStyle("Fusion"))
+    style = _DarkStyle("Fusion")
+    style.setParent(app)  # lives as long as the application, whoever holds the wrapper
+    app.setStyle(style)
     p = QPalette()
     base, window, text = QColor(37, 39, 44), QColor(45, 48, 54), QColor(222, 226, 232)
     p.setColor(QPalette.ColorRole.Window, window)
