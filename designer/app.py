@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from designer.app_menus import APP_NAME, AppMenus
 from designer.file_actions import FileActions
-from designer.i18n import translate
+from designer.files import identify
+from designer.i18n import font_warning, translate
 from designer.widgets.dock import Dock
 
 LAYOUT_VERSION = "1"  # bump when the docks change, so an old saved layout is not applied
@@ -150,7 +151,10 @@ class MainWindow(FileActions, AppMenus, QMainWindow):
         QTimer.singleShot(0, self._size_docks)
         self.is_loaded = True
         self._update_title()
-        if self.training_panel is None:  # the run panels come after the first check
+        no_font = font_warning()  # Chinese without a CJK font: said once, at start
+        if no_font:
+            self.statusBar().showMessage(no_font, 15000)
+        elif self.training_panel is None:  # the run panels come after the first check
             self.statusBar().showMessage(self.tr("Ready; loading the training tools…"))
         else:
             self.statusBar().showMessage(self.tr("Ready"), 3000)
@@ -574,8 +578,7 @@ def run(argv: Sequence[str]) -> int:
     args = [a for a in argv if not a.startswith("-")]
     path = Path(args[0]) if args else None
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName(APP_NAME)
+    identify(app, APP_NAME)
     from designer import style
 
     style.apply_dark_palette(app)  # type: ignore[arg-type]

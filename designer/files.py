@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QStandardPaths, QTimer
 
 if TYPE_CHECKING:  # the engine (and torch) load off the GUI thread, after the window
     from designer.document import Document
@@ -23,6 +23,14 @@ if TYPE_CHECKING:  # the engine (and torch) load off the GUI thread, after the w
 AUTOSAVE_S = 30
 MAX_RECENT = 10
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+
+def identify(app: QCoreApplication, name: str = "Torchwire") -> None:
+    """Name the application for Qt's standard folders. Only the application name: with an
+    organization of the same name Qt nests the folders twice
+    (``~/.local/share/Torchwire/Torchwire``)."""
+    app.setApplicationName(name)
+    app.setOrganizationName("")
 
 
 def data_dir() -> Path:

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QTranslator
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "resources" / "i18n"
 LANGUAGES = ("system", "en", "zh_CN")  # the settings' choices
@@ -96,6 +96,54 @@ def install(app: QCoreApplication, lang: str | None = None) -> str:
         _state["translators"].append(qt)
     _state["lang"] = lang
     return lang
+
+
+# -- labels of the training settings ------------------------------------------------------
+# The settings' names are the project file's keys (and the CLI's); the form shows these
+# labels, and each setting's name in its tooltip. ``tests/designer/test_i18n.py`` checks that
+# every setting has one.
+SETTING_LABELS = {
+    "epochs": QT_TRANSLATE_NOOP("TrainingSettings", "epochs"),
+    "device": QT_TRANSLATE_NOOP("TrainingSettings", "device"),
+    "seed": QT_TRANSLATE_NOOP("TrainingSettings", "seed"),
+    "amp": QT_TRANSLATE_NOOP("TrainingSettings", "mixed precision"),
+    "grad_clip": QT_TRANSLATE_NOOP("TrainingSettings", "gradient clipping"),
+    "monitor": QT_TRANSLATE_NOOP("TrainingSettings", "monitor"),
+    "early_stopping": QT_TRANSLATE_NOOP("TrainingSettings", "early stopping"),
+    "patience": QT_TRANSLATE_NOOP("TrainingSettings", "patience"),
+    "min_delta": QT_TRANSLATE_NOOP("TrainingSettings", "minimum improvement"),
+    "cpu_threads": QT_TRANSLATE_NOOP("TrainingSettings", "CPU threads"),
+    "checkpoint": QT_TRANSLATE_NOOP("TrainingSettings", "checkpoint"),
+    "sync_batchnorm": QT_TRANSLATE_NOOP("TrainingSettings", "synchronized batch norm"),
+    "distill_alpha": QT_TRANSLATE_NOOP("TrainingSettings", "distillation weight"),
+    "distill_temperature": QT_TRANSLATE_NOOP("TrainingSettings", "distillation temperature"),
+    "init_from": QT_TRANSLATE_NOOP("TrainingSettings", "initial weights"),
+    "max_model_memory_gb": QT_TRANSLATE_NOOP("TrainingSettings", "model memory limit (GB)"),
+}
+
+
+def setting_label(name: str) -> str:
+    """A training setting's label in the current language (its name when it has none)."""
+    return translate("TrainingSettings", SETTING_LABELS.get(name, name.replace("_", " ")))
+
+
+# -- fonts ----------------------------------------------------------------------------------
+def has_cjk_font() -> bool:
+    """Whether an installed font can draw Chinese (without one, 中文 shows as boxes)."""
+    from PySide6.QtGui import QFontDatabase
+
+    return bool(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
+
+
+def font_warning() -> str | None:
+    """The one status message for Chinese without a CJK font, in English (which any font
+    draws), else None."""
+    if current_language() == "zh_CN" and not has_cjk_font():
+        return (
+            "No Chinese font is installed: Chinese text shows as boxes. Install one "
+            "(e.g. sudo apt install fonts-noto-cjk) and restart."
+        )
+    return None
 
 
 # -- the catalog's docs ------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 # Node colour by catalog category (RGB). Unknown categories get NEUTRAL.
 CATEGORY_COLORS: dict[str, tuple[int, int, int]] = {
@@ -46,9 +49,35 @@ def qcolor(rgb: tuple[int, ...], alpha: int = 255) -> QColor:
     return QColor(rgb[0], rgb[1], rgb[2], alpha)
 
 
+CHECK_OUTLINE = (150, 156, 166)  # a check box's frame on the dark palette
+
+
+class _DarkStyle(QProxyStyle):
+    """Fusion, with check boxes framed in a light colour: Fusion draws their frame a shade
+    darker than the window, which on this dark palette vanishes into the field behind it
+    (the Make Block dialog's expose boxes, every list with check boxes)."""
+
+    def drawPrimitive(
+        self, element: Any, option: Any, painter: QPainter, widget: Any = None
+    ) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        if element in (
+            QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+            QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+        ):
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setPen(qcolor(CHECK_OUTLINE))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+            painter.restore()
+
+
 def apply_dark_palette(app: QApplication) -> None:
     """A dark Fusion palette matching the canvas, so docks and canvas read as one window."""
-    app.setStyle("Fusion")
+    style = _DarkStyle("Fusion")
+    style.setParent(app)  # lives as long as the application, whoever holds the wrapper
+    app.setStyle(style)
     p = QPalette()
     base, window, text = QColor(37, 39, 44), QColor(45, 48, 54), QColor(222, 226, 232)
     p.setColor(QPalette.ColorRole.Window, window)

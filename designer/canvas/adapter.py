@@ -16,7 +16,7 @@ from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -214,6 +214,49 @@ class CanvasViewer(NodeViewer):
                 start.node.id, start.name, start.port_type == "out", event.scenePos()
             )
 
+    def _on_port_or_node(self, pos: QPointF) -> bool:
+        """Whether a scene point is on a node or a port itself (not merely near one)."""
+        return any(
+            isinstance(i, (PortItem, AbstractNodeItem))
+            for i in self.scene().items(pos)
+            if i is not self._LIVE_PIPE
+        )
+
+    def _on_canvas(self, pos: QPointF) -> bool:
+        """Whether a scene point is empty canvas or a wire's body: nothing there takes a
+        press but wires and their parts (labels and other decorations take no button)."""
+        no_button = Qt.MouseButton.NoButton
+        return all(
+            isinstance(i.topLevelItem(), PipeItem) or i.acceptedMouseButtons() == no_button
+            for i in self.scene().items(pos)
+        )
+
+    def mousePressEvent(self, event: Any) -> None:
+        """A left press on empty canvas or on a wire's body starts a rubber band.
+
+        NodeGraphQt declines the band when any item lies within 20 px (a wire nearby), and
+        picks a wire up from anywhere within 5 px of it, so a selection started beside a
+        wire detached it. A wire is picked up only from its port: a deliberate gesture.
+        """
+        super().mousePressEvent(event)
+        band = self._rubber_band
+        plain = not (self.ALT_state or self.SHIFT_state or self.CTRL_state)
+        if (
+            self.LMB_state
+            and plain
+            and not band.isActive
+            and not self._LIVE_PIPE.isVisible()
+            and self._on_canvas(self.mapToScene(event.position().toPoint()))
+        ):
+            self._prev_selection_nodes, self._prev_selection_pipes = [], []
+            band.setGeometry(QRect(self._previous_pos, QSize()).normalized())
+            band.isActive = True
+
+    def sceneMousePressEvent(self, event: Any) -> None:
+        """Presses that are not on a port or node never start a wire (see mousePressEvent)."""
+        if self._LIVE_PIPE.isVisible() or self.ALT_state or self._on_port_or_node(event.scenePos()):
+            super().sceneMousePressEvent(event)
+
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
         pipe = ShapePipe()
         self.scene().addItem(pipe)
@@ -226,7 +269,7 @@ class CanvasViewer(NodeViewer):
 
     def contextMenuEvent(self, event: Any) -> None:
         self.RMB_state = False
-        pos = self.mapToScene(event.pos())
+        pos = self.mapToScene(event.position().toPoint())
         node_item = None
         for item in self.scene().items(pos):
             if isinstance(item, ShapePipe):

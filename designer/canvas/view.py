@@ -34,6 +34,7 @@ from designer.canvas.nodes import (
 )
 from designer.canvas.search import CanvasSearch, NodeSearchPopup
 from designer.document import Document
+from designer.i18n import fmt, translate
 from engine import catalog
 from engine.analysis.check import Report
 from engine.graph import (
@@ -592,7 +593,7 @@ class Canvas(CanvasSearch, CanvasMenus, QWidget):
                 bits[-1] += f" {str(dt).replace('torch.', '')}"
         n = report.params.get(nid, 0)
         if n:
-            bits.append(f"{style.format_count(n)} params")
+            bits.append(fmt(translate("Canvas", "%1 params"), style.format_count(n)))
         info = report.data.get(nid)
         if shape is None and info is not None:
             d = data_summary(info)
@@ -608,16 +609,20 @@ class Canvas(CanvasSearch, CanvasMenus, QWidget):
             return ""
         lines = [f"<b>{_esc(node.name)}</b> — {node.type}", _esc(i18n.doc(node.spec.doc))]
         if report is not None and nid in report.shapes:
-            lines.append(f"output: {style.format_shape(report.shapes[nid])}")
+            lines.append(
+                fmt(translate("Canvas", "output: %1"), style.format_shape(report.shapes[nid]))
+            )
             if report.params.get(nid):
-                lines.append(f"parameters: {report.params[nid]:,}")
+                lines.append(fmt(translate("Canvas", "parameters: %1"), f"{report.params[nid]:,}"))
             if report.macs.get(nid):
-                lines.append(f"MACs per sample: {report.macs[nid]:,}")
+                lines.append(
+                    fmt(translate("Canvas", "MACs per sample: %1"), f"{report.macs[nid]:,}")
+                )
         for d in diags:
             color = "#e0524a" if d.severity == "error" else "#e6b43c"
             lines.append(f"<span style='color:{color}'>{_esc(d.message)}</span>")
             if d.fix:
-                lines.append("<i>right-click for the fix</i>")
+                lines.append(f"<i>{translate('Canvas', 'right-click for the fix')}</i>")
         return "<br>".join(x for x in lines if x)
 
     def pipes(self) -> dict[Edge, ShapePipe]:
@@ -658,15 +663,19 @@ def data_summary(info: Any) -> list[str]:
     bits = []
     n = getattr(info, "n_samples", None)
     if n:
-        bits.append(f"{n:,} samples")
+        bits.append(fmt(translate("Canvas", "%1 samples"), f"{n:,}"))
     fs = getattr(info, "feature_shape", None)
-    if fs is not None:
+    texts = getattr(info, "text_columns", ())
+    names = getattr(info, "feature_names", None)
+    if fs is not None and texts and names:  # text columns are no features yet (OneHot)
+        bits.append(fmt(translate("Canvas", "%1 columns (%2 text)"), len(names), len(texts)))
+    elif fs is not None:
         bits.append(style.format_shape(tuple(fs)))
     k = getattr(info, "n_classes", None)
     if k:
-        bits.append(f"{k} classes")
+        bits.append(fmt(translate("Canvas", "%1 classes"), k))
     elif getattr(info, "task", None) == "regression":
-        bits.append("regression")
+        bits.append(translate("Canvas", "regression"))
     return bits
 
 
@@ -675,7 +684,7 @@ def data_wire_label(info: Any, port: str) -> str:
     if "target" in port or "label" in port:
         k = getattr(info, "n_classes", None)
         if k:
-            return f"{k} classes"
+            return fmt(translate("Canvas", "%1 classes"), k)
         ts = getattr(info, "target_shape", None)
         return style.format_shape(tuple(ts)) if ts is not None else ""
     fs = getattr(info, "feature_shape", None)

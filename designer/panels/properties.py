@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -31,6 +31,7 @@ from designer.panels.node_help import param_tooltip
 from designer.widgets.param_editors import ParamEditor, make_editor
 from designer.widgets.tune_editor import TuneEditor, tunable
 from engine.catalog.base import Param
+from engine.data.profile import feature_line, table_columns
 from engine.graph import MAX_LR_SCALE, GraphError
 
 
@@ -202,6 +203,8 @@ class PropertiesPanel(QWidget):
             label.setToolTip(tip)
             ed._base_tip = tip  # type: ignore[attr-defined]
             ed.set_error(ed.error())
+            if p.type == "path":
+                ed.file_patterns = tuple(spec.extra.get("file_patterns", ()))  # type: ignore[attr-defined]
             form.addRow(label, ed)
             self._rows[p.name] = (form, label, ed)
             if tunable(p):  # "tune": a range or choices for the Tuning dock's study
@@ -344,6 +347,7 @@ class PropertiesPanel(QWidget):
                 )
         elif nid in rep.data:
             lines.extend(data_lines(rep.data[nid]))
+        self._offer_columns(nid)
         for d in rep.for_node(nid):
             color = "#e0524a" if d.severity == "error" else "#e6b43c"
             lines.append(f"<span style='color:{color}'>{d.message}</span>")
@@ -362,6 +366,21 @@ class PropertiesPanel(QWidget):
                 b.clicked.connect(lambda _=False, f=d.fix: self.fixRequested.emit(f))
                 self.fix_box.addWidget(b)
 
+    def _offer_columns(self, nid: str) -> None:
+        """The file's columns as choices for the parameters that name one (the target)."""
+        node = self.document.graph.nodes.get(nid)
+        wanted = node.spec.extra.get("column_params", ()) if node is not None else ()
+        if not wanted:
+            return
+        names = table_columns(self.document.graph, nid)
+        for name in wanted:
+            ed = self.editors.get(name)
+            if ed is not None and hasattr(ed, "set_suggestions"):
+                try:
+                    ed.set_suggestions(names)
+                except RuntimeError:  # the form was replaced
+                    return
+
     def _refused(self, message: str) -> None:
         if self.isVisible() and self.node_id is not None:
             self.message.setText(message)
@@ -373,21 +392,36 @@ def data_lines(info: Any) -> list[str]:
     out = []
     n = getattr(info, "n_samples", None)
     if n:
-        out.append(f"<b>{n:,}</b> samples")
+        out.append(fmt(translate("PropertiesPanel", "%1 samples"), f"<b>{n:,}</b>"))
     splits = getattr(info, "splits", None)
     if splits:
-        out.append("split " + ", ".join(f"{k} {v:,}" for k, v in splits.items()))
+        shown = ", ".join(f"{translate('PropertiesPanel', k)} {v:,}" for k, v in splits.items())
+        out.append(fmt(translate("PropertiesPanel", "split %1"), shown))
     fs = getattr(info, "feature_shape", None)
     if fs is not None:
-        out.append(f"features <b>{style.format_shape(tuple(fs))}</b>")
+        out.append(fmt(translate("PropertiesPanel", "features %1"), f"<b>{feature_line(info)}</b>"))
     task = getattr(info, "task", None)
     k = getattr(info, "n_classes", None)
     if task:
-        out.append(f"{task}" + (f", {k} classes" if k else ""))
+        shown_task = translate("PropertiesPanel", task)
+        out.append(
+            fmt(translate("PropertiesPanel", "%1, %2 classes"), shown_task, k) if k else shown_task
+        )
     names = getattr(info, "class_names", None)
     if names:
         shown = ", ".join(map(str, list(names)[:12])) + (" …" if len(names) > 12 else "")
-        out.append(f"<span style='color:#9aa0aa'>classes: {shown}</span>")
+        label = fmt(translate("PropertiesPanel", "classes: %1"), shown)
+        out.append(f"<span style='color:#9aa0aa'>{label}</span>")
     for note in getattr(info, "notes", ()) or ():
         out.append(f"<span style='color:#9aa0aa'>{note}</span>")
     return out
+
+
+# the words data_lines shows for the engine's task and split names
+_DATA_WORDS = (
+    QT_TRANSLATE_NOOP("PropertiesPanel", "classification"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "regression"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "train"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "val"),
+    QT_TRANSLATE_NOOP("PropertiesPanel", "test"),
+)

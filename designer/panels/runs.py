@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +29,13 @@ from designer.i18n import translate
 from designer.widgets.plots import SeriesPlot
 from engine.train.runs import RunSummary, format_runs, list_runs, printable, read_history
 
+# a run's status as the engine names it (RunStatus), in the table's language
+STATUS_LABELS = (
+    QT_TRANSLATE_NOOP("RunsPanel", "running"),
+    QT_TRANSLATE_NOOP("RunsPanel", "finished"),
+    QT_TRANSLATE_NOOP("RunsPanel", "stopped"),
+    QT_TRANSLATE_NOOP("RunsPanel", "incomplete"),
+)
 CURVE_COLORS = ("#5fa8ff", "#ff9f43", "#7fc98f", "#e0524a", "#c39bd3", "#f7dc6f", "#48c9b0")
 METRICS = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", "lr")
 
@@ -137,7 +144,7 @@ class RunsPanel(QWidget):
             cells = [
                 printable(r.name),
                 r.started.strftime("%Y-%m-%d %H:%M"),
-                r.status.value,
+                translate("RunsPanel", r.status.value),
                 str(r.epochs),
                 f"{main} {r.metrics[main]:.4g}" if main else "—",
                 ", ".join(f"{k}={v}" for k, v in r.differs.items()) or r.problem or "—",

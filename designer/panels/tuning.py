@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -53,6 +53,14 @@ from engine.catalog.tuning import (
 )
 from engine.train.rundir import study_dir, study_slug
 
+# a trial's state as the study names it (Optuna's, lower case), in the table's language
+STATE_LABELS = (
+    QT_TRANSLATE_NOOP("TuningPanel", "running"),
+    QT_TRANSLATE_NOOP("TuningPanel", "complete"),
+    QT_TRANSLATE_NOOP("TuningPanel", "pruned"),
+    QT_TRANSLATE_NOOP("TuningPanel", "fail"),
+    QT_TRANSLATE_NOOP("TuningPanel", "waiting"),
+)
 BEST = "#4caf7a"
 TRIAL = "#5b9bd5"
 PRUNED = "#8a8f98"
@@ -254,7 +262,7 @@ class TuningPanel(QWidget):
         self.best_plot.setObjectName("tuning_best_plot")
         self.best_plot.setMinimumSize(220, 160)
         self.best_plot.setTitle(translate("TuningPanel", "best so far"), size="10pt")
-        self.best_plot.setLabel("bottom", "trial")
+        self.best_plot.setLabel("bottom", translate("TuningPanel", "trial"))
         self.best_plot.showGrid(x=True, y=True, alpha=0.15)
         self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=6,
                                                 symbolBrush=TRIAL, name="trial")  # fmt: skip
@@ -524,7 +532,7 @@ class TuningPanel(QWidget):
             "#",
             translate("TuningPanel", "state"),
             mon,
-            translate("TuningPanel", "s"),
+            translate("TuningPanel", "seconds"),
             *[self._label(n) for n in names],
         ]
         self.table.setColumnCount(len(heads))
@@ -542,7 +550,7 @@ class TuningPanel(QWidget):
         v, d = r.get("value"), r.get("duration_s")
         cells = [
             _NumberItem(r["number"], str(r["number"])),
-            QTableWidgetItem(r["state"]),
+            QTableWidgetItem(translate("TuningPanel", str(r["state"]))),
             _NumberItem(v, "" if v is None else f"{v:.5g}"),
             _NumberItem(d, "" if d is None else f"{d:.2f}"),
         ]

@@ -9,6 +9,8 @@ taken, kinds that differ) are the engine's: the dialog shows its refusal and sta
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
@@ -28,6 +30,18 @@ from designer.i18n import translate
 from engine.graph import Graph
 
 REF_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def default_exposed_name(node: str, param: str, counts: Counter[str]) -> str:
+    """A row's exposed name before the user types one: the parameter's own name, or, where
+    several selected nodes have that parameter, ``node_param`` — rows merge only when the
+    user gives them one name, never by default."""
+    return param if counts[param] <= 1 else _identifier(f"{node}_{param}")
+
+
+def _identifier(text: str) -> str:
+    out = re.sub(r"\W", "_", text)
+    return out if out[:1].isalpha() or out[:1] == "_" else f"_{out}"
 
 
 class MakeBlockDialog(QDialog):
@@ -70,11 +84,12 @@ class MakeBlockDialog(QDialog):
             ]
         )
         self.tree.setRootIsDecorated(False)
-        for nid in node_ids:
-            node = graph.nodes[nid]
+        nodes = [graph.nodes[nid] for nid in node_ids]
+        shared = Counter(p.name for node in nodes for p in node.spec.params)
+        for node in nodes:
             for p in node.spec.params:
                 ref = f"{node.name}.{p.name}"
-                it = QTreeWidgetItem([ref, p.name])
+                it = QTreeWidgetItem([ref, default_exposed_name(node.name, p.name, shared)])
                 it.setData(0, REF_ROLE, ref)
                 it.setFlags(
                     it.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable
@@ -117,7 +132,8 @@ class MakeBlockDialog(QDialog):
         expose: dict[str, list[str]] = {}
         for ref, it in self.items().items():
             if it.checkState(0) == Qt.CheckState.Checked:
-                expose.setdefault(it.text(1).strip() or ref.rsplit(".", 1)[1], []).append(ref)
+                name = it.text(1).strip() or _identifier(ref.replace(".", "_"))
+                expose.setdefault(name, []).append(ref)
         return self.name_edit.text().strip(), expose
 
     def accept(self) -> None:

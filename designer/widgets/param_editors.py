@@ -16,10 +16,12 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -302,6 +304,14 @@ class _TextEditor(ParamEditor):
             self.edit.setPlaceholderText(_NONE_TEXT)
         self.edit.editingFinished.connect(self._edited)
         self.row.addWidget(self.edit)
+        self.file_patterns: tuple[str, ...] = ()
+        self.choices_button = QToolButton()
+        self.choices_button.setObjectName("param_choices")
+        self.choices_button.setText("▾")
+        self.choices_button.setToolTip(translate("_TextEditor", "Choose from the file's columns"))
+        self.choices_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.choices_button.hide()
+        self.row.addWidget(self.choices_button)
         if param.type == "path":
             btn = QToolButton()
             btn.setText("…")
@@ -320,9 +330,32 @@ class _TextEditor(ParamEditor):
         else:
             self.edit.setText(format_value(value))
 
+    def set_suggestions(self, names: list[str]) -> None:
+        """Offer ``names`` (a table's columns) in a drop-down beside the field and as the
+        field's completions; typing any other text stays possible."""
+        menu = QMenu(self.choices_button)
+        for name in names:
+            menu.addAction(name, lambda n=name: self._choose(n))
+        self.choices_button.setMenu(menu)
+        self.choices_button.setVisible(bool(names))
+        self.edit.setCompleter(QCompleter(names, self.edit) if names else None)
+
+    def _choose(self, name: str) -> None:
+        self.edit.setText(name)
+        self._edited()
+
     def _browse(self) -> None:
+        kinds = []
+        if self.file_patterns:
+            kinds.append(
+                fmt(translate("_TextEditor", "Data files (%1)"), " ".join(self.file_patterns))
+            )
+        kinds.append(translate("_TextEditor", "All files (*)"))
         path, _ = QFileDialog.getOpenFileName(
-            self, fmt(translate("_TextEditor", "Choose %1"), str(self.param.name)), self.edit.text()
+            self,
+            fmt(translate("_TextEditor", "Choose %1"), str(self.param.name)),
+            self.edit.text(),
+            ";;".join(kinds),
         )
         if path:
             self.edit.setText(path)

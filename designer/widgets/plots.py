@@ -245,7 +245,9 @@ class SeriesPlot(pg.PlotWidget):
             lo, hi = float(min(xs_lo)), float(max(xs_hi))
             vb.setXRange(lo, hi if hi > lo else lo + 1, padding=0.03)
         lo, hi = float(min(ys_lo)), float(max(ys_hi))
-        span = hi - lo if hi > lo else max(abs(hi), 1e-12) * 0.1
+        if hi == lo:  # a constant (a fixed learning rate): against zero, ticks mean something
+            lo, hi = sorted((0.0, hi)) if hi else (-1.0, 1.0)
+        span = hi - lo
         view = self._y_view
         if view is None or lo < view[0] or hi > view[1] or span < 0.5 * (view[1] - view[0]):
             self._y_view = (lo - 0.08 * span, hi + 0.08 * span)
@@ -315,8 +317,8 @@ class ConfusionMatrixView(pg.PlotWidget):
             color=text.name(),
             size="10pt",
         )
-        item.setLabel("bottom", "predicted", color=text.name())
-        item.setLabel("left", "true", color=text.name())
+        item.setLabel("bottom", translate("ConfusionMatrixView", "predicted"), color=text.name())
+        item.setLabel("left", translate("ConfusionMatrixView", "true"), color=text.name())
         for side in ("bottom", "left"):
             item.getAxis(side).setTextPen(text)
         item.setMenuEnabled(False)
@@ -396,8 +398,8 @@ class ScatterView(pg.PlotWidget):
         item.setTitle(
             translate("ScatterView", "Predicted vs true (test)"), color=text.name(), size="10pt"
         )
-        item.setLabel("bottom", "true", color=text.name())
-        item.setLabel("left", "predicted", color=text.name())
+        item.setLabel("bottom", translate("ScatterView", "true"), color=text.name())
+        item.setLabel("left", translate("ScatterView", "predicted"), color=text.name())
         for side in ("bottom", "left"):
             item.getAxis(side).setTextPen(text)
         item.showGrid(x=True, y=True, alpha=0.15)

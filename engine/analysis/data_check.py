@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from engine.analysis.report import CheckContext
 from engine.data.errors import DataError
 from engine.data.pipeline import chain_of, prepare
+from engine.data.profile import clean_profile
 from engine.graph import Node
 
 
@@ -50,6 +52,8 @@ def check_data_node(ctx: CheckContext, node: Node) -> None:
         # from (the message names the file and column). The shapes stay known downstream.
         src = ctx.graph.nodes[steps[0].node]
         rep.error(src.id, _named(ctx, src, str(prep.problem)))
+    if node.type == "Clean":  # what it finds: missing cells, outliers, a hint to clip
+        info = replace(info, notes=(*info.notes, *clean_profile(ctx.graph, node.id)))
     rep.data[node.id] = info
 
 

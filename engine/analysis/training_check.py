@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import catalog
+from engine.analysis.fixes import set_fix
 from engine.analysis.report import (
     CheckContext,
     Readiness,
@@ -40,13 +41,23 @@ def _fmt(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
+@dataclass(frozen=True)
+class LossProblem:
+    """A loss's problem with what feeds it; ``outputs``: the output count that would cure
+    it, when setting the feeding layer's ``out_features`` is the repair."""
+
+    severity: str
+    message: str
+    outputs: int | None = None
+
+
 def loss_problems(
     loss_type: str, params: dict[str, Any], out_shape: tuple[int, ...], info: Any, model_name: str
-) -> list[tuple[str, str]]:
-    """(severity, message) pairs for a loss fed ``out_shape`` with targets described by ``info``."""
+) -> list[LossProblem]:
+    """The problems of a loss fed ``out_shape`` with targets described by ``info``."""
     spec = catalog.get(loss_type)
     target = spec.extra.get("target")
-    out: list[tuple[str, str]] = []
+    out: list[LossProblem] = []
     numel = 1
     for d in out_shape:
         numel *= d
@@ -55,7 +66,7 @@ def loss_problems(
         if target == "binary" and out_shape == (1,):
             if c != 2:
                 out.append(
-                    (
+                    LossProblem(
                         "error",
                         f"one output suits two classes, but the data has {c} classes; "
                         f"give {model_name} {c} outputs",
@@ -64,7 +75,7 @@ def loss_problems(
             return out
         if len(out_shape) != 1:
             out.append(
-                (
+                LossProblem(
                     "error",
                     f"expects one score per class, shape ({c},), but {model_name} gives "
                     f"{_fmt(out_shape)}; add a Flatten and a Linear with out_features={c}",
@@ -75,21 +86,22 @@ def loss_problems(
             # (one output with CrossEntropyLoss: the lint cross-entropy-one-output says why)
             extra = " (or 1 for BCEWithLogitsLoss on two classes)" if target == "binary" else ""
             out.append(
-                (
+                LossProblem(
                     "error",
                     f"the data has {c} classes ({', '.join(info.class_names[:10])}"
                     f"{' …' if c > 10 else ''}) but {model_name} gives {out_shape[0]} outputs; set "
                     f"its out_features to {c}{extra}",
+                    c,
                 )
             )
         w = params.get("weight") or []
         if w and len(w) != c:
-            out.append(("error", f"weight has {len(w)} values, one per class needs {c}"))
+            out.append(LossProblem("error", f"weight has {len(w)} values, one per class needs {c}"))
         return out  # a regression loss on class labels: the lint regression-loss-on-labels
     # regression
     if target in ("index",) or loss_type in ("BCEWithLogitsLoss", "KLDivLoss"):
         out.append(
-            (
+            LossProblem(
                 "error",
                 "needs class labels, but the data is a regression task (numbers); "
                 "use MSELoss, L1Loss or HuberLoss",
@@ -101,10 +113,11 @@ def loss_problems(
         tnumel *= d
     if numel != tnumel:
         out.append(
-            (
+            LossProblem(
                 "error",
                 f"the data has {tnumel} target value{'s' if tnumel > 1 else ''} per sample "
                 f"but {model_name} gives {_fmt(out_shape)}; set its out_features to {tnumel}",
+                tnumel if len(out_shape) == 1 else None,
             )
         )
     return out
@@ -135,11 +148,16 @@ def check_loss(ctx: CheckContext, node: Node) -> None:
     if info is None:
         ctx.failed.add(node.id)
         return
-    for sev, msg in loss_problems(
-        node.type, node.params, tuple(rep.shapes[src]), info, ctx.label(src)
-    ):
-        (rep.error if sev == "error" else rep.warn)(node.id, f"{node.name}: {msg}")
-        if sev == "error":
+    feeder = ctx.graph.nodes[src]
+    settable = any(p.name == "out_features" for p in feeder.spec.params)
+    for pr in loss_problems(node.type, node.params, tuple(rep.shapes[src]), info, ctx.label(src)):
+        fix = None
+        if pr.outputs is not None and settable:
+            fix = set_fix(ctx.graph, src, out_features=pr.outputs)
+        (rep.error if pr.severity == "error" else rep.warn)(
+            node.id, f"{node.name}: {pr.message}", fix=fix
+        )
+        if pr.severity == "error":
             ctx.failed.add(node.id)
     # The classic mistakes (Softmax before CrossEntropyLoss, no LogSoftmax before NLLLoss…)
     # are lints: engine.analysis.lints.training.
@@ -184,7 +202,12 @@ def find_plan(ctx: CheckContext) -> tuple[Plan | None, list[str]]:
     src = _edge_src(ctx, loss, "input")
     tgt = _edge_src(ctx, loss, "target")
     if src is None or tgt is None:
-        return None, [f"{loss.name}: connect its input and target"]
+        missing = " and ".join(
+            what
+            for what, end in (("the model's output to its input", src), ("its target", tgt))
+            if end is None
+        )
+        return None, [f"{loss.name}: connect {missing}"]
     if _edge_src(ctx, opt, "loss") != loss.id:
         return None, [f"connect {loss.name} to {opt.name}"]
 

@@ -152,6 +152,8 @@ dataset(
         ),
     ),
     group="files",
+    file_patterns=("*.csv", "*.tsv", "*.txt"),
+    column_params=("target",),  # offered from the file's header
 )
 dataset(
     "ImageFolder",
@@ -189,6 +191,7 @@ dataset(
         ),
     ),
     group="files",
+    file_patterns=("*.npz",),
 )
 
 # -- preprocessing ---------------------------------------------------------------------------

@@ -92,6 +92,12 @@ def format_report(g: Any, rep: Any, title: str) -> str:
     lines.append(f"total parameters: {rep.total_params:,}   MACs per sample: {rep.total_macs:,}")
     if rep.frozen_params:
         lines.append(f"trainable: {rep.trainable_params:,}   frozen: {rep.frozen_params:,}")
+    said: set[str] = set()  # a chain's notes reach every node after: each said once
+    for nid, info in rep.data.items():  # what each data node found (counts, notes)
+        for note in info.notes:
+            if note not in said:
+                said.add(note)
+                lines.append(f"  {g.nodes[nid].name}: {note}")
     by_node: dict[Any, list[Any]] = {}
     for d in rep.diagnostics:
         by_node.setdefault(d.node, []).append(d)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -83,6 +84,9 @@ def write_bundle(
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; a bundle is an ordinary folder
     try:
         files = _write(tmp, model, Path(model_path), nm, triton, batch)
         if out.exists():
@@ -262,7 +266,7 @@ def readme(model: ServedModel, name: str, triton: bool) -> str:
         n *= d
     infer = json.dumps({"inputs": [{"name": t.name, "shape": dims, "datatype": t.datatype,
                                     "data": [0] * n}]})  # fmt: skip
-    classes = ", ".join(f"`{_md(c)}`" for c in model.class_names)
+    classes = ", ".join(_code(c) for c in model.class_names)
     parts = [
         f"# {_md(name)} — model server",
         "",
@@ -306,8 +310,8 @@ def readme(model: ServedModel, name: str, triton: bool) -> str:
             "",
             "## NVIDIA Triton and KServe",
             "",
-            f"`model_repository/` is a Triton model repository (`{_md(name)}/config.pbtxt`, "
-            f"`{_md(name)}/1/model.onnx`, platform `onnxruntime_onnx`, dynamic batching).",
+            f"`model_repository/` is a Triton model repository ({_code(name + '/config.pbtxt')}, "
+            f"{_code(name + '/1/model.onnx')}, platform `onnxruntime_onnx`, dynamic batching).",
             "",
             "```bash",
             "docker run --rm -p 8000:8000 -v $PWD/model_repository:/models \\",
@@ -336,6 +340,15 @@ def _md(s: str) -> str:
     for c in " ".join(str(s).split()):
         out.append("\\" + c if c in "\\`*_{}[]()<>#+-!|~" else c)
     return "".join(out)
+
+
+def _code(s: str) -> str:
+    """``s`` as a Markdown code span: shown as written (escapes inside one are literal), on
+    one line, fenced by more backticks than it holds in a row."""
+    text = " ".join(str(s).split())
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _sh(s: str) -> str:

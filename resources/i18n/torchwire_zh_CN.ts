@@ -125,6 +125,38 @@
         <source>Unfreeze</source>
         <translation>解冻</translation>
     </message>
+    <message>
+        <source>%1 params</source>
+        <translation>%1 参数</translation>
+    </message>
+    <message>
+        <source>output: %1</source>
+        <translation>输出：%1</translation>
+    </message>
+    <message>
+        <source>parameters: %1</source>
+        <translation>参数量：%1</translation>
+    </message>
+    <message>
+        <source>MACs per sample: %1</source>
+        <translation>每样本 MACs：%1</translation>
+    </message>
+    <message>
+        <source>%1 samples</source>
+        <translation>%1 个样本</translation>
+    </message>
+    <message>
+        <source>%1 columns (%2 text)</source>
+        <translation>%1 列（%2 列文本）</translation>
+    </message>
+    <message>
+        <source>%1 classes</source>
+        <translation>%1 个类别</translation>
+    </message>
+    <message>
+        <source>regression</source>
+        <translation>回归</translation>
+    </message>
 </context>
 <context>
     <name>CompressDialog</name>
@@ -225,6 +257,14 @@
         <translation>每步微调的 epoch 数</translation>
     </message>
     <message>
+        <source>Prune frozen layers too</source>
+        <translation>也剪枝冻结的层</translation>
+    </message>
+    <message>
+        <source>frozen layers keep their weights unless checked; pruned, they are unfrozen for the fine-tune</source>
+        <translation>未勾选时冻结的层保留其权重；勾选后它们被剪枝，并在微调时解冻</translation>
+    </message>
+    <message>
         <source>Quantize the ONNX export</source>
         <translation>量化导出的 ONNX</translation>
     </message>
@@ -318,6 +358,14 @@
     <message>
         <source>Confusion matrix (test)</source>
         <translation>混淆矩阵（测试集）</translation>
+    </message>
+    <message>
+        <source>predicted</source>
+        <translation>预测</translation>
+    </message>
+    <message>
+        <source>true</source>
+        <translation>真实</translation>
     </message>
     <message>
         <source>Confusion matrix (test) · accuracy %1</source>
@@ -584,6 +632,10 @@
         <translation>代码</translation>
     </message>
     <message>
+        <source>Ready; loading the training tools…</source>
+        <translation>就绪；正在加载训练工具…</translation>
+    </message>
+    <message>
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
@@ -738,6 +790,14 @@
     <message>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Loading the training tools…</source>
+        <translation>正在加载训练工具…</translation>
+    </message>
+    <message>
+        <source>Loading the editor…</source>
+        <translation>正在加载编辑器…</translation>
     </message>
     <message>
         <source>Open &amp;Recent</source>
@@ -1001,6 +1061,29 @@
     <message>
         <source>Exposed as</source>
         <translation>公开名称</translation>
+    </message>
+</context>
+<context>
+    <name>Metrics</name>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>precision (macro)</source>
+        <translation>精确率（宏平均）</translation>
+    </message>
+    <message>
+        <source>recall (macro)</source>
+        <translation>召回率（宏平均）</translation>
+    </message>
+    <message>
+        <source>F1 (macro)</source>
+        <translation>F1（宏平均）</translation>
     </message>
 </context>
 <context>
@@ -1369,6 +1452,46 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>修复：%1</translation>
     </message>
     <message>
+        <source>%1 samples</source>
+        <translation>%1 个样本</translation>
+    </message>
+    <message>
+        <source>split %1</source>
+        <translation>划分 %1</translation>
+    </message>
+    <message>
+        <source>features %1</source>
+        <translation>特征 %1</translation>
+    </message>
+    <message>
+        <source>%1, %2 classes</source>
+        <translation>%1，%2 个类别</translation>
+    </message>
+    <message>
+        <source>classes: %1</source>
+        <translation>类别：%1</translation>
+    </message>
+    <message>
+        <source>classification</source>
+        <translation>分类</translation>
+    </message>
+    <message>
+        <source>regression</source>
+        <translation>回归</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>val</source>
+        <translation>验证</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
         <source>What this node does (F1)</source>
         <translation>此节点的作用（F1）</translation>
     </message>
@@ -1390,6 +1513,22 @@ A file: one row per sample; select a row to see its probabilities.</source>
 </context>
 <context>
     <name>RunsPanel</name>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation>未完成</translation>
+    </message>
     <message>
         <source>run</source>
         <translation>运行</translation>
@@ -1456,6 +1595,14 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>Predicted vs true (test)</source>
         <translation>预测值与真实值（测试集）</translation>
+    </message>
+    <message>
+        <source>true</source>
+        <translation>真实值</translation>
+    </message>
+    <message>
+        <source>predicted</source>
+        <translation>预测值</translation>
     </message>
     <message>
         <source>Predicted vs true (test) · R² %1 · %2 samples</source>
@@ -1830,6 +1977,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>已完成</translation>
     </message>
     <message>
+        <source>test %1 %2</source>
+        <translation>测试%1 %2</translation>
+    </message>
+    <message>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
@@ -1840,6 +1991,73 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>&lt;b&gt;Training failed.&lt;/b&gt; %1</source>
         <translation>&lt;b&gt;训练失败。&lt;/b&gt; %1</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingSettings</name>
+    <message>
+        <source>epochs</source>
+        <translation>训练轮数</translation>
+    </message>
+    <message>
+        <source>device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>mixed precision</source>
+        <translation>混合精度</translation>
+    </message>
+    <message>
+        <source>gradient clipping</source>
+        <translation>梯度裁剪</translation>
+    </message>
+    <message>
+        <source>monitor</source>
+        <translation>监控指标</translation>
+    </message>
+    <message>
+        <source>early stopping</source>
+        <translation>提前停止</translation>
+    </message>
+    <message>
+        <source>patience</source>
+        <translation>耐心轮数</translation>
+    </message>
+    <message>
+        <source>minimum improvement</source>
+        <translation>最小改进</translation>
+    </message>
+    <message>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <source>checkpoint</source>
+        <translation>检查点</translation>
+    </message>
+    <message>
+        <source>synchronized batch norm</source>
+        <translation>同步批归一化</translation>
+    </message>
+    <message>
+        <source>distillation weight</source>
+        <translation>蒸馏权重</translation>
+    </message>
+    <message>
+        <source>distillation temperature</source>
+        <translation>蒸馏温度</translation>
+    </message>
+    <message>
+        <source>initial weights</source>
+        <translation>初始权重</translation>
+    </message>
+    <message>
+        <source>model memory limit (GB)</source>
+        <translation>模型内存上限（GB）</translation>
     </message>
 </context>
 <context>
@@ -1863,6 +2081,26 @@ A file: one row per sample; select a row to see its probabilities.</source>
 </context>
 <context>
     <name>TuningPanel</name>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>pruned</source>
+        <translation>已剪枝</translation>
+    </message>
+    <message>
+        <source>fail</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
     <message>
         <source>&lt;b&gt;Search space&lt;/b&gt; &lt;span style=&apos;color:#888&apos;&gt;(mark parameters “tune” in Properties)&lt;/span&gt;</source>
         <translation>&lt;b&gt;搜索空间&lt;/b&gt; &lt;span style=&apos;color:#888&apos;&gt;（在属性面板中把参数标记为“调参”）&lt;/span&gt;</translation>
@@ -1904,8 +2142,16 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>剪枝器</translation>
     </message>
     <message>
-        <source>trials</source>
-        <translation>试验次数</translation>
+        <source>the study&apos;s total of finished trials: a study continued in the same folder runs only the rest</source>
+        <translation>研究已完成试验的总数：在同一文件夹中继续的研究只运行剩余的试验</translation>
+    </message>
+    <message>
+        <source>trials (total)</source>
+        <translation>试验（总数）</translation>
+    </message>
+    <message>
+        <source>%1 more trials, %2 %3 …</source>
+        <translation>还有 %1 次试验，%2 %3 …</translation>
     </message>
     <message>
         <source>timeout</source>
@@ -1936,6 +2182,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>目前最佳</translation>
     </message>
     <message>
+        <source>trial</source>
+        <translation>试验</translation>
+    </message>
+    <message>
         <source>parameters against the objective</source>
         <translation>参数与目标值</translation>
     </message>
@@ -1944,16 +2194,28 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>正在 %1 中开始调参研究…</translation>
     </message>
     <message>
+        <source>The tuning study “%1” is running in %2 (%3 trials finished). Closing stops it; the running trial is marked failed and the finished ones are kept.</source>
+        <translation>调优研究“%1”正在 %2 中运行（已完成 %3 次试验）。关闭将停止它；正在运行的试验被标记为失败，已完成的试验会保留。</translation>
+    </message>
+    <message>
         <source>stopping after the running trial&apos;s next batch …</source>
         <translation>将在当前试验的下一个批次后停止…</translation>
     </message>
     <message>
-        <source>%1 trials, %2 %3 …</source>
-        <translation>%1 次试验，%2 %3 …</translation>
-    </message>
-    <message>
         <source>trial %1 of %2%3</source>
         <translation>第 %1/%2 次试验%3</translation>
+    </message>
+    <message>
+        <source>value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <source>state</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation>秒</translation>
     </message>
     <message>
         <source>stopped</source>
@@ -2002,8 +2264,20 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>一个数，或 %1</translation>
     </message>
     <message>
+        <source>Choose from the file&apos;s columns</source>
+        <translation>从文件的列中选择</translation>
+    </message>
+    <message>
         <source>Choose a file</source>
         <translation>选择文件</translation>
+    </message>
+    <message>
+        <source>Data files (%1)</source>
+        <translation>数据文件 (%1)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
     </message>
     <message>
         <source>Choose %1</source>

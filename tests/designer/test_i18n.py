@@ -104,6 +104,9 @@ ALLOWED = {
     "true",
     "false",
     "MACs",
+    "MSE",
+    "RMSE",
+    "MAE",
 }
 
 
@@ -326,3 +329,53 @@ def test_the_chinese_interface_has_no_english_left(zh, qtbot, tmp_path) -> None:
     assert win.dock_palette.windowTitle() == "节点库"
     win.close()
     QApplication.processEvents()
+
+
+def test_every_training_setting_has_a_label() -> None:
+    from engine.catalog.settings import TRAINING_SETTINGS
+
+    assert set(i18n.SETTING_LABELS) == {p.name for p in TRAINING_SETTINGS}
+
+
+def test_canvas_results_runs_and_tuning_speak_chinese(zh, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from designer.canvas.view import data_summary, data_wire_label
+    from designer.panels.runs import STATUS_LABELS
+    from designer.panels.training.results import METRIC_LABELS, metric_label
+    from designer.panels.tuning import STATE_LABELS
+    from designer.widgets.plots import ConfusionMatrixView, ScatterView
+    from engine.runtime.prepare import DataInfo
+    from engine.train.runs import RunStatus
+
+    info = DataInfo(
+        feature_shape=(3,),
+        feature_dtype=None,  # type: ignore[arg-type]
+        task="classification",
+        class_names=("a", "b"),
+        n_samples=10,
+        feature_names=("x", "y", "z", "color"),
+        text_columns=("color",),
+    )
+    seen = {
+        "canvas tag": " · ".join(data_summary(info)),
+        "wire": data_wire_label(info, "targets"),
+        "regression tag": " · ".join(data_summary(DataInfo((3,), None, "regression", (), 5))),  # type: ignore[arg-type]
+    }
+    seen.update({f"metric {k}": metric_label(k) for k in METRIC_LABELS})
+    seen.update({f"setting {k}": i18n.setting_label(k) for k in i18n.SETTING_LABELS})
+    seen.update({f"run status {s}": QCoreApplication.translate("RunsPanel", s) for s in RunStatus})
+    assert set(STATUS_LABELS) == {s.value for s in RunStatus}
+    seen.update({f"trial {s}": QCoreApplication.translate("TuningPanel", s) for s in STATE_LABELS})
+    for view in (ConfusionMatrixView(), ScatterView()):
+        qtbot.addWidget(view)
+        item = view.getPlotItem()
+        for side in ("bottom", "left"):
+            seen[f"{type(view).__name__} {side}"] = item.getAxis(side).labelText
+    bad = {k: v for k, v in seen.items() if untranslated(v, ALLOWED)}
+    assert not bad, bad
+
+
+def test_chinese_without_a_cjk_font_is_said(zh, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(i18n, "has_cjk_font", lambda: False)
+    assert "fonts-noto-cjk" in (i18n.font_warning() or "")
+    monkeypatch.setattr(i18n, "has_cjk_font", lambda: True)
+    assert i18n.font_warning() is None

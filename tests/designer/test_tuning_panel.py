@@ -168,7 +168,7 @@ def test_the_trials_table_has_named_columns_before_any_study(qtbot) -> None:
     panel = TuningPanel(_grid_doc())
     qtbot.addWidget(panel)
     heads = [panel.table.horizontalHeaderItem(i).text() for i in range(panel.table.columnCount())]
-    assert heads == ["#", "state", "value", "s"]  # not Qt's placeholder 1 2 3 4
+    assert heads == ["#", "state", "value", "seconds"]  # not Qt's placeholder 1 2 3 4
 
 
 def test_parameters_nobody_tunes_have_no_tune_box(qtbot, tmp_path: Path) -> None:

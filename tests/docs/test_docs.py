@@ -132,3 +132,10 @@ def test_python_api_page_names_what_engine_exports() -> None:
     page = (ROOT / "docs" / "reference" / "python-api.md").read_text(encoding="utf-8")
     missing = [name for name in engine.__all__ if f"`{name}`" not in page]
     assert not missing, f"docs/reference/python-api.md does not mention {missing}"
+
+
+def test_readme_says_how_to_get_the_cpu_build_and_what_the_app_needs() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert "never pulls a multi-GB CUDA build" not in text  # PyPI's Linux torch is CUDA's
+    assert "--index-url https://download.pytorch.org/whl/cpu" in text
+    assert "display" in text and "CJK font" in text

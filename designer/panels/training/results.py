@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,16 +30,21 @@ from engine.train.runs import move_run
 
 # Metric names as the engine writes them, and how the panel labels them.
 METRIC_LABELS = {
-    "loss": "loss",
-    "accuracy": "accuracy",
-    "precision": "precision (macro)",
-    "recall": "recall (macro)",
-    "f1": "F1 (macro)",
+    "loss": QT_TRANSLATE_NOOP("Metrics", "loss"),
+    "accuracy": QT_TRANSLATE_NOOP("Metrics", "accuracy"),
+    "precision": QT_TRANSLATE_NOOP("Metrics", "precision (macro)"),
+    "recall": QT_TRANSLATE_NOOP("Metrics", "recall (macro)"),
+    "f1": QT_TRANSLATE_NOOP("Metrics", "F1 (macro)"),
     "mse": "MSE",
     "rmse": "RMSE",
     "mae": "MAE",
     "r2": "R²",
 }
+
+
+def metric_label(key: str) -> str:
+    """A metric's label in the current language (its key when it has none)."""
+    return translate("Metrics", METRIC_LABELS.get(key, key))
 
 
 def _fmt_num(v: Any) -> str:
@@ -225,7 +230,9 @@ class Results:
         for k in ("accuracy", "f1", "r2", "mae", "mse", "loss"):
             v = metrics.get(k)
             if isinstance(v, (int, float)) and not isinstance(v, bool):
-                parts.append(f"test {METRIC_LABELS.get(k, k)} {_fmt_num(v)}")
+                parts.append(
+                    fmt(translate("TrainingPanel", "test %1 %2"), metric_label(k), _fmt_num(v))
+                )
             if len(parts) == 2:
                 break
         return ", ".join(parts)
@@ -238,7 +245,7 @@ class Results:
         ]
         self.metrics_table.setRowCount(len(rows))
         for i, (k, v) in enumerate(rows):
-            name = QTableWidgetItem(METRIC_LABELS.get(k, k))
+            name = QTableWidgetItem(metric_label(k))
             name.setData(Qt.ItemDataRole.UserRole, k)
             val = QTableWidgetItem(_fmt_num(v))
             val.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -301,4 +308,4 @@ class Results:
             box.destroyed.connect(lambda *_: setattr(self, "_popup", None))
 
 
-__all__ = ["METRIC_LABELS", "Results", "default_runs_root"]
+__all__ = ["METRIC_LABELS", "Results", "default_runs_root", "metric_label"]

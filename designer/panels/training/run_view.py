@@ -33,6 +33,7 @@ from designer.panels.training.results import (
     _fmt_duration,
     _fmt_num,
     default_runs_root,
+    metric_label,
 )
 from designer.widgets.plots import EXTRA, FAINT, TRAIN, VAL, SeriesPlot
 from engine.runtime.device import DEVICE_CHOICES
@@ -441,7 +442,7 @@ class RunView:
         for k in order:
             if not keys or k in keys:
                 self._metric_key = k if keys else None
-                self.metric_plot.set_title(METRIC_LABELS.get(k, k).capitalize())
+                self.metric_plot.set_title(metric_label(k).capitalize())
                 break
 
     def _on_batch(self, ev: Any, points: list[tuple[float, float]]) -> None:

@@ -155,8 +155,8 @@ class SettingsForm:
                 ed = make_editor(p, value, lambda v, name=p.name: self._set_setting(name, v))
             except Exception as e:  # a declaration the editors do not know yet
                 ed = QLabel(f"{value!r} ({readable_error(e)})")
-            label = QLabel(p.name.replace("_", " "))
-            label.setToolTip(i18n.doc(p.doc))
+            label = QLabel(i18n.setting_label(p.name))
+            label.setToolTip(f"{p.name}: {i18n.doc(p.doc)}")
             ed.setToolTip(i18n.doc(p.doc))
             form.addRow(label, ed)
             self._editors[p.name] = ed

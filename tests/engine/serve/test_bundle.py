@@ -185,3 +185,20 @@ def test_the_bundle_serves_from_its_folder_in_a_fresh_virtualenv(bundle, trained
         assert s.stop() == 0
     finally:
         s.kill()
+
+
+def test_code_spans_in_the_readme_hold_no_escapes_and_the_folder_is_readable(trained, tmp_path):
+    import re
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        b = write_bundle(trained["iris"].onnx, tmp_path / "b", name="iris_v-2", triton=True)
+    finally:
+        os.umask(old)
+    assert b.name == "iris_v-2"
+    readme = (tmp_path / "b" / "README.md").read_text()
+    spans = re.findall(r"`([^`\n]+)`", readme)
+    assert "iris_v-2/config.pbtxt" in spans
+    assert not any("\\" in s for s in spans), [s for s in spans if "\\" in s]
+    assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o755
