@@ -9,8 +9,6 @@ continues exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import threading
@@ -22,7 +20,6 @@ from typing import Any
 
 import torch
 
-from engine import catalog
 from engine.analysis.check import check
 from engine.build.compile import compile_model, exception_path
 from engine.catalog.base import ParamError
@@ -46,7 +43,10 @@ from engine.train.callbacks import Checkpoints, Controls, Events
 from engine.train.distill import Distillation, load_teacher
 from engine.train.errors import TrainError
 from engine.train.graphs import as_graph
+from engine.train.oom import device_memory_bytes, is_oom, oom_advice, training_memory_bytes
+from engine.train.resume import check_position
 from engine.train.rundir import RUNS_FOLDER, new_run_dir
+from engine.train.runfiles import init_json, write_run_files
 from engine.train.runlock import RunFolderBusy, RunLock
 from engine.train.runs import write_run_project
 from engine.train.specs import loop_settings, make_head, optimizer_spec
@@ -262,7 +262,7 @@ class TrainingSession:
             except torch.OutOfMemoryError:
                 self.failure = events.Failed(self._oom_reason(step_ref[0]), step_ref[0], "runtime")
             except Exception as e:
-                if _is_oom(e):
+                if is_oom(e):
                     reason = self._oom_reason(step_ref[0])
                     self.failure = events.Failed(reason, step_ref[0], "runtime")
                 else:
@@ -332,7 +332,7 @@ class TrainingSession:
         self._trainer_ref = trainer
         meta = self._meta_base(settings, prep, plan)
         if run_dir is not None:
-            trained = _project_dict(self.graph)
+            trained = project_to_dict(self.graph)
             trained["settings"] = {**trained.get("settings", {}), "training": dict(settings)}
             write_run_project(run_dir, trained)  # the Runs dock and "open this run's project"
             trainer.callbacks.append(Checkpoints(run_dir, meta, self._emit, SAVE_INTERVAL_S))
@@ -349,7 +349,7 @@ class TrainingSession:
         )
         if init is not None and dist.is_main:
             if run_dir is not None:
-                atomic_write(run_dir / "init.json", json.dumps(_init_json(init), indent=2) + "\n")
+                atomic_write(run_dir / "init.json", json.dumps(init_json(init), indent=2) + "\n")
             self._emit(init)
         try:
             state = trainer.fit()
@@ -373,7 +373,7 @@ class TrainingSession:
             resume = ck.load_checkpoint(self.resume_from)
         except ck.CheckpointError as e:
             raise TrainError(str(e), kind="data", file=self.resume_from) from None
-        _check_position(resume, self.graph)
+        check_position(resume, self.graph)
         return resume
 
     def _settings(self, resume: Any) -> dict[str, Any]:
@@ -583,7 +583,7 @@ class TrainingSession:
         """What every checkpoint of this run says about the project it belongs to."""
         info = prep.info
         return {
-            "graph": _project_dict(self.graph),
+            "graph": project_to_dict(self.graph),
             "preprocessing": prep.record,
             "task": info.task,
             "class_names": list(info.class_names),
@@ -620,7 +620,7 @@ class TrainingSession:
         if split != "test":
             test_m["split"] = split
         if run_dir is not None:
-            self._write_run_files(
+            write_run_files(
                 run_dir, test_m, state.history, state.stopped, state.best_epoch, state.epoch,
                 trainer.monitor,
             )  # fmt: skip
@@ -718,243 +718,6 @@ class TrainingSession:
         if resume is not None:
             return str(Path(resume.path).parent)
         return str(new_run_dir(RUNS_FOLDER, g.name))
-
-    @staticmethod
-    def _write_run_files(
-        run_dir: Path,
-        test_m: dict[str, Any],
-        history: list[dict[str, Any]],
-        stopped: bool,
-        best_epoch: int,
-        epoch: int,
-        monitor: str,
-    ) -> None:
-        metrics = {k: v for k, v in test_m.items() if k not in ("y_true", "y_pred")}
-        metrics.update(
-            {
-                "epochs_completed": len(history),
-                "best_epoch": best_epoch,
-                "monitor": monitor,
-                "stopped": stopped,
-            }
-        )
-        atomic_write(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-        cols: list[str] = []
-        for row in history:
-            for k in row:
-                if k not in cols:
-                    cols.append(k)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        for row in history:
-            w.writerow(row)
-        atomic_write(run_dir / "history.csv", buf.getvalue())
-
-
-# -- out of memory ---------------------------------------------------------------------------
-# Tensors of optimizer state per parameter tensor (Adam: two moments; SGD with momentum: one).
-_OPTIMIZER_STATES = {"Adam": 2, "AdamW": 2, "RMSprop": 1, "Adagrad": 1, "SGD": 1}
-# The model "alone" does not fit when its fixed memory takes this much of the device: what is
-# left (allocator slack, the CUDA context, any activations at all) cannot hold a batch.
-MODEL_TOO_LARGE_FRACTION = 0.9
-
-
-def _is_oom(e: BaseException) -> bool:
-    if isinstance(e, torch.OutOfMemoryError | MemoryError):
-        return True
-    text = str(e).lower()
-    return "out of memory" in text or "can't allocate memory" in text
-
-
-def training_memory_bytes(model: torch.nn.Module, optimizer_type: str = "") -> int:
-    """Bytes a model needs before any batch: its parameters and buffers, a gradient per
-    trainable parameter, and the optimizer's state (e.g. Adam keeps two moments each).
-
-    An unknown optimizer counts as Adam (two states), the larger estimate.
-    """
-    states = _OPTIMIZER_STATES.get(optimizer_type, 2)
-    total = 0
-    for p in model.parameters():
-        size = p.numel() * p.element_size()
-        total += size * (1 + (1 + states if p.requires_grad else 0))
-    for b in model.buffers():
-        total += b.numel() * b.element_size()
-    return total
-
-
-def device_memory_bytes(device: Any) -> int | None:
-    """Total memory of a training device (the machine's RAM for the CPU), None if unknown."""
-    try:
-        dev = torch.device(device)
-        if dev.type == "cuda":
-            return int(torch.cuda.get_device_properties(dev).total_memory)
-        if dev.type == "mps":
-            return int(torch.mps.recommended_max_memory())
-        if dev.type == "cpu" and hasattr(os, "sysconf"):
-            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except Exception:  # unknown device, or a platform that does not say
-        return None
-    return None
-
-
-def _size(n: float) -> str:
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} MB"
-    return f"{max(n, 0) / 1e3:.1f} KB"
-
-
-def oom_advice(
-    device: str,
-    step: int,
-    batch_size: int | None,
-    model_bytes: int | None,
-    device_bytes: int | None,
-) -> str:
-    """Why memory ran out, in the user's terms: the model itself, or the batch.
-
-    When the parameters, gradients and optimizer state alone (``model_bytes``) take nearly
-    all of the device (``device_bytes``), no batch size helps: say how much the model
-    needs. Otherwise the batch's activations are what overflowed: suggest half the batch.
-    """
-    where = f"out of memory on {device} at step {step}"
-    if (
-        model_bytes is not None
-        and device_bytes
-        and (model_bytes >= MODEL_TOO_LARGE_FRACTION * device_bytes)
-    ):
-        return (
-            f"{where}: the model is too large for {device}: its parameters, gradients and "
-            f"optimizer state alone need ~{_size(model_bytes)} of its {_size(device_bytes)}; "
-            "a smaller batch will not help, make the model smaller (fewer or narrower layers) "
-            "or train on a device with more memory"
-        )
-    if batch_size:
-        need = f" (the model itself needs ~{_size(model_bytes)})" if model_bytes else ""
-        return (
-            f"{where} with batch size {batch_size}{need}: the batch does not fit; set a "
-            f"smaller batch_size in the Batch node (e.g. {max(1, batch_size // 2)})"
-        )
-    return f"{where}: set a smaller batch_size in the Batch node or make the model smaller"
-
-
-# What a resume needs from last.pt beyond any checkpoint's contents.
-_POSITION_META = (
-    "settings",
-    "epoch",
-    "step",
-    "history",
-    "best_value",
-    "best_epoch",
-    "bad_epochs",
-    "schedule",
-    "resume_epoch",
-    "resume_batch",
-)
-_POSITION_EXTRA = ("rng_torch", "rng_data", "rng_aug")
-
-
-def _check_position(resume: Any, g: Any) -> None:
-    """A resume checkpoint must hold a training position (a ``last.pt``, not a best.pt or
-    model.safetensors), and be of this project, before anything is prepared."""
-    path = resume.path
-    kind = resume.meta.get("kind")
-    missing = [k for k in _POSITION_META if k not in resume.meta]
-    missing += [k for k in _POSITION_EXTRA if k not in resume.extra]
-    if kind != "last" or missing or resume.optimizer is None:
-        name = Path(path).name
-        if kind in ("best", "final") or name in ("best.pt", "model.safetensors"):
-            hint = f"it is a {name}, use the last.pt beside it"
-        else:
-            hint = f"no {', '.join(missing[:3]) or 'optimizer state'}"
-        raise TrainError(f"{path} holds no training position ({hint})", kind="data", file=path)
-    types = {
-        "settings": dict,
-        "history": list,
-        "schedule": dict,
-        "step": int,
-        "epoch": int,
-        "best_epoch": int,
-        "bad_epochs": int,
-        "resume_epoch": int,
-        "resume_batch": int,
-    }
-    for k, t in types.items():
-        if not isinstance(resume.meta[k], t) or isinstance(resume.meta[k], bool):
-            raise TrainError(
-                f"{path} is not a valid Torchwire checkpoint (its {k!r} is not "
-                f"{'a whole number' if t is int else 'an ' + t.__name__ if t is dict else 'a list'})",
-                kind="data",
-                file=path,
-            )
-    if "epochs" not in resume.meta["settings"]:
-        raise TrainError(
-            f"{path} is not a valid Torchwire checkpoint (its settings have no 'epochs')",
-            kind="data",
-            file=path,
-        )
-    mine = _model_signature(_project_dict(g))
-    theirs = _model_signature(resume.graph)
-    if theirs is not None and mine is not None and mine != theirs:
-        name = resume.graph.get("name")
-        who = f"project {name!r}" if isinstance(name, str) else "another project"
-        raise TrainError(
-            f"{path} is a checkpoint of {who}, not of {g.name!r} (their models differ: "
-            f"{_first_difference(mine, theirs)}); resume with the project it was trained from",
-            kind="data",
-            file=path,
-        )
-
-
-def _model_signature(doc: Any) -> dict[str, str] | None:
-    """The model and optimizer nodes of a project dict (id → type); None if unreadable.
-
-    Their parameter shapes are compared once the model is built (``_check_resumable``);
-    data nodes, parameters such as a dropout rate, and training settings may change.
-    """
-    try:
-        sig = {}
-        for nd in doc["nodes"]:
-            try:
-                kind = catalog.get(nd["type"]).kind
-            except Exception:  # an unknown type: compare it as a model node
-                kind = "model"
-            if kind in ("model", "optimizer"):
-                sig[str(nd["id"])] = str(nd["type"])
-        return sig
-    except (KeyError, TypeError):
-        return None
-
-
-def _first_difference(mine: dict[str, str], theirs: dict[str, str]) -> str:
-    for k in sorted(set(mine) | set(theirs)):
-        if k not in theirs:
-            return f"node {k} ({mine[k]}) is only in this project"
-        if k not in mine:
-            return f"node {k} ({theirs[k]}) is only in the checkpoint"
-        if mine[k] != theirs[k]:
-            return f"node {k} is a {theirs[k]} there, a {mine[k]} here"
-    return "?"
-
-
-def _init_json(r: events.InitReport) -> dict[str, Any]:
-    """``init.json`` in the run folder: what ``init_from`` loaded, missed and left out."""
-    return {
-        "source": r.source,
-        "prefix": r.prefix,
-        "loaded": list(r.loaded),
-        "missing": list(r.missing),
-        "unexpected": list(r.unexpected),
-        "wrong_shape": [
-            {"name": k, "file": list(a), "model": list(b)} for k, a, b in r.wrong_shape
-        ],
-    }
-
-
-def _project_dict(g: Any) -> dict[str, Any]:
-    return project_to_dict(g)
 
 
 def train(graph_or_path: Any, **kw: Any) -> TrainResult:

@@ -12,10 +12,11 @@ import time
 import pytest
 import torch
 
-from engine.train import TrainingSession, events, load_checkpoint
+from engine.train import TrainingSession, events, load_checkpoint, runfiles
 from engine.train import session as session_mod
+from engine.train.oom import oom_advice, training_memory_bytes
 from engine.train.runlock import LOCK_NAME, RunFolderBusy, RunLock
-from engine.train.session import SessionState, TrainError, oom_advice, training_memory_bytes
+from engine.train.session import SessionState, TrainError
 from tests.support.pipelines import BLOBS, mlp, pipeline
 
 FINAL = {"finished", "stopped", "failed"}
@@ -280,7 +281,7 @@ def test_disk_full_in_run_files(tmp_path, monkeypatch):
             raise fileio.WriteError(f"no space left on device while writing {path}")
         return real(path, data, **kw)
 
-    monkeypatch.setattr(session_mod, "atomic_write", fake)
+    monkeypatch.setattr(runfiles, "atomic_write", fake)  # the run files are written there
     s = TrainingSession(tiny(epochs=1), out_dir=tmp_path)
     assert s.run() is None and s.failure.kind == "runtime"
     assert s.failure.reason == f"no space left on device while writing {tmp_path / 'metrics.json'}"
