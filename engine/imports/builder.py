@@ -40,10 +40,13 @@ class ImportResult:
     state_dict: dict[str, torch.Tensor]
     report: ImportReport
 
-    def save(self, project: str, *, freeze_all_but: int | None = None) -> str:
+    def save(
+        self, project: str, *, freeze_all_but: int | None = None, overwrite: bool = False
+    ) -> str:
         """Write the project and its weights beside it, the project's ``init_from`` naming
-        them (see ``engine.imports.save_import``); returns the weights' path."""
-        return str(save_import(self, project, freeze_all_but=freeze_all_but))
+        them (see ``engine.imports.save_import``: existing files only with ``overwrite``);
+        returns the weights' path."""
+        return str(save_import(self, project, freeze_all_but=freeze_all_but, overwrite=overwrite))
 
 
 def _tensor(v: Any) -> torch.Tensor:
