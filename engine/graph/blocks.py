@@ -165,18 +165,7 @@ def define(
             f"block {name}: version must be a whole number of at least 1, got {version!r}"
         )
     g = blk.copy()
-    check_no_self(name, g)
-    depth = 1 + max((g.blocks[u].depth for u in _used(g)), default=0)
-    if depth > MAX_BLOCK_DEPTH:
-        raise BlockError(
-            f"block {name}: blocks nested too deeply ({depth} levels; at most {MAX_BLOCK_DEPTH})"
-        )
-    for n in g.nodes.values():
-        if n.spec.kind not in ("model", "io"):
-            raise BlockError(
-                f"block {name}: {n.name} is a {n.type} ({n.spec.kind} node); a block holds model "
-                "nodes only"
-            )
+    depth = _check_contents(name, g)
     inputs = port_order(g, "Input")
     outputs = port_order(g, "Output")
     if not inputs:
@@ -254,6 +243,24 @@ def define(
         extra={"block": name},
     )
     return BlockDef(name, g, tuple(exposed), version, spec, tuple(inputs), tuple(outputs), depth)
+
+
+def _check_contents(name: str, g: Graph) -> int:
+    """Refuse what block ``name`` may not hold (itself, nesting past the cap, nodes that are
+    not model nodes); its nesting depth."""
+    check_no_self(name, g)
+    depth = 1 + max((g.blocks[u].depth for u in _used(g)), default=0)
+    if depth > MAX_BLOCK_DEPTH:
+        raise BlockError(
+            f"block {name}: blocks nested too deeply ({depth} levels; at most {MAX_BLOCK_DEPTH})"
+        )
+    for n in g.nodes.values():
+        if n.spec.kind not in ("model", "io"):
+            raise BlockError(
+                f"block {name}: {n.name} is a {n.type} ({n.spec.kind} node); a block holds model "
+                "nodes only"
+            )
+    return depth
 
 
 def _used(g: Graph) -> list[str]:
