@@ -26,6 +26,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from engine import catalog
+from engine.errors import failure_text
 from engine.imports.builder import Builder, ImportResult, Unsupported, check_parity
 from engine.imports.report import ImportReport, ModelImportError
 
@@ -570,6 +571,10 @@ def _resolve(spec: str) -> nn.Module:
         obj: Any = importlib.import_module(mod_name)
     except ImportError as e:
         raise ModelImportError(f"{spec}: cannot import {mod_name} ({e})") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the user's module failed, or exited, while importing
+        raise ModelImportError(f"{spec}: importing {mod_name} failed: {failure_text(e)}") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ModelImportError(f"{spec}: {mod_name} has no {attr}")
@@ -577,10 +582,10 @@ def _resolve(spec: str) -> nn.Module:
     if not isinstance(obj, nn.Module):
         try:
             obj = obj()
-        except Exception as e:
-            raise ModelImportError(
-                f"{spec}: calling {attr}() failed: {type(e).__name__}: {e}"
-            ) from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # sys.exit included: the import fails, naming the spec
+            raise ModelImportError(f"{spec}: calling {attr}() failed: {failure_text(e)}") from None
     if not isinstance(obj, nn.Module):
         raise ModelImportError(
             f"{spec}: {attr}() returned a {type(obj).__name__}, not an nn.Module"
@@ -644,9 +649,11 @@ def _trace(module: nn.Module, source: str, rep: ImportReport) -> tuple[fx.GraphM
     tracer.record_stack_traces = True
     try:
         graph = tracer.trace(module)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the module's forward runs here: sys.exit included
         raise ModelImportError(
-            f"{source}: torch.fx cannot trace the module ({type(e).__name__}: {e}). "
+            f"{source}: torch.fx cannot trace the module ({failure_text(e)}). "
             "Export it with torch.onnx.export and import the .onnx file instead.",
             rep,
         ) from None
@@ -673,9 +680,11 @@ def _propagate_shapes(gm: fx.GraphModule, x: torch.Tensor, source: str, rep: Imp
     try:
         with torch.no_grad():
             ShapeProp(gm).propagate(x)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the module's own code: sys.exit included
         raise ModelImportError(
-            f"{source}: the module fails on an input of shape {tuple(x.shape)}: {type(e).__name__}: {e}",
+            f"{source}: the module fails on an input of shape {tuple(x.shape)}: {failure_text(e)}",
             rep,
         ) from None
 

@@ -72,3 +72,13 @@ def test_save_import_replaces_nothing_unless_told(tmp_path: Path) -> None:
     assert (tmp_path / "p.safetensors").is_file()
     with pytest.raises(WriteError, match="the model being imported"):
         save_import(result, model, overwrite=True)
+
+
+def test_a_callable_that_exits_is_an_import_error_naming_the_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.json"
+    assert main(["import", "builtins:exit", "-o", str(out), "--input-shape", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "builtins:exit" in err and "sys.exit" in err
+    assert not out.exists()
