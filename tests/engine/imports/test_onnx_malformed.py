@@ -47,3 +47,25 @@ def test_a_node_that_feeds_itself_is_named(tmp_path: Path) -> None:
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     with pytest.raises(ModelImportError, match=r"self\.onnx: ONNX node 'selfish' reads 'loop'"):
         import_model(path)
+
+
+class _CountingSet(set):
+    """A set that counts membership tests (the names an identifier search probes)."""
+
+    probes = 0
+
+    def __contains__(self, item: object) -> bool:
+        _CountingSet.probes += 1
+        return super().__contains__(item)
+
+
+def test_naming_unnamed_nodes_probes_a_bounded_number_of_names_each() -> None:
+    from engine.imports.builder import Builder
+    from engine.imports.report import ImportReport
+
+    b = Builder("m", ImportReport(source="m.onnx", format="onnx"))
+    b.taken = _CountingSet()
+    _CountingSet.probes = 0
+    made = [b.name(None, "ReLU") for _ in range(2_000)]
+    assert made[:3] == ["relu", "relu_2", "relu_3"] and len(set(made)) == 2_000
+    assert _CountingSet.probes < 10 * 2_000  # linear: not one probe per earlier node
