@@ -609,9 +609,10 @@ def import_module_result(
         )
     if dtype not in ("float32", "int64"):
         raise ModelImportError(f"{source}: dtype {dtype!r} is not float32 or int64", rep)
+    _check_example_size(source, input_shape, dtype, rep)
     module = module.eval()
     gm, placeholder = _trace(module, source, rep)
-    x2 = _example(input_shape, dtype, batch=2)
+    x2 = _example(input_shape, dtype, batch=EXAMPLE_BATCH)
     _propagate_shapes(gm, x2, source, rep)
     name = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", source.rpartition(":")[2] or source).lower()
     b = Builder(name or "model", rep)
@@ -627,7 +628,7 @@ def import_module_result(
         ours = compiled(x2)
     refs = list(ref) if isinstance(ref, (tuple, list)) else [ref]
     got = list(ours) if isinstance(ours, tuple) else [ours]
-    check_parity(rep, got, refs, 2, tolerance)
+    check_parity(rep, got, refs, EXAMPLE_BATCH, tolerance)
     return ImportResult(b.graph, sd, rep)
 
 
@@ -664,6 +665,27 @@ def _trace(module: nn.Module, source: str, rep: ImportReport) -> tuple[fx.GraphM
             f"{source}: forward takes {len(placeholders)} inputs; one is supported", rep
         )
     return gm, placeholders[0]
+
+
+# The import runs the module on a few example samples; one sample of a real model is
+# kilobytes to megabytes. A shape asking for more is a typo, refused before allocating.
+MAX_EXAMPLE_BYTES = 2**30
+EXAMPLE_BATCH = 2  # the samples the import runs the module and its copy on
+
+
+def _check_example_size(
+    source: str, input_shape: tuple[int, ...], dtype: str, rep: ImportReport
+) -> None:
+    need = EXAMPLE_BATCH * 4 * (2 if dtype == "int64" else 1)
+    for d in input_shape:
+        need *= int(d)
+    if need > MAX_EXAMPLE_BYTES:
+        raise ModelImportError(
+            f"{source}: an example input of shape {tuple(input_shape)} needs "
+            f"{need / 2**30:,.1f} GiB for {EXAMPLE_BATCH} samples (at most "
+            f"{MAX_EXAMPLE_BYTES / 2**30:.0f} GiB); is --input-shape right?",
+            rep,
+        )
 
 
 def _example(input_shape: tuple[int, ...], dtype: str, batch: int) -> torch.Tensor:

@@ -82,3 +82,19 @@ def test_a_callable_that_exits_is_an_import_error_naming_the_spec(
     err = capsys.readouterr().err
     assert "builtins:exit" in err and "sys.exit" in err
     assert not out.exists()
+
+
+def test_an_input_shape_too_big_for_an_example_is_refused_before_allocating(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+    from torch import nn
+
+    from engine.imports import ModelImportError, import_module
+
+    def no_allocation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("allocated the example input")
+
+    monkeypatch.setattr(torch, "randn", no_allocation)
+    with pytest.raises(ModelImportError, match=r"GiB.*--input-shape"):
+        import_module(nn.Linear(4, 2), input_shape=(200_000, 200_000))
