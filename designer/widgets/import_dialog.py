@@ -4,7 +4,9 @@ The dialog only gathers the choices and shows the engine's report: the import it
 ``engine.imports.import_model`` and ``save_import`` (the same as ``torchwire import``), run
 off the GUI thread with ``designer.bridge.run_task``. Where the project goes is asked first,
 because the weights are written beside it and the project's ``init_from`` names them: the
-opened project then trains from the imported weights with nothing else to set.
+opened project then trains from the imported weights with nothing else to set. Files
+already there are replaced only once the user confirms (the engine decides which files an
+import writes and refuses to write over the model it reads).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -33,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.bridge import run_task
+from designer.bridge import preload, run_task
 from designer.i18n import fmt, translate
 
 # What the import's worker imports: first imported on the GUI thread (see bridge.preload).
@@ -61,14 +64,17 @@ def import_job(
     dtype: str,
     freeze_all_but: int | None,
     progress: Any,
+    *,
+    overwrite: bool = False,
 ) -> Any:
-    """The worker: import, check against the original, write project and weights."""
+    """The worker: import, check against the original, write project and weights
+    (replacing files already there only with ``overwrite``)."""
     from engine.imports import import_model, save_import
 
     progress(translate("ImportDialog", "Importing and checking against the original…"))
     result = import_model(source, input_shape=input_shape, dtype=dtype)
     progress(translate("ImportDialog", "Writing the project and its weights…"))
-    save_import(result, project, freeze_all_but=freeze_all_but)
+    save_import(result, project, freeze_all_but=freeze_all_but, overwrite=overwrite)
     return result
 
 
@@ -222,6 +228,41 @@ class ImportDialog(QDialog):
             (freeze if freeze >= 0 else None),
         )
 
+    def confirm_replace(self, paths: list[Path]) -> bool:
+        """Ask before the import replaces files that exist (the project, its weights)."""
+        names = "\n".join(str(p) for p in paths)
+        answer = QMessageBox.question(
+            self,
+            translate("ImportDialog", "Replace files?"),
+            fmt(
+                translate("ImportDialog", "These files exist and the import replaces them:\n%1"),
+                names,
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _may_write(self, source: str | None, project: str) -> bool | None:
+        """Whether to replace existing outputs: False (none), True (confirmed), None (the
+        import must not run: refused by the engine, or the user said no)."""
+        preload(IMPORTER)
+        from engine.errors import TorchwireError
+        from engine.imports import check_import_outputs, replaced_by_import
+
+        try:
+            check_import_outputs(project, source, overwrite=True)
+        except TorchwireError as e:
+            self._fail(str(e))
+            return None
+        existing = replaced_by_import(project)
+        if not existing:
+            return False
+        if self.confirm_replace(existing):
+            return True
+        self._fail(translate("ImportDialog", "nothing was replaced"))
+        return None
+
     # -- running --------------------------------------------------------------------------
     def start(self) -> None:
         """Start the import on a worker; returns at once (the dialog stays responsive)."""
@@ -231,6 +272,9 @@ class ImportDialog(QDialog):
             args = self._job_args()
         except ValueError as e:
             self._fail(str(e))
+            return
+        overwrite = self._may_write(args[0] if self.onnx_radio.isChecked() else None, args[1])
+        if overwrite is None:
             return
         self.result, self.error = None, None
         self.running = True
@@ -247,6 +291,7 @@ class ImportDialog(QDialog):
             on_error=self._on_error,
             on_progress=self._on_progress,
             imports=IMPORTER,
+            overwrite=overwrite,
         )
 
     def _on_progress(self, text: str) -> None:

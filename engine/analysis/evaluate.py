@@ -15,6 +15,7 @@ from engine import catalog
 from engine.analysis import shape_cache
 from engine.analysis.report import CHECK_BATCH, fmt_shape
 from engine.catalog.base import NodeSpec, Shape
+from engine.errors import failure_text
 from engine.memo import Memo, freeze
 
 
@@ -169,8 +170,12 @@ def _evaluate(
         counter = _MacCounter() if counting else _NoCount()
         with torch.no_grad(), counter:
             y = fn(module, *xs)
+    except KeyboardInterrupt:
+        raise
     except Exception as e:  # torch's own refusal, rewritten for the user
         raise NodeFailure(_explain(e, present)) from None
+    except BaseException as e:  # a plugin's code calling sys.exit: its failure, not ours
+        raise NodeFailure(f"{_code_of(spec)}: {failure_text(e)}") from None
     ys = list(y) if spec.multi_output else [y]
     for t in ys:
         if not isinstance(t, torch.Tensor):
@@ -194,6 +199,12 @@ def _evaluate(
         tuple(tuple(t.shape[1:]) for t in ys),
         tuple(t.dtype for t in ys),
     )
+
+
+def _code_of(spec: NodeSpec) -> str:
+    """Whose code a node runs: a plugin's module and class, else its node type."""
+    plugin = spec.extra.get("plugin")
+    return f"{plugin.module}.{plugin.class_name}" if plugin is not None else spec.type
 
 
 _EXPLAIN = [

@@ -46,7 +46,7 @@ from engine import names
 from engine.catalog import registry as catalog
 from engine.catalog.base import NodeSpec, Param, ParamError, Port
 from engine.catalog.layers import channels, last_dim
-from engine.errors import TorchwireError
+from engine.errors import TorchwireError, failure_text
 
 ENTRY_POINT_GROUP = "torchwire.nodes"
 NODE_PATH_ENV = "TORCHWIRE_NODE_PATH"
@@ -214,8 +214,10 @@ def _load_entry_point(ep: importlib.metadata.EntryPoint, result: LoadResult) -> 
     where = f"entry point {ep.name} = {ep.value!r}" + (f" of {package}" if package else "")
     try:
         obj = ep.load()
-    except Exception as e:  # the package's own code failed to import: say whose
-        raise PluginError(f"{where} cannot be loaded: {type(e).__name__}: {e}") from e
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the package's own code failed (or exited): say whose
+        raise PluginError(f"{where} cannot be loaded: {failure_text(e)}") from None
     if isinstance(obj, types.ModuleType):
         classes = _module_classes(obj)
         if not classes:
@@ -258,10 +260,11 @@ def _load_file(path: Path, result: LoadResult) -> None:
         )
     try:
         mod = importlib.import_module(stem)
-    except Exception as e:  # the user's file failed to run: name it and why
-        raise PluginError(
-            f"{path} cannot be loaded: {type(e).__name__}: {e}", file=str(path)
-        ) from e
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the user's file failed (or exited): name it and why
+        sys.modules.pop(stem, None)
+        raise PluginError(f"{path} cannot be loaded: {failure_text(e)}", file=str(path)) from None
     classes = _module_classes(mod)
     for cls in classes:
         _guard(result, lambda cls=cls: _register(cls, result, file=path.name))

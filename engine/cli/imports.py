@@ -14,7 +14,13 @@ import sys
 from typing import Any
 
 from engine.cli.common import CliError
-from engine.imports import ModelImportError, import_model, onnx_op_table, save_import
+from engine.imports import (
+    ModelImportError,
+    check_import_outputs,
+    import_model,
+    onnx_op_table,
+    save_import,
+)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -36,6 +42,11 @@ def register(sub: Any) -> None:
         type=int,
         metavar="N",
         help="freeze every imported layer except the last N (fine-tune only the head)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the project and weights files if they exist (never the model imported)",
     )
     p.add_argument("--list-ops", action="store_true", help="list the ONNX ops that map")
     p.add_argument("--markdown", action="store_true", help="with --list-ops: a Markdown table")
@@ -78,6 +89,8 @@ def _import(args: argparse.Namespace) -> int:
     if is_file and not os.path.isfile(source):
         print(f"error: {source}: no such file", file=sys.stderr)
         return EXIT_UNREADABLE
+    # before the import (which may take minutes): where it would write is known now
+    check_import_outputs(args.output, source if is_file else None, overwrite=args.force)
     if not is_file and ":" in source:
         sys.path.insert(0, os.getcwd())  # the user's own package, as `python -m` would find it
     try:
@@ -85,7 +98,9 @@ def _import(args: argparse.Namespace) -> int:
     except ModelImportError as e:
         print(f"error: {e}", file=sys.stderr)  # the whole list, one op a line
         return EXIT_PROBLEMS
-    wpath = save_import(result, args.output, freeze_all_but=args.freeze_all_but_last)
+    wpath = save_import(
+        result, args.output, freeze_all_but=args.freeze_all_but_last, overwrite=args.force
+    )
     print(result.report.summary())
     frozen = sum(1 for n in result.graph.nodes.values() if n.frozen)
     if frozen:

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 LIBRARY_FORMAT = "torchwire-blocks"
 LIBRARY_VERSION = 1
 CATEGORY = "Blocks"
+# Blocks inside blocks, levels deep: real architectures use a handful; each level costs the
+# checker and the compiler a few stack frames, so a file nesting thousands of levels would
+# exhaust the stack instead of being refused.
+MAX_BLOCK_DEPTH = 64
 SEP = " › "  # between an instance's name and an inner node's, in messages
 # keyword arguments of Graph.add: an exposed parameter of that name could not be passed
 _RESERVED = ("type_name", "id", "name", "pos")
@@ -75,6 +79,7 @@ class BlockDef:
     spec: NodeSpec
     inputs: tuple[str, ...]  # inner Input node ids, in port order
     outputs: tuple[str, ...]  # inner Output node ids, in port order
+    depth: int = 1  # levels of blocks, this one included (a block of plain layers: 1)
     # (params, input shapes, dtypes) -> inner Report; a definition never changes, so the
     # results stay valid (engine.analysis.check fills it)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -85,9 +90,7 @@ class BlockDef:
 
     def uses(self) -> list[str]:
         """The block types this block's graph uses directly, in node order."""
-        return list(
-            dict.fromkeys(n.type for n in self.graph.nodes.values() if n.type in self.graph.blocks)
-        )
+        return _used(self.graph)
 
     def instantiate(self, params: dict[str, Any]) -> Graph:
         """The inner graph with an instance's parameter values set (a fresh copy)."""
@@ -99,16 +102,20 @@ class BlockDef:
         return g
 
     def to_dict(self) -> dict[str, Any]:
-        """The definition as stored in a project's ``blocks`` section or a library file."""
-        body = self.graph.to_dict()
-        body.pop("blocks", None)  # stored once, at the top level
+        """The definition as stored in a project's ``blocks`` section or a library file.
+
+        The blocks it uses are stored once, at the top level, so they are left out here:
+        serializing them with every block that uses them costs 2^depth.
+        """
+        body = self.graph.to_dict(blocks=False)
         for k in ("settings", "ui"):
             if not body.get(k):
                 body.pop(k, None)
         return {"name": self.name, "version": self.version, "expose": self.expose, "graph": body}
 
     def same_as(self, other: BlockDef) -> bool:
-        return self.to_dict() == other.to_dict()
+        """The same definition (a shared one, or an equal one made apart)."""
+        return self is other or self.to_dict() == other.to_dict()
 
 
 def port_order(g: Graph, type_name: str) -> list[str]:
@@ -158,13 +165,7 @@ def define(
             f"block {name}: version must be a whole number of at least 1, got {version!r}"
         )
     g = blk.copy()
-    check_no_self(name, g)
-    for n in g.nodes.values():
-        if n.spec.kind not in ("model", "io"):
-            raise BlockError(
-                f"block {name}: {n.name} is a {n.type} ({n.spec.kind} node); a block holds model "
-                "nodes only"
-            )
+    depth = _check_contents(name, g)
     inputs = port_order(g, "Input")
     outputs = port_order(g, "Output")
     if not inputs:
@@ -241,7 +242,30 @@ def define(
         version=version,
         extra={"block": name},
     )
-    return BlockDef(name, g, tuple(exposed), version, spec, tuple(inputs), tuple(outputs))
+    return BlockDef(name, g, tuple(exposed), version, spec, tuple(inputs), tuple(outputs), depth)
+
+
+def _check_contents(name: str, g: Graph) -> int:
+    """Refuse what block ``name`` may not hold (itself, nesting past the cap, nodes that are
+    not model nodes); its nesting depth."""
+    check_no_self(name, g)
+    depth = 1 + max((g.blocks[u].depth for u in _used(g)), default=0)
+    if depth > MAX_BLOCK_DEPTH:
+        raise BlockError(
+            f"block {name}: blocks nested too deeply ({depth} levels; at most {MAX_BLOCK_DEPTH})"
+        )
+    for n in g.nodes.values():
+        if n.spec.kind not in ("model", "io"):
+            raise BlockError(
+                f"block {name}: {n.name} is a {n.type} ({n.spec.kind} node); a block holds model "
+                "nodes only"
+            )
+    return depth
+
+
+def _used(g: Graph) -> list[str]:
+    """The block types ``g`` uses directly, in node order."""
+    return list(dict.fromkeys(n.type for n in g.nodes.values() if n.type in g.blocks))
 
 
 def _block_call(
@@ -257,20 +281,26 @@ def is_block(spec: NodeSpec) -> bool:
 
 
 def check_no_self(name: str, g: Graph) -> None:
-    """Refuse a block ``name`` whose graph ``g`` contains it, directly or through others."""
+    """Refuse a block ``name`` whose graph ``g`` contains it, directly or through others.
+
+    Each block is looked into once (blocks shared along many paths, as in nested diamonds,
+    would otherwise be walked once per path: 2^depth times).
+    """
     if name in g.blocks:
         raise BlockError(f"block {name} contains itself ({name}{SEP}{name})")
     registry = g.blocks
+    seen: set[str] = set()
 
     def walk(types: list[str], path: list[str]) -> None:
         for used in types:
             if used == name:
                 raise BlockError(f"block {name} contains itself ({SEP.join([*path, used])})")
             d = registry.get(used)
-            if d is not None and used not in path:
+            if d is not None and used not in seen:
+                seen.add(used)
                 walk(d.uses(), [*path, used])
 
-    walk(list(dict.fromkeys(n.type for n in g.nodes.values() if n.type in registry)), [name])
+    walk(_used(g), [name])
 
 
 def dependency_order(defs: Iterable[BlockDef]) -> list[BlockDef]:

@@ -14,7 +14,14 @@ from typing import Any
 
 from engine.graph import elements
 from engine.graph.block_ops import RemoveBlock
-from engine.graph.blocks import SEP, BlockDef, BlockError, define, dependency_order
+from engine.graph.blocks import (
+    MAX_BLOCK_DEPTH,
+    SEP,
+    BlockDef,
+    BlockError,
+    define,
+    dependency_order,
+)
 from engine.graph.elements import (
     SUFFIXED,
     BlockAdded,
@@ -565,7 +572,9 @@ class Graph:
         )
         return g
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, blocks: bool = True) -> dict[str, Any]:
+        """The graph's plain form; ``blocks=False`` leaves out its block definitions (a
+        block's own graph: the definitions it uses are stored beside it, once)."""
         return {
             "name": self.name,
             "nodes": [
@@ -587,7 +596,7 @@ class Graph:
             ],
             "settings": copy.deepcopy(self.settings),
             "ui": copy.deepcopy(self.ui),
-            **({"blocks": self.blocks_to_list()} if self.blocks else {}),
+            **({"blocks": self.blocks_to_list()} if blocks and self.blocks else {}),
             **({"frames": [f.to_dict() for f in self.frames]} if self.frames else {}),
             **(
                 {"collapsed": shown}
@@ -700,6 +709,11 @@ def defs_from_list(items: Any) -> list[BlockDef]:
         if name in stack:
             cycle = SEP.join([*stack[stack.index(name) :], name])
             raise BlockError(f"block {name} contains itself ({cycle})")
+        if len(stack) >= MAX_BLOCK_DEPTH:  # refused before the recursion exhausts the stack
+            raise BlockError(
+                f"block {stack[0]}: blocks nested too deeply (more than {MAX_BLOCK_DEPTH} "
+                f"levels: {SEP.join(stack[:3])}{SEP}…{SEP}{name})"
+            )
         item = raw[name]
         body = item.get("graph")
         if not isinstance(body, dict):

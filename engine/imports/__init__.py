@@ -18,19 +18,29 @@ from engine.imports.builder import ImportResult
 from engine.imports.fx_import import import_module_result
 from engine.imports.onnx_import import import_onnx_result
 from engine.imports.onnx_rules import RULES
-from engine.imports.project_file import freeze_all_but_last, save_import, weights_path
+from engine.imports.project_file import (
+    OutputExistsError,
+    check_import_outputs,
+    freeze_all_but_last,
+    replaced_by_import,
+    save_import,
+    weights_path,
+)
 from engine.imports.report import ImportReport, ModelImportError, UnsupportedOp
 
 __all__ = [
     "ImportReport",
     "ImportResult",
     "ModelImportError",
+    "OutputExistsError",
     "UnsupportedOp",
+    "check_import_outputs",
     "freeze_all_but_last",
     "import_model",
     "import_module",
     "import_onnx",
     "onnx_op_table",
+    "replaced_by_import",
     "save_import",
     "weights_path",
 ]

@@ -40,10 +40,13 @@ class ImportResult:
     state_dict: dict[str, torch.Tensor]
     report: ImportReport
 
-    def save(self, project: str, *, freeze_all_but: int | None = None) -> str:
+    def save(
+        self, project: str, *, freeze_all_but: int | None = None, overwrite: bool = False
+    ) -> str:
         """Write the project and its weights beside it, the project's ``init_from`` naming
-        them (see ``engine.imports.save_import``); returns the weights' path."""
-        return str(save_import(self, project, freeze_all_but=freeze_all_but))
+        them (see ``engine.imports.save_import``: existing files only with ``overwrite``);
+        returns the weights' path."""
+        return str(save_import(self, project, freeze_all_but=freeze_all_but, overwrite=overwrite))
 
 
 def _tensor(v: Any) -> torch.Tensor:
@@ -63,11 +66,18 @@ class Builder:
         self.graph = Graph(name=graph_name)
         self.report = report
         self.taken: set[str] = set()
+        self.uses: dict[str, int] = {}  # base name -> times asked for (see ``name``)
         self.weights: dict[str, dict[str, torch.Tensor]] = {}
 
     def name(self, text: str | None, type_name: str) -> str:
-        """A unique, readable identifier (``layer1.0.conv1`` → ``layer1_0_conv1``)."""
-        return names.identifier(text or snake(type_name), self.taken, fallback=snake(type_name))
+        """A unique, readable identifier (``layer1.0.conv1`` → ``layer1_0_conv1``).
+
+        The n-th use of one base name asks for ``base_n`` straight away: searching from
+        ``base_2`` every time costs n² over a model of thousands of unnamed nodes."""
+        base = text or snake(type_name)
+        uses = self.uses[base] = self.uses.get(base, 0) + 1
+        wanted = base if uses == 1 else f"{base}_{uses}"
+        return names.identifier(wanted, self.taken, fallback=snake(type_name))
 
     def add(
         self,

@@ -26,6 +26,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from engine import catalog
+from engine.errors import failure_text
 from engine.imports.builder import Builder, ImportResult, Unsupported, check_parity
 from engine.imports.report import ImportReport, ModelImportError
 
@@ -570,6 +571,10 @@ def _resolve(spec: str) -> nn.Module:
         obj: Any = importlib.import_module(mod_name)
     except ImportError as e:
         raise ModelImportError(f"{spec}: cannot import {mod_name} ({e})") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the user's module failed, or exited, while importing
+        raise ModelImportError(f"{spec}: importing {mod_name} failed: {failure_text(e)}") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ModelImportError(f"{spec}: {mod_name} has no {attr}")
@@ -577,10 +582,10 @@ def _resolve(spec: str) -> nn.Module:
     if not isinstance(obj, nn.Module):
         try:
             obj = obj()
-        except Exception as e:
-            raise ModelImportError(
-                f"{spec}: calling {attr}() failed: {type(e).__name__}: {e}"
-            ) from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # sys.exit included: the import fails, naming the spec
+            raise ModelImportError(f"{spec}: calling {attr}() failed: {failure_text(e)}") from None
     if not isinstance(obj, nn.Module):
         raise ModelImportError(
             f"{spec}: {attr}() returned a {type(obj).__name__}, not an nn.Module"
@@ -604,9 +609,10 @@ def import_module_result(
         )
     if dtype not in ("float32", "int64"):
         raise ModelImportError(f"{source}: dtype {dtype!r} is not float32 or int64", rep)
+    _check_example_size(source, input_shape, dtype, rep)
     module = module.eval()
     gm, placeholder = _trace(module, source, rep)
-    x2 = _example(input_shape, dtype, batch=2)
+    x2 = _example(input_shape, dtype, batch=EXAMPLE_BATCH)
     _propagate_shapes(gm, x2, source, rep)
     name = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", source.rpartition(":")[2] or source).lower()
     b = Builder(name or "model", rep)
@@ -622,7 +628,7 @@ def import_module_result(
         ours = compiled(x2)
     refs = list(ref) if isinstance(ref, (tuple, list)) else [ref]
     got = list(ours) if isinstance(ours, tuple) else [ours]
-    check_parity(rep, got, refs, 2, tolerance)
+    check_parity(rep, got, refs, EXAMPLE_BATCH, tolerance)
     return ImportResult(b.graph, sd, rep)
 
 
@@ -644,9 +650,11 @@ def _trace(module: nn.Module, source: str, rep: ImportReport) -> tuple[fx.GraphM
     tracer.record_stack_traces = True
     try:
         graph = tracer.trace(module)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the module's forward runs here: sys.exit included
         raise ModelImportError(
-            f"{source}: torch.fx cannot trace the module ({type(e).__name__}: {e}). "
+            f"{source}: torch.fx cannot trace the module ({failure_text(e)}). "
             "Export it with torch.onnx.export and import the .onnx file instead.",
             rep,
         ) from None
@@ -657,6 +665,27 @@ def _trace(module: nn.Module, source: str, rep: ImportReport) -> tuple[fx.GraphM
             f"{source}: forward takes {len(placeholders)} inputs; one is supported", rep
         )
     return gm, placeholders[0]
+
+
+# The import runs the module on a few example samples; one sample of a real model is
+# kilobytes to megabytes. A shape asking for more is a typo, refused before allocating.
+MAX_EXAMPLE_BYTES = 2**30
+EXAMPLE_BATCH = 2  # the samples the import runs the module and its copy on
+
+
+def _check_example_size(
+    source: str, input_shape: tuple[int, ...], dtype: str, rep: ImportReport
+) -> None:
+    need = EXAMPLE_BATCH * 4 * (2 if dtype == "int64" else 1)
+    for d in input_shape:
+        need *= int(d)
+    if need > MAX_EXAMPLE_BYTES:
+        raise ModelImportError(
+            f"{source}: an example input of shape {tuple(input_shape)} needs "
+            f"{need / 2**30:,.1f} GiB for {EXAMPLE_BATCH} samples (at most "
+            f"{MAX_EXAMPLE_BYTES / 2**30:.0f} GiB); is --input-shape right?",
+            rep,
+        )
 
 
 def _example(input_shape: tuple[int, ...], dtype: str, batch: int) -> torch.Tensor:
@@ -673,9 +702,11 @@ def _propagate_shapes(gm: fx.GraphModule, x: torch.Tensor, source: str, rep: Imp
     try:
         with torch.no_grad():
             ShapeProp(gm).propagate(x)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the module's own code: sys.exit included
         raise ModelImportError(
-            f"{source}: the module fails on an input of shape {tuple(x.shape)}: {type(e).__name__}: {e}",
+            f"{source}: the module fails on an input of shape {tuple(x.shape)}: {failure_text(e)}",
             rep,
         ) from None
 

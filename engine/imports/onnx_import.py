@@ -67,6 +67,7 @@ def _map_nodes(ctx: Ctx, p: Prepared) -> set[str]:
     """Map every op by its rule; an unsupported one is reported and stood in for. Returns
     the tensors that nothing could stand in for (what reads them is skipped)."""
     poisoned: set[str] = set()
+    place = {id(n): k for k, n in enumerate(p.graph.node)}  # once: an index() per node is n²
     for node in p.nodes:
         if id(node) in ctx.done:
             continue
@@ -74,18 +75,13 @@ def _map_nodes(ctx: Ctx, p: Prepared) -> set[str]:
             poisoned.update(node.output)
             continue
         r = RULES.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-        where = (
-            f"ONNX node {node.name!r}"
-            if node.name
-            else f"ONNX node #{list(p.graph.node).index(node)}"
-        )
-        label = node.name or node.output[0]
         try:
             if r is None:
                 raise Unsupported("no node type for this op")
             r.fn(ctx, node)
         except Unsupported as e:
-            ctx.b.unsupported(label, node.op_type, where, str(e))
+            where = f"ONNX node {node.name!r}" if node.name else f"ONNX node #{place.get(id(node))}"
+            ctx.b.unsupported(node.name or node.output[0], node.op_type, where, str(e))
             _stand_in(ctx, node, poisoned)
     return poisoned
 

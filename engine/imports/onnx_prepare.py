@@ -116,11 +116,16 @@ def prepare(path: str, rep: ImportReport, input_shape: tuple[int, ...] | None) -
         model = onnx.load(path)
     except Exception as e:
         raise ModelImportError(f"{path}: not a readable ONNX model ({e})", rep, file=path) from None
+    if not model.HasField("graph"):  # an empty file parses as an empty model
+        raise ModelImportError(
+            f"{path}: not an ONNX model (the file is empty or holds no graph)", rep, file=path
+        )
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not 7 <= opset <= 23:
         rep.notes.append(f"opset {opset} is outside the tested 9..23")
     g = model.graph
-    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    consts = read_initializers(path, rep, g)
+    check_order(path, rep, g, consts)
     real_inputs = [i for i in g.input if i.name not in consts]
     feeds = fix_input_sizes(path, rep, real_inputs, input_shape)
     shapes = known_shapes(model)
@@ -142,6 +147,42 @@ def prepare(path: str, rep: ImportReport, input_shape: tuple[int, ...] | None) -
     )
     shapes.update(known_shapes(folded))
     return Prepared(g, opset, real_inputs, kept, consts, shapes, feeds)
+
+
+def read_initializers(path: str, rep: ImportReport, g: Any) -> dict[str, np.ndarray]:
+    """The graph's initializers as arrays; one whose data does not match its shape (or
+    type) is named, not a numpy traceback."""
+    from onnx import numpy_helper
+
+    out: dict[str, np.ndarray] = {}
+    for t in g.initializer:
+        try:
+            out[t.name] = numpy_helper.to_array(t)
+        except Exception as e:
+            raise ModelImportError(
+                f"{path}: initializer {t.name!r} of shape {list(t.dims)} does not hold its "
+                f"data ({e})",
+                rep,
+                file=path,
+            ) from None
+    return out
+
+
+def check_order(path: str, rep: ImportReport, g: Any, consts: dict[str, Any]) -> None:
+    """Every node reads only tensors made before it (ONNX requires its nodes in order): a
+    node feeding itself, or a cycle, is named instead of failing deep in a rule."""
+    made = {*consts, *(i.name for i in g.input)}
+    for k, node in enumerate(g.node):
+        for name in node.input:
+            if name and name not in made:
+                who = repr(node.name) if node.name else f"#{k}"
+                raise ModelImportError(
+                    f"{path}: ONNX node {who} reads {name!r}, which no earlier node makes "
+                    "(a node feeding itself, a cycle, or nodes out of order)",
+                    rep,
+                    file=path,
+                )
+        made.update(node.output)
 
 
 def fix_input_sizes(

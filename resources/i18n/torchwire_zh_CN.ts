@@ -549,6 +549,20 @@
         <translation>正在导入并与原模型核对…</translation>
     </message>
     <message>
+        <source>Replace files?</source>
+        <translation>替换文件？</translation>
+    </message>
+    <message>
+        <source>These files exist and the import replaces them:
+%1</source>
+        <translation>这些文件已存在，导入会替换它们：
+%1</translation>
+    </message>
+    <message>
+        <source>nothing was replaced</source>
+        <translation>未替换任何文件</translation>
+    </message>
+    <message>
         <source>Importing…</source>
         <translation>正在导入…</translation>
     </message>

@@ -10,6 +10,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from designer.widgets.import_dialog import ImportDialog, parse_shape
+from tests.support.onnx_models import tiny_onnx
 
 
 def _onnx(path: Path, op: str = "Relu") -> Path:
@@ -91,3 +92,32 @@ def test_choices_are_checked_before_anything_runs(qtbot, tmp_path) -> None:  # t
     dlg.start()
     assert not dlg.running and "input shape" in (dlg.error or "")
     assert parse_shape("3x32x32") == (3, 32, 32) and parse_shape("") is None
+
+
+def test_existing_files_are_replaced_only_when_confirmed_and_the_model_never(
+    qtbot, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    dlg = ImportDialog()
+    qtbot.addWidget(dlg)
+    weights = tmp_path / "p.safetensors"
+    weights.write_text("mine")
+    asked: list[list[Path]] = []
+    monkeypatch.setattr(dlg, "confirm_replace", lambda paths: asked.append(paths) or False)
+    dlg.onnx_edit.setText(str(tiny_onnx(tmp_path / "m.onnx")))
+    dlg.project_edit.setText(str(tmp_path / "p.json"))
+    dlg.start()
+    assert not dlg.running and asked == [[weights]]
+    assert weights.read_text() == "mine" and not (tmp_path / "p.json").exists()
+    monkeypatch.setattr(dlg, "confirm_replace", lambda paths: True)
+    dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
+    assert dlg.error is None, dlg.error
+    assert weights.read_bytes() != b"mine" and (tmp_path / "p.json").is_file()
+    # a model named like the weights: refused before asking anything
+    model = tiny_onnx(tmp_path / "w.safetensors")
+    dlg.onnx_edit.setText(str(model))
+    dlg.project_edit.setText(str(tmp_path / "w.json"))
+    before = model.read_bytes()
+    dlg.start()
+    assert not dlg.running and "the model being imported" in (dlg.error or "")
+    assert model.read_bytes() == before

@@ -165,3 +165,24 @@ def squeeze_excitation() -> tuple[Graph, dict[str, list[str]]]:
     b.connect(s, mul)
     chain(b, mul, ("Output", "out", {}))
     return b, {"squeeze": ["reduce.out_channels"], "channels": ["expand.out_channels"]}
+
+
+def nested_blocks(depth: int, fan: int = 1) -> Graph:
+    """A model whose block nests ``depth`` levels: level ``i`` holds ``fan`` blocks, each
+    using every block of level ``i - 1`` (``fan=2``: a diamond at every level, so a
+    definition is reached along ``2**depth`` paths though there are only ``2 * depth``)."""
+    level: list[Graph] = []
+    for i in range(depth):
+        made = []
+        for j in range(fan):
+            b = Graph(name=f"L{i}_{j}")
+            for used in level:
+                b.add_block(used)
+            layers = [(u.name, f"n{k}", {}) for k, u in enumerate(level)] or [("ReLU", "n", {})]
+            chain(b, chain(b, b.add("Input", name="x"), *layers), ("Output", "out", {}))
+            made.append(b)
+        level = made
+    g = Graph(name="nested")
+    g.add_block(level[0])
+    chain(g, g.add("Input", name="x", shape=[3]), (level[0].name, "top", {}))
+    return g

@@ -507,3 +507,56 @@ def test_a_package_pip_installed_in_a_fresh_virtualenv_is_found_by_torchwire_che
     assert "total parameters: 28" in r.stdout  # 4 + 4 scale/shift, 4×4 + 4 Linear
     probe = subprocess.run([sys.executable, "-c", "import twp_real"], capture_output=True, env=env)
     assert probe.returncode != 0  # installed only in the new environment
+
+
+# -- user code that exits -------------------------------------------------------------------
+EXITING_CTOR = """
+from torch import nn
+
+
+class twf_Quitter(nn.Module):
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        raise SystemExit(0)
+
+    def forward(self, x):
+        return x
+"""
+
+
+def test_a_node_file_calling_sys_exit_is_a_problem_naming_it(tmp_path, capsys):
+    from engine.cli import main
+
+    folder = tmp_path / "nodes"
+    folder.mkdir()
+    (folder / "twf_exits.py").write_text("import sys\nsys.exit(3)\n")
+    res = plugins.load([folder])
+    (problem,) = res.problems
+    assert "twf_exits.py cannot be loaded" in str(problem) and "sys.exit(3)" in str(problem)
+    plugins.unload()
+    sys.modules.pop("twf_exits", None)
+    assert main(["nodes", "--nodes-dir", str(folder)]) == 0  # the command still runs
+    assert "twf_exits.py" in capsys.readouterr().err
+
+
+def test_a_plugin_constructor_raising_system_exit_fails_check_and_compile_naming_it(
+    tmp_path, capsys
+):
+    from engine.cli import main
+
+    folder = tmp_path / "nodes"
+    folder.mkdir()
+    (folder / "twf_quit.py").write_text(EXITING_CTOR)
+    plugins.load([folder], strict=True)
+    g = model(("twf_Quitter", {}))
+    rep = check(g)
+    assert not rep.ok
+    assert any(
+        "twf_quit.twf_Quitter" in d.message and "sys.exit(0)" in d.message for d in rep.errors
+    )
+    save_project(g, tmp_path / "p.json")
+    for command in ("check", "compile"):
+        code = main([command, str(tmp_path / "p.json"), "--nodes-dir", str(folder)])
+        said = "".join(capsys.readouterr())  # check reports on stdout, compile on stderr
+        assert code == 1, said
+        assert "twf_quit.twf_Quitter" in said and "sys.exit(0)" in said
