@@ -30,9 +30,9 @@ SETTING = "ui/language"
 _state: dict[str, Any] = {"lang": "en", "translators": []}
 
 
-def translate(context: str, text: str) -> str:
+def translate(context: str, text: str, disambiguation: str | None = None) -> str:
     """``QCoreApplication.translate``; ``pyside6-lupdate`` finds these calls by name."""
-    return QCoreApplication.translate(context, text)
+    return QCoreApplication.translate(context, text, disambiguation)
 
 
 def fmt(template: str, *args: object) -> str:
@@ -96,6 +96,23 @@ def install(app: QCoreApplication, lang: str | None = None) -> str:
         _state["translators"].append(qt)
     _state["lang"] = lang
     return lang
+
+
+# -- Qt's own strings that PySide6's qtbase translation lacks ---------------------------------
+# Qt 6 changed these texts (mnemonics added; "Folder" given a disambiguation), and the
+# qtbase_<lang>.qm that PySide6 ships was made from the older ones, so Qt's file dialog kept
+# them in English. They are translated in torchwire_<lang>.ts under Qt's own contexts: Qt asks
+# each installed translator in turn, so ours answers where qtbase has nothing.
+def qt_missing() -> tuple[str, ...]:
+    """These strings in the current language. The calls are what puts them in the .ts file
+    (lupdate reads a disambiguation only from a ``translate`` call)."""
+    return (
+        translate("QFileDialog", "&Look in:"),
+        translate("QFileDialog", "Files of &type:"),
+        translate("QAbstractFileIconProvider", "Drive"),
+        translate("QAbstractFileIconProvider", "Folder", "All other platforms"),
+        translate("QAbstractFileIconProvider", "Unknown"),
+    )
 
 
 # -- labels of the training settings ------------------------------------------------------

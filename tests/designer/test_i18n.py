@@ -379,3 +379,21 @@ def test_chinese_without_a_cjk_font_is_said(zh, monkeypatch) -> None:  # type: i
     assert "fonts-noto-cjk" in (i18n.font_warning() or "")
     monkeypatch.setattr(i18n, "has_cjk_font", lambda: True)
     assert i18n.font_warning() is None
+
+
+def test_qts_own_file_dialog_speaks_chinese(zh, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Qt's widget file dialog (what the app gets without a native one) and its type column."""
+    from PySide6.QtCore import QFileInfo
+    from PySide6.QtWidgets import QFileDialog, QFileIconProvider
+
+    dialog = QFileDialog(None, "", str(tmp_path))
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    qtbot.addWidget(dialog)
+    labels = {
+        n: dialog.findChild(QLabel, n).text()
+        for n in ("lookInLabel", "fileTypeLabel", "fileNameLabel")
+    }
+    bad = {n: t for n, t in labels.items() if untranslated(t, ALLOWED)}
+    assert not bad, bad
+    folder_type = QFileIconProvider().type(QFileInfo(str(tmp_path)))
+    assert not untranslated(folder_type, ALLOWED), folder_type
