@@ -35,6 +35,7 @@ STATUS_LABELS = (
     QT_TRANSLATE_NOOP("RunsPanel", "finished"),
     QT_TRANSLATE_NOOP("RunsPanel", "stopped"),
     QT_TRANSLATE_NOOP("RunsPanel", "incomplete"),
+    QT_TRANSLATE_NOOP("RunsPanel", "unreadable"),
 )
 CURVE_COLORS = ("#5fa8ff", "#ff9f43", "#7fc98f", "#e0524a", "#c39bd3", "#f7dc6f", "#48c9b0")
 METRICS = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", "lr")

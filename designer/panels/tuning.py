@@ -374,7 +374,7 @@ class TuningPanel(QWidget):
         if self.task is not None:
             return
         p = self.plan()
-        self.plan_label.setText(translate("TuningPanel", p.describe()))
+        self.plan_label.setText(plan_text(p))
 
     def _fill(self, rows: list[dict[str, Any]]) -> None:
         """The table and plots from ``rows`` (the trials so far)."""
@@ -494,7 +494,7 @@ class TuningPanel(QWidget):
             self._names = names
             self._fill(s["rows"])
             plan = Plan(*s["plan"])
-            self.plan_label.setText(translate("TuningPanel", plan.describe()))
+            self.plan_label.setText(plan_text(plan))
             self.status.setText(
                 fmt(
                     translate("TuningPanel", "%1 more trials, %2 %3 …"),
@@ -721,3 +721,36 @@ def _fmt(v: Any) -> str:
 
 
 __all__ = ["TuneError", "TuningPanel"]
+
+
+def plan_text(p: Plan) -> str:
+    """``Plan.describe()`` in the interface's language: the same sentence, built here from
+    the plan's numbers so that a translation can order them (the engine's text is English)."""
+    if not p.finished and not p.running:
+        return fmt(
+            translate("TuningPanel", "%1 trials will run (trials is the study's total)"), p.total
+        )
+    one = p.finished == 1
+    held = fmt(
+        translate("TuningPanel", "the study holds %1 finished trial")
+        if one
+        else translate("TuningPanel", "the study holds %1 finished trials"),
+        p.finished,
+    )
+    if p.running:
+        held += fmt(translate("TuningPanel", " (%1 running)"), p.running)
+    if p.more:
+        return fmt(
+            translate("TuningPanel", "%1; %2 more will run to reach %3 in total"),
+            held,
+            p.more,
+            p.total,
+        )
+    return fmt(
+        translate(
+            "TuningPanel", "%1; trials %2 is a total, so none more will run (ask for more than %3)"
+        ),
+        held,
+        p.total,
+        p.finished + p.running,
+    )

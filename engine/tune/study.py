@@ -97,10 +97,6 @@ class _Stopped(Exception):
     """The study was asked to stop in the middle of a trial."""
 
 
-class _Full(Exception):
-    """The study already holds (or is running) its total: this worker starts no trial."""
-
-
 @dataclass
 class TuneResult:
     study_name: str
@@ -395,8 +391,11 @@ class Study:
         if self._stop.is_set():
             raise _Stopped()
         if _surplus(trial, self.trials):
+            # the study already holds (or is running) its total: this worker trains no more;
+            # pruned, not failed, so Optuna ends it quietly (counted() leaves it out)
             trial.set_user_attr(SURPLUS, True)
-            raise _Full()
+            trial.study.stop()
+            raise optuna.TrialPruned("the study already holds its total")
         values = self._suggest(trial)
         run_dir = self.out_dir / f"trial-{trial.number:04d}"
         trial.set_user_attr("run_dir", str(run_dir.resolve()))
@@ -479,8 +478,6 @@ class Study:
                 )
             except _Stopped:
                 stopped = True
-            except _Full:  # another worker took the study's last place
-                pass
         res = self.finish(stopped=stopped or self._stop.is_set())
         res.plan = plan
         return res

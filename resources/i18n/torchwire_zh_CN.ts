@@ -1571,6 +1571,10 @@ A file: one row per sample; select a row to see its probabilities.</source>
         <translation>未完成</translation>
     </message>
     <message>
+        <source>unreadable</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
         <source>run</source>
         <translation>运行</translation>
     </message>
@@ -2281,6 +2285,30 @@ A file: one row per sample; select a row to see its probabilities.</source>
     <message>
         <source>parameters against %1 (yellow: best)</source>
         <translation>参数与 %1（黄色：最佳）</translation>
+    </message>
+    <message>
+        <source>%1 trials will run (trials is the study&apos;s total)</source>
+        <translation>将运行 %1 次试验（试验数是研究的总数）</translation>
+    </message>
+    <message>
+        <source>the study holds %1 finished trial</source>
+        <translation>研究已有 %1 次完成的试验</translation>
+    </message>
+    <message>
+        <source>the study holds %1 finished trials</source>
+        <translation>研究已有 %1 次完成的试验</translation>
+    </message>
+    <message>
+        <source> (%1 running)</source>
+        <translation>（%1 次运行中）</translation>
+    </message>
+    <message>
+        <source>%1; %2 more will run to reach %3 in total</source>
+        <translation>%1；将再运行 %2 次，共达 %3 次</translation>
+    </message>
+    <message>
+        <source>%1; trials %2 is a total, so none more will run (ask for more than %3)</source>
+        <translation>%1；试验数 %2 是总数，因此不再运行（请设为大于 %3）</translation>
     </message>
 </context>
 <context>
