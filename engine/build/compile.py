@@ -20,6 +20,7 @@ from torch import nn
 from engine import catalog, names
 from engine.analysis.check import Report, check, input_slots
 from engine.build.forward import Op, write_forward
+from engine.errors import failure_text
 from engine.graph import Graph, GraphError
 from engine.graph.blocks import BlockDef, dependency_order, is_block
 from engine.modules import CUSTOM_MODULES
@@ -37,6 +38,8 @@ class ModelInfo:
     output_shapes: list[tuple[int, ...]]
     node_of_attr: dict[str, str] = field(default_factory=dict)
     node_of_line: dict[int, str] = field(default_factory=dict)
+    # a line of the model class's ``__init__`` -> the node whose layer it constructs
+    node_of_init_line: dict[int, str] = field(default_factory=dict)
     # a line of ``forward`` of the model class or of a block's class -> the name of the node
     # it computes (an inner node's own name in a block's class): exception_path reads it
     name_of_line: dict[int, str] = field(default_factory=dict)
@@ -94,7 +97,7 @@ def generate_source(
     blocks = _BlockClasses(graph, report, taken, custom)
     var = {nid: names.identifier(graph.nodes[nid].name, taken) for nid in order}
 
-    init: list[str] = []
+    init: list[tuple[str, str]] = []  # (line, the node it constructs)
     inputs = [nid for nid in order if graph.nodes[nid].type == "Input"]
     ops: list[Op] = []
     for nid in order:
@@ -106,10 +109,12 @@ def generate_source(
         in_shapes = [None if e is None else report.port_shapes[(e.src, e.src_port)] for e in slots]
         m = None
         if is_block(spec):
-            init.append(f"        self.{var[nid]} = {blocks.construct(report.inner[nid])}")
+            init.append((f"        self.{var[nid]} = {blocks.construct(report.inner[nid])}", nid))
             m = f"self.{var[nid]}"
         elif spec.has_module:
-            init.append(f"        self.{var[nid]} = {spec.ctor_source(node.params, in_shapes)}")
+            init.append(
+                (f"        self.{var[nid]} = {spec.ctor_source(node.params, in_shapes)}", nid)
+            )
             m = f"self.{var[nid]}"
             _note_custom(spec, custom)
         ops.append(_op(nid, spec, node.params, m, slots, node.type == "Output"))
@@ -142,13 +147,10 @@ def generate_source(
         lines += [*block_lines, ""]
     lines += ["", f"class {cls}(nn.Module):", "    def __init__(self):"]
     lines.append("        super().__init__()")
-    lines += init
+    node_of_init_line = _numbered(lines, init)
     lines += ["", f"    def forward({args}):"]
-    node_of_line: dict[int, str] = {}
-    for text, nid in body:
-        lines.append(text)
-        node_of_line[len(lines)] = nid
-        name_of_line[len(lines)] = graph.nodes[nid].name
+    node_of_line = _numbered(lines, body)
+    name_of_line.update({n: graph.nodes[nid].name for n, nid in node_of_line.items()})
     lines.append(f"        return {_returned(outs)}")
     source = "\n".join(lines) + "\n"
     info = ModelInfo(
@@ -160,11 +162,21 @@ def generate_source(
         output_shapes=[tuple(report.shapes[o]) for o in report.outputs],
         node_of_attr={var[nid]: nid for nid in order},
         node_of_line=node_of_line,
+        node_of_init_line=node_of_init_line,
         name_of_line=name_of_line,
         graph_name=graph.name,
         plugins=plugins,
     )
     return source, info
+
+
+def _numbered(lines: list[str], added: list[tuple[str, str]]) -> dict[int, str]:
+    """Append each (line, node) to ``lines``: which node each new line number is of."""
+    out: dict[int, str] = {}
+    for text, nid in added:
+        lines.append(text)
+        out[len(lines)] = nid
+    return out
 
 
 def _needed_order(graph: Graph, report: Report) -> list[str]:
@@ -557,10 +569,45 @@ def compile_model(
     for p in info.plugins:  # bound to the very class the check used (its import line rebinds it)
         ns[p.class_name] = _plugin_class(p)
     exec(compile(source, filename, "exec"), ns)
-    model = ns[info.class_name]()
+    try:
+        model = ns[info.class_name]()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # a plugin's constructor failed, or called sys.exit
+        raise _build_error(graph, info, e) from None
     model.code = source
     model.torchwire = info
     return model
+
+
+def _build_error(graph: Graph, info: ModelInfo, e: BaseException) -> BaseException:
+    """A failure while the real module is built (the check built it on meta only), said
+    as the node whose line raised it and the plugin whose code it was. An error of torch's
+    own layers is left as it is, but ``sys.exit`` never ends the program."""
+    plugin = plugin_in_traceback(e, info.plugins)
+    if plugin is None and not isinstance(e, SystemExit):
+        return e
+    nid = None
+    for lineno in _generated_lines(e):
+        nid = nid or info.node_of_init_line.get(lineno)
+    where = f"{graph.nodes[nid].name}: " if nid is not None else ""
+    code = f"{plugin.module}.{plugin.class_name}" if plugin is not None else "the model"
+    error = GraphError(f"{where}building {code} failed: {failure_text(e)}")
+    error.node = nid  # the view points at it
+    return error
+
+
+def plugin_in_traceback(exc: BaseException, plugins: list[Any]) -> Any | None:
+    """The plugin (a ``PluginInfo`` of ``plugins``) whose module's code is the outermost in
+    the traceback of ``exc``: whose code failed (or exited) inside a layer; None if none."""
+    by_module = {p.module: p for p in plugins}
+    tb = exc.__traceback__
+    while tb is not None:
+        found = by_module.get(tb.tb_frame.f_globals.get("__name__"))
+        if found is not None:
+            return found
+        tb = tb.tb_next
+    return None
 
 
 def _plugin_class(p: Any) -> type:

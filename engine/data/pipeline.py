@@ -122,7 +122,8 @@ def features_for_inference(
     ``data``: a CSV path, an image folder, an .npz path, an array, or a list of rows. Returns
     an array, or image paths for streamed images (then use ``image_batch``).
     ``warnings``: gets what the prediction should say about the data without refusing it:
-    categories training never saw (one-hot reads them as none of the known ones).
+    categories training never saw (one-hot reads them as none of the known ones), infinite
+    values Clean clipped (``Transform.warnings``).
     """
     src = record["source"]
     steps = [transforms.from_state(s) for s in record["steps"]]
@@ -142,12 +143,14 @@ def features_for_inference(
             raise DataError(f"{path}: expected a folder of images")
         arr = np.asarray(data, np.float32)
         for t in steps:
+            if warnings is not None:
+                warnings.extend(t.warnings(arr))
             arr = t.apply(arr)
         return np.asarray(arr, np.float32), None
     x = _read_new(src, data, record)
     for t in steps:
-        if warnings is not None and isinstance(t, transforms.OneHot):
-            warnings.extend(u.message for u in t.unseen(x))
+        if warnings is not None:
+            warnings.extend(t.warnings(x))
         x = t.apply(x)
     if is_frame(x):
         texts = transforms.text_columns(x)

@@ -54,6 +54,11 @@ class Transform:
         """The same on a batch already on the device (streamed images)."""
         return x
 
+    def warnings(self, x: Any) -> list[str]:
+        """What ``apply(x)`` on new data will do that the user should hear of without the
+        data being refused (a category never seen, an infinite value clipped)."""
+        return []
+
     def state(self) -> dict[str, Any]:
         return {"type": self.type}
 
@@ -145,6 +150,26 @@ class Impute(Transform):
             np.clip(f, self.clip_array[0], self.clip_array[1], out=f)
         return a
 
+    def warnings(self, x: Any) -> list[str]:
+        """Infinite values that the clip limits will turn into the limit, per column: a
+        prediction is made from the limit, not from what the data said."""
+        if is_frame(x):
+            cols = [(c, _numbers(x[c])) for c in self.clip if c in x.columns]
+            limits = [self.clip[c] for c, _v in cols]
+        elif self.clip_array is not None:
+            f = _flat(np.asarray(x, dtype=np.float64))
+            cols = [(f"feature {k + 1}", f[:, k]) for k in range(f.shape[1])]
+            limits = [list(lim) for lim in zip(*self.clip_array, strict=True)]
+        else:
+            return []
+        return [
+            ClippedInfinite(
+                name, tuple(int(i) + 1 for i in np.flatnonzero(np.isinf(v))), lim
+            ).message
+            for (name, v), lim in zip(cols, limits, strict=True)
+            if np.isinf(v).any()
+        ]
+
     def state(self) -> dict[str, Any]:
         return {
             "type": self.type,
@@ -162,6 +187,30 @@ class Impute(Transform):
         t.fill, t.clip = dict(s["fill"]), {k: list(v) for k, v in s["clip"].items()}
         t.fill_array, t.clip_array = s.get("fill_array"), s.get("clip_array")
         return t
+
+
+def _numbers(col: Any) -> np.ndarray:
+    """A column of new data as floats (text that is no number: NaN, not an error here)."""
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ClippedInfinite:
+    """Infinite values of one column of new data that Clean clips to its limits (1-based
+    rows); ``message`` says so, naming the column, the rows and the limits."""
+
+    column: str
+    rows: tuple[int, ...]
+    limits: list[float]
+
+    @property
+    def message(self) -> str:
+        lo, hi = (f"{v:.6g}" for v in self.limits)
+        return (
+            f"column {self.column!r}: an infinite value in "
+            f"{'row' if len(self.rows) == 1 else 'rows'} {listed([str(r) for r in self.rows])} "
+            f"was clipped to the training's limits ({lo} to {hi}); the model read the limit"
+        )
 
 
 def _stat(vals: np.ndarray, how: str) -> float:
@@ -405,6 +454,9 @@ class OneHot(Transform):
                 rows = tuple(int(i) + 1 for i in np.flatnonzero(new))
                 found.append(UnseenCategories(c, values, rows, tuple(cats)))
         return found
+
+    def warnings(self, x: Any) -> list[str]:
+        return [u.message for u in self.unseen(x)]
 
     def state(self) -> dict[str, Any]:
         return {"type": self.type, "categories": self.categories}

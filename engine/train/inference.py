@@ -31,7 +31,8 @@ class Prediction:
     """``labels``: class names (classification) or values (regression), one per sample.
 
     ``warnings``: what the data held that the model could take but not as trained (a
-    category training never saw); the prediction stands, every surface shows them.
+    category training never saw, an infinite value Clean clipped); the prediction stands,
+    every surface shows them.
     """
 
     task: str

@@ -21,11 +21,12 @@ from typing import Any
 import torch
 
 from engine.analysis.check import check
-from engine.build.compile import compile_model, exception_path
+from engine.build.compile import compile_model, exception_path, plugin_in_traceback
 from engine.catalog.base import ParamError
 from engine.catalog.settings import resolve_settings
 from engine.data.errors import DataError
 from engine.data.pipeline import base_dir_of, chain_of, prepare
+from engine.errors import failure_text
 from engine.fileio import WriteError, atomic_write, clean_stale
 from engine.graph.blocks import SEP
 from engine.project import project_to_dict
@@ -268,6 +269,8 @@ class TrainingSession:
                 else:
                     kind = "data" if isinstance(e, DataError) else "runtime"
                     self.failure = events.Failed(self._explain(e), step_ref[0] or None, kind)
+            except SystemExit as e:  # a plugin's code called sys.exit: its failure, said
+                self.failure = events.Failed(self._explain(e), step_ref[0] or None, "runtime")
             except BaseException:  # KeyboardInterrupt in run(): end failed, then re-raise
                 self.failure = events.Failed("interrupted", step_ref[0] or None, "runtime")
                 raise
@@ -302,17 +305,28 @@ class TrainingSession:
             device_memory_bytes(dev) if dev else None,
         )
 
-    def _explain(self, e: Exception) -> str:
-        """An unexpected error in the user's terms: which node's generated line raised it."""
+    def _explain(self, e: BaseException) -> str:
+        """An unexpected error in the user's terms: which node's generated line raised it,
+        and the plugin whose code it was (``sys.exit`` said as the call)."""
         if isinstance(e, DataError):
             return str(e)
         model = getattr(self, "_model", None)
         path: list[str] = []
+        plugin = None
         if model is not None:
             path = exception_path(model, e)  # inside a block: "instance › inner node"
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            info = getattr(model, "torchwire", None)
+            plugin = plugin_in_traceback(e, info.plugins) if info is not None else None
+        if isinstance(e, SystemExit):
+            text = failure_text(e)
+        else:
+            text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if plugin is not None:
+            text = f"{plugin.module}.{plugin.class_name}: {text}"
         if path:
             return f"{SEP.join(path)}: {text}"
+        if plugin is not None or isinstance(e, SystemExit):
+            return text
         return f"{type(e).__name__}: {text}"
 
     def _train(self, step_ref: list[int]) -> TrainResult:

@@ -117,3 +117,30 @@ def test_predict_names_categories_training_never_saw(tmp_path):
         "(trained on basic, plus, pro); the model read them as none of those"
     ]
     assert predict(g, res.best_checkpoint, rows[:1]).warnings == []
+
+
+def test_predict_says_an_infinite_value_that_clean_clipped(tmp_path):
+    from tests.support.data import write_csv
+
+    g = pipeline(
+        ("CSVDataset", {"path": write_csv(tmp_path), "target": "label"}),
+        mlp(2),
+        data=[
+            ("Clean", {"clip_std": 3.0}),
+            ("OneHot", {}),
+            ("Split", {"val": 0, "test": 0}),
+            ("Batch", {}),
+        ],
+        epochs=1,
+    )
+    res = train(g, out_dir=tmp_path / "run")
+    inf = float("inf")
+    rows = [[30, 50.0, "basic", 1.0], [41, inf, "pro", 2.5], [25, 38.0, "basic", -inf]]
+    rows += [[52, inf, "plus", 3.1]]
+    p = predict(g, res.best_checkpoint, rows)
+    assert len(p.labels) == 4  # still predicted, from the clipped values
+    assert len(p.warnings) == 2
+    income, score = p.warnings
+    assert income.startswith("column 'income': an infinite value in rows 2, 4 was clipped to ")
+    assert score.startswith("column 'score': an infinite value in row 3 was clipped to ")
+    assert predict(g, res.best_checkpoint, rows[:1]).warnings == []
