@@ -29,20 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import catalog
 from engine.graph.blocks import BlockDef, BlockError, define
-from engine.graph.elements import Edge, GraphError
+from engine.graph.elements import Edge, EditableGraph, GraphError
 from engine.graph.ops import AddNode, Batch, Connect, Op, RemoveNode, set_field
-
-if TYPE_CHECKING:
-    from engine.graph.graph import Graph
 
 __all__ = ["DefineBlock", "EditBlock", "MakeBlock", "RemoveBlock", "Ungroup"]
 
 
-def _build(graph: Graph, data: dict[str, Any]) -> tuple[str | None, BlockDef | None]:
+def _build(graph: EditableGraph, data: dict[str, Any]) -> tuple[str | None, BlockDef | None]:
     """A definition from its ``to_dict`` form, using the blocks registered in ``graph``."""
     name = data.get("name")
     body = data.get("graph")
@@ -58,7 +55,7 @@ def _build(graph: Graph, data: dict[str, Any]) -> tuple[str | None, BlockDef | N
         return (msg if msg.startswith("block ") else f"block {name}: {msg}"), None
 
 
-def _users(graph: Graph, name: str) -> list[str]:
+def _users(graph: EditableGraph, name: str) -> list[str]:
     """What keeps block ``name`` in use: instance names, then blocks that use it."""
     out = [n.name for n in graph.nodes.values() if n.type == name]
     out += [f"block {d.name}" for d in graph.blocks.values() if name in d.uses()]
@@ -80,17 +77,17 @@ class DefineBlock(Op):
     def of(cls, d: BlockDef, index: int | None = None) -> DefineBlock:
         return cls(d.to_dict(), index)
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         name = self.block.get("name")
         if isinstance(name, str) and name in graph.blocks:
             return f"a block named {name!r} is already registered in this graph", None
         return _build(graph, self.block)
 
-    def _do(self, graph: Graph, prepared: BlockDef) -> Op:
+    def _do(self, graph: EditableGraph, prepared: BlockDef) -> Op:
         graph.put_block(prepared, self.index)
         return RemoveBlock(prepared.name)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Define block {self.block.get('name')}"
 
 
@@ -100,7 +97,7 @@ class RemoveBlock(Op):
 
     name: str
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if self.name not in graph.blocks:
             return f"no block named {self.name!r} in this graph", None
         users = _users(graph, self.name)
@@ -112,11 +109,11 @@ class RemoveBlock(Op):
             ), None
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         d = graph.blocks[self.name]
         return DefineBlock.of(d, graph.drop_block(self.name))
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Remove block {self.name}"
 
 
@@ -155,7 +152,7 @@ class MakeBlock(Op):
         set_field(self, "nodes", tuple(dict.fromkeys(str(n) for n in self.nodes)))
         set_field(self, "expose", {str(k): list(v) for k, v in dict(self.expose).items()})
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         name = str(self.name).strip()
         sel = [nid for nid in graph.nodes if nid in set(self.nodes)]
         missing = [n for n in self.nodes if n not in graph.nodes]
@@ -243,11 +240,11 @@ class MakeBlock(Op):
         ops += _placed(final)
         return None, Batch(tuple(ops))
 
-    def _do(self, graph: Graph, prepared: Batch) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Batch) -> Op:
         inverse = prepared.apply(graph)
         return Batch(inverse.ops, f"Ungroup {self.name}")  # type: ignore[attr-defined]
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Make block {str(self.name).strip()}"
 
 
@@ -258,7 +255,7 @@ class Ungroup(Op):
 
     node: str
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         node = graph.nodes.get(self.node)
         if node is None:
             return f"no node {self.node!r} in the graph", None
@@ -332,11 +329,11 @@ class Ungroup(Op):
         ops += _placed(final)
         return None, Batch(tuple(ops))
 
-    def _do(self, graph: Graph, prepared: Batch) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Batch) -> Op:
         inverse = prepared.apply(graph)
         return Batch(inverse.ops, "Group again")  # type: ignore[attr-defined]
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         node = graph.nodes.get(self.node)
         return f"Ungroup {node.name if node is not None else self.node}"
 
@@ -353,7 +350,7 @@ class EditBlock(Op):
         if not isinstance(self.inner_op, Op):
             set_field(self, "inner_op", Op.from_dict(self.inner_op))  # type: ignore[arg-type]
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         d = graph.blocks.get(self.name)
         if d is None:
             return f"no block named {self.name!r} in this graph", None
@@ -381,12 +378,12 @@ class EditBlock(Op):
                     ), None
         return None, (new, inverse)
 
-    def _do(self, graph: Graph, prepared: tuple[BlockDef, Op]) -> Op:
+    def _do(self, graph: EditableGraph, prepared: tuple[BlockDef, Op]) -> Op:
         new, inverse = prepared
         graph.replace_block(new)
         return EditBlock(self.name, inverse)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         d = graph.blocks.get(self.name)
         inner = self.inner_op.describe(d.graph) if d is not None else type(self.inner_op).__name__
         return f"{inner} (in {self.name})"

@@ -1,6 +1,6 @@
 """Blocks: a graph used as one node type, any number of times, with parameters it exposes.
 
-A block is a ``Graph`` whose ``Input`` nodes are its inputs and whose ``Output`` nodes are
+A block is a ``EditableGraph`` whose ``Input`` nodes are its inputs and whose ``Output`` nodes are
 its outputs. ``g.add_block(blk, expose={"channels": ["conv1.out_channels", "conv2.out_channels"]})``
 registers the type ``blk.name`` in ``g`` (per graph, never in the global catalog), and
 ``g.add("BasicBlock", channels=64)`` adds an instance. Choices made here:
@@ -33,14 +33,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import catalog
 from engine.catalog.base import NodeSpec, Param, ParamError, Port
 from engine.errors import TorchwireError
-
-if TYPE_CHECKING:
-    from engine.graph.graph import Graph
+from engine.graph.elements import EditableGraph
 
 LIBRARY_FORMAT = "torchwire-blocks"
 LIBRARY_VERSION = 1
@@ -50,7 +48,7 @@ CATEGORY = "Blocks"
 # exhaust the stack instead of being refused.
 MAX_BLOCK_DEPTH = 64
 SEP = " › "  # between an instance's name and an inner node's, in messages
-# keyword arguments of Graph.add: an exposed parameter of that name could not be passed
+# keyword arguments of EditableGraph.add: an exposed parameter of that name could not be passed
 _RESERVED = ("type_name", "id", "name", "pos")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -73,7 +71,7 @@ class BlockDef:
     """A registered block type: its own copy of the graph, what it exposes, its node spec."""
 
     name: str
-    graph: Graph
+    graph: EditableGraph
     exposed: tuple[Exposed, ...]
     version: int
     spec: NodeSpec
@@ -92,7 +90,7 @@ class BlockDef:
         """The block types this block's graph uses directly, in node order."""
         return _used(self.graph)
 
-    def instantiate(self, params: dict[str, Any]) -> Graph:
+    def instantiate(self, params: dict[str, Any]) -> EditableGraph:
         """The inner graph with an instance's parameter values set (a fresh copy)."""
         g = self.graph.copy()
         for e in self.exposed:
@@ -118,13 +116,13 @@ class BlockDef:
         return self is other or self.to_dict() == other.to_dict()
 
 
-def port_order(g: Graph, type_name: str) -> list[str]:
+def port_order(g: EditableGraph, type_name: str) -> list[str]:
     ids = [nid for nid, n in g.nodes.items() if n.type == type_name]
     rank = {nid: i for i, nid in enumerate(ids)}
     return sorted(ids, key=lambda nid: (g.nodes[nid].pos[1], g.nodes[nid].pos[0], rank[nid]))
 
 
-def _resolve_ref(g: Graph, block: str, ref: str) -> tuple[str, str]:
+def _resolve_ref(g: EditableGraph, block: str, ref: str) -> tuple[str, str]:
     if not isinstance(ref, str) or "." not in ref:
         raise BlockError(f"block {block}: {ref!r} should name an inner parameter as 'node.param'")
     node_name, pname = ref.rsplit(".", 1)
@@ -150,7 +148,7 @@ def _resolve_ref(g: Graph, block: str, ref: str) -> tuple[str, str]:
 
 
 def define(
-    blk: Graph, expose: dict[str, Sequence[str]] | None = None, version: int = 1
+    blk: EditableGraph, expose: dict[str, Sequence[str]] | None = None, version: int = 1
 ) -> BlockDef:
     """Validate ``blk`` as a block and make its definition (a private copy of the graph)."""
     name = blk.name
@@ -245,7 +243,7 @@ def define(
     return BlockDef(name, g, tuple(exposed), version, spec, tuple(inputs), tuple(outputs), depth)
 
 
-def _check_contents(name: str, g: Graph) -> int:
+def _check_contents(name: str, g: EditableGraph) -> int:
     """Refuse what block ``name`` may not hold (itself, nesting past the cap, nodes that are
     not model nodes); its nesting depth."""
     check_no_self(name, g)
@@ -263,7 +261,7 @@ def _check_contents(name: str, g: Graph) -> int:
     return depth
 
 
-def _used(g: Graph) -> list[str]:
+def _used(g: EditableGraph) -> list[str]:
     """The block types ``g`` uses directly, in node order."""
     return list(dict.fromkeys(n.type for n in g.nodes.values() if n.type in g.blocks))
 
@@ -280,7 +278,7 @@ def is_block(spec: NodeSpec) -> bool:
     return "block" in spec.extra
 
 
-def check_no_self(name: str, g: Graph) -> None:
+def check_no_self(name: str, g: EditableGraph) -> None:
     """Refuse a block ``name`` whose graph ``g`` contains it, directly or through others.
 
     Each block is looked into once (blocks shared along many paths, as in nested diamonds,

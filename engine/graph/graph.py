@@ -109,7 +109,7 @@ class Graph:
         object.__setattr__(self, key, value)
 
     @property
-    def _ix(self) -> EdgeList:
+    def edge_index(self) -> EdgeList:
         """``edges`` with its indexes (always an EdgeList: ``__setattr__`` sees to it)."""
         return self.edges  # type: ignore[return-value]
 
@@ -299,7 +299,7 @@ class Graph:
         self.emit(EdgeAdded(edge))
 
     def drop_edge(self, edge: Edge) -> int:
-        i = self._ix.pop_edge(edge)
+        i = self.edge_index.pop_edge(edge)
         self.emit(EdgeRemoved(edge))
         return i
 
@@ -377,7 +377,7 @@ class Graph:
             return "these ports are already connected", None
         replaced = None
         if not inp.multi:
-            taken = next((e for e in self._ix.into(dst) if e.dst_port == dst_port), None)
+            taken = next((e for e in self.edge_index.into(dst) if e.dst_port == dst_port), None)
             if taken is not None and not replace:
                 return f"{b.name}.{inp.name} is already connected", None
             replaced = taken
@@ -387,7 +387,7 @@ class Graph:
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether ``goal`` is downstream of ``start`` (O(nodes and edges downstream))."""
-        out_index = self._ix._index()
+        out_index = self.edge_index._index()
         seen, stack = set(), [start]
         while stack:
             n = stack.pop()
@@ -432,7 +432,7 @@ class Graph:
         ins = [p for p in b.spec.inputs if dst_port in (None, p.name)]
         if not ins:
             raise GraphError(f"{b.name} has no input {dst_port!r}")
-        taken = {e.dst_port for e in self._ix.into(b.id)}
+        taken = {e.dst_port for e in self.edge_index.into(b.id)}
         for o in outs:
             for i in ins:
                 if not port_kinds_compatible(o.kind, i.kind):
@@ -457,7 +457,7 @@ class Graph:
                 dst, dst_port = self._split(dst, dst_port)
             matches = [
                 e
-                for e in self._ix.out_of(src)
+                for e in self.edge_index.out_of(src)
                 if (dst is None or e.dst == dst)
                 and (src_port is None or e.src_port == src_port)
                 and (dst_port is None or e.dst_port == dst_port)
@@ -470,11 +470,11 @@ class Graph:
         """Edges into a node, in port order, then in connection order."""
         node = self.node(node_id)
         order = {p.name: i for i, p in enumerate(node.spec.inputs)}
-        edges = self._ix.into(node_id)
+        edges = self.edge_index.into(node_id)
         return sorted(edges, key=lambda e: order.get(e.dst_port, 99))
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        return self._ix.out_of(node_id)
+        return self.edge_index.out_of(node_id)
 
     # -- blocks ------------------------------------------------------------------------
     def add_block(

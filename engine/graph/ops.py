@@ -1,12 +1,12 @@
-"""Typed edit operations on a ``Graph``: the one place the rules of editing live.
+"""Typed edit operations on a ``EditableGraph``: the one place the rules of editing live.
 
 Why ops rather than methods only: the designer's undo stack, scripts, tests and logs all
 need an edit as a *value* — something that can be checked without being done
-(``Graph.check_op``), done (``Graph.apply``), undone exactly, shown to a user ("Connect
-conv1 → relu1") and written down (``to_dict``/``Op.from_dict``). ``Graph``'s own methods
+(``EditableGraph.check_op``), done (``EditableGraph.apply``), undone exactly, shown to a user ("Connect
+conv1 → relu1") and written down (``to_dict``/``Op.from_dict``). ``EditableGraph``'s own methods
 (``add``, ``connect``, ``set``, …) build one of these and apply it, so a rule (a name is
 taken, a port carries the wrong kind, a value is out of range) is written once, here and in
-the Graph's ``connection_problem``.
+the EditableGraph's ``connection_problem``.
 
 ``op.apply(graph)`` returns the op that undoes it *exactly*: applying the inverse gives a
 graph whose project JSON is byte-identical to the one before — node order (ids keep their
@@ -23,12 +23,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from engine import catalog
 from engine.catalog.base import ParamError
 from engine.graph.elements import (
     Edge,
+    EditableGraph,
     GraphChanged,
     GraphError,
     Node,
@@ -37,9 +38,6 @@ from engine.graph.elements import (
     plain,
 )
 from engine.graph.frames import Frame, FrameError, frame_from_dict
-
-if TYPE_CHECKING:
-    from engine.graph.graph import Graph
 
 __all__ = [
     "AddNode",
@@ -68,7 +66,7 @@ def op_kinds() -> dict[str, type[Op]]:
     return dict(_KINDS)
 
 
-def _name(graph: Graph, node_id: str) -> str:
+def _name(graph: EditableGraph, node_id: str) -> str:
     node = graph.nodes.get(node_id)
     return node.name if node is not None else node_id
 
@@ -90,23 +88,23 @@ class Op:
         _KINDS[cls.__name__] = cls
 
     # -- the contract -----------------------------------------------------------------------
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         raise NotImplementedError
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         raise NotImplementedError
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         """What this op does, in the user's words, for the graph it is about to edit."""
         return type(self).__name__
 
     # -- public -----------------------------------------------------------------------------
-    def problem(self, graph: Graph) -> str | None:
+    def problem(self, graph: EditableGraph) -> str | None:
         """Why ``graph`` would refuse this op, in plain words; None when it would not.
         Changes nothing."""
         return self._check(graph)[0]
 
-    def apply(self, graph: Graph) -> Op:
+    def apply(self, graph: EditableGraph) -> Op:
         """Do this op on ``graph`` and return the op that undoes it exactly.
 
         A refused op raises GraphError and leaves the graph as it was."""
@@ -207,7 +205,7 @@ class AddNode(Op):
             node.lr_scale,
         )
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         type_name = self.type
         block = graph.blocks.get(type_name)  # a block type registered in this graph
         if block is None and not catalog.has(type_name):
@@ -237,11 +235,11 @@ class AddNode(Op):
             node.block_spec = block.spec
         return None, node
 
-    def _do(self, graph: Graph, prepared: Node) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Node) -> Op:
         graph.put_node(prepared, self.index)
         return RemoveNode(prepared.id)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Add {self.type}"
 
 
@@ -253,22 +251,22 @@ class RemoveNode(Op):
 
     _many: ClassVar[str] = "Delete {n} nodes"
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if self.node not in graph.nodes:
             return f"no node {self.node!r} in the graph", None
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         node = graph.nodes[self.node]
         index = graph.node_position(self.node)
         restore: list[Op] = [AddNode.of(node, index)]
-        for k, e in enumerate(graph._ix.touching(self.node)):  # in list order
+        for k, e in enumerate(graph.edge_index.touching(self.node)):  # in list order
             i = graph.drop_edge(e)
             restore.append(Connect.of(e, index=i + k, replace=False, allow_cycle=True))
         graph.drop_node(self.node)
         return restore[0] if len(restore) == 1 else Batch(tuple(restore))
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Delete {_name(graph, self.node)}"
 
 
@@ -283,7 +281,7 @@ class SetParams(Op):
     def __post_init__(self) -> None:
         set_field(self, "params", dict(self.params))
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         node = graph.nodes.get(self.node)
         if node is None:
             return f"no node {self.node!r} in the graph", None
@@ -292,13 +290,13 @@ class SetParams(Op):
         except ParamError as e:
             return f"{node.name}: {e}", None
 
-    def _do(self, graph: Graph, prepared: dict[str, Any]) -> Op:
+    def _do(self, graph: EditableGraph, prepared: dict[str, Any]) -> Op:
         old = graph.nodes[self.node].params
         keys = [k for k in prepared if k in self.params or prepared[k] != old.get(k)]
         graph.store_params(self.node, plain(prepared), sorted(self.params))
         return SetParams(self.node, {k: plain(old[k]) for k in keys if k in old})
 
-    def effective(self, graph: Graph) -> SetParams:
+    def effective(self, graph: EditableGraph) -> SetParams:
         """This op reduced to the values it really changes (coerced); raises GraphError if
         refused. An empty ``params`` means the op would change nothing."""
         problem, new = self._check(graph)
@@ -307,7 +305,7 @@ class SetParams(Op):
         old = graph.nodes[self.node].params
         return SetParams(self.node, {k: new[k] for k in self.params if new[k] != old.get(k)})
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Set {_name(graph, self.node)}.{', '.join(sorted(self.params))}"
 
 
@@ -323,17 +321,17 @@ class Move(Op):
     def __post_init__(self) -> None:
         set_field(self, "pos", _pos(self.pos))
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if self.node not in graph.nodes:
             return f"no node {self.node!r} in the graph", None
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         old = graph.nodes[self.node].pos
         graph.store_pos(self.node, self.pos)
         return Move(self.node, old)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Move {_name(graph, self.node)}"
 
 
@@ -344,7 +342,7 @@ class Rename(Op):
     node: str
     name: str
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if self.node not in graph.nodes:
             return f"no node {self.node!r} in the graph", None
         name = str(self.name).strip()
@@ -354,12 +352,12 @@ class Rename(Op):
             return f"a node named {name!r} already exists", None
         return None, name
 
-    def _do(self, graph: Graph, prepared: str) -> Op:
+    def _do(self, graph: EditableGraph, prepared: str) -> Op:
         old = graph.nodes[self.node].name
         graph.store_name(self.node, prepared)
         return Rename(self.node, old)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Rename {_name(graph, self.node)} to {str(self.name).strip()}"
 
 
@@ -373,14 +371,14 @@ class SetSilenced(Op):
     reason: str | None
     at: int | None = None
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         node = graph.nodes.get(self.node)
         if node is None:
             return f"no node {self.node!r} in the graph", None
         bad = _bad_index(self.at, len(node.silenced))
         return (f"{node.name}: {bad}" if bad else None), None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         old = graph.nodes[self.node].silenced
         items = list(old.items())
         keys = [k for k, _ in items]
@@ -397,7 +395,7 @@ class SetSilenced(Op):
             return SetSilenced(self.node, self.lint, None)
         return SetSilenced(self.node, self.lint, old[self.lint], at=was)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"{'Silence' if self.reason is not None else 'Unsilence'} {self.lint}"
 
 
@@ -415,12 +413,12 @@ class SetSettings(Op):
     def __post_init__(self) -> None:
         set_field(self, "values", plain(self.values))  # the op keeps its own copy
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if not isinstance(self.section, str) or not self.section:
             return "a settings section needs a name", None
         return _bad_index(self.at, len(graph.settings)), None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         settings = graph.settings
         items = list(settings.items())
         keys = [k for k, _ in items]
@@ -441,7 +439,7 @@ class SetSettings(Op):
             return SetSettings(self.section, None)
         return SetSettings(self.section, old, at=was)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Set {self.section}"
 
 
@@ -451,18 +449,18 @@ class RenameProject(Op):
 
     name: str
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if not isinstance(self.name, str) or not self.name:
             return "a project's name cannot be empty", None
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         old = graph.name
         graph.name = self.name
         graph.emit(GraphChanged("name"))
         return RenameProject(old)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return "Set name"
 
 
@@ -482,16 +480,16 @@ class SetFrames(Op):
             raise ValueError(str(e)) from None
         set_field(self, "frames", frames)
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         old = graph.frames
         graph.frames = self.frames
         graph.emit(GraphChanged("frames"))
         return SetFrames(old)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return "Change frames"
 
     def to_dict(self) -> dict[str, Any]:
@@ -507,16 +505,16 @@ class SetCollapsed(Op):
     def __post_init__(self) -> None:
         set_field(self, "nodes", frozenset(self.nodes))
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         old = graph.collapsed
         graph.collapsed = self.nodes
         graph.emit(GraphChanged("collapsed"))
         return SetCollapsed(old)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return "Collapse nodes"
 
     def to_dict(self) -> dict[str, Any]:
@@ -553,7 +551,7 @@ class SetTraining(Op):
 
     _many: ClassVar[str] = "Change training of {n} nodes"
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         node = graph.nodes.get(self.node)
         if node is None:
             return f"no node {self.node!r} in the graph", None
@@ -564,14 +562,14 @@ class SetTraining(Op):
         problem = _training_problem(node.spec, node.name, frozen, scale)
         return problem, (frozen, float(scale))
 
-    def _do(self, graph: Graph, prepared: tuple[bool, float]) -> Op:
+    def _do(self, graph: EditableGraph, prepared: tuple[bool, float]) -> Op:
         node = graph.nodes[self.node]
         old = SetTraining(self.node, node.frozen, node.lr_scale)
         node.frozen, node.lr_scale = prepared
         graph.emit(TrainingChanged(self.node))
         return old
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         name = _name(graph, self.node)
         if self.lr_scale is not None and self.frozen is None:
             return f"lr_scale of {name}"
@@ -606,7 +604,7 @@ class Connect(Op):
     def edge(self) -> Edge:
         return Edge(self.src, self.src_port, self.dst, self.dst_port)
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         problem, replaced = graph.connect_problem(
             self.src,
             self.src_port,
@@ -619,7 +617,7 @@ class Connect(Op):
             problem = _bad_index(self.index, len(graph.edges) - (replaced is not None))
         return problem, replaced
 
-    def _do(self, graph: Graph, prepared: Edge | None) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Edge | None) -> Op:
         undo: Op = Disconnect.of(self.edge)
         if prepared is not None:
             i = graph.drop_edge(prepared)
@@ -628,7 +626,7 @@ class Connect(Op):
         graph.put_edge(self.edge, self.index)
         return undo
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Connect {_name(graph, self.src)} → {_name(graph, self.dst)}"
 
 
@@ -651,17 +649,17 @@ class Disconnect(Op):
     def edge(self) -> Edge:
         return Edge(self.src, self.src_port, self.dst, self.dst_port)
 
-    def _check(self, graph: Graph) -> tuple[str | None, Any]:
+    def _check(self, graph: EditableGraph) -> tuple[str | None, Any]:
         if self.edge not in graph.edges:
             a, b = _name(graph, self.src), _name(graph, self.dst)
             return f"there is no wire {a}.{self.src_port} → {b}.{self.dst_port}", None
         return None, None
 
-    def _do(self, graph: Graph, prepared: Any) -> Op:
+    def _do(self, graph: EditableGraph, prepared: Any) -> Op:
         i = graph.drop_edge(self.edge)
         return Connect.of(self.edge, index=i, replace=False, allow_cycle=True)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         return f"Disconnect {_name(graph, self.src)} → {_name(graph, self.dst)}"
 
 
@@ -682,7 +680,7 @@ class Batch(Op):
     def of(cls, ops: Iterable[Op], label: str = "") -> Batch:
         return cls(tuple(ops), label)
 
-    def problem(self, graph: Graph) -> str | None:
+    def problem(self, graph: EditableGraph) -> str | None:
         """A dry run on a copy (each op sees the ones before it done)."""
         if len(self.ops) == 1:
             return self.ops[0].problem(graph)
@@ -695,7 +693,7 @@ class Batch(Op):
             return str(e)
         return None
 
-    def apply(self, graph: Graph) -> Op:
+    def apply(self, graph: EditableGraph) -> Op:
         done: list[Op] = []
         try:
             for op in self.ops:
@@ -706,7 +704,7 @@ class Batch(Op):
             raise
         return Batch(tuple(reversed(done)), self.label)
 
-    def describe(self, graph: Graph) -> str:
+    def describe(self, graph: EditableGraph) -> str:
         if self.label:
             return self.label
         if len(self.ops) == 1:
