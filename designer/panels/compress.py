@@ -96,6 +96,57 @@ def _compress_job(graph: Any, checkpoint: str, out: str, options: dict[str, Any]
     return compress(graph, checkpoint, out, progress=progress, **options)
 
 
+QUANT_MODES = {
+    "int8-dynamic": QT_TRANSLATE_NOOP("CompressDialog", "int8 dynamic"),
+    "int8-static": QT_TRANSLATE_NOOP(
+        "CompressDialog", "int8 static (QDQ, calibrated on the training split)"
+    ),
+    "fp16": "fp16",
+}
+
+
+SCOPES = {
+    "layer": QT_TRANSLATE_NOOP("CompressDialog", "layer magnitude"),
+    "global": QT_TRANSLATE_NOOP("CompressDialog", "global magnitude"),
+}
+
+
+def _made(r: Any) -> str:
+    """What the variant started as (original, pruned, distilled), in the interface's language."""
+    if r.kind == "pruned":
+        how = (
+            fmt(translate("CompressDialog", "L%1 channels"), r.norm)
+            if r.structured
+            else translate("CompressDialog", SCOPES.get(r.scope, r.scope))
+        )
+        if r.steps > 1:
+            how += fmt(translate("CompressDialog", ", %1 steps"), r.steps)
+        if r.finetune_epochs:
+            how += fmt(
+                translate("CompressDialog", ", fine-tuned %1 epoch(s)/step"), r.finetune_epochs
+            )
+        return fmt(translate("CompressDialog", "pruned %1% (%2)"), round(r.amount * 100), how)
+    if r.kind == "distilled":
+        return fmt(
+            translate("CompressDialog", "%1 trained against the original (%2 epochs)"),
+            r.student,
+            r.epochs,
+        )
+    return translate("CompressDialog", "the trained model, fp32")
+
+
+def describe(v: Any) -> str:
+    """A variant's description built from its recipe, so it reads in the interface's language."""
+    r = getattr(v, "recipe", None)
+    if r is None:
+        return str(v.description)
+    text = _made(r)
+    if r.quantization:
+        mode = QUANT_MODES.get(r.quantization, r.quantization)
+        text = fmt(translate("CompressDialog", "%1; %2"), text, translate("CompressDialog", mode))
+    return text
+
+
 def _size(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
 
@@ -434,19 +485,25 @@ class CompressDialog(QDialog):
         self.failed.emit(message)
 
     def _fill(self, report: Any) -> None:
-        metric = "Accuracy" if report.metric == "accuracy" else "R²"
+        metric = translate("CompressDialog", "Accuracy") if report.metric == "accuracy" else "R²"
         self.table.horizontalHeaderItem(6).setText(metric)
         self.table.setRowCount(len(report.variants))
         for r, v in enumerate(report.variants):
             pv = v.parity.get("class_agreement", v.parity.get("max_abs_error"))
             par = ""
             if pv is not None:
-                par = f"{pv:.2%}" if report.task == "classification" else f"max {pv:.3g}"
+                par = (
+                    f"{pv:.2%}"
+                    if report.task == "classification"
+                    else fmt(translate("CompressDialog", "max %1"), f"{pv:.3g}")
+                )
+            what = describe(v)
+            drop = fmt(translate("CompressDialog", "%1 pts"), f"{-v.drop * 100:+.2f}")
             cells = [
                 v.name, f"{v.params:,}", f"{v.nonzero_params:,}", _size(v.file_bytes),
                 f"{v.latency_ms.get('1', 0):.3f}", f"{v.latency_ms.get('32', 0):.3f}",
-                f"{v.value:.4f}", "" if r == 0 else f"{-v.drop * 100:+.2f} pts", par,
-                f"refused: {v.refused}" if v.refused else v.description,
+                f"{v.value:.4f}", "" if r == 0 else drop, par,
+                fmt(translate("CompressDialog", "refused: %1"), v.refused) if v.refused else what,
             ]  # fmt: skip
             for c, text in enumerate(cells):
                 it = QTableWidgetItem(text)
@@ -454,7 +511,7 @@ class CompressDialog(QDialog):
                     it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if v.refused:
                     it.setForeground(QColor(REFUSED_COLOR))
-                it.setToolTip(v.description + ("\n" + "\n".join(v.notes) if v.notes else ""))
+                it.setToolTip(what + ("\n" + "\n".join(v.notes) if v.notes else ""))
                 self.table.setItem(r, c, it)
 
     # -- variants -------------------------------------------------------------------------

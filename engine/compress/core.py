@@ -24,7 +24,8 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,33 @@ Progress = Callable[[str], None] | None
 PRUNED_WEIGHTS = "model.pt"
 
 
+class VariantKind(StrEnum):
+    """What a variant started as, before any quantization."""
+
+    ORIGINAL = "original"
+    PRUNED = "pruned"
+    DISTILLED = "distilled"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a variant was made, as fields: a view words it in its own language.
+
+    ``Variant.description`` is the same in English (the CLI's table and ``report.json``).
+    """
+
+    kind: VariantKind = VariantKind.ORIGINAL
+    amount: float = 0.0  # pruned: the fraction removed
+    structured: bool = False
+    norm: int = 1
+    scope: str = "layer"
+    steps: int = 1
+    finetune_epochs: int = 0
+    student: str = ""  # distilled: the student project's name
+    epochs: int = 0  # distilled: epochs trained
+    quantization: str | None = None  # int8-dynamic / int8-static / fp16, on top of ``kind``
+
+
 @dataclass
 class Variant:
     name: str
@@ -84,6 +112,7 @@ class Variant:
     parity: dict[str, float] = field(default_factory=dict)  # against the fp32 original
     refused: str | None = None
     notes: list[str] = field(default_factory=list)
+    recipe: Recipe = field(default_factory=Recipe)
 
 
 @dataclass
@@ -399,7 +428,9 @@ class _Variants:
         self.variants.append(
             Variant(name, f"pruned {o.amount:.0%} ({how})", f"{name}.onnx",
                     project=f"{name}/project.json", checkpoint=f"{name}/{PRUNED_WEIGHTS}",
-                    params=params, nonzero_params=nonzero, notes=notes)
+                    params=params, nonzero_params=nonzero, notes=notes,
+                    recipe=Recipe(VariantKind.PRUNED, o.amount, o.structured, o.norm, o.scope,
+                                  o.steps, o.finetune_epochs))
         )  # fmt: skip
         self.files[name] = [name, f"{name}.onnx"]
         self.base = name
@@ -490,7 +521,8 @@ class _Variants:
                 "calibrated on the training split)", "fp16": "fp16"}[mode]  # fmt: skip
         self.variants.append(
             Variant(name, f"{base_v.description}; {what}", f"{name}.onnx",
-                    params=base_v.params, nonzero_params=base_v.nonzero_params)
+                    params=base_v.params, nonzero_params=base_v.nonzero_params,
+                    recipe=replace(base_v.recipe, quantization=mode))
         )  # fmt: skip
         self.files[name] = [f"{name}.onnx"]
 
@@ -593,6 +625,7 @@ def _distill(
         "distilled", f"{sg.name} trained against the original ({len(res.history)} epochs)",
         "distilled.onnx", project="distilled/project.json",
         checkpoint=f"distilled/run/{best.name}", params=params, nonzero_params=nonzero,
+        recipe=Recipe(VariantKind.DISTILLED, student=sg.name, epochs=len(res.history)),
     )  # fmt: skip
 
 

@@ -213,6 +213,46 @@
         <translation>一致率 / 误差</translation>
     </message>
     <message>
+        <source>int8 dynamic</source>
+        <translation>int8 动态</translation>
+    </message>
+    <message>
+        <source>layer magnitude</source>
+        <translation>逐层幅值</translation>
+    </message>
+    <message>
+        <source>global magnitude</source>
+        <translation>全局幅值</translation>
+    </message>
+    <message>
+        <source>L%1 channels</source>
+        <translation>L%1 通道</translation>
+    </message>
+    <message>
+        <source>, %1 steps</source>
+        <translation>，%1 步</translation>
+    </message>
+    <message>
+        <source>, fine-tuned %1 epoch(s)/step</source>
+        <translation>，每步微调 %1 轮</translation>
+    </message>
+    <message>
+        <source>pruned %1% (%2)</source>
+        <translation>剪枝 %1%（%2）</translation>
+    </message>
+    <message>
+        <source>%1 trained against the original (%2 epochs)</source>
+        <translation>%1 以原模型为教师训练（%2 轮）</translation>
+    </message>
+    <message>
+        <source>the trained model, fp32</source>
+        <translation>训练好的模型，fp32</translation>
+    </message>
+    <message>
+        <source>%1; %2</source>
+        <translation>%1；%2</translation>
+    </message>
+    <message>
         <source>Compress the trained model</source>
         <translation>压缩训练好的模型</translation>
     </message>
@@ -339,6 +379,22 @@
     <message>
         <source>%1 variants in %2/ (report.json)</source>
         <translation>%1 个变体，位于 %2/（report.json）</translation>
+    </message>
+    <message>
+        <source>Accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>max %1</source>
+        <translation>最大 %1</translation>
+    </message>
+    <message>
+        <source>%1 pts</source>
+        <translation>%1 个百分点</translation>
+    </message>
+    <message>
+        <source>refused: %1</source>
+        <translation>已拒绝：%1</translation>
     </message>
     <message>
         <source>Export ONNX</source>

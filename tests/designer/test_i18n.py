@@ -47,6 +47,7 @@ ALLOWED = {
     "epoch",
     "int8",
     "fp16",
+    "fp32",
     "QDQ",
     "KServe",
     "NVIDIA",
@@ -397,3 +398,34 @@ def test_qts_own_file_dialog_speaks_chinese(zh, qtbot, tmp_path) -> None:  # typ
     assert not bad, bad
     folder_type = QFileIconProvider().type(QFileInfo(str(tmp_path)))
     assert not untranslated(folder_type, ALLOWED), folder_type
+
+
+def test_compress_columns_and_variant_descriptions_in_chinese(zh, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The table's headers and each variant's description, worded from its recipe."""
+    from designer.panels.compress import CompressDialog
+    from engine.compress import CompressionReport, Recipe, Variant, VariantKind
+
+    pruned = Recipe(VariantKind.PRUNED, 0.5, True, 1, "layer", 2, 3)
+    report = CompressionReport(
+        "/tmp/out", "classification", "accuracy",
+        [Variant("original", "the trained model, fp32", "original.onnx", value=0.9),
+         Variant("pruned-50", "pruned 50% (L1 channels)", "pruned-50.onnx", value=0.88,
+                 drop=0.02, recipe=pruned),
+         Variant("pruned-50-int8-static", "pruned 50% (L1 channels); int8 static",
+                 "pruned-50-int8-static.onnx", value=0.87, drop=0.03,
+                 recipe=Recipe(VariantKind.PRUNED, 0.5, False, 1, "global",
+                               quantization="int8-static"))], {},
+    )  # fmt: skip
+    dlg = CompressDialog(None, None, None)
+    qtbot.addWidget(dlg)
+    dlg._on_done(report)
+    t = dlg.table
+    headers = {c: t.horizontalHeaderItem(c).text() for c in range(t.columnCount() - 1)}
+    descriptions = {t.item(r, 0).text(): t.item(r, 9).text() for r in range(t.rowCount())}
+    drops = {"drop " + t.item(r, 0).text(): t.item(r, 7).text() for r in range(1, t.rowCount())}
+    bad = {
+        k: v for k, v in {**headers, **descriptions, **drops}.items() if untranslated(v, ALLOWED)
+    }
+    assert not bad, bad
+    assert "50%" in descriptions["pruned-50"] and "L1" in descriptions["pruned-50"]
+    assert "int8" in descriptions["pruned-50-int8-static"]
