@@ -100,6 +100,7 @@ class TrainingBridge(QObject):
     batch = Signal(object, object)
     epochEnded = Signal(object)
     checkpointSaved = Signal(object)
+    initLoaded = Signal(object)  # what init_from loaded (engine InitReport)
     finished = Signal(object)
     failed = Signal(str)
     event = Signal(object)
@@ -198,6 +199,8 @@ class TrainingBridge(QObject):
                 self.epochEnded.emit(item)
             elif kind is ev.CheckpointSaved:
                 self.checkpointSaved.emit(item)
+            elif kind is ev.InitReport:
+                self.initLoaded.emit(item)
             elif kind is ev.Finished:
                 self._ended = True
                 self.finished.emit(item)

@@ -66,3 +66,13 @@ def test_several_processes_write_their_project_beside_the_original(tmp_path: Pat
         assert written.parent == project.parent  # init_from and data paths still resolve
     finally:
         written.unlink()
+
+
+def test_the_training_log_says_what_init_from_loaded(
+    window: MainWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    project = _imported_project(tmp_path / "model")
+    assert window.open_path(project)
+    tp = _train(window, qtbot, tmp_path / "runs")
+    log = tp.log_view.toPlainText()
+    assert f"init_from: loaded 6 tensors from {project.parent / 'cnn.safetensors'}" in log, log

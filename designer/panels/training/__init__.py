@@ -112,6 +112,7 @@ class TrainingPanel(SettingsForm, RunView, Results, QWidget):
         self.bridge.batch.connect(self._on_batch)
         self.bridge.epochEnded.connect(self._on_epoch)
         self.bridge.checkpointSaved.connect(self._on_checkpoint)
+        self.bridge.initLoaded.connect(self._on_init_loaded)
         self.bridge.finished.connect(self._on_finished)
         self.bridge.failed.connect(self._on_failed)
 

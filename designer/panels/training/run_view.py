@@ -536,6 +536,10 @@ class RunView:
         self.last_checkpoint = self.best_checkpoint or self.latest_checkpoint
         self.log(f"checkpoint ({kind}, epoch {getattr(ev, 'epoch', '?')}): {path}")
 
+    def _on_init_loaded(self, ev: Any) -> None:
+        """Say which weights ``init_from`` loaded, in the engine's words, as the CLI does."""
+        self.log(f"init_from: {ev.summary()}")
+
     def _prefer_ui_thread(self, on: bool) -> None:
         if on and self.gil_switch_interval:
             if self._saved_switch is None:
