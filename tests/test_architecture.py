@@ -14,6 +14,7 @@ from pathlib import Path
 import grimp
 import pytest
 
+from engine.analysis.check import strongly_connected
 from tests.support.paths import ROOT
 
 PACKAGES = ("engine", "designer")
@@ -26,45 +27,9 @@ def graph() -> grimp.ImportGraph:
 
 
 def _cycles(nodes: list[str], succ: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components of more than one node (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    for root in nodes:
-        if root in index:
-            continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(succ.get(root, ()))))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, it = work[-1]
-            w = next(it, None)
-            if w is not None:
-                if w not in index:
-                    index[w] = low[w] = len(index)
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(sorted(succ.get(w, ())))))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    x = stack.pop()
-                    on.discard(x)
-                    comp.append(x)
-                    if x == v:
-                        break
-                if len(comp) > 1:
-                    out.append(sorted(comp))
-    return out
+    """The strongly connected components of more than one node (the check's own Tarjan)."""
+    comps = strongly_connected(nodes, {n: sorted(succ.get(n, ())) for n in nodes})
+    return sorted(sorted(c) for c in comps if len(c) > 1)
 
 
 def _part(module: str) -> str:

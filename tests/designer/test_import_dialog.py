@@ -5,32 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 from designer.widgets.import_dialog import ImportDialog, parse_shape
 from tests.support.onnx_models import tiny_onnx
-
-
-def _onnx(path: Path, op: str = "Relu") -> Path:
-    """x[?, 4] → Gemm (3 outputs) → op: a small model (``op`` unsupported to fail)."""
-    gen = np.random.default_rng(0)
-    w = numpy_helper.from_array(gen.standard_normal((3, 4)).astype(np.float32), "w")
-    b = numpy_helper.from_array(gen.standard_normal(3).astype(np.float32), "b")
-    nodes = [
-        helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
-        helper.make_node(op, ["h"], ["y"], name="act"),
-    ]
-    g = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])],
-        [w, b],
-    )
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    return path
 
 
 def test_import_menu_opens_the_imported_project_that_trains_from_its_weights(
@@ -39,7 +15,7 @@ def test_import_menu_opens_the_imported_project_that_trains_from_its_weights(
     window.actions_by_name["import_model"].trigger()
     dlg = window.import_dialog
     assert isinstance(dlg, ImportDialog) and dlg.isVisible()
-    dlg.onnx_edit.setText(str(_onnx(tmp_path / "tiny.onnx")))
+    dlg.onnx_edit.setText(str(tiny_onnx(tmp_path / "tiny.onnx")))
     project = tmp_path / "imported.json"
     dlg.project_edit.setText(str(project))
     dlg.start()
@@ -70,7 +46,7 @@ def test_failed_import_shows_every_unsupported_op(qtbot, tmp_path) -> None:  # t
     qtbot.addWidget(dlg)
     opened: list[str] = []
     dlg.imported.connect(opened.append)
-    dlg.onnx_edit.setText(str(_onnx(tmp_path / "bad.onnx", op="Tan")))
+    dlg.onnx_edit.setText(str(tiny_onnx(tmp_path / "bad.onnx", op="Tan")))
     dlg.project_edit.setText(str(tmp_path / "bad.json"))
     dlg.start()
     qtbot.waitUntil(lambda: not dlg.running, timeout=60000)
